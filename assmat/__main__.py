@@ -1,0 +1,3 @@
+from assmat.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,113 @@
+"""Tables. Every row that belongs to a tenant carries `tenant_id`, and every unique
+constraint on such a table includes it: the same identifier in two tenants is two accounts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, MetaData, String, Text, UniqueConstraint, func
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from assmat import clock
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            from datetime import UTC
+
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+def _now() -> datetime:
+    return clock.now()
+
+
+class TenantRow(Base):
+    """A tenant known to the database; its configuration lives in YAML, not here."""
+
+    __tablename__ = "tenants"
+
+    slug: Mapped[str] = mapped_column(String(63), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+
+
+class Account(Base):
+    """A person or structure who signs in to a tenant's portal."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "identifier", name="uq_accounts_tenant_identifier"),
+        Index("ix_accounts_tenant_email", "tenant_id", "email_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug", ondelete="RESTRICT"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="assistant")  # assistant | mam | ram | parent
+    identifier: Mapped[str] = mapped_column(String(254))  # normalised form of what the user types
+    email: Mapped[str | None] = mapped_column(String(254))  # as given: mail goes only here
+    email_key: Mapped[str | None] = mapped_column(String(254))  # normalised, for lookups only
+    civility: Mapped[str | None] = mapped_column(String(20))
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str | None] = mapped_column(String(100))
+    birth_date: Mapped[date | None]
+    phone: Mapped[str | None] = mapped_column(String(40))
+
+    password_hash: Mapped[str | None] = mapped_column(String(255))  # None: not activated yet
+    password_changed_at: Mapped[datetime | None]
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    temporary_password_expires_at: Mapped[datetime | None]
+    needs_security_update: Mapped[bool] = mapped_column(default=False)  # legacy accounts (seed 003)
+
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_at: Mapped[datetime | None]
+    locked_until: Mapped[datetime | None]  # None with locked_at set: locked until an admin unlocks
+    disabled_at: Mapped[datetime | None]
+    activated_at: Mapped[datetime | None]
+    terms_version: Mapped[str | None] = mapped_column(String(64))
+    terms_accepted_at: Mapped[datetime | None]
+
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    updated_at: Mapped[datetime] = mapped_column(default=_now, onupdate=_now)
+
+
+class AuditEvent(Base):
+    """Who did what, where and when. Never a password or a token."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_tenant_time", "tenant_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.slug"))  # None: platform
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
+    type: Mapped[str] = mapped_column(String(50))
+    ip: Mapped[str | None] = mapped_column(String(45))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=_now, server_default=func.now())

@@ -1,0 +1,76 @@
+"""Process-wide settings, read from the environment (prefix ASSMAT_)."""
+
+from __future__ import annotations
+
+import secrets
+from enum import Enum
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigurationError(Exception):
+    """The process cannot start with this configuration; the message says why."""
+
+
+class Env(str, Enum):
+    development = "development"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ASSMAT_", extra="ignore")
+
+    env: Env = Env.development
+    var_dir: Path = Field(default=PROJECT_ROOT / "var", description="Runtime files: SQLite, secret, mail")
+    database_url: str = ""
+    tenant_configs: Path = PROJECT_ROOT / "tenant_configs"
+    base_domain: str = "localhost"
+    secret_key: str = ""
+    mail_backend: Literal["smtp", "file"] = "smtp"
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    # argon2id cost; OWASP's minimum (m=19 MiB, t=2, p=1) costs ~19 ms a hash on these machines.
+    argon2_time_cost: int = Field(default=2, ge=1)
+    argon2_memory_cost: int = Field(default=19456, ge=8, description="KiB")
+    argon2_parallelism: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _defaults_from_var_dir(self) -> "Settings":
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.var_dir / 'assmat.db'}"
+        self.base_domain = self.base_domain.lower().strip(".")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Env.production
+
+    @cached_property
+    def effective_secret_key(self) -> str:
+        """The signing key. In development it is generated once and kept under var/."""
+        if self.secret_key:
+            return self.secret_key
+        if self.is_production:
+            raise ConfigurationError(
+                "ASSMAT_SECRET_KEY is required when ASSMAT_ENV=production "
+                "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        path = self.var_dir / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.var_dir / "mail"

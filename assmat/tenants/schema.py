@@ -1,0 +1,385 @@
+"""The tenant YAML format (shared/spec/tenant-config.md) as a strict pydantic schema.
+
+Every key carries a description: `docs/tenant-config.md` is generated from this module and a
+test fails when the two differ, so the reference page cannot drift from what is enforced.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
+
+from assmat.messages import MESSAGE_IDS
+
+_DURATION = re.compile(r"^([1-9][0-9]*)([mhd])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if not isinstance(value, str) or not (match := _DURATION.match(value.strip())):
+        raise ValueError("durée attendue sous la forme 30m, 48h ou 7d")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration),
+    WithJsonSchema({"type": "string", "pattern": _DURATION.pattern}),
+]
+
+
+def _lock_duration(value: Any) -> Any:
+    if value == "permanent" or isinstance(value, timedelta):
+        return value
+    try:
+        return parse_duration(value)
+    except ValueError:
+        raise ValueError("« permanent » ou une durée (30m, 48h, 7d) attendu") from None
+
+
+LockDuration = Annotated[
+    Literal["permanent"] | timedelta,
+    BeforeValidator(_lock_duration),
+    WithJsonSchema({"type": "string", "pattern": f"^permanent$|{_DURATION.pattern}"}),
+]
+
+
+def _known_message_ids(value: dict[str, str]) -> dict[str, str]:
+    unknown = sorted(set(value) - MESSAGE_IDS)
+    if unknown:
+        raise ValueError(f"identifiant(s) de message inconnu(s) : {', '.join(unknown)}")
+    return value
+
+
+def _colour(value: str) -> str:
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+        raise ValueError("couleur attendue au format #rrggbb")
+    return value.lower()
+
+
+Colour = Annotated[str, AfterValidator(_colour)]
+
+
+def _host(value: str) -> str:
+    if value != value.lower() or not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", value):
+        raise ValueError("nom d'hôte en minuscules attendu (lettres, chiffres, points, tirets)")
+    return value
+
+
+Host = Annotated[str, AfterValidator(_host)]
+
+
+def _email(value: str) -> str:
+    if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", value):
+        raise ValueError("adresse électronique invalide")
+    return value
+
+
+Email = Annotated[str, AfterValidator(_email)]
+
+
+def _mail_from(value: str) -> str:
+    # "Name <address>" or a bare address.
+    match = re.fullmatch(r"(?:[^<>]*<([^<>]+)>|([^<>]+))", value.strip())
+    _email((match.group(1) or match.group(2)).strip() if match else "")
+    return value
+
+
+MailFrom = Annotated[str, AfterValidator(_mail_from)]
+
+
+def _relative_path(value: str) -> str:
+    if value.startswith("/") or ".." in value.split("/"):
+        raise ValueError("chemin relatif au dossier de configuration attendu")
+    return value
+
+
+RelativePath = Annotated[str, AfterValidator(_relative_path)]
+
+
+def _https_or_http_url(value: str) -> str:
+    if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+        raise ValueError("adresse web attendue (https://…)")
+    return value.rstrip("/")
+
+
+Url = Annotated[str, AfterValidator(_https_or_http_url)]
+
+
+class Strict(BaseModel):
+    # Unknown keys are errors: a typo must never fall back silently to a default.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Contact(Strict):
+    phone: str | None = Field(None, description="Téléphone affiché en pied de page.")
+    email: Email | None = Field(None, description="Adresse de contact affichée.")
+    address: str | None = Field(None, description="Adresse postale affichée.")
+
+
+class Legal(Strict):
+    publisher: str = Field(description="Éditeur du site (mentions légales).")
+    publication_director: str = Field(description="Directeur de la publication.")
+    host: str = Field(description="Hébergeur du site (nom et adresse).")
+    accessibility: Literal["non conforme", "partiellement conforme", "totalement conforme"] = Field(
+        "non conforme", description="État de conformité RGAA affiché en pied de page."
+    )
+    terms: RelativePath | None = Field(
+        None,
+        description="Fichier Markdown des conditions d'utilisation acceptées à la première "
+        "connexion ; une nouvelle version du fichier les fait accepter à nouveau.",
+    )
+    legal_notice: RelativePath | None = Field(None, description="Texte complémentaire des mentions légales (Markdown).")
+    privacy: RelativePath | None = Field(None, description="Page « Données personnelles » (Markdown).")
+    cookies: RelativePath | None = Field(None, description="Page « Cookies » (Markdown).")
+
+
+class Branding(Strict):
+    service_name: str = Field(description="Nom du service affiché dans l'en-tête et les courriels.")
+    tagline: str | None = Field(None, description="Sous-titre de l'en-tête.")
+    logo: RelativePath | None = Field(None, description="Logo (SVG ou PNG), relatif au dossier.")
+    primary_color: Colour = Field(description="Couleur principale, #rrggbb.")
+    mail_from: MailFrom = Field(description="Expéditeur des courriels, « Nom <adresse> ».")
+    admin_email: Email = Field(description="Reçoit les avis de blocage et les messages du formulaire de contact.")
+    contact: Contact = Field(default_factory=Contact, description="Coordonnées affichées.")
+    legal: Legal = Field(description="Mentions légales et pages réglementaires.")
+
+
+class Login(Strict):
+    identifier: Literal["agrement_number", "pmi_number", "email", "username"] = Field(
+        description="Ce que l'utilisateur saisit comme identifiant."
+    )
+    captcha: bool = Field(False, description="Captcha image et audio sur le formulaire de connexion.")
+
+
+class History(Strict):
+    months: int | None = Field(None, ge=1, le=120, description="Refuser les mots de passe des N derniers mois.")
+    count: int | None = Field(None, ge=1, le=50, description="Refuser les N derniers mots de passe.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "History":
+        if (self.months is None) == (self.count is None):
+            raise ValueError("indiquer soit months, soit count")
+        return self
+
+
+class PasswordPolicy(Strict):
+    min_length: int = Field(12, ge=1, le=1024, description="Longueur minimale.")
+    max_length: int = Field(128, ge=1, le=1024, description="Longueur maximale.")
+    min_uppercase: int = Field(0, ge=0, description="Majuscules minimum.")
+    min_lowercase: int = Field(0, ge=0, description="Minuscules minimum.")
+    min_letters: int = Field(0, ge=0, description="Lettres minimum, majuscules ou minuscules.")
+    min_digits: int = Field(0, ge=0, description="Chiffres minimum.")
+    min_special: int = Field(0, ge=0, description="Caractères spéciaux minimum.")
+    special_characters: str | None = Field(
+        None,
+        description="Les seuls caractères spéciaux acceptés ; absent : tout caractère non "
+        "alphanumérique ; vide : aucun.",
+    )
+    allow_whitespace: bool = Field(False, description="Accepter les espaces.")
+    forbid_identifier: bool = Field(True, description="Refuser un mot de passe contenant l'identifiant, le nom ou le prénom.")
+    history: History | None = Field(None, description="Historique : {months: 6} ou {count: 5} ; absent : aucun.")
+    blocklist: bool = Field(True, description="Refuser les mots de passe courants (liste livrée hors ligne).")
+
+    @model_validator(mode="after")
+    def _lengths_fit(self) -> "PasswordPolicy":
+        if self.min_length > self.max_length:
+            raise ValueError("min_length doit être inférieur ou égal à max_length")
+        required = (
+            max(self.min_uppercase + self.min_lowercase, self.min_letters) + self.min_digits + self.min_special
+        )
+        if required > self.max_length:
+            raise ValueError(f"les minimums par catégorie ({required}) dépassent max_length ({self.max_length})")
+        if self.min_special and self.special_characters == "":
+            raise ValueError("min_special exige des caractères spéciaux autorisés")
+        if self.special_characters and any(c.isalnum() or c.isspace() for c in self.special_characters):
+            raise ValueError("special_characters ne doit contenir ni lettre, ni chiffre, ni espace")
+        return self
+
+
+class Lockout(Strict):
+    max_failures: int = Field(5, ge=1, le=100, description="Échecs consécutifs avant blocage.")
+    reset_counter_on_success: bool = Field(
+        True, description="Une connexion réussie remet le compteur à zéro (false : règle du Gers)."
+    )
+    duration: LockDuration = Field(
+        parse_duration("15m"), description="« permanent » (un administrateur débloque) ou une durée (15m)."
+    )
+    notify_user: bool = Field(True, description="Prévenir l'utilisateur par courriel lors du blocage.")
+    notify_admins: bool = Field(False, description="Prévenir branding.admin_email lors du blocage.")
+    reveal_locked_state: bool = Field(False, description="Dire « compte bloqué » à la connexion (sinon échec générique).")
+
+
+class PasswordReset(Strict):
+    mode: Literal["temporary_password", "link"] = Field("link", description="Mot de passe provisoire envoyé par courriel, ou lien.")
+    identify_by: list[Literal["identifier", "email"]] = Field(
+        ["identifier", "email"], min_length=1, description="Champs demandés : identifier, email, ou les deux."
+    )
+    link_ttl: Duration | None = Field(None, description="Validité du lien (mode link ; 1h par défaut).")
+    temporary_password_ttl: Duration | None = Field(
+        None, description="Validité du mot de passe provisoire (mode temporary_password ; 72h par défaut)."
+    )
+    reveal_unknown_account: bool = Field(
+        False, description="Messages explicites « identifiant inconnu » / « email ne correspond pas »."
+    )
+    allowed_when_locked: bool = Field(False, description="Un compte bloqué peut demander une réinitialisation.")
+    captcha: bool = Field(False, description="Captcha sur le formulaire.")
+
+    @model_validator(mode="after")
+    def _ttl_matches_mode(self) -> "PasswordReset":
+        if len(set(self.identify_by)) != len(self.identify_by):
+            raise ValueError("identify_by contient un doublon")
+        if self.link_ttl is not None and self.mode != "link":
+            raise ValueError("link_ttl n'est permis qu'avec mode: link")
+        if self.temporary_password_ttl is not None and self.mode != "temporary_password":
+            raise ValueError("temporary_password_ttl n'est permis qu'avec mode: temporary_password")
+        return self
+
+    @property
+    def effective_link_ttl(self) -> timedelta:
+        return self.link_ttl or timedelta(hours=1)
+
+    @property
+    def effective_temporary_password_ttl(self) -> timedelta:
+        return self.temporary_password_ttl or timedelta(hours=72)
+
+
+class Activation(Strict):
+    mode: Literal["letter", "identity_check", "pmi_number_birthdate"] = Field(
+        "letter", description="Courrier avec mot de passe provisoire, contrôle d'identité, ou n° PMI + date de naissance."
+    )
+    identity_fields: list[Literal["last_name", "first_name", "birth_date", "email"]] | None = Field(
+        None, description="Champs du contrôle d'identité (mode identity_check)."
+    )
+    link_ttl: Duration = Field(parse_duration("48h"), description="Validité du lien d'activation.")
+    email_confirmation: bool = Field(True, description="Confirmer l'adresse électronique avant la première utilisation.")
+    franceconnect: bool = Field(False, description="Proposer FranceConnect comme seconde étape.")
+
+    @model_validator(mode="after")
+    def _fields_match_mode(self) -> "Activation":
+        if self.identity_fields is not None and self.mode != "identity_check":
+            raise ValueError("identity_fields n'est permis qu'avec mode: identity_check")
+        if self.mode == "identity_check" and not self.identity_fields:
+            raise ValueError("identity_fields est requis avec mode: identity_check")
+        return self
+
+
+class FirstLogin(Strict):
+    change_password: bool = Field(True, description="Un mot de passe provisoire doit être changé à la connexion.")
+    accept_terms: bool = Field(False, description="Faire accepter les conditions d'utilisation (legal.terms).")
+
+
+class Session(Strict):
+    idle_timeout: Duration = Field(parse_duration("30m"), description="Déconnexion après inactivité.")
+    absolute_timeout: Duration = Field(parse_duration("12h"), description="Durée maximale d'une session.")
+
+    @model_validator(mode="after")
+    def _idle_within_absolute(self) -> "Session":
+        if self.idle_timeout > self.absolute_timeout:
+            raise ValueError("idle_timeout doit être inférieur ou égal à absolute_timeout")
+        return self
+
+
+class Document(Strict):
+    title: str = Field(description="Intitulé du lien.")
+    url: Url = Field(description="Adresse du document.")
+
+
+class Features(Strict):
+    children: bool = Field(False, description="Déclaration des enfants accueillis.")
+    messages: bool = Field(False, description="Messages du département.")
+    availability: list[Literal["global", "weekly", "january_september"]] = Field(
+        [], description="Formes de disponibilités proposées."
+    )
+    public_search: bool = Field(False, description="Recherche publique pour les parents.")
+    structures: list[Literal["mam", "ram"]] = Field([], description="Comptes de structures (MAM, relais).")
+    parents: bool = Field(False, description="Comptes parents.")
+    documents: list[Document] = Field([], description="Documents utiles.")
+
+
+class ChildcareType(Strict):
+    code: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")] = Field(description="Code stable du type de garde.")
+    label: str = Field(description="Libellé affiché.")
+    requires_end_date: bool = Field(False, description="La date de fin est obligatoire.")
+    max_days_per_year: int | None = Field(None, ge=1, le=366, description="Plafond de jours par an.")
+    max_hours_per_month: int | None = Field(
+        None, ge=1, le=744, description="Plafond d'heures par mois ; seul ce type accepte des heures."
+    )
+
+
+class ImportColumns(Strict):
+    agrement_number: str | None = None
+    civility: str | None = None
+    last_name: str | None = None
+    first_name: str | None = None
+    birth_date: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    address: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    agrement_start: str | None = None
+    agrement_end: str | None = None
+    capacity: str | None = None
+    publication: str | None = None
+
+
+class Import(Strict):
+    delimiter: Literal[";", ",", "\t", "|"] = Field(";", description="Séparateur du fichier CSV.")
+    columns: ImportColumns = Field(
+        default_factory=ImportColumns, description="Renommage des en-têtes : champ → en-tête du fichier."
+    )
+
+
+def _unique_codes(value: list[ChildcareType]) -> list[ChildcareType]:
+    codes = [t.code for t in value]
+    if len(set(codes)) != len(codes):
+        raise ValueError("code de type de garde en double")
+    return value
+
+
+class TenantConfig(Strict):
+    slug: Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", max_length=63)] = Field(
+        description="Identifiant du tenant ; servi sur {slug}.{ASSMAT_BASE_DOMAIN} ; égal au nom du fichier."
+    )
+    name: str = Field(description="Nom de la collectivité.")
+    hosts: list[Host] = Field([], description="Noms d'hôte supplémentaires (correspondance exacte, minuscules).")
+    public_url: Url | None = Field(
+        None, description="Base de tous les liens des courriels (jamais l'en-tête Host)."
+    )
+    locale: Literal["fr", "en"] = Field("fr", description="Langue par défaut.")
+    branding: Branding
+    login: Login
+    password_policy: PasswordPolicy = Field(default_factory=PasswordPolicy)
+    lockout: Lockout = Field(default_factory=Lockout)
+    password_reset: PasswordReset = Field(default_factory=PasswordReset)
+    activation: Activation = Field(default_factory=Activation)
+    first_login: FirstLogin = Field(default_factory=FirstLogin)
+    session: Session = Field(default_factory=Session)
+    messages: Annotated[dict[str, str], AfterValidator(_known_message_ids)] = Field({}, description="Textes remplacés, par identifiant de message.")
+    features: Features = Field(default_factory=Features)
+    childcare_types: Annotated[list[ChildcareType], AfterValidator(_unique_codes)] = Field(
+        [], description="Types de garde des périodes d'accueil déclarées."
+    )
+    import_: Import = Field(default_factory=Import, alias="import", description="Fichier mensuel des assistants.")
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _cross_field_rules(self) -> "TenantConfig":
+        if self.first_login.accept_terms and not self.branding.legal.terms:
+            raise ValueError("first_login.accept_terms exige branding.legal.terms")
+        return self

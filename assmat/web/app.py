@@ -1,0 +1,118 @@
+"""The ASGI application: one process serving every tenant on its own host."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
+
+from assmat.db.engine import make_engine, make_sessionmaker
+from assmat.db.models import TenantRow
+from assmat.i18n import current_locale
+from assmat.settings import Settings
+from assmat.tenants.loader import load_valid_tenants
+from assmat.tenants.registry import TenantRegistry
+from assmat.web import pages
+from assmat.web.middleware import LocaleMiddleware, SecurityHeadersMiddleware, TenantMiddleware
+from assmat.web.templating import render, templates
+
+log = logging.getLogger("assmat")
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+async def healthz(request: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+async def readyz(request: Request) -> Response:
+    try:
+        async with request.app.state.sessionmaker() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception:
+        log.exception("readiness check failed")
+        return JSONResponse({"database": "unavailable"}, status_code=503)
+    return JSONResponse({"database": "ok"})
+
+
+async def unknown_host(scope: Scope, receive: Receive, send: Send) -> None:
+    """The page for a host that is no tenant's: no branding, nothing about other tenants."""
+    token = current_locale.set("fr")
+    try:
+        response = templates.TemplateResponse(
+            Request(scope), "unknown_host.html", {"tenant": None, "locale": "fr"}, status_code=404
+        )
+    finally:
+        current_locale.reset(token)
+    await response(scope, receive, send)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if status >= 500:
+        log.exception("server error", exc_info=exc)
+    return render(request, "error.html", {"status": status}, status_code=status)
+
+
+async def sync_tenant_rows(sessionmaker, registry: TenantRegistry) -> None:
+    """Every configured tenant has its row (foreign keys point at it); a new YAML adds one."""
+    async with sessionmaker() as session:
+        existing = {row.slug: row for row in (await session.scalars(select(TenantRow))).all()}
+        for slug, tenant in registry.tenants.items():
+            row = existing.get(slug)
+            if row is None:
+                session.add(TenantRow(slug=slug, name=tenant.config.name))
+            elif row.name != tenant.config.name:
+                row.name = tenant.config.name
+        try:
+            await session.commit()
+        except IntegrityError:  # another replica inserted the same rows first
+            await session.rollback()
+
+
+def create_app(settings: Settings | None = None, registry: TenantRegistry | None = None) -> Starlette:
+    settings = settings or Settings()
+    settings.effective_secret_key  # noqa: B018 - refuse to start without a key in production
+    if registry is None:
+        registry = TenantRegistry(load_valid_tenants(settings.tenant_configs), settings.base_domain)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        await sync_tenant_rows(app.state.sessionmaker, registry)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+            *pages.routes,
+        ],
+        middleware=[
+            Middleware(SecurityHeadersMiddleware, production=settings.is_production),
+            Middleware(TenantMiddleware, registry=registry, not_found=unknown_host),
+            Middleware(LocaleMiddleware),
+        ],
+        exception_handlers={HTTPException: http_error, Exception: http_error},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.registry = registry
+    return app

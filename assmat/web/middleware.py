@@ -1,0 +1,99 @@
+"""Pure-ASGI middlewares: tenant by host (first, fail closed), language, security headers."""
+
+from __future__ import annotations
+
+from http.cookies import SimpleCookie
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from assmat.i18n import LOCALES, current_locale
+from assmat.tenants.registry import ROOT, TenantRegistry
+
+LANG_COOKIE = "lang"
+
+
+class TenantMiddleware:
+    """Puts the request's tenant in scope["tenant"] (None on the platform's root domain).
+
+    Sits first and resets state on every request; an unknown host is answered 404 before any
+    route runs: better to fail than to reveal data."""
+
+    def __init__(self, app: ASGIApp, registry: TenantRegistry, not_found: ASGIApp):
+        self.app = app
+        self.registry = registry
+        self.not_found = not_found
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        resolution = self.registry.resolve(Headers(scope=scope).get("host"))
+        scope["tenant"] = resolution.tenant
+        scope["is_root"] = resolution.kind == ROOT
+        if resolution.kind == "unknown" and scope["path"] not in ("/healthz", "/readyz"):
+            await self.not_found(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+class LocaleMiddleware:
+    """The language of this request: the `lang` cookie if valid, else the tenant's default."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        tenant = scope.get("tenant")
+        locale = tenant.config.locale if tenant else "fr"
+        cookie_header = Headers(scope=scope).get("cookie")
+        if cookie_header:
+            cookies = SimpleCookie()
+            try:
+                cookies.load(cookie_header)
+            except Exception:  # a malformed Cookie header is the client's problem, not a 500
+                cookies = SimpleCookie()
+            chosen = cookies.get(LANG_COOKIE)
+            if chosen is not None and chosen.value in LOCALES:
+                locale = chosen.value
+        scope["locale"] = locale
+        token = current_locale.set(locale)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            current_locale.reset(token)
+
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp, production: bool):
+        self.app = app
+        self.production = production
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("content-security-policy", CSP)
+                headers.setdefault("x-content-type-options", "nosniff")
+                headers.setdefault("referrer-policy", "same-origin")
+                headers.setdefault("x-frame-options", "DENY")
+                headers.setdefault("cross-origin-opener-policy", "same-origin")
+                headers.setdefault("permissions-policy", "camera=(), microphone=(), geolocation=()")
+                if self.production:
+                    headers.setdefault("strict-transport-security", "max-age=63072000; includeSubDomains")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,76 @@
+"""One Jinja2 environment for every page, with per-request translations and tenant texts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.templating import Jinja2Templates
+
+from assmat.i18n import LOCALES, current_locale, gettext, ngettext
+from assmat.messages import MESSAGES, N_
+from assmat.tenants.loader import Tenant
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+# Raw HTML in tenant Markdown is not rendered: the files are written by staff, shown to everyone.
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False})
+
+
+def tenant_text(tenant: Tenant | None, message_id: str) -> str:
+    """A user-facing text by id: the tenant's override in its own language, else the catalog."""
+    if tenant is not None and current_locale.get() == tenant.config.locale:
+        override = tenant.config.messages.get(message_id)
+        if override is not None:
+            return override
+    return gettext(MESSAGES[message_id])
+
+
+# The YAML states RGAA compliance in French (the legal wording); other languages translate it.
+ACCESSIBILITY_STATUS = {
+    "non conforme": N_("not compliant"),
+    "partiellement conforme": N_("partially compliant"),
+    "totalement conforme": N_("fully compliant"),
+}
+
+
+def accessibility_status(status: str) -> str:
+    return gettext(ACCESSIBILITY_STATUS[status])
+
+
+def markdown(text: str) -> Markup:
+    return Markup(_markdown.render(text))
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(gettext=gettext, ngettext=ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["markdown"] = markdown
+    env.filters["accessibility_status"] = accessibility_status
+    env.globals["LOCALES"] = LOCALES
+    return env
+
+
+templates = Jinja2Templates(env=_environment())
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+    tenant: Tenant | None = request.scope.get("tenant")
+    base = {
+        "tenant": tenant,
+        "config": tenant.config if tenant else None,
+        "locale": request.scope.get("locale", "fr"),
+        "text": lambda message_id: tenant_text(tenant, message_id),
+    }
+    return templates.TemplateResponse(request, name, {**base, **(context or {})}, status_code=status_code)

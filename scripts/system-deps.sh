@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The tests use a real PostgreSQL server and a real Chromium, from Debian's packages.
+# Installs whichever is missing when we can (root with apt-get); otherwise says what is missing.
+# In CI (CI=true) the tests themselves fail when either is absent.
+set -euo pipefail
+
+missing=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "Installing ${missing[*]} (Debian packages) for the tests..."
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The tests start their own throwaway cluster; the packaged one need not run.
+  if [[ " ${missing[*]} " == *" postgresql "* ]] && command -v service >/dev/null 2>&1; then
+    service postgresql stop >/dev/null 2>&1 || true
+  fi
+else
+  echo "Missing for the tests: ${missing[*]} (apt-get install ${missing[*]}); those tests will be skipped locally and fail in CI."
+fi

@@ -1,0 +1,130 @@
+"""Shared fixtures: settings, a fresh migrated database per test on SQLite and on a real
+PostgreSQL server (a throwaway cluster started here), the app and its test clients."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from assmat.db.migrate import upgrade
+from assmat.settings import Settings
+from tests.support.postgres import PostgresCluster, find_pg_bin
+
+REPO = Path(__file__).resolve().parent.parent
+TENANT_CONFIGS = REPO / "tenant_configs"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    pg = find_pg_bin()
+    return f"PostgreSQL binaries: {pg or 'not found'}; CI={IN_CI}"
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresCluster | None]:
+    if os.environ.get("ASSMAT_TEST_POSTGRES_URL"):
+        yield PostgresCluster.external(os.environ["ASSMAT_TEST_POSTGRES_URL"])
+        return
+    bin_dir = find_pg_bin()
+    if bin_dir is None:
+        if IN_CI:
+            pytest.fail("PostgreSQL server binaries are required in CI (apt-get install postgresql)")
+        yield None
+        return
+    # Not under pytest's tmp dir: that one is private to root, and the server may run as `postgres`.
+    work_dir = Path(tempfile.mkdtemp(prefix="assmat-pg-"))
+    cluster = PostgresCluster.start(bin_dir, work_dir)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_cluster: PostgresCluster | None) -> str | None:
+    if postgres_cluster is None:
+        return None
+    name = "assmat_template"
+    postgres_cluster.create_database(name)
+    upgrade(postgres_cluster.url(name))
+    return name
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database for one test, on each backend."""
+    if request.param == "sqlite":
+        target = tmp_path / "assmat.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), target)
+        yield f"sqlite:///{target}"
+        return
+    cluster: PostgresCluster | None = request.getfixturevalue("postgres_cluster")
+    if cluster is None:
+        pytest.skip("PostgreSQL server binaries not found on this machine (required and present in CI)")
+    template = request.getfixturevalue("postgres_template")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    cluster.create_database(name, template=template)
+    try:
+        yield cluster.url(name)
+    finally:
+        cluster.drop_database(name)
+
+
+def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "var_dir": tmp_path / "var",
+        "database_url": database_url,
+        "tenant_configs": TENANT_CONFIGS,
+        "secret_key": "test-secret-key-not-for-production",
+        "mail_backend": "file",
+        # Cheap hashes keep the suite fast; the benchmark measures the real parameters.
+        "argon2_time_cost": 1,
+        "argon2_memory_cost": 1024,
+        "argon2_parallelism": 1,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return make_settings(tmp_path, database_url)
+
+
+@pytest.fixture
+def app(settings: Settings):
+    from assmat.web.app import create_app
+
+    return create_app(settings)
+
+
+@pytest.fixture
+def client_for(app) -> Iterator:
+    """client_for("gers") → a TestClient on http://gers.localhost, lifespan running."""
+    clients: list[TestClient] = []
+
+    def make(host: str) -> TestClient:
+        full = host if "." in host or host == "localhost" else f"{host}.localhost"
+        client = TestClient(app, base_url=f"http://{full}", follow_redirects=False)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
