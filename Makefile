@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Reinstalled whenever pyproject.toml changes.
 STAMP := $(VENV)/.installed
 
-.PHONY: run test demo messages check-config clean
+.PHONY: run test demo messages docs check-config clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,3 +35,7 @@ check-config: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+## Regenerate the tenant configuration reference from the schema.
+docs: $(STAMP)
+	$(BIN)/python -m assmat.tenants.docs > docs/tenant-config.md

@@ -361,16 +361,16 @@ class TenantConfig(Strict):
         None, description="Base de tous les liens des courriels (jamais l'en-tête Host)."
     )
     locale: Literal["fr", "en"] = Field("fr", description="Langue par défaut.")
-    branding: Branding
-    login: Login
-    password_policy: PasswordPolicy = Field(default_factory=PasswordPolicy)
-    lockout: Lockout = Field(default_factory=Lockout)
-    password_reset: PasswordReset = Field(default_factory=PasswordReset)
-    activation: Activation = Field(default_factory=Activation)
-    first_login: FirstLogin = Field(default_factory=FirstLogin)
-    session: Session = Field(default_factory=Session)
+    branding: Branding = Field(description="Identité visuelle, expéditeur des courriels, pages légales.")
+    login: Login = Field(description="Formulaire de connexion.")
+    password_policy: PasswordPolicy = Field(default_factory=PasswordPolicy, description="Règles des mots de passe.")
+    lockout: Lockout = Field(default_factory=Lockout, description="Blocage après des échecs de connexion.")
+    password_reset: PasswordReset = Field(default_factory=PasswordReset, description="Mot de passe oublié.")
+    activation: Activation = Field(default_factory=Activation, description="Première activation d'un compte.")
+    first_login: FirstLogin = Field(default_factory=FirstLogin, description="Étapes imposées à la première connexion.")
+    session: Session = Field(default_factory=Session, description="Durées des sessions.")
     messages: Annotated[dict[str, str], AfterValidator(_known_message_ids)] = Field({}, description="Textes remplacés, par identifiant de message.")
-    features: Features = Field(default_factory=Features)
+    features: Features = Field(default_factory=Features, description="Ce que propose le portail du tenant.")
     childcare_types: Annotated[list[ChildcareType], AfterValidator(_unique_codes)] = Field(
         [], description="Types de garde des périodes d'accueil déclarées."
     )

@@ -1,0 +1,139 @@
+"""Browser fixtures: the real app behind a real uvicorn server, driven by a real Chromium.
+
+The server runs in a background thread of the test process on a socket bound here (port 0, so no
+free-port race) and serves every tenant of tenant_configs/ on `{slug}.localhost:{port}`, which
+Chromium resolves to the loopback address by itself. Chromium is the Debian one: Playwright's own
+download is never used (`playwright install` is blocked on these machines). One Chromium per session
+(`browser`), a fresh context per test (`context`, `page`): no cookie leaks from one test to another.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import IN_CI, make_settings
+
+CHROMIUM = Path(os.environ.get("ASSMAT_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+START_TIMEOUT = 15.0
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    port: int
+
+    def url(self, host: str, path: str = "/") -> str:
+        """url("gers", "/cookies") → http://gers.localhost:{port}/cookies"""
+        full = host if "." in host or host == "localhost" else f"{host}.localhost"
+        return f"http://{full}:{self.port}{path}"
+
+
+def _wait_until_healthy(port: int, thread: threading.Thread) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    url = f"http://127.0.0.1:{port}/healthz"
+    while time.monotonic() < deadline:
+        if not thread.is_alive():
+            raise RuntimeError("the live server thread stopped while starting")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200 and response.read() == b"ok":
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"the live server did not answer {url} within {START_TIMEOUT}s")
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[LiveServer]:
+    import uvicorn
+
+    from assmat.web.app import create_app
+
+    base = tmp_path_factory.mktemp("live")
+    database = base / "assmat.db"
+    shutil.copy(sqlite_template, database)
+    app = create_app(make_settings(base, f"sqlite:///{database}"))
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app,
+        loop="asyncio",
+        http="h11",
+        ws="none",  # no websocket route; also keeps websockets' deprecation warnings out
+        lifespan="on",
+        log_level="warning",
+        access_log=False,
+    )
+    server = uvicorn.Server(config)
+    # Off the main thread uvicorn installs no signal handlers; should_exit stops it.
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="live-server", daemon=True)
+    thread.start()
+    try:
+        _wait_until_healthy(port, thread)
+        yield LiveServer(port)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+        if thread.is_alive():
+            pytest.fail("the live server did not stop within 10 s")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    """One headless Chromium for the session (the Debian binary, never Playwright's download)."""
+    if not CHROMIUM.is_file():
+        reason = f"Chromium not found at {CHROMIUM} (apt-get install chromium; never `playwright install`)"
+        if IN_CI:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def context(browser) -> Iterator:
+    """A fresh browser context per test: no cookies, no cache, nothing left by another test."""
+    context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(10_000)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(context) -> Iterator:
+    """A tab in this test's fresh context."""
+    page = context.new_page()
+    yield page
+    page.close()

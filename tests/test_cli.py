@@ -1,0 +1,73 @@
+"""The `assmat` command as operators use it."""
+
+import shutil
+import subprocess
+import sys
+
+from tests.conftest import REPO, TENANT_CONFIGS
+from tests.support.tenants import write_tenant
+
+
+def run(*args, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "assmat", *args], cwd=REPO, capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+def test_check_config_accepts_the_seed_tenants_and_prints_their_advisories():
+    result = run("check-config", str(TENANT_CONFIGS))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "5 tenant(s) valide(s)" in out
+    gers = [line for line in out.splitlines() if line.startswith("AVIS gers.yaml")]
+    assert any("mots de passe provisoires partent en clair" in line for line in gers)
+    assert any("reveal_unknown_account" in line for line in gers)
+    assert any("reveal_locked_state" in line for line in gers)
+    assert any("blocage permanent après 3 échecs" in line for line in gers)
+
+
+def test_check_config_refuses_bad_files_with_one_line_per_error(tmp_path):
+    write_tenant(tmp_path, "typo", {"login.identifer": "email"})
+    write_tenant(tmp_path, "colour", {"branding.primary_color": "#zzzzzz"})
+    write_tenant(tmp_path, "negative", {"lockout.max_failures": -3})
+    write_tenant(tmp_path, "dup1", {"hosts": ["assmat.example.org"]})
+    write_tenant(tmp_path, "dup2", {"hosts": ["assmat.example.org"]})
+    result = run("check-config", str(tmp_path))
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERREUR")]
+    assert errors == [
+        "ERREUR colour.yaml: branding.primary_color: couleur attendue au format #rrggbb",
+        "ERREUR negative.yaml: lockout.max_failures: doit être supérieur ou égal à 1",
+        "ERREUR typo.yaml: login.identifer: clé inconnue",
+        "ERREUR dup2.yaml: hosts: « assmat.example.org » est déjà déclaré par dup1.yaml",
+    ]
+
+
+def test_a_safe_tenant_has_no_advisory(tmp_path):
+    write_tenant(tmp_path, "sur", {"password_policy.min_length": 12, "password_policy.min_lowercase": 1,
+                                   "password_policy.min_uppercase": 1, "password_policy.min_digits": 1})
+    result = run("check-config", str(tmp_path))
+    assert result.returncode == 0 and "AVIS" not in result.stdout
+
+
+def test_serve_refuses_to_start_on_an_invalid_configuration(tmp_path):
+    configs = tmp_path / "configs"
+    shutil.copytree(TENANT_CONFIGS, configs)
+    write_tenant(configs, "landes", {"lockout.duration": "bientôt"})
+    import os
+
+    env = {**os.environ, "ASSMAT_TENANT_CONFIGS": str(configs), "ASSMAT_VAR_DIR": str(tmp_path / "var")}
+    result = run("serve", "--port", "0", env=env)
+    assert result.returncode == 1
+    assert "ERREUR landes.yaml: lockout.duration" in result.stderr
+    assert "démarrage refusé" in result.stderr
+
+
+def test_serve_refuses_to_start_in_production_without_secret_key(tmp_path):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "ASSMAT_SECRET_KEY"}
+    env.update({"ASSMAT_ENV": "production", "ASSMAT_VAR_DIR": str(tmp_path)})
+    result = run("serve", "--port", "0", env=env)
+    assert result.returncode == 1
+    assert "ASSMAT_SECRET_KEY is required" in result.stderr
