@@ -27,6 +27,12 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"PostgreSQL binaries: {pg or 'not found'}; CI={IN_CI}"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Browser tests last: the fast checks report first, and Playwright's event loop never
+    # overlaps a test that runs its own.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 @pytest.fixture(scope="session")
 def postgres_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresCluster | None]:
     if os.environ.get("ASSMAT_TEST_POSTGRES_URL"):

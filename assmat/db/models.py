@@ -93,6 +93,8 @@ class Account(Base):
     activated_at: Mapped[datetime | None]
     terms_version: Mapped[str | None] = mapped_column(String(64))
     terms_accepted_at: Mapped[datetime | None]
+    email_confirmed_at: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
 
     created_at: Mapped[datetime] = mapped_column(default=_now)
     updated_at: Mapped[datetime] = mapped_column(default=_now, onupdate=_now)
@@ -111,3 +113,116 @@ class AuditEvent(Base):
     ip: Mapped[str | None] = mapped_column(String(45))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=_now, server_default=func.now())
+
+
+class PasswordHistory(Base):
+    """Previous password hashes, for the tenant's reuse rule (months or count)."""
+
+    __tablename__ = "password_history"
+    __table_args__ = (Index("ix_password_history_account_time", "account_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+
+
+class UserSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored, so a
+    database leak gives no usable session."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256(token) hex
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    last_seen_at: Mapped[datetime] = mapped_column(default=_now)
+    expires_at: Mapped[datetime]  # absolute timeout
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+
+
+class AccountToken(Base):
+    """Single-use secrets sent by email (reset, activation, email change). Only the SHA-256 of
+    the token is stored."""
+
+    __tablename__ = "account_tokens"
+    __table_args__ = (Index("ix_account_tokens_account_purpose", "account_id", "purpose"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(30))  # reset | activation | email_change | email_confirmation
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]  # used, or revoked by a newer token or a password change
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class OutboxMail(Base):
+    """Every email waits here until delivered: a request only inserts, a sender delivers."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.slug"), index=True)
+    template: Mapped[str] = mapped_column(String(50))
+    sender: Mapped[str] = mapped_column(String(300))
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | sending | sent | failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=_now)
+    claimed_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    sent_at: Mapped[datetime | None]
+
+
+class ContactMessage(Base):
+    """A message sent with the "contact the administrator" form."""
+
+    __tablename__ = "contact_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    message: Mapped[str] = mapped_column(Text)
+    acknowledgment_requested: Mapped[bool] = mapped_column(default=False)
+    ip: Mapped[str | None] = mapped_column(String(45))
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    handled_at: Mapped[datetime | None]
+
+
+class CaptchaChallenge(Base):
+    """One captcha: the answer's hash, single use, short-lived."""
+
+    __tablename__ = "captcha_challenges"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # random, public
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
+    answer_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class RateLimitHit(Base):
+    """Fixed-window counters shared by every replica (activation per identifier, contact form…)."""
+
+    __tablename__ = "rate_limits"
+    __table_args__ = (UniqueConstraint("tenant_id", "bucket", "key", "window_start", name="uq_rate_limits_window"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
+    bucket: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(128))  # hashed: no identifier or IP in clear
+    window_start: Mapped[datetime]
+    count: Mapped[int] = mapped_column(default=0)

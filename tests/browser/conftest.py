@@ -3,7 +3,7 @@
 The server runs in a background thread of the test process on a socket bound here (port 0, so no
 free-port race) and serves every tenant of tenant_configs/ on `{slug}.localhost:{port}`, which
 Chromium resolves to the loopback address by itself. Chromium is the Debian one: Playwright's own
-download is never used (`playwright install` is blocked on these machines). One Chromium per session
+download is never used (`playwright install` is blocked on these machines). One Chromium per module
 (`browser`), a fresh context per test (`context`, `page`): no cookie leaks from one test to another.
 """
 
@@ -102,9 +102,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path)
             pytest.fail("the live server did not stop within 10 s")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator:
-    """One headless Chromium for the session (the Debian binary, never Playwright's download)."""
+    """One headless Chromium per module (the Debian binary, never Playwright's download).
+
+    Module scope, not session: Playwright's sync API keeps an event loop running in the main
+    thread while it is open, and other tests call asyncio.run()."""
     if not CHROMIUM.is_file():
         reason = f"Chromium not found at {CHROMIUM} (apt-get install chromium; never `playwright install`)"
         if IN_CI:
