@@ -18,7 +18,7 @@ run: $(STAMP)
 	$(BIN)/assmat check-config
 	$(BIN)/assmat db upgrade
 	ASSMAT_MAIL_BACKEND=file $(BIN)/assmat demo --port $(PORT)
-	ASSMAT_MAIL_BACKEND=file $(BIN)/assmat serve --host 127.0.0.1 --port $(PORT)
+	ASSMAT_MAIL_BACKEND=file ASSMAT_PUBLIC_URL_TEMPLATE="http://{slug}.localhost:$(PORT)" $(BIN)/assmat serve --host 127.0.0.1 --port $(PORT)
 
 ## Run the whole suite: SQLite, a throwaway PostgreSQL cluster, real SMTP, Chromium.
 test: $(STAMP)

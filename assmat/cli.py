@@ -83,6 +83,63 @@ def demo(settings: Settings, port: int) -> int:
     return 0
 
 
+def mail_worker(settings: Settings) -> int:
+    from assmat.mail.sender import make_backend
+    from assmat.mail.worker import run_standalone
+
+    print(f"Envoi des courriels en attente ({make_backend(settings).description}) ; Ctrl+C pour arrêter.", flush=True)
+    asyncio.run(run_standalone(settings))
+    print("Envoi des courriels arrêté.", flush=True)
+    return 0
+
+
+def create_account(settings: Settings, args: argparse.Namespace) -> int:
+    from assmat.auth.hashing import AsyncHasher
+    from assmat.auth.passwords import Hasher
+    from assmat.auth.service import AccountService
+    from assmat.db.engine import make_engine, make_sessionmaker
+    from assmat.web.app import sync_tenant_rows
+    from assmat.web.forms import parse_french_date
+
+    registry = _registry(settings)
+    tenant = registry.get(args.tenant)
+    if tenant is None:
+        return _fail(f"ERREUR tenant inconnu : {args.tenant} (connus : {', '.join(registry.tenants)})")
+    birth_date = None
+    if args.birth_date:
+        birth_date = parse_french_date(args.birth_date)
+        if birth_date is None:
+            return _fail("ERREUR --birth-date : date attendue au format JJ/MM/AAAA")
+
+    async def run():
+        engine = make_engine(settings.database_url)
+        try:
+            sessionmaker = make_sessionmaker(engine)
+            await sync_tenant_rows(sessionmaker, registry)
+            async with sessionmaker() as db:
+                service = AccountService(
+                    tenant, db, AsyncHasher(Hasher(settings)), settings.effective_secret_key,
+                    settings.tenant_base_url(tenant.slug, tenant.config.public_url),
+                )
+                return await service.create_account(
+                    args.identifier, email=args.email, first_name=args.first_name, last_name=args.last_name,
+                    birth_date=birth_date, kind=args.kind, with_temporary_password=args.temporary_password,
+                )
+        finally:
+            await engine.dispose()
+
+    try:
+        account, password = asyncio.run(run())
+    except ValueError as exc:
+        return _fail(f"ERREUR {exc}")
+    print(f"Compte créé : {tenant.slug} / {account.identifier}")
+    if password:
+        print(f"Mot de passe provisoire (affiché une seule fois, à changer à la première connexion) : {password}")
+    else:
+        print(f"Mode d'activation du tenant : {tenant.config.activation.mode}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="assmat", description="Portails des assistants maternels, un tenant par fichier YAML.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -105,6 +162,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_demo = commands.add_parser("demo", help="charger les données de démonstration (idempotent)")
     p_demo.add_argument("--port", type=int, default=8000, help="port affiché dans les adresses")
 
+    commands.add_parser("mail-worker", help="envoyer les courriels en attente (hors du serveur web)")
+
+    p_account = commands.add_parser("create-account", help="créer un compte (mode courrier : avec mot de passe provisoire)")
+    p_account.add_argument("tenant")
+    p_account.add_argument("identifier")
+    p_account.add_argument("--email", required=True)
+    p_account.add_argument("--first-name")
+    p_account.add_argument("--last-name")
+    p_account.add_argument("--birth-date", help="JJ/MM/AAAA")
+    p_account.add_argument("--kind", choices=["assistant", "mam", "ram", "parent"], default="assistant")
+    p_account.add_argument("--temporary-password", action="store_true", help="afficher un mot de passe provisoire (courrier)")
+
     args = parser.parse_args(argv)
     try:
         settings = Settings()
@@ -124,6 +193,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve(settings, args.host, args.port)
         if args.command == "demo":
             return demo(settings, args.port)
+        if args.command == "create-account":
+            return create_account(settings, args)
+        if args.command == "mail-worker":
+            return mail_worker(settings)
     except InvalidConfiguration as exc:
         return _fail("\n".join(f"ERREUR {e}" for e in exc.errors) + "\nConfiguration invalide : démarrage refusé.")
     except ConfigurationError as exc:

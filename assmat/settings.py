@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_starttls: bool = False
+    # Deliver mail from a task inside each web process; turn off when `assmat mail-worker` runs.
+    mail_in_process: bool = True
+    # Base of the links in emails when set, e.g. "http://{slug}.localhost:8000" for the demo;
+    # otherwise the tenant's public_url, else https://{slug}.{base_domain}. Never the Host header.
+    public_url_template: str | None = None
     # argon2id cost; OWASP's minimum (m=19 MiB, t=2, p=1) costs ~19 ms a hash on these machines.
     argon2_time_cost: int = Field(default=2, ge=1)
     argon2_memory_cost: int = Field(default=19456, ge=8, description="KiB")
@@ -70,6 +75,11 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
         return path.read_text().strip()
+
+    def tenant_base_url(self, slug: str, public_url: str | None) -> str:
+        if self.public_url_template:
+            return self.public_url_template.format(slug=slug)
+        return public_url or f"https://{slug}.{self.base_domain}"
 
     @property
     def mail_dir(self) -> Path:

@@ -134,3 +134,26 @@ def client_for(app) -> Iterator:
     yield make
     for client in clients:
         client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator["SmtpServer"]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives."""
+    from tests.support.smtp import SmtpServer
+
+    server = SmtpServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def portal_for(app, client_for):
+    """portal_for("gers") → a Portal (a TestClient with form helpers) on the Gers host."""
+    from tests.support.portal import Portal
+
+    def make(slug: str) -> "Portal":
+        return Portal(client_for(slug), app, slug)
+
+    return make

@@ -21,10 +21,16 @@ from starlette.types import Receive, Scope, Send
 from assmat.db.engine import make_engine, make_sessionmaker
 from assmat.db.models import TenantRow
 from assmat.i18n import current_locale
+from assmat.mail.sender import make_backend
+from assmat.mail.worker import MailWorker
 from assmat.settings import Settings
 from assmat.tenants.loader import load_valid_tenants
 from assmat.tenants.registry import TenantRegistry
-from assmat.web import pages
+from assmat.auth.hashing import AsyncHasher
+from assmat.auth.passwords import Hasher
+from assmat.web import accounts, captcha_routes, pages
+from assmat.web.csrf import CsrfCookieMiddleware
+from assmat.web.session_middleware import AccountSessionMiddleware
 from assmat.web.middleware import LocaleMiddleware, SecurityHeadersMiddleware, TenantMiddleware
 from assmat.web.templating import render, templates
 
@@ -93,9 +99,14 @@ def create_app(settings: Settings | None = None, registry: TenantRegistry | None
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         await sync_tenant_rows(app.state.sessionmaker, registry)
+        # Requests enqueue mail and call app.state.mail_worker.nudge() after their commit.
+        app.state.mail_worker = MailWorker(app.state.sessionmaker, make_backend(settings))
+        if settings.mail_in_process:
+            app.state.mail_worker.start()
         try:
             yield
         finally:
+            await app.state.mail_worker.stop()
             await engine.dispose()
 
     app = Starlette(
@@ -104,15 +115,20 @@ def create_app(settings: Settings | None = None, registry: TenantRegistry | None
             Route("/readyz", readyz),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
             *pages.routes,
+            *captcha_routes.routes,
+            *accounts.routes,
         ],
         middleware=[
             Middleware(SecurityHeadersMiddleware, production=settings.is_production),
             Middleware(TenantMiddleware, registry=registry, not_found=unknown_host),
             Middleware(LocaleMiddleware),
+            Middleware(CsrfCookieMiddleware, secure=settings.is_production),
+            Middleware(AccountSessionMiddleware),
         ],
         exception_handlers={HTTPException: http_error, Exception: http_error},
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.registry = registry
+    app.state.hasher = AsyncHasher(Hasher(settings))
     return app

@@ -15,6 +15,7 @@ from starlette.templating import Jinja2Templates
 from assmat.i18n import LOCALES, current_locale, gettext, ngettext
 from assmat.messages import MESSAGES, N_
 from assmat.tenants.loader import Tenant
+from assmat.web.csrf import csrf_token
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -68,6 +69,8 @@ templates = Jinja2Templates(env=_environment())
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
     tenant: Tenant | None = request.scope.get("tenant")
     base = {
+        "csrf_token": csrf_token(request) if "csrf_cookie" in request.scope else "",
+        "signed_in": request.scope.get("account") is not None,
         "tenant": tenant,
         "config": tenant.config if tenant else None,
         "locale": request.scope.get("locale", "fr"),

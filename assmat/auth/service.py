@@ -1,0 +1,631 @@
+"""Account flows of one tenant: login and lockout, temporary passwords, reset, activation,
+password and email changes. Configured by the tenant's YAML; no web code here.
+
+Every public method commits its own transaction(s): the lockout reservation must be visible to
+parallel requests before a password is verified, and mail is enqueued in the same transaction
+as the change it announces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assmat import clock
+from assmat.auth import audit, tokens
+from assmat.auth.errors import (
+    AccountLocked,
+    EmailNotConfirmed,
+    LoginFailed,
+    PasswordRejected,
+    RateLimited,
+    TemporaryPasswordExpired,
+    TokenInvalid,
+    WrongCurrentPassword,
+)
+from assmat.auth.hashing import AsyncHasher
+from assmat.auth.identifiers import normalize_email, normalize_identifier, normalize_name
+from assmat.auth.policy import check_password, generate_temporary_password
+from assmat.auth.ratelimit import hit
+from assmat.auth.sessions import end_all_sessions
+from assmat.db.models import Account, AccountToken, PasswordHistory
+from assmat.i18n import gettext as _
+from assmat.mail.outbox import enqueue
+from assmat.tenants.loader import Tenant
+
+TEMPORARY_PASSWORD = "temporary_password"
+RESET = "reset"
+ACTIVATION = "activation"
+ACTIVATION_STEP2 = "activation_step2"
+EMAIL_CHANGE = "email_change"
+EMAIL_CONFIRMATION = "email_confirmation"
+LETTER_TTL = timedelta(days=30)  # a letter travels by post: its temporary password lives longer
+STEP2_TTL = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    account: Account
+    used_temporary_password: bool
+
+
+@dataclass(frozen=True)
+class ResetOutcome:
+    """What happened, for the tenant that reveals it; the generic answer ignores it."""
+
+    status: str  # sent | unknown_identifier | email_mismatch | locked | throttled
+
+
+class AccountService:
+    def __init__(self, tenant: Tenant, db: AsyncSession, hasher: AsyncHasher, secret_key: str, base_url: str):
+        self.tenant = tenant
+        self.config = tenant.config
+        self.db = db
+        self.hasher = hasher
+        self.secret_key = secret_key
+        self.base_url = base_url.rstrip("/")
+        self.mail_enqueued = False  # the web layer nudges the mail sender after the commit
+
+    # -- lookups -----------------------------------------------------------------------------
+
+    def normalize(self, raw_identifier: object) -> str | None:
+        return normalize_identifier(self.config.login.identifier, raw_identifier)
+
+    async def find(self, raw_identifier: object) -> Account | None:
+        identifier = self.normalize(raw_identifier)
+        if identifier is None:
+            return None
+        return await self.db.scalar(
+            select(Account).where(Account.tenant_id == self.tenant.slug, Account.identifier == identifier)
+        )
+
+    async def get(self, account_id: int) -> Account | None:
+        return await self.db.scalar(
+            select(Account).where(Account.tenant_id == self.tenant.slug, Account.id == account_id)
+        )
+
+    async def _mail(self, template: str, to: str | None, **context: object) -> None:
+        if to:
+            await enqueue(self.db, self.tenant, template, to, context)
+            self.mail_enqueued = True
+
+    def _url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    # -- login and lockout ---------------------------------------------------------------------
+
+    async def _clear_expired_lock(self, account: Account) -> None:
+        now = clock.now()
+        if account.locked_at is not None and account.locked_until is not None and account.locked_until <= now:
+            await self.db.execute(
+                update(Account)
+                .where(Account.id == account.id, Account.locked_until <= now)
+                .values(locked_at=None, locked_until=None, failed_logins=0)
+            )
+            await self.db.commit()
+            await self.db.refresh(account)
+
+    async def _reserve_attempt(self, account: Account) -> bool:
+        """Count an attempt before verifying, atomically: of N parallel guesses against a
+        threshold of 3, only 3 get a verification (the Keycloak CVE-2024-4629 failure)."""
+        reserved = await self.db.execute(
+            update(Account)
+            .where(
+                Account.id == account.id,
+                Account.locked_at.is_(None),
+                Account.failed_logins < self.config.lockout.max_failures,
+            )
+            .values(failed_logins=Account.failed_logins + 1)
+            .returning(Account.failed_logins)
+        )
+        granted = reserved.scalar() is not None
+        await self.db.commit()
+        return granted
+
+    async def _release_attempt(self, account: Account) -> None:
+        """A correct password is no failure: give the reservation back, or reset the counter
+        where the tenant says so (the Gers keeps earlier failures: the seed's quirk)."""
+        if self.config.lockout.reset_counter_on_success:
+            value = 0
+        else:
+            value = case((Account.failed_logins > 0, Account.failed_logins - 1), else_=0)
+        await self.db.execute(update(Account).where(Account.id == account.id).values(failed_logins=value))
+
+    async def _lock_if_reached(self, account: Account, ip: str | None) -> bool:
+        """Lock once: of parallel failures reaching the threshold, exactly one locks and mails."""
+        now = clock.now()
+        duration = self.config.lockout.duration
+        locked = await self.db.execute(
+            update(Account)
+            .where(
+                Account.id == account.id,
+                Account.locked_at.is_(None),
+                Account.failed_logins >= self.config.lockout.max_failures,
+            )
+            .values(locked_at=now, locked_until=None if duration == "permanent" else now + duration)
+            .returning(Account.id)
+        )
+        if locked.scalar() is None:
+            return False
+        await end_all_sessions(self.db, account.id)
+        audit.record(self.db, self.tenant.slug, "account.locked", account_id=account.id, ip=ip)
+        if self.config.lockout.notify_user:
+            await self._mail("account_locked", account.email)
+        if self.config.lockout.notify_admins:
+            await self._mail(
+                "account_locked_admin",
+                self.config.branding.admin_email,
+                identifier=account.identifier,
+                full_name=full_name(account),
+                locked_at=now,
+            )
+        return True
+
+    async def _temporary_password_matches(self, account: Account, password: str) -> AccountToken | None:
+        """The live temporary password token this password opens, checked by keyed hash: a
+        random temporary password is too long to brute-force, so no argon2 work is added."""
+        candidate = tokens.keyed_digest(self.secret_key, self.tenant.slug, str(account.id), password)
+        return await self.db.scalar(
+            select(AccountToken).where(
+                AccountToken.account_id == account.id,
+                AccountToken.purpose == TEMPORARY_PASSWORD,
+                AccountToken.token_hash == candidate,
+            )
+        )
+
+    async def authenticate(self, raw_identifier: object, password: str, ip: str | None) -> LoginOutcome:
+        lockout = self.config.lockout
+        account = await self.find(raw_identifier)
+        if account is None or account.disabled_at is not None:
+            await self.hasher.dummy_verify(password)
+            audit.record(self.db, self.tenant.slug, "login.failed", account_id=account.id if account else None, ip=ip,
+                         reason="disabled" if account else "unknown")
+            await self.db.commit()
+            raise LoginFailed()
+        await self._clear_expired_lock(account)
+        if not await self._reserve_attempt(account):
+            await self.hasher.dummy_verify(password)
+            audit.record(self.db, self.tenant.slug, "login.failed", account_id=account.id, ip=ip, reason="locked")
+            await self.db.commit()
+            raise AccountLocked() if lockout.reveal_locked_state else LoginFailed()
+
+        temporary = await self._temporary_password_matches(account, password)
+        if temporary is not None:
+            # The keyed-hash check is cheap: do the same argon2 work as a normal login.
+            await self.hasher.dummy_verify(password)
+            ok = temporary.used_at is None
+            if ok and temporary.expires_at <= clock.now():
+                await self._release_attempt(account)
+                audit.record(self.db, self.tenant.slug, "login.failed", account_id=account.id, ip=ip, reason="temporary_expired")
+                await self.db.commit()
+                raise TemporaryPasswordExpired()
+        elif account.password_hash is not None:
+            ok = await self.hasher.verify(account.password_hash, password)
+        else:
+            await self.hasher.dummy_verify(password)  # not activated yet
+            ok = False
+
+        if not ok:
+            locked = await self._lock_if_reached(account, ip)
+            audit.record(self.db, self.tenant.slug, "login.failed", account_id=account.id, ip=ip, reason="password")
+            await self.db.commit()
+            if locked and lockout.reveal_locked_state:
+                raise AccountLocked()
+            raise LoginFailed()
+
+        if account.activated_at is not None and account.email_confirmed_at is None and self._needs_email_confirmation(account):
+            await self._release_attempt(account)
+            await self._send_email_confirmation(account, account.email)
+            audit.record(self.db, self.tenant.slug, "login.failed", account_id=account.id, ip=ip, reason="email_unconfirmed")
+            await self.db.commit()
+            raise EmailNotConfirmed()
+
+        await self._release_attempt(account)
+        values: dict[str, object] = {"last_login_at": clock.now()}
+        if temporary is not None:
+            await self.db.execute(
+                update(AccountToken).where(AccountToken.id == temporary.id).values(used_at=clock.now())
+            )
+            values["must_change_password"] = True  # a temporary password is only a way in
+        elif account.password_hash and self.hasher.needs_rehash(account.password_hash):
+            values["password_hash"] = await self.hasher.hash(password)
+        await self.db.execute(update(Account).where(Account.id == account.id).values(**values))
+        audit.record(
+            self.db, self.tenant.slug, "login.success", account_id=account.id, ip=ip, with_temporary=temporary is not None
+        )
+        await self.db.commit()
+        await self.db.refresh(account)
+        return LoginOutcome(account, temporary is not None)
+
+    def _needs_email_confirmation(self, account: Account) -> bool:
+        return self.config.activation.mode == "pmi_number_birthdate" and self.config.activation.email_confirmation
+
+    async def check_current_password(self, account: Account, password: str, ip: str | None) -> None:
+        """The current password, for a change of password or email: counted like a login, so
+        the form is no way around the lockout."""
+        if not await self._reserve_attempt(account):
+            await self.hasher.dummy_verify(password)
+            raise WrongCurrentPassword()
+        ok = account.password_hash is not None and await self.hasher.verify(account.password_hash, password)
+        if not ok:
+            await self._lock_if_reached(account, ip)
+            audit.record(self.db, self.tenant.slug, "password.check_failed", account_id=account.id, ip=ip)
+            await self.db.commit()
+            raise WrongCurrentPassword()
+        await self._release_attempt(account)
+        await self.db.commit()
+
+    # -- passwords -------------------------------------------------------------------------------
+
+    async def _check_history(self, account: Account, password: str) -> bool:
+        """True when `password` was used within the tenant's history window."""
+        history = self.config.password_policy.history
+        hashes: list[str] = [account.password_hash] if account.password_hash else []
+        if history is not None:
+            query = select(PasswordHistory.password_hash).where(PasswordHistory.account_id == account.id)
+            if history.months:
+                query = query.where(PasswordHistory.created_at >= clock.now() - timedelta(days=30 * history.months))
+            query = query.order_by(PasswordHistory.created_at.desc())
+            if history.count:
+                query = query.limit(history.count)
+            hashes += list((await self.db.scalars(query)).all())
+        for stored in dict.fromkeys(hashes):
+            if await self.hasher.verify(stored, password):
+                return True
+        return False
+
+    async def _was_temporary_password(self, account: Account, password: str) -> bool:
+        return await self._temporary_password_matches(account, password) is not None
+
+    async def validate_new_password(self, account: Account, password: object, confirmation: object) -> str:
+        """The new password if acceptable; PasswordRejected with one message per broken rule."""
+        if not isinstance(password, str) or not password:
+            raise PasswordRejected([_("Please enter a new password.")])
+        policy = self.config.password_policy
+        violations = [v.message for v in check_password(
+            password, policy, identifier=account.identifier,
+            names=[n for n in (account.first_name, account.last_name) if n],
+        )]
+        if violations:
+            raise PasswordRejected(violations)
+        if not isinstance(confirmation, str) or confirmation != password:
+            raise PasswordRejected([_("The password is not identical to the confirmation.")], field="confirmation")
+        if await self._was_temporary_password(account, password):
+            raise PasswordRejected([_("The temporary password cannot become your new password.")])
+        if await self._check_history(account, password):
+            raise PasswordRejected([_("This password has already been used recently: please choose another one.")])
+        return password
+
+    async def set_password(self, account: Account, password: str, ip: str | None, reason: str) -> None:
+        """Store a validated password. Every session and every pending token of the account ends."""
+        now = clock.now()
+        new_hash = await self.hasher.hash(password)
+        await self.db.execute(
+            update(Account)
+            .where(Account.id == account.id, Account.tenant_id == self.tenant.slug)
+            .values(
+                password_hash=new_hash,
+                password_changed_at=now,
+                must_change_password=False,
+                needs_security_update=False,
+                failed_logins=0,
+                locked_at=None,
+                locked_until=None,
+                activated_at=func.coalesce(Account.activated_at, now),
+            )
+        )
+        self.db.add(PasswordHistory(tenant_id=self.tenant.slug, account_id=account.id, password_hash=new_hash, created_at=now))
+        await tokens.revoke(self.db, account.id, RESET, TEMPORARY_PASSWORD, ACTIVATION, ACTIVATION_STEP2)
+        await end_all_sessions(self.db, account.id)
+        audit.record(self.db, self.tenant.slug, "password.changed", account_id=account.id, ip=ip, reason=reason)
+
+    async def change_password(self, account: Account, current: str, password: object, confirmation: object, ip: str | None) -> None:
+        await self.check_current_password(account, current, ip)
+        await self.validate_new_password(account, password, confirmation)
+        await self.set_password(account, str(password), ip, reason="change")
+        await self.db.commit()
+
+    async def issue_temporary_password(self, account: Account, ttl: timedelta, reason: str, ip: str | None = None) -> str:
+        """A fresh temporary password, valid under the policy; the account keeps its current
+        password until the temporary one is used (a reset request changes nothing by itself)."""
+        password = generate_temporary_password(self.config.password_policy)
+        await tokens.issue(
+            self.db, self.tenant.slug, account.id, TEMPORARY_PASSWORD, ttl,
+            token_hash=tokens.keyed_digest(self.secret_key, self.tenant.slug, str(account.id), password),
+        )
+        audit.record(self.db, self.tenant.slug, "temporary_password.issued", account_id=account.id, ip=ip, reason=reason)
+        return password
+
+    async def accept_terms(self, account: Account, ip: str | None) -> None:
+        await self.db.execute(
+            update(Account)
+            .where(Account.id == account.id, Account.tenant_id == self.tenant.slug)
+            .values(terms_version=self.tenant.terms_version, terms_accepted_at=clock.now())
+        )
+        audit.record(self.db, self.tenant.slug, "terms.accepted", account_id=account.id, ip=ip, version=self.tenant.terms_version)
+        await self.db.commit()
+
+    def pending_step(self, account: Account) -> str | None:
+        return pending_step(self.tenant, account)
+
+    async def create_account(
+        self,
+        raw_identifier: str,
+        *,
+        email: str | None,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        birth_date: date | None = None,
+        kind: str = "assistant",
+        with_temporary_password: bool = False,
+    ) -> tuple[Account, str | None]:
+        """An account as staff create it: ready for the tenant's activation mode; with a
+        temporary password (letter mode) that is returned once, to print."""
+        identifier = self.normalize(raw_identifier)
+        if identifier is None:
+            raise ValueError(_("The identifier is not valid for this portal."))
+        if await self.find(identifier) is not None:
+            raise ValueError(_("An account with this identifier already exists."))
+        email_key = normalize_email(email) if email else None
+        if email and email_key is None:
+            raise ValueError(_("Please enter a valid email address."))
+        account = Account(
+            tenant_id=self.tenant.slug, kind=kind, identifier=identifier, email=email, email_key=email_key,
+            first_name=first_name, last_name=last_name, birth_date=birth_date, created_at=clock.now(),
+        )
+        self.db.add(account)
+        await self.db.flush()
+        password = None
+        if with_temporary_password:
+            password = await self.issue_temporary_password(account, LETTER_TTL, reason="letter")
+        audit.record(self.db, self.tenant.slug, "account.created", account_id=account.id, kind=kind,
+                     with_temporary_password=with_temporary_password)
+        await self.db.commit()
+        return account, password
+
+    # -- forgot password -------------------------------------------------------------------------
+
+    async def request_reset(self, raw_identifier: object, raw_email: object, ip: str | None) -> ResetOutcome:
+        reset = self.config.password_reset
+        account: Account | None = None
+        if "identifier" in reset.identify_by:
+            account = await self.find(raw_identifier)
+            if account is None:
+                return await self._reset_refused("unknown_identifier", None, ip)
+            if "email" in reset.identify_by:
+                email = normalize_email(raw_email)
+                if email is None or account.email_key != email:
+                    return await self._reset_refused("email_mismatch", account, ip)
+        else:
+            email = normalize_email(raw_email)
+            if email is not None:
+                account = await self.db.scalar(
+                    select(Account)
+                    .where(Account.tenant_id == self.tenant.slug, Account.email_key == email)
+                    .order_by(Account.id)
+                    .limit(1)
+                )
+            if account is None:
+                return await self._reset_refused("unknown_identifier", None, ip)
+        if account.disabled_at is not None:
+            return await self._reset_refused("unknown_identifier", account, ip)
+        if account.locked_at is not None and not reset.allowed_when_locked:
+            if account.locked_until is None or account.locked_until > clock.now():
+                return await self._reset_refused("locked", account, ip)
+        if not await hit(self.db, self.tenant.slug, "reset", str(account.id), limit=5, window=timedelta(hours=1)):
+            return await self._reset_refused("throttled", account, ip)
+        if reset.mode == "temporary_password":
+            ttl = reset.effective_temporary_password_ttl
+            password = await self.issue_temporary_password(account, ttl, reason="reset", ip=ip)
+            await self._mail("temporary_password", account.email, password=password, ttl_hours=_hours(ttl))
+        else:
+            ttl = reset.effective_link_ttl
+            token = await tokens.issue(self.db, self.tenant.slug, account.id, RESET, ttl)
+            await self._mail("reset_link", account.email, url=self._url(f"/reinitialisation/{token}"), ttl_hours=_hours(ttl))
+        audit.record(self.db, self.tenant.slug, "reset.requested", account_id=account.id, ip=ip, mode=reset.mode)
+        await self.db.commit()
+        return ResetOutcome("sent")
+
+    async def _reset_refused(self, status: str, account: Account | None, ip: str | None) -> ResetOutcome:
+        audit.record(self.db, self.tenant.slug, "reset.refused", account_id=account.id if account else None, ip=ip, reason=status)
+        await self.db.commit()
+        return ResetOutcome(status)
+
+    async def reset_token_account(self, token: object) -> Account | None:
+        row = await tokens.find_live(self.db, self.tenant.slug, RESET, token)
+        return await self.get(row.account_id) if row else None
+
+    async def reset_with_token(self, token: object, password: object, confirmation: object, ip: str | None) -> Account:
+        account = await self.reset_token_account(token)
+        if account is None:
+            raise TokenInvalid()
+        await self.validate_new_password(account, password, confirmation)
+        if await tokens.consume(self.db, self.tenant.slug, RESET, token) is None:
+            raise TokenInvalid()
+        await self.set_password(account, str(password), ip, reason="reset")
+        audit.record(self.db, self.tenant.slug, "reset.used", account_id=account.id, ip=ip)
+        await self.db.commit()
+        return account
+
+    # -- activation ------------------------------------------------------------------------------
+
+    async def _throttle_identifier(self, bucket: str, raw_identifier: object, ip: str | None) -> None:
+        key = self.normalize(raw_identifier) or "?"
+        allowed = await hit(self.db, self.tenant.slug, bucket, f"id:{key}", limit=5, window=timedelta(hours=1))
+        allowed_ip = await hit(self.db, self.tenant.slug, bucket, f"ip:{ip}", limit=30, window=timedelta(hours=1))
+        await self.db.commit()
+        if not (allowed and allowed_ip):
+            raise RateLimited()
+
+    async def activation_by_identity(
+        self, raw_identifier: object, last_name: object, first_name: object, birth_date: date | None,
+        raw_email: object, ip: str | None,
+    ) -> None:
+        """Alpes-Maritimes: identifier + identity → a link to set the password, emailed to the
+        address given. One generic answer whatever matched (RateLimited apart)."""
+        await self._throttle_identifier("activation", raw_identifier, ip)
+        fields = set(self.config.activation.identity_fields or [])
+        account = await self.find(raw_identifier)
+        email = normalize_email(raw_email)
+        matches = (
+            account is not None
+            and account.password_hash is None
+            and account.disabled_at is None
+            and ("last_name" not in fields or normalize_name(str(last_name or "")) == normalize_name(account.last_name))
+            and ("first_name" not in fields or normalize_name(str(first_name or "")) == normalize_name(account.first_name))
+            and ("birth_date" not in fields or (birth_date is not None and birth_date == account.birth_date))
+            and ("email" not in fields or (email is not None and (account.email_key is None or account.email_key == email)))
+        )
+        if not matches or account is None:
+            audit.record(self.db, self.tenant.slug, "activation.refused", account_id=account.id if account else None, ip=ip)
+            await self.db.commit()
+            return
+        ttl = self.config.activation.link_ttl
+        address = account.email if "email" not in fields or account.email_key == email else str(raw_email).strip()
+        token = await tokens.issue(self.db, self.tenant.slug, account.id, ACTIVATION, ttl, data={"email": address})
+        await self._mail("activation_link", address, url=self._url(f"/activation/{token}"), ttl_hours=_hours(ttl),
+                         full_name=full_name(account))
+        audit.record(self.db, self.tenant.slug, "activation.requested", account_id=account.id, ip=ip)
+        await self.db.commit()
+
+    async def activation_by_pmi_number(self, raw_identifier: object, birth_date: date | None, ip: str | None) -> str | None:
+        """Eure-et-Loir step 1: PMI number + birth date → a short-lived step-2 token, or None."""
+        await self._throttle_identifier("activation", raw_identifier, ip)
+        account = await self.find(raw_identifier)
+        if (
+            account is None
+            or account.password_hash is not None
+            or account.disabled_at is not None
+            or birth_date is None
+            or account.birth_date != birth_date
+        ):
+            audit.record(self.db, self.tenant.slug, "activation.refused", account_id=account.id if account else None, ip=ip)
+            await self.db.commit()
+            return None
+        token = await tokens.issue(self.db, self.tenant.slug, account.id, ACTIVATION_STEP2, STEP2_TTL)
+        audit.record(self.db, self.tenant.slug, "activation.identified", account_id=account.id, ip=ip)
+        await self.db.commit()
+        return token
+
+    async def activation_token(self, token: object) -> tuple[AccountToken, Account] | None:
+        for purpose in (ACTIVATION, ACTIVATION_STEP2):
+            row = await tokens.find_live(self.db, self.tenant.slug, purpose, token)
+            if row is not None and (account := await self.get(row.account_id)) is not None:
+                return row, account
+        return None
+
+    async def complete_activation(
+        self, token: object, password: object, confirmation: object, raw_email: object, ip: str | None
+    ) -> Account:
+        """Set the first password from an activation link (identity check) or step 2 (PMI
+        number: with the email address, confirmed by a link before first use)."""
+        found = await self.activation_token(token)
+        if found is None:
+            raise TokenInvalid()
+        row, account = found
+        email: str | None = None
+        if row.purpose == ACTIVATION_STEP2:
+            email = normalize_email(raw_email)
+            if email is None:
+                raise PasswordRejected([_("Please enter a valid email address.")], field="email")
+        await self.validate_new_password(account, password, confirmation)
+        if await tokens.consume(self.db, self.tenant.slug, row.purpose, token) is None:
+            raise TokenInvalid()
+        now = clock.now()
+        if row.purpose == ACTIVATION:
+            address = row.data.get("email") or account.email
+            await self.db.execute(
+                update(Account).where(Account.id == account.id).values(
+                    email=address, email_key=normalize_email(address), email_confirmed_at=now
+                )
+            )
+        else:
+            address = str(raw_email).strip()
+            await self.db.execute(
+                update(Account).where(Account.id == account.id).values(
+                    email=address, email_key=email,
+                    email_confirmed_at=None if self.config.activation.email_confirmation else now,
+                )
+            )
+        await self.set_password(account, str(password), ip, reason="activation")
+        if row.purpose == ACTIVATION_STEP2 and self.config.activation.email_confirmation:
+            await self._send_email_confirmation(account, address)
+        audit.record(self.db, self.tenant.slug, "activation.completed", account_id=account.id, ip=ip)
+        await self.db.commit()
+        return account
+
+    async def _send_email_confirmation(self, account: Account, address: str | None) -> None:
+        ttl = self.config.activation.link_ttl
+        token = await tokens.issue(self.db, self.tenant.slug, account.id, EMAIL_CONFIRMATION, ttl, data={"email": address})
+        await self._mail("email_confirmation", address, url=self._url(f"/confirmation-email/{token}"), ttl_hours=_hours(ttl))
+
+    # -- email change --------------------------------------------------------------------------
+
+    async def request_email_change(self, account: Account, current: str, raw_email: object, ip: str | None) -> None:
+        email = normalize_email(raw_email)
+        if email is None:
+            raise PasswordRejected([_("Please enter a valid email address.")], field="email")
+        await self.check_current_password(account, current, ip)
+        ttl = self.config.activation.link_ttl
+        address = str(raw_email).strip()
+        token = await tokens.issue(self.db, self.tenant.slug, account.id, EMAIL_CHANGE, ttl, data={"email": address})
+        await self._mail("email_change_confirmation", address, url=self._url(f"/confirmation-email/{token}"), ttl_hours=_hours(ttl))
+        audit.record(self.db, self.tenant.slug, "email_change.requested", account_id=account.id, ip=ip)
+        await self.db.commit()
+
+    async def confirm_email(self, token: object, ip: str | None) -> Account:
+        """A link from an email: confirms an address (activation) or applies an email change."""
+        for purpose in (EMAIL_CHANGE, EMAIL_CONFIRMATION):
+            row = await tokens.consume(self.db, self.tenant.slug, purpose, token)
+            if row is None:
+                continue
+            account = await self.get(row.account_id)
+            if account is None:
+                break
+            old_address = account.email
+            address = row.data["email"]
+            await self.db.execute(
+                update(Account).where(Account.id == account.id).values(
+                    email=address, email_key=normalize_email(address), email_confirmed_at=clock.now()
+                )
+            )
+            if purpose == EMAIL_CHANGE:
+                # The old address learns of the change: the owner can react if it was not them.
+                await tokens.revoke(self.db, account.id, RESET, TEMPORARY_PASSWORD, EMAIL_CHANGE)
+                if old_address and normalize_email(old_address) != normalize_email(address):
+                    await self._mail("email_change_notice", old_address, new_email_masked=mask_email(address))
+                audit.record(self.db, self.tenant.slug, "email.changed", account_id=account.id, ip=ip)
+            else:
+                audit.record(self.db, self.tenant.slug, "email.confirmed", account_id=account.id, ip=ip)
+            await self.db.commit()
+            await self.db.refresh(account)
+            return account
+        await self.db.rollback()
+        raise TokenInvalid()
+
+
+def pending_step(tenant: Tenant, account: Account) -> str | None:
+    """What the account must do before anything else: change its password, accept the terms."""
+    if account.must_change_password:
+        return "change_password"
+    if account.needs_security_update:
+        return "security_update"
+    first_login = tenant.config.first_login
+    if first_login.accept_terms and tenant.terms_version and account.terms_version != tenant.terms_version:
+        return "terms"
+    return None
+
+
+def full_name(account: Account) -> str:
+    return " ".join(p for p in (account.first_name, account.last_name) if p)
+
+
+def mask_email(address: str) -> str:
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def _hours(ttl: timedelta) -> int:
+    return max(1, int(ttl.total_seconds() // 3600))

@@ -1,0 +1,70 @@
+"""Reading a POSTed form safely: bounded size, one value per field, CSRF checked first."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from starlette.datastructures import UploadFile
+from starlette.requests import ClientDisconnect, Request
+
+from assmat.i18n import gettext as _
+from assmat.web.csrf import csrf_valid
+
+MAX_FORM_BYTES = 64 * 1024  # far above any legitimate form here; a 1 MB password is refused
+
+
+class BadForm(Exception):
+    """The request is not a form we can read: answered 400 with this French message."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class CsrfFailed(Exception):
+    """Missing or wrong CSRF token: answered 403, nothing done."""
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        raise BadForm(_("The data sent is not a form."))
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_FORM_BYTES):
+        raise BadForm(_("The form sent is too large."))
+    body = bytearray()
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_FORM_BYTES:
+                raise BadForm(_("The form sent is too large."))
+    except ClientDisconnect:
+        raise BadForm(_("The form was not received completely.")) from None
+    request._body = bytes(body)  # the parser below reads the cached body
+    try:
+        form = await request.form(max_files=0, max_fields=50, max_part_size=MAX_FORM_BYTES)
+    except Exception:
+        raise BadForm(_("The form sent could not be read.")) from None
+    values: dict[str, str] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, UploadFile) or key in values:
+            raise BadForm(_("The form sent is not valid: each field must be sent once, as text."))
+        values[key] = value
+    if not csrf_valid(request, values.get("csrf_token")):
+        raise CsrfFailed()
+    return values
+
+
+def parse_french_date(value: str | None) -> date | None:
+    """JJ/MM/AAAA (or the AAAA-MM-JJ of a date input); None when absent or malformed."""
+    if not value:
+        return None
+    value = value.strip()
+    for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            parsed = datetime.strptime(value, pattern).date()
+        except ValueError:
+            continue
+        if 1900 <= parsed.year <= 2100:
+            return parsed
+    return None

@@ -1,0 +1,452 @@
+"""The captcha: single use, expiring, bound to its tenant, drawn and read out in French, and a
+form field that works without JavaScript. Every database test runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import re
+import wave
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from assmat import clock
+from assmat.auth import captcha
+from assmat.db.engine import make_engine, make_sessionmaker
+from assmat.db.models import CaptchaChallenge
+from assmat.i18n import current_locale
+from assmat.tenants.loader import load_valid_tenants
+from assmat.tenants.registry import TenantRegistry
+from assmat.web.app import sync_tenant_rows
+from assmat.web.templating import templates
+from tests.conftest import IN_CI, REPO, TENANT_CONFIGS
+from tests.support.db import db_session
+
+SECRET = "test-secret-key-not-for-production"  # the key of tests.conftest.make_settings
+T = TypeVar("T")
+
+
+def with_db(database_url: str, work: Callable[[async_sessionmaker], Awaitable[T]]) -> T:
+    """Run `work` on its own engine, with every configured tenant's row in place."""
+
+    async def main() -> T:
+        engine = make_engine(database_url)
+        try:
+            sessionmaker = make_sessionmaker(engine)
+            registry = TenantRegistry(load_valid_tenants(TENANT_CONFIGS), "localhost")
+            await sync_tenant_rows(sessionmaker, registry)
+            return await work(sessionmaker)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+async def issue(sessionmaker: async_sessionmaker, tenant: str = "gers", length: int = 5) -> str:
+    async with sessionmaker() as session:
+        return await captcha.new_challenge(session, tenant, SECRET, length=length)
+
+
+async def check(sessionmaker: async_sessionmaker, challenge_id: object, answer: object, tenant: str = "gers") -> bool:
+    async with sessionmaker() as session:
+        return await captcha.check_challenge(session, tenant, SECRET, challenge_id, answer)
+
+
+def answer_of(challenge_id: str, tenant: str = "gers", length: int = 5) -> str:
+    return captcha.derive_answer(SECRET, tenant, challenge_id, length)
+
+
+@pytest.fixture
+def frozen_clock() -> Iterator[list[datetime]]:
+    """clock.now() returns frozen_clock[0]; move time by assigning it."""
+    current = [datetime(2025, 3, 3, 9, 0, tzinfo=UTC)]
+    clock.set_clock(lambda: current[0])
+    try:
+        yield current
+    finally:
+        clock.set_clock(None)
+
+
+# --- The answer ------------------------------------------------------------------------------
+
+
+def test_answers_use_the_unambiguous_alphabet_and_the_id_carries_none_of_it():
+    ids = [f"{i:032d}" for i in range(200)]
+    answers = [answer_of(i) for i in ids]
+    assert all(len(a) == 5 and set(a) <= set(captcha.ALPHABET) for a in answers)
+    assert len(set(answers)) > 190  # spread, not a constant
+    assert set("".join(answers)) == set(captcha.ALPHABET)  # every symbol is used
+    assert not set("01OILSZBGDQVEFMNKPTC") & set(captcha.ALPHABET)
+    # The answer depends on the secret key and the tenant, not on the id alone.
+    assert captcha.derive_answer("another key", "gers", ids[0], 5) != answers[0]
+    assert captcha.derive_answer(SECRET, "cestas", ids[0], 5) != answers[0]
+
+
+def test_normalise_ignores_case_spaces_and_full_width_forms():
+    assert captcha.normalise(" ah 7w\ty\n") == "AH7WY"
+    assert captcha.normalise("ａｈ７ｗｙ") == "AH7WY"
+
+
+def test_lengths_outside_the_supported_range_are_refused(database_url):
+    async def work(sessionmaker):
+        for length in (3, 9):
+            with pytest.raises(ValueError):
+                await issue(sessionmaker, length=length)
+
+    with_db(database_url, work)
+
+
+# --- Checking --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", ["exact", "lower", "spaced"])
+def test_the_right_answer_passes_in_any_case_and_with_spaces(database_url, typed):
+    async def work(sessionmaker):
+        challenge_id = await issue(sessionmaker)
+        answer = answer_of(challenge_id)
+        given = {"exact": answer, "lower": answer.lower(), "spaced": " " + " ".join(answer.lower()) + " "}[typed]
+        return await check(sessionmaker, challenge_id, given)
+
+    assert with_db(database_url, work) is True
+
+
+def test_a_wrong_answer_fails_and_burns_the_challenge(database_url):
+    async def work(sessionmaker):
+        challenge_id = await issue(sessionmaker)
+        answer = answer_of(challenge_id)
+        wrong = ("2" if answer[0] != "2" else "3") + answer[1:]
+        return await check(sessionmaker, challenge_id, wrong), await check(sessionmaker, challenge_id, answer)
+
+    assert with_db(database_url, work) == (False, False)
+    with db_session(database_url) as session:
+        assert session.scalar(select(CaptchaChallenge.used_at)) is not None
+
+
+def test_a_challenge_is_single_use(database_url):
+    async def work(sessionmaker):
+        challenge_id = await issue(sessionmaker)
+        answer = answer_of(challenge_id)
+        return [await check(sessionmaker, challenge_id, answer) for _ in range(3)]
+
+    assert with_db(database_url, work) == [True, False, False]
+
+
+def test_parallel_checks_with_the_right_answer_let_exactly_one_through(database_url):
+    async def work(sessionmaker):
+        results = []
+        for _ in range(3):
+            challenge_id = await issue(sessionmaker)
+            answer = answer_of(challenge_id)
+            results.append(await asyncio.gather(*(check(sessionmaker, challenge_id, answer) for _ in range(6))))
+        return results
+
+    for outcome in with_db(database_url, work):
+        assert outcome.count(True) == 1, outcome
+
+
+def test_an_expired_challenge_fails_even_with_the_right_answer(database_url, frozen_clock):
+    async def work(sessionmaker):
+        late = await issue(sessionmaker)
+        on_time = await issue(sessionmaker)
+        frozen_clock[0] += timedelta(minutes=9, seconds=59)
+        passed_on_time = await check(sessionmaker, on_time, answer_of(on_time))
+        frozen_clock[0] += timedelta(seconds=1)  # exactly ten minutes: expired
+        async with sessionmaker() as session:
+            image = await captcha.render_image(session, "gers", SECRET, late)
+        return passed_on_time, await check(sessionmaker, late, answer_of(late)), image
+
+    assert with_db(database_url, work) == (True, False, None)
+
+
+def test_another_tenants_challenge_fails_and_is_not_burnt_by_it(database_url):
+    async def work(sessionmaker):
+        challenge_id = await issue(sessionmaker, tenant="gers")
+        answer = answer_of(challenge_id)
+        foreign = await check(sessionmaker, challenge_id, answer, tenant="cestas")
+        foreign_derived = await check(sessionmaker, challenge_id, answer_of(challenge_id, "cestas"), tenant="cestas")
+        async with sessionmaker() as session:
+            image = await captcha.render_image(session, "cestas", SECRET, challenge_id)
+        return foreign, foreign_derived, image, await check(sessionmaker, challenge_id, answer)
+
+    assert with_db(database_url, work) == (False, False, None, True)
+
+
+@pytest.mark.parametrize(
+    "challenge_id, answer",
+    [
+        ("x" * 32, "AAAAA"),  # well-formed but unknown
+        ("../../etc/passwd", "AAAAA"),
+        ("", ""),
+        (None, "AAAAA"),
+        (["a"], "AAAAA"),
+        ("known", None),
+        ("known", ["AH7WY"]),
+        ("known", "A" * 100_000),
+    ],
+)
+def test_unknown_ids_and_malformed_input_fail_without_error(database_url, challenge_id, answer):
+    async def work(sessionmaker):
+        real = await issue(sessionmaker)
+        target = real if challenge_id == "known" else challenge_id
+        return await check(sessionmaker, target, answer)
+
+    assert with_db(database_url, work) is False
+
+
+def test_the_database_holds_neither_the_answer_nor_an_unkeyed_hash_of_it(database_url):
+    import hashlib
+
+    async def work(sessionmaker):
+        challenge_id = await issue(sessionmaker)
+        answer = answer_of(challenge_id)
+        # The same row checked under another secret key: the answer does not match.
+        async with sessionmaker() as session:
+            other_key = await captcha.check_challenge(session, "gers", "another key", challenge_id, answer)
+        return challenge_id, answer, other_key
+
+    challenge_id, answer, other_key = with_db(database_url, work)
+    assert other_key is False
+    with db_session(database_url) as session:
+        row = session.get(CaptchaChallenge, challenge_id)
+        assert row is not None and row.tenant_id == "gers"
+        assert row.expires_at - row.created_at == timedelta(minutes=10)
+        assert answer not in row.answer_hash and answer not in row.id
+        assert row.answer_hash != hashlib.sha256(answer.encode()).hexdigest()
+
+
+# --- Rendering -------------------------------------------------------------------------------
+
+
+def test_each_length_renders_the_code_it_was_issued_with(database_url):
+    async def work(sessionmaker):
+        found = {}
+        for length in range(captcha.MIN_LENGTH, captcha.MAX_LENGTH + 1):
+            challenge_id = await issue(sessionmaker, length=length)
+            async with sessionmaker() as session:
+                found[length] = await captcha._pending_answer(session, "gers", SECRET, challenge_id)
+            assert found[length] == answer_of(challenge_id, length=length)
+        return found
+
+    assert {len(a) for a in with_db(database_url, work).values()} == set(range(4, 9))
+
+
+def test_the_voices_are_french_and_in_the_format_the_audio_needs():
+    voices = captcha.VOICES_DIR
+    assert sorted(p.name for p in voices.iterdir()) == sorted(captcha.ALPHABET)
+    total = 0
+    for char in captcha.ALPHABET:
+        files = sorted((voices / char).glob("*.wav"))
+        assert len(files) >= 2, char  # two voices: never the same sound twice in a row
+        for path in files:
+            with wave.open(str(path)) as sound:
+                assert (sound.getnchannels(), sound.getsampwidth(), sound.getframerate()) == (1, 1, 8000), path
+                assert 0.1 < sound.getnframes() / 8000 < 1.0, path
+            total += path.stat().st_size
+    assert total < 1_000_000
+    script = (REPO / "scripts/make_captcha_voices.sh").read_text()
+    assert f'ALPHABET="{captcha.ALPHABET}"' in script
+
+
+# --- Routes ----------------------------------------------------------------------------------
+
+
+def test_the_image_route_serves_a_png_that_is_never_stored(client_for, database_url):
+    client = client_for("gers")
+    challenge_id = with_db(database_url, issue)
+    response = client.get(f"/captcha/{challenge_id}.png")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/png"
+    assert response.headers["cache-control"] == "no-store"
+    assert response.content.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = int.from_bytes(response.content[16:20], "big"), int.from_bytes(response.content[20:24], "big")
+    assert (width, height) == (220, 80)
+    # Looking does not use the challenge up.
+    assert client.get(f"/captcha/{challenge_id}.png").status_code == 200
+    assert with_db(database_url, lambda sm: check(sm, challenge_id, answer_of(challenge_id))) is True
+
+
+def test_the_audio_route_serves_a_wav_that_is_never_stored(client_for, database_url):
+    client = client_for("gers")
+    challenge_id = with_db(database_url, issue)
+    response = client.get(f"/captcha/{challenge_id}.wav")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "audio/wav"
+    assert response.headers["cache-control"] == "no-store"
+    assert response.content[:4] == b"RIFF" and response.content[8:12] == b"WAVE"
+    with wave.open(io.BytesIO(response.content)) as sound:
+        assert (sound.getnchannels(), sound.getsampwidth(), sound.getframerate()) == (1, 1, 8000)
+        # Three beeps, then five characters spaced one to three seconds apart.
+        assert 5 < sound.getnframes() / 8000 < 30
+
+
+def test_used_unknown_malformed_and_foreign_challenges_are_404(client_for, database_url):
+    gers = client_for("gers")
+
+    async def work(sessionmaker):
+        used = await issue(sessionmaker)
+        await check(sessionmaker, used, "wrong")
+        return used, await issue(sessionmaker, tenant="cestas")
+
+    used, foreign = with_db(database_url, work)
+    for path in (
+        f"/captcha/{used}.png",
+        f"/captcha/{used}.wav",
+        f"/captcha/{foreign}.png",
+        f"/captcha/{foreign}.wav",
+        f"/captcha/{'x' * 32}.png",
+        "/captcha/%2e%2e.wav",
+        "/captcha/.png",
+    ):
+        response = gers.get(path)
+        assert response.status_code == 404, path
+        assert not response.content.startswith((b"\x89PNG", b"RIFF"))
+    assert client_for("cestas").get(f"/captcha/{foreign}.png").status_code == 200
+
+
+def test_the_routes_do_not_exist_on_the_root_domain(client_for, database_url):
+    root = client_for("localhost")
+    challenge_id = with_db(database_url, issue)
+    for suffix in ("png", "wav"):
+        assert root.get(f"/captcha/{challenge_id}.{suffix}").status_code == 404
+
+
+# --- The form field --------------------------------------------------------------------------
+
+
+class Elements(HTMLParser):
+    """Start tags with their attributes, and the text that follows each one."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None], list[str]]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs), []))
+
+    def handle_data(self, data: str) -> None:
+        if self.tags and data.strip():
+            self.tags[-1][2].append(data.strip())
+
+    def find(self, tag: str, **attrs: str) -> tuple[dict[str, str | None], str]:
+        matches = [
+            (a, " ".join(text)) for t, a, text in self.tags if t == tag and all(a.get(k) == v for k, v in attrs.items())
+        ]
+        assert len(matches) == 1, (tag, attrs, matches)
+        return matches[0]
+
+
+def render_field(challenge_id: str, error: str | None = None, locale: str = "fr") -> str:
+    token = current_locale.set(locale)
+    try:
+        module = templates.env.get_template("_captcha.html").make_module({})
+        return str(module.captcha_field(challenge_id, error=error))
+    finally:
+        current_locale.reset(token)
+
+
+def test_the_field_renders_in_french_with_its_names_ids_and_labels():
+    challenge_id = "A" * 32
+    html = render_field(challenge_id)
+    page = Elements(html)
+    _, legend = page.find("legend")
+    assert legend == "Cryptogramme de sécurité"
+    img, _ = page.find("img")
+    assert img["src"] == f"/captcha/{challenge_id}.png"
+    assert "cryptogramme" in (img["alt"] or "").lower() and "audio" in (img["alt"] or "")
+    audio, _ = page.find("audio")
+    assert audio["src"] == f"/captcha/{challenge_id}.wav" and audio["preload"] == "none" and "controls" in audio
+    _, listen = page.find("a", href=f"/captcha/{challenge_id}.wav")
+    assert listen == "Écouter le cryptogramme"
+    _, reload_text = page.find("button", name="nouveau_captcha", value="1", type="submit")
+    assert reload_text == "Recharger le cryptogramme de sécurité"
+    page.find("input", type="hidden", name="captcha_id", value=challenge_id)
+    _, label = page.find("label", **{"for": "captcha"})
+    assert label == "Recopier le cryptogramme de sécurité"
+    _, hint = page.find("span", id="captcha-hint")
+    assert hint == "Majuscules ou minuscules, sans importance."
+    field, _ = page.find("input", id="captcha", name="captcha", type="text")
+    assert field["autocomplete"] == "off" and field["autocapitalize"] == "characters" and field["spellcheck"] == "false"
+    assert field["aria-describedby"] == "captcha-hint" and "aria-invalid" not in field
+    assert "captcha-error" not in html
+    # CSP (script-src 'self', style-src 'self'): nothing inline.
+    assert not re.search(r"<script|<style|\sstyle=|\son[a-z]+=", html)
+
+
+def test_the_field_ties_its_error_to_the_input():
+    page = Elements(render_field("A" * 32, error="Le cryptogramme de sécurité n'a pas été recopié correctement."))
+    _, error = page.find("p", id="captcha-error")
+    assert error.startswith("Le cryptogramme de sécurité n'a pas été recopié")
+    field, _ = page.find("input", id="captcha")
+    assert field["aria-describedby"] == "captcha-hint captcha-error" and field["aria-invalid"] == "true"
+
+
+def test_the_field_speaks_english_too_and_escapes_what_it_is_given():
+    page = Elements(render_field('"><script>', error="<b>x</b>", locale="en"))
+    assert page.find("legend")[1] == "Security code"
+    assert page.find("button", name="nouveau_captcha")[1] == "Reload the security code"
+    assert not any(tag in ("script", "b") for tag, _, _ in page.tags)
+
+
+CHROMIUM = Path(os.environ.get("ASSMAT_CHROMIUM", "/usr/bin/chromium"))
+
+
+@pytest.mark.browser
+def test_in_a_browser_enter_submits_the_form_and_reload_needs_no_script():
+    """Enter in a field clicks the form's first submit button: it must not be the reload one.
+    The reload button must also work with the required answer field still empty."""
+    if not CHROMIUM.is_file():
+        if IN_CI:
+            pytest.fail(f"Chromium not found at {CHROMIUM}")
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    form = (
+        '<!doctype html><html lang="fr"><title>t</title><form method="get" action="/submit">'
+        '<label for="identifiant">Identifiant</label><input id="identifiant" name="identifiant" type="text">'
+        f"{render_field('A' * 32)}"
+        '<button type="submit">Connexion</button></form></html>'
+    )
+    submitted: list[str] = []
+
+    def serve(route: Any) -> None:
+        url = route.request.url
+        if "/submit" in url:
+            submitted.append(url)
+            route.fulfill(body="ok", content_type="text/plain")
+        elif url.endswith("/form"):
+            route.fulfill(body=form, content_type="text/html; charset=utf-8")
+        else:
+            route.fulfill(status=404, body="")
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"], headless=True)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(10_000)
+            page.route("http://form.test/**", serve)
+
+            page.goto("http://form.test/form")
+            page.fill("#identifiant", "123456")
+            page.fill("#captcha", "ah7wy")
+            with page.expect_navigation():
+                page.press("#captcha", "Enter")
+            page.goto("http://form.test/form")
+            page.fill("#identifiant", "123456")
+            with page.expect_navigation():
+                page.get_by_role("button", name="Recharger le cryptogramme de sécurité").click()
+        finally:
+            browser.close()
+
+    assert len(submitted) == 2
+    assert "captcha=ah7wy" in submitted[0] and "nouveau_captcha" not in submitted[0]
+    assert "nouveau_captcha=1" in submitted[1] and "identifiant=123456" in submitted[1]
+    assert f"captcha_id={'A' * 32}" in submitted[1]
