@@ -201,12 +201,15 @@ async def captcha_passes(request: Request, form: dict[str, str]) -> bool:
 # -- sign in / out -------------------------------------------------------------------------------
 
 
-async def login_page(request: Request, form: dict[str, str] | None = None, error: str | None = None, status: int = 200) -> Response:
+async def login_page(
+    request: Request, form: dict[str, str] | None = None, error: str | None = None, status: int = 200, captcha_error: bool = False
+) -> Response:
     tenant = tenant_of(request)
     context: dict[str, Any] = {
         "identifier": (form or {}).get("identifiant", ""),
         "next": safe_next((form or {}).get("next") or request.query_params.get("next"), ""),
         "error": error,
+        "captcha_error": error if captcha_error else None,
     }
     if tenant.config.login.captcha:
         context["captcha_id"] = await new_captcha(request)
@@ -226,7 +229,7 @@ async def login(request: Request) -> Response:
         return await login_page(request, form)
     if tenant.config.login.captcha and not await captcha_passes(request, form):
         # Checked before the password: a wrong captcha costs no password verification.
-        return await login_page(request, form, _("The security code typed is incorrect."), 400)
+        return await login_page(request, form, _("The security code typed is incorrect."), 400, captcha_error=True)
     async with database(request) as db:
         service = account_service(request, db)
         try:
@@ -329,9 +332,11 @@ async def terms(request: Request) -> Response:
 # -- forgot password --------------------------------------------------------------------------------
 
 
-async def forgot_page(request: Request, form: dict[str, str] | None = None, error: str | None = None, status: int = 200) -> Response:
+async def forgot_page(
+    request: Request, form: dict[str, str] | None = None, error: str | None = None, status: int = 200, captcha_error: bool = False
+) -> Response:
     tenant = tenant_of(request)
-    context: dict[str, Any] = {"values": form or {}, "error": error}
+    context: dict[str, Any] = {"values": form or {}, "error": error, "captcha_error": error if captcha_error else None}
     if tenant.config.password_reset.captcha:
         context["captcha_id"] = await new_captcha(request)
     return page(request, "forgot_password.html", context, status)
@@ -348,7 +353,7 @@ async def forgot_password(request: Request) -> Response:
         return await forgot_page(request, form)
     reset = tenant.config.password_reset
     if reset.captcha and not await captcha_passes(request, form):
-        return await forgot_page(request, form, _("The security code typed is incorrect."), 400)
+        return await forgot_page(request, form, _("The security code typed is incorrect."), 400, captcha_error=True)
     missing = [f for f, name in (("identifier", "identifiant"), ("email", "email")) if f in reset.identify_by and not form.get(name, "").strip()]
     if missing:
         return await forgot_page(request, form, _("Please fill in every field."), 400)

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -71,6 +71,13 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", {"status": status}, status_code=status)
 
 
+async def database_unavailable(request: Request, exc: Exception) -> Response:
+    """A database fault: the request is denied (its transaction rolled back with its session),
+    the trace goes to the log, the user gets a plain page."""
+    log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+    return render(request, "error.html", {"status": 503}, status_code=503)
+
+
 async def sync_tenant_rows(sessionmaker, registry: TenantRegistry) -> None:
     """Every configured tenant has its row (foreign keys point at it); a new YAML adds one."""
     async with sessionmaker() as session:
@@ -125,7 +132,7 @@ def create_app(settings: Settings | None = None, registry: TenantRegistry | None
             Middleware(CsrfCookieMiddleware, secure=settings.is_production),
             Middleware(AccountSessionMiddleware),
         ],
-        exception_handlers={HTTPException: http_error, Exception: http_error},
+        exception_handlers={HTTPException: http_error, SQLAlchemyError: database_unavailable, Exception: http_error},
         lifespan=lifespan,
     )
     app.state.settings = settings

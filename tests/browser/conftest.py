@@ -5,10 +5,15 @@ free-port race) and serves every tenant of tenant_configs/ on `{slug}.localhost:
 Chromium resolves to the loopback address by itself. Chromium is the Debian one: Playwright's own
 download is never used (`playwright install` is blocked on these machines). One Chromium per module
 (`browser`), a fresh context per test (`context`, `page`): no cookie leaks from one test to another.
+
+Tests prepare data in the live server's database with `live_server.run_async(...)` or the
+`live_accounts` fixture: each call runs on its own engine and event loop in a worker thread, since
+Playwright's sync API keeps an event loop running in the main thread (asyncio.run there fails).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -16,9 +21,12 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -35,16 +43,93 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 START_TIMEOUT = 15.0
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class LiveServer:
     port: int
+    app: Any = None  # the Starlette app the server runs (its settings and tenant registry)
 
     def url(self, host: str, path: str = "/") -> str:
         """url("gers", "/cookies") → http://gers.localhost:{port}/cookies"""
         full = host if "." in host or host == "localhost" else f"{host}.localhost"
         return f"http://{full}:{self.port}{path}"
+
+    @property
+    def settings(self) -> Any:
+        return self.app.state.settings
+
+    def run_async(self, fn: Callable[[Any], Awaitable[T]]) -> T:
+        """`await fn(sessionmaker)` on the server's database, with an engine of its own, on a fresh
+        event loop in a worker thread: never asyncio.run in the main thread, where Playwright's
+        sync API keeps a loop running. The server's own engine belongs to its loop: not shared."""
+        from assmat.db.engine import make_engine, make_sessionmaker
+
+        async def main() -> T:
+            engine = make_engine(self.settings.database_url)
+            try:
+                return await fn(make_sessionmaker(engine))
+            finally:
+                await engine.dispose()
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-db") as pool:
+            return pool.submit(asyncio.run, main()).result(timeout=30)
+
+
+class LiveAccounts:
+    """Accounts created in the live server's database through AccountService, as staff do."""
+
+    def __init__(self, server: LiveServer):
+        self.server = server
+
+    def create(
+        self, slug: str, identifier: str, password: str | None = None, *, temporary: bool = False,
+        accepted_terms: bool = True, email: str | None = "anne.martin@example.org", first_name: str = "Anne",
+        last_name: str = "Martin", birth_date: date | None = date(1980, 5, 17),
+    ) -> tuple[Any, str | None]:
+        """(account, temporary password or None). `password` sets a known password; terms are
+        accepted unless `accepted_terms=False`."""
+        from sqlalchemy import update
+
+        from assmat.auth.hashing import AsyncHasher
+        from assmat.auth.passwords import Hasher
+        from assmat.auth.service import AccountService
+        from assmat.db.models import Account
+
+        settings = self.server.settings
+        tenant = self.server.app.state.registry.get(slug)
+        assert tenant is not None, f"unknown tenant {slug}"
+
+        async def create(sessionmaker) -> tuple[Any, str | None]:
+            # A hasher of this loop, with the server's parameters (the app's limiter is its loop's).
+            hasher = AsyncHasher(Hasher(settings))
+            async with sessionmaker() as db:
+                service = AccountService(
+                    tenant, db, hasher, settings.effective_secret_key,
+                    settings.tenant_base_url(slug, tenant.config.public_url),
+                )
+                account, temp = await service.create_account(
+                    identifier, email=email, first_name=first_name, last_name=last_name, birth_date=birth_date,
+                    with_temporary_password=temporary,
+                )
+                if password is not None:
+                    await service.set_password(account, password, None, "test")
+                if accepted_terms and tenant.terms_version:
+                    await db.execute(update(Account).where(Account.id == account.id).values(terms_version=tenant.terms_version))
+                await db.commit()
+                return await db.get(Account, account.id, populate_existing=True), temp
+
+        return self.server.run_async(create)
+
+    def get(self, account_id: int) -> Any:
+        from assmat.db.models import Account
+
+        async def get(sessionmaker) -> Any:
+            async with sessionmaker() as db:
+                return await db.get(Account, account_id)
+
+        return self.server.run_async(get)
 
 
 def _wait_until_healthy(port: int, thread: threading.Thread) -> None:
@@ -93,13 +178,19 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path)
     thread.start()
     try:
         _wait_until_healthy(port, thread)
-        yield LiveServer(port)
+        yield LiveServer(port, app)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
         if thread.is_alive():
             pytest.fail("the live server did not stop within 10 s")
+
+
+@pytest.fixture
+def live_accounts(live_server: LiveServer) -> LiveAccounts:
+    """live_accounts.create("gers", "AGR-…", temporary=True) → (account, temporary password)."""
+    return LiveAccounts(live_server)
 
 
 @pytest.fixture(scope="module")

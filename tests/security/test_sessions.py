@@ -1,0 +1,108 @@
+"""Sessions, cookies, CSRF, redirects and headers (security.md)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from starlette.testclient import TestClient
+
+from assmat.web.app import create_app
+from tests.conftest import make_settings
+from tests.support.portal import Portal, text_of
+
+GOOD = "Lune2Soleil"
+
+
+def test_a_new_session_id_at_login_and_a_dead_cookie_after_logout(portal_for):
+    portal = portal_for("cestas")
+    portal.create_account("famille.robin", GOOD)
+    portal.client.cookies.set("session", "fixed-by-an-attacker-0123456789abcdef", domain="cestas.localhost")
+    response = portal.login("famille.robin", GOOD)
+    issued = re.search(r"session=([^;]+)", ";".join(response.headers.get_list("set-cookie"))).group(1)
+    assert issued != "fixed-by-an-attacker-0123456789abcdef" and len(issued) >= 43
+    assert portal.client.get("/espace").status_code == 200
+    portal.post("/deconnexion", {}, form_path="/espace")
+    portal.client.cookies.set("session", issued, domain="cestas.localhost")  # a copied cookie
+    assert portal.client.get("/espace").status_code == 303
+
+
+def test_idle_and_absolute_timeouts_are_enforced_on_the_server(portal_for, frozen_clock):
+    portal = portal_for("mon-enfant")
+    portal.create_account("anne@example.org", "Lune2Soleil")
+    session = portal.tenant.config.session
+    portal.login("anne@example.org", "Lune2Soleil")
+    steps = int(session.absolute_timeout / (session.idle_timeout / 2))
+    for _ in range(steps - 1):
+        frozen_clock.advance(seconds=(session.idle_timeout / 2).total_seconds())
+        assert portal.client.get("/espace").status_code == 200
+    frozen_clock.advance(seconds=(session.idle_timeout / 2).total_seconds() + 1)
+    expired = portal.client.get("/espace")
+    assert expired.status_code == 303 and "session_expired" in expired.headers["location"]
+
+
+def test_session_cookie_is_host_only_httponly_and_samesite(portal_for):
+    portal = portal_for("cestas")
+    portal.create_account("famille.lucas", GOOD)
+    response = portal.login("famille.lucas", GOOD)
+    (cookie,) = [c for c in response.headers.get_list("set-cookie") if c.startswith("session=")]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Domain" not in cookie and "Secure" not in cookie
+
+
+def test_cookies_are_secure_in_production_with_hsts(tmp_path, database_url):
+    settings = make_settings(tmp_path, database_url, env="production")
+    app = create_app(settings)
+    with TestClient(app, base_url="https://cestas.localhost", follow_redirects=False) as client:
+        portal = Portal(client, app, "cestas")
+        portal.create_account("famille.prod", GOOD)
+        first = client.get("/connexion")
+        assert "Secure" in first.headers["set-cookie"]
+        assert first.headers["strict-transport-security"].startswith("max-age=")
+        cookies = portal.login("famille.prod", GOOD).headers.get_list("set-cookie")
+        assert [c for c in cookies if c.startswith("session=")] and all("Secure" in c for c in cookies)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/connexion", "/deconnexion", "/mot-de-passe-oublie", "/contact", "/activation", "/changement-mot-de-passe",
+     "/conditions", "/espace/compte/mot-de-passe", "/espace/compte/email"],
+)
+def test_every_post_needs_the_csrf_token(portal_for, path):
+    portal = portal_for("alpes-maritimes")
+    portal.csrf("/connexion")  # the browser has its CSRF cookie
+    response = portal.client.post(path, data={"identifiant": "x", "mot_de_passe": "y", "nom": "n", "email": "e@x.fr", "message": "m"})
+    assert response.status_code in (403, 303)
+    if response.status_code == 303:  # pages that need a session send anonymous users to sign in first
+        assert response.headers["location"].startswith("/connexion")
+    else:
+        assert "Le formulaire a expiré ou ne provient pas de ce site" in text_of(response)
+
+
+def test_a_csrf_token_from_another_tenant_is_refused(portal_for):
+    cestas = portal_for("cestas")
+    gers = portal_for("gers")
+    cestas_token = cestas.csrf()
+    gers.csrf()
+    gers.client.cookies.set("csrf", cestas.client.cookies.get("csrf"), domain="gers.localhost")
+    response = gers.client.post("/connexion", data={"csrf_token": cestas_token, "identifiant": "a", "mot_de_passe": "b"})
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("target", ["//evil.example", "/\\evil.example", "/%09/evil.example", "https://evil.example", "javascript:alert(1)"])
+def test_next_only_redirects_to_local_paths(portal_for, target):
+    portal = portal_for("cestas")
+    portal.create_account("famille.next", GOOD)
+    response = portal.login("famille.next", GOOD, next=target)
+    assert response.headers["location"] == "/espace"
+
+
+def test_next_keeps_a_local_path(portal_for):
+    portal = portal_for("cestas")
+    portal.create_account("famille.local", GOOD)
+    assert portal.login("famille.local", GOOD, next="/espace/compte").headers["location"] == "/espace/compte"
+
+
+def test_token_pages_send_no_referrer(portal_for):
+    response = portal_for("cestas").client.get("/reinitialisation/unknown-token")
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["cache-control"] == "no-store"
