@@ -121,19 +121,26 @@ def app(settings: Settings):
 
 @pytest.fixture
 def client_for(app) -> Iterator:
-    """client_for("gers") → a TestClient on http://gers.localhost, lifespan running."""
+    """client_for("gers") → a TestClient on http://gers.localhost with its own cookie jar.
+
+    Every client of the app shares the first one's event loop and lifespan: one engine, one
+    mail worker, as in a real process (a second lifespan would replace the app's engine with
+    one bound to another loop)."""
     clients: list[TestClient] = []
 
     def make(host: str) -> TestClient:
         full = host if "." in host or host == "localhost" else f"{host}.localhost"
         client = TestClient(app, base_url=f"http://{full}", follow_redirects=False)
-        client.__enter__()
+        if clients:
+            client.portal = clients[0].portal
+        else:
+            client.__enter__()
         clients.append(client)
         return client
 
     yield make
-    for client in clients:
-        client.__exit__(None, None, None)
+    if clients:
+        clients[0].__exit__(None, None, None)
 
 
 @pytest.fixture
