@@ -57,7 +57,7 @@ def serve(settings: Settings, host: str, port: int) -> int:
 def demo(settings: Settings, port: int) -> int:
     from assmat.auth.passwords import Hasher
     from assmat.db.engine import make_engine, make_sessionmaker
-    from assmat.demo import load_demo
+    from assmat.demo import load_demo, load_demo_extras
     from assmat.web.app import sync_tenant_rows
 
     registry = _registry(settings)
@@ -67,7 +67,9 @@ def demo(settings: Settings, port: int) -> int:
         try:
             sessionmaker = make_sessionmaker(engine)
             await sync_tenant_rows(sessionmaker, registry)
-            return await load_demo(sessionmaker, registry.tenants, Hasher(settings))
+            hasher = Hasher(settings)
+            accounts = await load_demo(sessionmaker, registry.tenants, hasher)
+            return accounts + await load_demo_extras(sessionmaker, registry.tenants, hasher, settings.effective_secret_key)
         finally:
             await engine.dispose()
 
@@ -78,7 +80,8 @@ def demo(settings: Settings, port: int) -> int:
     for account in accounts:
         url = f"http://{account.tenant.slug}.{settings.base_domain}{suffix}/"
         state = "créé" if account.created else "déjà présent"
-        print(f"  {account.tenant.slug:<20}{url:<42}identifiant {account.identifier}  mot de passe {account.password}  ({state})")
+        note = f" — {account.note}" if account.note else ""
+        print(f"  {account.tenant.slug:<20}{url:<42}identifiant {account.identifier}  mot de passe {account.password}  ({state}){note}")
     print()
     return 0
 

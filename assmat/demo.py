@@ -28,6 +28,7 @@ class DemoAccount:
     identifier: str
     password: str
     created: bool
+    note: str = ""
 
 
 def demo_password(tenant: Tenant) -> str:
@@ -62,10 +63,65 @@ async def load_demo(sessionmaker: async_sessionmaker, tenants: dict[str, Tenant]
                         password_hash=hasher.hash(password),
                         password_changed_at=now,
                         activated_at=now,
+                        email_confirmed_at=now,
                         terms_version=tenant.terms_version,
                         terms_accepted_at=now if tenant.terms_version else None,
                     )
                 )
             result.append(DemoAccount(tenant, identifier, password, existing is None))
         await session.commit()
+    return result
+
+
+async def load_demo_extras(sessionmaker: async_sessionmaker, tenants: dict[str, Tenant], hasher: Hasher, secret_key: str) -> list[DemoAccount]:
+    """Accounts that show the seeds' first-login flows: a Gers letter (its temporary password
+    is issued again on each run until used) and a Cestas legacy account (seed 003)."""
+    from assmat.auth.hashing import AsyncHasher
+    from assmat.auth.service import LETTER_TTL, AccountService
+
+    result: list[DemoAccount] = []
+    async_hasher = AsyncHasher(hasher)
+    async with sessionmaker() as session:
+        if (gers := tenants.get("gers")) is not None:
+            service = AccountService(gers, session, async_hasher, secret_key, "")
+            account = await service.find("AGR-2025-0002")
+            created = account is None
+            if account is None:
+                account, _ = await service.create_account(
+                    "AGR-2025-0002", email="nouvelle.assistante@example.org", first_name="Julie", last_name="Courrier",
+                    birth_date=date(1990, 2, 2),
+                )
+            if account.password_hash is None:
+                password = await service.issue_temporary_password(account, LETTER_TTL, reason="letter")
+                await session.commit()
+                result.append(DemoAccount(gers, account.identifier, password, created, "courrier : mot de passe provisoire"))
+        # Accounts as the monthly file creates them, waiting for self-activation.
+        for slug, identifier, note in (
+            ("eure-et-loir", "280002", "à activer : n° 280002 + date de naissance 12/04/1985"),
+            ("alpes-maritimes", "AGR-2025-0003", "à activer : Démo / Camille / 12/04/1985 / votre email"),
+        ):
+            if (tenant := tenants.get(slug)) is None:
+                continue
+            service = AccountService(tenant, session, async_hasher, secret_key, "")
+            created = await service.find(identifier) is None
+            if created:
+                await service.create_account(
+                    identifier, email=None, first_name="Camille", last_name="Démo", birth_date=date(1985, 4, 12),
+                )
+            result.append(DemoAccount(tenant, identifier, "—", created, note))
+        if (cestas := tenants.get("cestas")) is not None:
+            service = AccountService(cestas, session, async_hasher, secret_key, "")
+            if await service.find("famille.ancienne") is None:
+                account, _ = await service.create_account(
+                    "famille.ancienne", email="famille.ancienne@example.org", first_name="Paul", last_name="Ancien", kind="parent",
+                )
+                account.password_hash = hasher.hash("ancien2020")
+                account.needs_security_update = True
+                account.activated_at = clock.now()
+                session.add(account)
+                await session.commit()
+                created = True
+            else:
+                created = False
+            result.append(DemoAccount(cestas, "famille.ancienne", "ancien2020", created, "compte ancien : mise à jour de sécurité"))
     return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException
@@ -11,6 +12,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from assmat.auth import captcha
+from assmat.auth.ratelimit import hit
+
+RENDERS_PER_CHALLENGE = 6  # the image, the audio and a few reloads of the page
 
 Renderer = Callable[[AsyncSession, str, str, object], Awaitable[bytes | None]]
 
@@ -23,6 +27,14 @@ async def _serve(request: Request, renderer: Renderer, media_type: str) -> Respo
     if tenant is None:
         raise HTTPException(404)
     async with request.app.state.sessionmaker() as session:
+        # Each render draws fresh noise: many renders of one code could be averaged by a bot.
+        allowed = await hit(
+            session, tenant.slug, "captcha_render", str(request.path_params["challenge_id"])[:64],
+            limit=RENDERS_PER_CHALLENGE, window=timedelta(minutes=10),
+        )
+        await session.commit()
+        if not allowed:
+            raise HTTPException(429)
         body = await renderer(
             session, tenant.slug, request.app.state.settings.effective_secret_key, request.path_params["challenge_id"]
         )

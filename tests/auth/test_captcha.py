@@ -450,3 +450,16 @@ def test_in_a_browser_enter_submits_the_form_and_reload_needs_no_script():
     assert "captcha=ah7wy" in submitted[0] and "nouveau_captcha" not in submitted[0]
     assert "nouveau_captcha=1" in submitted[1] and "identifiant=123456" in submitted[1]
     assert f"captcha_id={'A' * 32}" in submitted[1]
+
+
+def test_a_challenge_cannot_be_rendered_over_and_over(client_for):
+    """Fresh noise on each render: unlimited renders would let a bot average the noise away."""
+    import re
+
+    from assmat.web.captcha_routes import RENDERS_PER_CHALLENGE
+
+    client = client_for("eure-et-loir")
+    page = client.get("/connexion").text
+    challenge = re.search(r'name="captcha_id" value="([^"]+)"', page).group(1)
+    statuses = [client.get(f"/captcha/{challenge}.png").status_code for _ in range(RENDERS_PER_CHALLENGE + 1)]
+    assert statuses == [200] * RENDERS_PER_CHALLENGE + [429]
