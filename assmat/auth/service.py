@@ -163,6 +163,22 @@ class AccountService:
             )
         return True
 
+    async def _unlock_with_temporary_password(self, account: Account, password: str) -> bool:
+        """Where the tenant lets a locked account reset its password, the emailed temporary
+        password is the way back in: using it lifts the lock."""
+        if account.locked_at is None or not self.config.password_reset.allowed_when_locked:
+            return False
+        token = await self._temporary_password_matches(account, password)
+        if token is None or token.used_at is not None or token.expires_at <= clock.now() or token.created_at < account.locked_at:
+            return False
+        await self.db.execute(
+            update(Account).where(Account.id == account.id).values(locked_at=None, locked_until=None, failed_logins=0)
+        )
+        audit.record(self.db, self.tenant.slug, "account.unlocked", account_id=account.id, by="temporary_password")
+        await self.db.commit()
+        await self.db.refresh(account)
+        return True
+
     async def _temporary_password_matches(self, account: Account, password: str) -> AccountToken | None:
         """The live temporary password token this password opens, checked by keyed hash: a
         random temporary password is too long to brute-force, so no argon2 work is added."""
@@ -186,6 +202,8 @@ class AccountService:
             raise LoginFailed()
         await self._clear_expired_lock(account)
         if not await self._reserve_attempt(account):
+            if await self._unlock_with_temporary_password(account, password):
+                return await self.authenticate(raw_identifier, password, ip)
             await self.hasher.dummy_verify(password)
             audit.record(self.db, self.tenant.slug, "login.failed", account_id=account.id, ip=ip, reason="locked")
             await self.db.commit()

@@ -123,3 +123,38 @@ def test_a_password_change_ends_every_session(portal_for, client_for, app):
     })
     assert changed.status_code == 303 and changed.headers["location"].startswith("/connexion")
     assert other.client.get("/espace").status_code == 303
+
+
+def test_where_resets_are_allowed_when_locked_the_emailed_temporary_password_unlocks(tmp_path, database_url, smtp_server):
+    """A tenant with allowed_when_locked: true and emailed temporary passwords."""
+    import re
+    import shutil
+
+    import yaml
+    from starlette.testclient import TestClient
+
+    from assmat.web.app import create_app
+    from tests.conftest import TENANT_CONFIGS, make_settings
+    from tests.support.portal import Portal
+
+    configs = tmp_path / "configs"
+    shutil.copytree(TENANT_CONFIGS, configs)
+    path = configs / "mon-enfant.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["password_reset"].update({"allowed_when_locked": True, "captcha": False})
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    settings = make_settings(tmp_path, database_url, tenant_configs=configs, mail_backend="smtp",
+                             smtp_host=smtp_server.host, smtp_port=smtp_server.port)
+    app = create_app(settings)
+    with TestClient(app, base_url="http://mon-enfant.localhost", follow_redirects=False) as client:
+        portal = Portal(client, app, "mon-enfant")
+        account, _ = portal.create_account("bloquee@example.org", "Lune2Soleil", email="bloquee@example.org")
+        for _ in range(portal.tenant.config.lockout.max_failures):
+            portal.login("bloquee@example.org", "faux")
+        assert portal.account(account.id).locked_at is not None
+        assert portal.post("/mot-de-passe-oublie", {"email": "bloquee@example.org"}).status_code == 303
+        mail = [m for m in smtp_server.wait_for(2) if "Votre nouveau mot de passe" in m.get_body(("plain",)).get_content()][0]
+        temporary = re.search(r"Votre nouveau mot de passe est : (\S+)", mail.get_body(("plain",)).get_content()).group(1)
+        used = portal.login("bloquee@example.org", temporary)
+        assert used.status_code == 303 and used.headers["location"] == "/changement-mot-de-passe"
+        assert portal.account(account.id).locked_at is None
