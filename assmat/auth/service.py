@@ -335,7 +335,8 @@ class AccountService:
             )
         )
         self.db.add(PasswordHistory(tenant_id=self.tenant.slug, account_id=account.id, password_hash=new_hash, created_at=now))
-        await tokens.revoke(self.db, account.id, RESET, TEMPORARY_PASSWORD, ACTIVATION, ACTIVATION_STEP2)
+        # An email change asked with the old password must not outlive it.
+        await tokens.revoke(self.db, account.id, RESET, TEMPORARY_PASSWORD, ACTIVATION, ACTIVATION_STEP2, EMAIL_CHANGE)
         await end_all_sessions(self.db, account.id)
         audit.record(self.db, self.tenant.slug, "password.changed", account_id=account.id, ip=ip, reason=reason)
 
@@ -592,6 +593,12 @@ class AccountService:
         await self._mail("email_change_confirmation", address, url=self._url(f"/confirmation-email/{token}"), ttl_hours=_hours(ttl))
         audit.record(self.db, self.tenant.slug, "email_change.requested", account_id=account.id, ip=ip)
         await self.db.commit()
+
+    async def email_token_is_live(self, token: object) -> bool:
+        for purpose in (EMAIL_CHANGE, EMAIL_CONFIRMATION):
+            if await tokens.find_live(self.db, self.tenant.slug, purpose, token) is not None:
+                return True
+        return False
 
     async def confirm_email(self, token: object, ip: str | None) -> Account:
         """A link from an email: confirms an address (activation) or applies an email change."""

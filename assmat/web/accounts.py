@@ -488,6 +488,10 @@ async def confirm_email(request: Request) -> Response:
     tenant_of(request)
     token = request.path_params["token"]
     if request.method == "GET":
+        async with database(request) as db:
+            live = await account_service(request, db).email_token_is_live(token)
+        if not live:
+            return token_page(request, page(request, "link_invalid.html", {}, 400))
         return token_page(request, page(request, "confirm_email.html"))
     form = await secure_form(request)
     if isinstance(form, Response):
