@@ -164,3 +164,31 @@ def portal_for(app, client_for):
         return Portal(client_for(slug), app, slug)
 
     return make
+
+
+@pytest.fixture
+def frozen_clock() -> Iterator:
+    """A clock tests move by hand (`frozen_clock.advance(minutes=31)`), never sleep on."""
+    from datetime import UTC, datetime, timedelta
+
+    from assmat import clock
+
+    class Frozen:
+        def __init__(self) -> None:
+            self.now = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+        def advance(self, **delta: float) -> None:
+            self.now += timedelta(**delta)
+
+    frozen = Frozen()
+    clock.set_clock(lambda: frozen.now)
+    yield frozen
+    clock.set_clock(None)
+
+
+def smtp_settings(tmp_path: Path, database_url: str, smtp_server, **overrides: object) -> Settings:
+    """Settings whose mail goes to the test's real SMTP server, with links on *.localhost."""
+    return make_settings(
+        tmp_path, database_url, mail_backend="smtp", smtp_host=smtp_server.host, smtp_port=smtp_server.port,
+        public_url_template="http://{slug}.localhost", **overrides,
+    )
