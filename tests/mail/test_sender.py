@@ -255,9 +255,9 @@ def test_two_workers_at_once_deliver_each_mail_exactly_once(settings, smtp_serve
     assert {(r.status, r.attempts) for r in outbox_rows(settings.database_url)} == {("sent", 1)}
 
 
+# Row locks with SKIP LOCKED are PostgreSQL's; SQLite serialises writers (covered above).
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_postgresql_workers_skip_rows_another_worker_holds(settings, smtp_server, frozen_clock):
-    if not settings.database_url.startswith("postgresql"):
-        pytest.skip("row locks with SKIP LOCKED are PostgreSQL's; SQLite serialises writers")
     add_tenant_rows(settings.database_url, "gers")
     ids = asyncio.run(queue(settings.database_url, *[("gers", "account_locked", f"u{i}@exemple.fr", {}) for i in range(5)]))
     backend = make_backend(smtp_settings(settings, smtp_server.port))
