@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assmat import clock
@@ -27,6 +27,7 @@ from assmat.auth.errors import (
 )
 from assmat.auth.hashing import AsyncHasher
 from assmat.auth.identifiers import normalize_email, normalize_identifier, normalize_name
+from assmat.auth.lockout import Lockout
 from assmat.auth.policy import check_password, generate_temporary_password
 from assmat.auth.ratelimit import hit
 from assmat.auth.sessions import end_all_sessions
@@ -67,6 +68,7 @@ class AccountService:
         self.secret_key = secret_key
         self.base_url = base_url.rstrip("/")
         self.mail_enqueued = False  # the web layer nudges the mail sender after the commit
+        self.lockout = Lockout(db, Account, tenant.config.lockout)
 
     # -- lookups -----------------------------------------------------------------------------
 
@@ -96,59 +98,11 @@ class AccountService:
 
     # -- login and lockout ---------------------------------------------------------------------
 
-    async def _clear_expired_lock(self, account: Account) -> None:
-        now = clock.now()
-        if account.locked_at is not None and account.locked_until is not None and account.locked_until <= now:
-            await self.db.execute(
-                update(Account)
-                .where(Account.id == account.id, Account.locked_until <= now)
-                .values(locked_at=None, locked_until=None, failed_logins=0)
-            )
-            await self.db.commit()
-            await self.db.refresh(account)
-
-    async def _reserve_attempt(self, account: Account) -> bool:
-        """Count an attempt before verifying, atomically: of N parallel guesses against a
-        threshold of 3, only 3 get a verification (the Keycloak CVE-2024-4629 failure)."""
-        reserved = await self.db.execute(
-            update(Account)
-            .where(
-                Account.id == account.id,
-                Account.locked_at.is_(None),
-                Account.failed_logins < self.config.lockout.max_failures,
-            )
-            .values(failed_logins=Account.failed_logins + 1)
-            .returning(Account.failed_logins)
-        )
-        granted = reserved.scalar() is not None
-        await self.db.commit()
-        return granted
-
-    async def _release_attempt(self, account: Account) -> None:
-        """A correct password is no failure: give the reservation back, or reset the counter
-        where the tenant says so (the Gers keeps earlier failures: the seed's quirk)."""
-        if self.config.lockout.reset_counter_on_success:
-            value = 0
-        else:
-            value = case((Account.failed_logins > 0, Account.failed_logins - 1), else_=0)
-        await self.db.execute(update(Account).where(Account.id == account.id).values(failed_logins=value))
-
     async def _lock_if_reached(self, account: Account, ip: str | None) -> bool:
         """Lock once: of parallel failures reaching the threshold, exactly one locks and mails."""
-        now = clock.now()
-        duration = self.config.lockout.duration
-        locked = await self.db.execute(
-            update(Account)
-            .where(
-                Account.id == account.id,
-                Account.locked_at.is_(None),
-                Account.failed_logins >= self.config.lockout.max_failures,
-            )
-            .values(locked_at=now, locked_until=None if duration == "permanent" else now + duration)
-            .returning(Account.id)
-        )
-        if locked.scalar() is None:
+        if not await self.lockout.lock_if_reached(account.id):
             return False
+        now = clock.now()
         await end_all_sessions(self.db, account.id)
         audit.record(self.db, self.tenant.slug, "account.locked", account_id=account.id, ip=ip)
         if self.config.lockout.notify_user:
@@ -171,9 +125,7 @@ class AccountService:
         token = await self._temporary_password_matches(account, password)
         if token is None or token.used_at is not None or token.expires_at <= clock.now() or token.created_at < account.locked_at:
             return False
-        await self.db.execute(
-            update(Account).where(Account.id == account.id).values(locked_at=None, locked_until=None, failed_logins=0)
-        )
+        await self.lockout.unlock(account.id)
         audit.record(self.db, self.tenant.slug, "account.unlocked", account_id=account.id, by="temporary_password")
         await self.db.commit()
         await self.db.refresh(account)
@@ -200,8 +152,8 @@ class AccountService:
                          reason="disabled" if account else "unknown")
             await self.db.commit()
             raise LoginFailed()
-        await self._clear_expired_lock(account)
-        if not await self._reserve_attempt(account):
+        await self.lockout.clear_expired(account)
+        if not await self.lockout.reserve(account.id):
             if await self._unlock_with_temporary_password(account, password):
                 return await self.authenticate(raw_identifier, password, ip)
             await self.hasher.dummy_verify(password)
@@ -215,7 +167,7 @@ class AccountService:
             await self.hasher.dummy_verify(password)
             ok = temporary.used_at is None
             if ok and temporary.expires_at <= clock.now():
-                await self._release_attempt(account)
+                await self.lockout.release(account.id)
                 audit.record(self.db, self.tenant.slug, "login.failed", account_id=account.id, ip=ip, reason="temporary_expired")
                 await self.db.commit()
                 raise TemporaryPasswordExpired()
@@ -234,13 +186,13 @@ class AccountService:
             raise LoginFailed()
 
         if account.activated_at is not None and account.email_confirmed_at is None and self._needs_email_confirmation(account):
-            await self._release_attempt(account)
+            await self.lockout.release(account.id)
             await self._send_email_confirmation(account, account.email)
             audit.record(self.db, self.tenant.slug, "login.failed", account_id=account.id, ip=ip, reason="email_unconfirmed")
             await self.db.commit()
             raise EmailNotConfirmed()
 
-        await self._release_attempt(account)
+        await self.lockout.release(account.id)
         values: dict[str, object] = {"last_login_at": clock.now()}
         if temporary is not None:
             await self.db.execute(
@@ -263,7 +215,7 @@ class AccountService:
     async def check_current_password(self, account: Account, password: str, ip: str | None) -> None:
         """The current password, for a change of password or email: counted like a login, so
         the form is no way around the lockout."""
-        if not await self._reserve_attempt(account):
+        if not await self.lockout.reserve(account.id):
             await self.hasher.dummy_verify(password)
             raise WrongCurrentPassword()
         ok = account.password_hash is not None and await self.hasher.verify(account.password_hash, password)
@@ -272,7 +224,7 @@ class AccountService:
             audit.record(self.db, self.tenant.slug, "password.check_failed", account_id=account.id, ip=ip)
             await self.db.commit()
             raise WrongCurrentPassword()
-        await self._release_attempt(account)
+        await self.lockout.release(account.id)
         await self.db.commit()
 
     # -- passwords -------------------------------------------------------------------------------

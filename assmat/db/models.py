@@ -95,6 +95,13 @@ class Account(Base):
     terms_accepted_at: Mapped[datetime | None]
     email_confirmed_at: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
+    # From the département's monthly file.
+    address: Mapped[str | None] = mapped_column(String(300))
+    postal_code: Mapped[str | None] = mapped_column(String(10))
+    city: Mapped[str | None] = mapped_column(String(100))
+    publication_consent: Mapped[bool] = mapped_column(default=False)
+    imported_at: Mapped[datetime | None]
+    missing_from_import_at: Mapped[datetime | None]  # absent from the latest file: staff decide
 
     created_at: Mapped[datetime] = mapped_column(default=_now)
     updated_at: Mapped[datetime] = mapped_column(default=_now, onupdate=_now)
@@ -226,3 +233,85 @@ class RateLimitHit(Base):
     key: Mapped[str] = mapped_column(String(128))  # hashed: no identifier or IP in clear
     window_start: Mapped[datetime]
     count: Mapped[int] = mapped_column(default=0)
+
+
+class Agrement(Base):
+    """An assistant's agrément (approval), as the département's business application sends it."""
+
+    __tablename__ = "agrements"
+    __table_args__ = (UniqueConstraint("tenant_id", "number", name="uq_agrements_tenant_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    number: Mapped[str] = mapped_column(String(40))
+    start_date: Mapped[date | None]
+    end_date: Mapped[date | None]
+    capacity: Mapped[int | None]
+    place: Mapped[str | None] = mapped_column(String(300))
+
+
+class Admin(Base):
+    """A member of a tenant's staff in its console, or a platform super-admin (tenant_id None)."""
+
+    __tablename__ = "admins"
+    __table_args__ = (UniqueConstraint("tenant_id", "email_key", name="uq_admins_tenant_email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.slug"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    email_key: Mapped[str] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(20))  # admin | read_only | super
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_at: Mapped[datetime | None]
+    locked_until: Mapped[datetime | None]
+    disabled_at: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class AdminSession(Base):
+    """A signed-in console user: separate from the portal's sessions, same storage rules."""
+
+    __tablename__ = "admin_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256(token) hex
+    admin_id: Mapped[int] = mapped_column(ForeignKey("admins.id", ondelete="CASCADE"), index=True)
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.slug"))
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    last_seen_at: Mapped[datetime] = mapped_column(default=_now)
+    expires_at: Mapped[datetime]
+
+
+class AdminToken(Base):
+    """Set-password links for console users (`assmat create-admin` emails one)."""
+
+    __tablename__ = "admin_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    admin_id: Mapped[int] = mapped_column(ForeignKey("admins.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(30))
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class ImportRun(Base):
+    """One upload of the monthly assistants file: dry run or applied, with its report."""
+
+    __tablename__ = "import_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"), index=True)
+    admin_id: Mapped[int | None] = mapped_column(ForeignKey("admins.id", ondelete="SET NULL"))
+    filename: Mapped[str] = mapped_column(String(255))
+    dry_run: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    rejected: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{"line": n, "reason": "…"}]
+    missing: Mapped[list[Any]] = mapped_column(JSON, default=list)  # identifiers absent from the file
