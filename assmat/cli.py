@@ -143,6 +143,48 @@ def create_account(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    from assmat.admin.identity import SET_PASSWORD_TTL, AdminService
+    from assmat.auth.hashing import AsyncHasher
+    from assmat.auth.passwords import Hasher
+    from assmat.db.engine import make_engine, make_sessionmaker
+    from assmat.mail.outbox import enqueue
+    from assmat.web.app import sync_tenant_rows
+
+    registry = _registry(settings)
+    tenant = None
+    if not args.super:
+        tenant = registry.get(args.tenant)
+        if tenant is None:
+            return _fail(f"ERREUR tenant inconnu : {args.tenant} (connus : {', '.join(registry.tenants)}) ; --super pour la plateforme")
+    base = settings.tenant_base_url(tenant.slug, tenant.config.public_url) if tenant else settings.effective_platform_url
+
+    async def run():
+        engine = make_engine(settings.database_url)
+        try:
+            sessionmaker = make_sessionmaker(engine)
+            await sync_tenant_rows(sessionmaker, registry)
+            async with sessionmaker() as db:
+                service = AdminService(db, AsyncHasher(Hasher(settings)), tenant)
+                admin, token = await service.create(args.email, "super" if args.super else args.role)
+                url = f"{base}/admin/mot-de-passe/{token}"
+                await enqueue(db, tenant, "admin_set_password", admin.email, {
+                    "url": url, "ttl_hours": int(SET_PASSWORD_TTL.total_seconds() // 3600),
+                    "console_name": tenant.config.name if tenant else "la plateforme assmat",
+                })
+                await db.commit()
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(run())
+    except ValueError as exc:
+        return _fail(f"ERREUR {exc}")
+    where = tenant.slug if tenant else "plateforme (super-admin)"
+    print(f"Accès console créé : {args.email} ({where}). Un lien pour choisir le mot de passe lui est envoyé par courriel.")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="assmat", description="Portails des assistants maternels, un tenant par fichier YAML.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -177,6 +219,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_account.add_argument("--kind", choices=["assistant", "mam", "ram", "parent"], default="assistant")
     p_account.add_argument("--temporary-password", action="store_true", help="afficher un mot de passe provisoire (courrier)")
 
+    p_admin = commands.add_parser("create-admin", help="créer un accès à la console (envoie un lien par courriel)")
+    p_admin.add_argument("tenant", help="slug du tenant (ignoré avec --super)")
+    p_admin.add_argument("email")
+    p_admin.add_argument("--super", action="store_true", help="super-admin de la plateforme")
+    p_admin.add_argument("--role", choices=["admin", "read_only"], default="admin")
+
     args = parser.parse_args(argv)
     try:
         settings = Settings()
@@ -198,6 +246,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return demo(settings, args.port)
         if args.command == "create-account":
             return create_account(settings, args)
+        if args.command == "create-admin":
+            return create_admin(settings, args)
         if args.command == "mail-worker":
             return mail_worker(settings)
     except InvalidConfiguration as exc:

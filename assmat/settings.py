@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     # Base of the links in emails when set, e.g. "http://{slug}.localhost:8000" for the demo;
     # otherwise the tenant's public_url, else https://{slug}.{base_domain}. Never the Host header.
     public_url_template: str | None = None
+    # Base of the platform console's links (super-admins); default https://{base_domain}.
+    platform_url: str | None = None
     # argon2id cost; OWASP's minimum (m=19 MiB, t=2, p=1) costs ~19 ms a hash on these machines.
     argon2_time_cost: int = Field(default=2, ge=1)
     argon2_memory_cost: int = Field(default=19456, ge=8, description="KiB")
@@ -80,6 +82,10 @@ class Settings(BaseSettings):
         if self.public_url_template:
             return self.public_url_template.format(slug=slug)
         return public_url or f"https://{slug}.{self.base_domain}"
+
+    @property
+    def effective_platform_url(self) -> str:
+        return (self.platform_url or f"https://{self.base_domain}").rstrip("/")
 
     @property
     def mail_dir(self) -> Path:

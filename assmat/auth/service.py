@@ -356,6 +356,57 @@ class AccountService:
         await self.db.commit()
         return account, password
 
+    # -- staff actions (the console) -------------------------------------------------------------
+
+    async def _send_reset(self, account: Account, reason: str) -> None:
+        """A new way in, following the tenant's reset mode: an emailed temporary password (the
+        Gers: "vous recevrez un mail avec un mot de passe provisoire") or a link."""
+        reset = self.config.password_reset
+        if reset.mode == "temporary_password":
+            ttl = reset.effective_temporary_password_ttl
+            password = await self.issue_temporary_password(account, ttl, reason=reason)
+            await self._mail("temporary_password", account.email, password=password, ttl_hours=_hours(ttl))
+        else:
+            ttl = reset.effective_link_ttl
+            token = await tokens.issue(self.db, self.tenant.slug, account.id, RESET, ttl)
+            await self._mail("reset_link", account.email, url=self._url(f"/reinitialisation/{token}"), ttl_hours=_hours(ttl))
+
+    async def staff_unlock(self, account: Account, by: str) -> None:
+        await self.lockout.unlock(account.id)
+        if account.email:
+            await self._send_reset(account, reason="unlock")
+        audit.record(self.db, self.tenant.slug, "account.unlocked", account_id=account.id, by=by)
+
+    async def staff_send_reset(self, account: Account, by: str) -> None:
+        await self._send_reset(account, reason="staff")
+        audit.record(self.db, self.tenant.slug, "reset.sent_by_staff", account_id=account.id, by=by)
+
+    async def staff_set_disabled(self, account: Account, disabled: bool, by: str) -> None:
+        await self.db.execute(
+            update(Account).where(Account.id == account.id, Account.tenant_id == self.tenant.slug)
+            .values(disabled_at=clock.now() if disabled else None)
+        )
+        if disabled:
+            await end_all_sessions(self.db, account.id)
+        audit.record(self.db, self.tenant.slug, "account.disabled" if disabled else "account.enabled", account_id=account.id, by=by)
+
+    async def staff_resend_activation(self, account: Account, by: str) -> bool:
+        """An activation link to the stored address; False when there is none (print a letter)."""
+        if not account.email or account.password_hash is not None:
+            return False
+        ttl = self.config.activation.link_ttl
+        token = await tokens.issue(self.db, self.tenant.slug, account.id, ACTIVATION, ttl, data={"email": account.email})
+        await self._mail("activation_link", account.email, url=self._url(f"/activation/{token}"), ttl_hours=_hours(ttl),
+                         full_name=full_name(account))
+        audit.record(self.db, self.tenant.slug, "activation.sent_by_staff", account_id=account.id, by=by)
+        return True
+
+    async def staff_letter(self, account: Account, by: str) -> str:
+        """A fresh temporary password for the printed letter, shown once."""
+        password = await self.issue_temporary_password(account, LETTER_TTL, reason="letter")
+        audit.record(self.db, self.tenant.slug, "letter.printed", account_id=account.id, by=by)
+        return password
+
     # -- forgot password -------------------------------------------------------------------------
 
     async def request_reset(self, raw_identifier: object, raw_email: object, ip: str | None) -> ResetOutcome:
@@ -387,14 +438,7 @@ class AccountService:
                 return await self._reset_refused("locked", account, ip)
         if not await hit(self.db, self.tenant.slug, "reset", str(account.id), limit=5, window=timedelta(hours=1)):
             return await self._reset_refused("throttled", account, ip)
-        if reset.mode == "temporary_password":
-            ttl = reset.effective_temporary_password_ttl
-            password = await self.issue_temporary_password(account, ttl, reason="reset", ip=ip)
-            await self._mail("temporary_password", account.email, password=password, ttl_hours=_hours(ttl))
-        else:
-            ttl = reset.effective_link_ttl
-            token = await tokens.issue(self.db, self.tenant.slug, account.id, RESET, ttl)
-            await self._mail("reset_link", account.email, url=self._url(f"/reinitialisation/{token}"), ttl_hours=_hours(ttl))
+        await self._send_reset(account, reason="reset")
         audit.record(self.db, self.tenant.slug, "reset.requested", account_id=account.id, ip=ip, mode=reset.mode)
         await self.db.commit()
         return ResetOutcome("sent")

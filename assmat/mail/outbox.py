@@ -40,6 +40,7 @@ TEMPLATES: dict[str, frozenset[str]] = {
     "contact_admin": frozenset({"name", "email", "message"}),
     "contact_acknowledgment": frozenset({"name", "message"}),
     "personal_message_notice": frozenset(),
+    "admin_set_password": frozenset({"url", "ttl_hours", "console_name"}),
 }
 
 PLATFORM_NAME = "Portals of licensed childminders"  # msgid already in the catalog

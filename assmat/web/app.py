@@ -26,6 +26,8 @@ from assmat.mail.worker import MailWorker
 from assmat.settings import Settings
 from assmat.tenants.loader import load_valid_tenants
 from assmat.tenants.registry import TenantRegistry
+from assmat.admin import set_password as admin_set_password
+from assmat.admin.console import mount_console
 from assmat.auth.hashing import AsyncHasher
 from assmat.auth.passwords import Hasher
 from assmat.web import accounts, captcha_routes, pages
@@ -100,9 +102,11 @@ def create_app(settings: Settings | None = None, registry: TenantRegistry | None
     if registry is None:
         registry = TenantRegistry(load_valid_tenants(settings.tenant_configs), settings.base_domain)
 
+    # Created here (it connects lazily) so that the console can be mounted at once.
+    engine = make_engine(settings.database_url)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         await sync_tenant_rows(app.state.sessionmaker, registry)
@@ -124,6 +128,7 @@ def create_app(settings: Settings | None = None, registry: TenantRegistry | None
             *pages.routes,
             *captcha_routes.routes,
             *accounts.routes,
+            *admin_set_password.routes,
         ],
         middleware=[
             Middleware(SecurityHeadersMiddleware, production=settings.is_production),
@@ -138,4 +143,5 @@ def create_app(settings: Settings | None = None, registry: TenantRegistry | None
     app.state.settings = settings
     app.state.registry = registry
     app.state.hasher = AsyncHasher(Hasher(settings))
+    mount_console(app, engine)
     return app

@@ -1,0 +1,74 @@
+"""SQLAdmin authentication for the consoles: our own server-side sessions, CSRF on login.
+
+SQLAdmin's AuthenticationBackend installs a second SessionMiddleware that clashes with the
+app's (stack.md): it is removed, and the console identity lives in `admin_sessions`."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+from sqladmin.authentication import AuthenticationBackend
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from assmat.admin.identity import AdminService, ConsoleUser
+from assmat.auth.errors import LoginFailed
+from assmat.web.csrf import read_cookie
+from assmat.web.forms import BadForm, CsrfFailed, read_form
+
+ADMIN_COOKIE = "admin_session"
+# The request being served, for list formatters that render forms (they get no request).
+current_request: ContextVar[Request | None] = ContextVar("console_request", default=None)
+
+
+def admin_service(request: Request, db) -> AdminService:
+    return AdminService(db, request.app.state.hasher, request.scope.get("tenant"))
+
+
+def console_user(request: Request) -> ConsoleUser | None:
+    return request.scope.get("console_user")
+
+
+class ConsoleAuth(AuthenticationBackend):
+    def __init__(self) -> None:
+        super().__init__(secret_key="unused")
+        self.middlewares = []  # no second SessionMiddleware: sessions are server-side
+
+    async def login(self, request: Request) -> Response | bool:
+        try:
+            form = await read_form(request)
+        except (BadForm, CsrfFailed):
+            return False
+        async with request.app.state.sessionmaker() as db:
+            service = admin_service(request, db)
+            try:
+                admin = await service.authenticate(form.get("username", ""), form.get("password", ""),
+                                                   request.client.host if request.client else None)
+            except LoginFailed:
+                return False
+            await service.close_session(read_cookie(request.scope, ADMIN_COOKIE))
+            token = await service.open_session(admin)
+        response = RedirectResponse(request.url_for("admin:index"), status_code=302)
+        response.set_cookie(ADMIN_COOKIE, token, httponly=True, samesite="strict",
+                            secure=request.app.state.settings.is_production, path="/admin")
+        return response
+
+    async def logout(self, request: Request) -> Response | bool:
+        async with request.app.state.sessionmaker() as db:
+            await admin_service(request, db).close_session(read_cookie(request.scope, ADMIN_COOKIE))
+        response = RedirectResponse(request.url_for("admin:login"), status_code=302)
+        response.delete_cookie(ADMIN_COOKIE, path="/admin")
+        return response
+
+    async def authenticate(self, request: Request) -> Response | bool:
+        current_request.set(request)
+        if "console_user" not in request.scope:
+            async with request.app.state.sessionmaker() as db:
+                request.scope["console_user"] = await admin_service(request, db).load_session(
+                    read_cookie(request.scope, ADMIN_COOKIE)
+                )
+        return request.scope["console_user"] is not None
+
+    async def get_user_id(self, request: Request) -> int | None:
+        user = console_user(request)
+        return user.admin.id if user else None
