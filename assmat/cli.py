@@ -143,6 +143,77 @@ def create_account(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def import_assistants(settings: Settings, args: argparse.Namespace) -> int:
+    from assmat.admin.importer import ImportFileError, import_assistants as run_import
+    from assmat.db.engine import make_engine, make_sessionmaker
+    from assmat.web.app import sync_tenant_rows
+
+    registry = _registry(settings)
+    tenant = registry.get(args.tenant)
+    if tenant is None:
+        return _fail(f"ERREUR tenant inconnu : {args.tenant} (connus : {', '.join(registry.tenants)})")
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return _fail(f"ERREUR fichier illisible : {path} ({exc.strerror or exc})")
+    shown: dict[str, int] = {}
+    in_place = sys.stderr.isatty()  # a terminal: one bar redrawn; a log: a line every 25 %
+
+    def progress(phase: str, done: int, total: int) -> None:
+        percent = 100 * done // max(total, 1)
+        step = percent if in_place else percent // 25 * 25
+        if shown.get(phase) == step:
+            return
+        shown[phase] = step
+        bar = f"{phase:<9} [{'#' * (step // 4):<25}] {step:3d} %"
+        sys.stderr.write(f"\r{bar}" + ("\n" if step == 100 else "") if in_place else f"{bar}\n")
+        sys.stderr.flush()
+
+    async def run():
+        engine = make_engine(settings.database_url)
+        try:
+            sessionmaker = make_sessionmaker(engine)
+            await sync_tenant_rows(sessionmaker, registry)
+            async with sessionmaker() as db:
+                return await run_import(db, tenant, data, path.name, secret_key=settings.effective_secret_key,
+                                        dry_run=args.dry_run, by="cli", progress=progress)
+        finally:
+            await engine.dispose()
+
+    try:
+        report = asyncio.run(run())
+    except ImportFileError as exc:
+        if shown and in_place:
+            sys.stderr.write("\n")
+        return _fail(f"ERREUR {path.name} : {exc.message}")
+    mode = "simulation, rien n'a été modifié" if report.dry_run else "appliqué"
+    print(f"Import de {report.filename} pour {tenant.slug} ({mode}) — encodage {report.encoding}, {report.seconds:.1f} s")
+    for warning in report.warnings:
+        print(f"  AVIS {warning}")
+    print(f"  lignes lues  : {report.rows}")
+    print(f"  créés        : {report.created}")
+    print(f"  mis à jour   : {report.updated}")
+    print(f"  inchangés    : {report.unchanged}")
+    print(f"  rejetés      : {len(report.rejected)}")
+    for rejected in report.rejected[:50]:
+        print(f"    ligne {rejected.line} : {rejected.reason}")
+    if len(report.rejected) > 50:
+        print(f"    … {len(report.rejected) - 50} de plus")
+    if report.returned:
+        print(f"  de retour dans le fichier : {len(report.returned)}")
+    print(f"  absents du fichier (rien n'est supprimé, à examiner) : {len(report.missing)}")
+    for identifier in report.missing[:50]:
+        print(f"    {identifier}")
+    if len(report.missing) > 50:
+        print(f"    … {len(report.missing) - 50} de plus (liste complète dans la console, historique des imports)")
+    if tenant.config.activation.mode == "letter":
+        verb = "nécessiteront" if report.dry_run else "nécessitent"
+        print(f"  courriers à imprimer : {len(report.letters)} nouveau(x) compte(s) {verb} un courrier "
+              "(console, Comptes, action « Imprimer le courrier »)")
+    return 0
+
+
 def create_admin(settings: Settings, args: argparse.Namespace) -> int:
     from assmat.admin.identity import SET_PASSWORD_TTL, AdminService
     from assmat.auth.hashing import AsyncHasher
@@ -219,6 +290,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_account.add_argument("--kind", choices=["assistant", "mam", "ram", "parent"], default="assistant")
     p_account.add_argument("--temporary-password", action="store_true", help="afficher un mot de passe provisoire (courrier)")
 
+    p_import = commands.add_parser("import-assistants", help="importer le fichier mensuel des assistants (CSV)")
+    p_import.add_argument("tenant")
+    p_import.add_argument("file", help="fichier CSV (UTF-8 ou Windows-1252)")
+    p_import.add_argument("--dry-run", action="store_true", help="simuler : afficher le rapport sans rien modifier")
+
     p_admin = commands.add_parser("create-admin", help="créer un accès à la console (envoie un lien par courriel)")
     p_admin.add_argument("tenant", help="slug du tenant (ignoré avec --super)")
     p_admin.add_argument("email")
@@ -246,6 +322,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return demo(settings, args.port)
         if args.command == "create-account":
             return create_account(settings, args)
+        if args.command == "import-assistants":
+            return import_assistants(settings, args)
         if args.command == "create-admin":
             return create_admin(settings, args)
         if args.command == "mail-worker":

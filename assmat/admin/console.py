@@ -6,28 +6,70 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqladmin import Admin
+from sqladmin.authentication import login_required
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
 
 from assmat.admin.accounts import AccountView
+from assmat.admin.audit import AuditView, PlatformAuditView
 from assmat.admin.backend import ConsoleAuth
+from assmat.admin.contact import ContactView
+from assmat.admin.french import french_console
+from assmat.admin.import_view import ImportView
+from assmat.admin.outbox import OutboxView
+from assmat.admin.overview import OverviewView
+from assmat.admin.platform import PlatformTenantsView, TenantAdminView
 from assmat.db.engine import make_sessionmaker
 from assmat.web.csrf import csrf_token
+from assmat.web.forms import BadForm, CsrfFailed, read_form
 
 TEMPLATES = Path(__file__).parent / "templates"
-VIEWS = [AccountView]
+VIEWS = [
+    OverviewView, AccountView, ImportView, AuditView, OutboxView, ContactView,  # a tenant's console
+    PlatformTenantsView, TenantAdminView, PlatformAuditView,  # the platform's
+]
+
+
+class Console(Admin):
+    @login_required
+    async def index(self, request: Request) -> Response:
+        """The first page: the tenant's overview on its host, the tenants on the root domain."""
+        target = "admin:view-overview" if request.scope.get("tenant") else "admin:view-platform"
+        return RedirectResponse(request.url_for(target), status_code=302)
+
+
+def _logout_by_post(console: Admin) -> None:
+    """SQLAdmin's /logout is a GET any page could trigger: same route and name, POST only,
+    CSRF-checked, then SQLAdmin's own logout."""
+
+    async def logout(request: Request) -> Response:
+        try:
+            await read_form(request)
+        except (BadForm, CsrfFailed):
+            raise HTTPException(403) from None
+        return await console.logout(request)
+
+    routes = console.admin.router.routes
+    index = next(i for i, route in enumerate(routes) if getattr(route, "name", None) == "logout")
+    routes[index] = Route("/logout", logout, methods=["POST"], name="logout")
 
 
 def mount_console(app: Starlette, engine: AsyncEngine) -> Admin:
     # SQLAdmin turns autoflush off on the sessionmaker it gets: it gets its own.
-    console = Admin(
+    console = Console(
         app,
         session_maker=make_sessionmaker(engine),
         base_url="/admin",
         title="Console",
         authentication_backend=ConsoleAuth(),
         templates_dir=str(TEMPLATES),
+        i18n_config=french_console(),
     )
+    _logout_by_post(console)
     # Inside the mounted console, request.app is SQLAdmin's sub-application: it shares the
     # main app's state (settings, sessionmaker, hasher, mail worker).
     console.admin.state = app.state

@@ -51,14 +51,16 @@ class Lockout:
         await self.db.commit()
         return granted
 
-    async def release(self, row_id: int) -> None:
-        """A correct password is no failure: give the reservation back, or reset the counter
-        where the tenant says so (the Gers keeps earlier failures: the seed's quirk)."""
+    def released(self) -> dict[str, Any]:
+        """The column values that give a correct password's reservation back, or reset the
+        counter where the tenant says so (the Gers keeps earlier failures: the seed's quirk).
+        Callers fold them into their own UPDATE."""
         if self.config.reset_counter_on_success:
-            value: Any = 0
-        else:
-            value = case((self.model.failed_logins > 0, self.model.failed_logins - 1), else_=0)
-        await self.db.execute(update(self.model).where(self.model.id == row_id).values(failed_logins=value))
+            return {"failed_logins": 0}
+        return {"failed_logins": case((self.model.failed_logins > 0, self.model.failed_logins - 1), else_=0)}
+
+    async def release(self, row_id: int) -> None:
+        await self.db.execute(update(self.model).where(self.model.id == row_id).values(**self.released()))
 
     async def lock_if_reached(self, row_id: int) -> bool:
         """True for the one caller that locks the row; the caller ends sessions and mails."""

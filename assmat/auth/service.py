@@ -144,6 +144,8 @@ class AccountService:
         )
 
     async def authenticate(self, raw_identifier: object, password: str, ip: str | None) -> LoginOutcome:
+        """Sign in, or raise. On success the transaction is left open for the caller to add the
+        session and commit: one commit for the whole login."""
         lockout = self.config.lockout
         account = await self.find(raw_identifier)
         if account is None or account.disabled_at is not None:
@@ -161,21 +163,23 @@ class AccountService:
             await self.db.commit()
             raise AccountLocked() if lockout.reveal_locked_state else LoginFailed()
 
-        temporary = await self._temporary_password_matches(account, password)
-        if temporary is not None:
-            # The keyed-hash check is cheap: do the same argon2 work as a normal login.
-            await self.hasher.dummy_verify(password)
-            ok = temporary.used_at is None
-            if ok and temporary.expires_at <= clock.now():
-                await self.lockout.release(account.id)
-                audit.record(self.db, self.tenant.slug, "login.failed", account_id=account.id, ip=ip, reason="temporary_expired")
-                await self.db.commit()
-                raise TemporaryPasswordExpired()
-        elif account.password_hash is not None:
+        temporary: AccountToken | None = None
+        if account.password_hash is not None:
             ok = await self.hasher.verify(account.password_hash, password)
         else:
-            await self.hasher.dummy_verify(password)  # not activated yet
+            await self.hasher.dummy_verify(password)  # not activated yet: the same work
             ok = False
+        if not ok:
+            # A temporary password (letter, emailed reset, unlock) is random and long: checked by
+            # keyed hash, it adds no argon2 work and no query to an ordinary login.
+            temporary = await self._temporary_password_matches(account, password)
+            if temporary is not None:
+                ok = temporary.used_at is None
+                if ok and temporary.expires_at <= clock.now():
+                    await self.lockout.release(account.id)
+                    audit.record(self.db, self.tenant.slug, "login.failed", account_id=account.id, ip=ip, reason="temporary_expired")
+                    await self.db.commit()
+                    raise TemporaryPasswordExpired()
 
         if not ok:
             locked = await self._lock_if_reached(account, ip)
@@ -192,8 +196,7 @@ class AccountService:
             await self.db.commit()
             raise EmailNotConfirmed()
 
-        await self.lockout.release(account.id)
-        values: dict[str, object] = {"last_login_at": clock.now()}
+        values: dict[str, object] = {"last_login_at": clock.now(), **self.lockout.released()}
         if temporary is not None:
             await self.db.execute(
                 update(AccountToken).where(AccountToken.id == temporary.id).values(used_at=clock.now())
@@ -201,12 +204,13 @@ class AccountService:
             values["must_change_password"] = True  # a temporary password is only a way in
         elif account.password_hash and self.hasher.needs_rehash(account.password_hash):
             values["password_hash"] = await self.hasher.hash(password)
-        await self.db.execute(update(Account).where(Account.id == account.id).values(**values))
+        account = (await self.db.execute(
+            update(Account).where(Account.id == account.id).values(**values).returning(Account)
+        )).scalar_one()
         audit.record(
             self.db, self.tenant.slug, "login.success", account_id=account.id, ip=ip, with_temporary=temporary is not None
         )
-        await self.db.commit()
-        await self.db.refresh(account)
+        # No commit here: the caller opens the session and commits both at once.
         return LoginOutcome(account, temporary is not None)
 
     def _needs_email_confirmation(self, account: Account) -> bool:

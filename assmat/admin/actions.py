@@ -1,0 +1,101 @@
+"""Staff actions in the console: a GET that only asks for confirmation, a POST that acts.
+
+SQLAdmin's actions are GET routes without CSRF protection (stack.md). A view lists its actions
+in `action_labels` and declares each one with `@action` whose body is `return await
+self.confirm(request, name)`; the change itself happens on POST /{identity}/run/{action}, which
+checks, in this order: the action exists (404), the user may act here (403), the CSRF token
+(403), every primary key is one of the rows the view shows (404 for the whole request,
+nothing done). The view's `perform` then acts and writes its audit lines in the same
+transaction."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from markupsafe import Markup, escape
+from sqladmin import expose
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from assmat.admin.backend import console_user
+from assmat.web.csrf import csrf_token
+from assmat.web.forms import BadForm, CsrfFailed, read_form
+
+
+def run_url(request: Request, identity: str, action: str) -> str:
+    return str(request.url_for(f"admin:view-{identity}-run_action", action=action))
+
+
+def action_button(request: Request, identity: str, action: str, pk: int, label: str) -> Markup:
+    """A one-click POST form for one row: a list's shortcut, CSRF-checked and scoped like the
+    confirmed route it posts to."""
+    return Markup(
+        f'<form method="post" action="{escape(run_url(request, identity, action))}" class="d-inline-form">'
+        f'<input type="hidden" name="csrf_token" value="{escape(csrf_token(request))}">'
+        f'<input type="hidden" name="pks" value="{int(pk)}">'
+        f'<button type="submit" class="btn btn-sm btn-primary">{escape(label)}</button></form>'
+    )
+
+
+class ConfirmedActions:
+    action_labels: ClassVar[dict[str, str]] = {}
+    # A sentence shown on the confirmation page, per action, when its effect needs saying.
+    action_notes: ClassVar[dict[str, str]] = {}
+
+    # Provided by the scoping base class (assmat.admin.scoping).
+    def may_act(self, request: Request) -> bool:
+        raise NotImplementedError
+
+    async def scoped_rows(self, request: Request, db: Any, pks: list[str]) -> list[Any]:
+        raise NotImplementedError
+
+    def describe(self, row: Any) -> str:
+        """One line naming a row on the confirmation page."""
+        return str(row)
+
+    async def perform(self, request: Request, db: Any, name: str, rows: list[Any], by: str) -> Response | int:
+        """Act on `rows` in `db` (committed afterwards) and audit it. Returns how many rows were
+        changed, or a page to show instead of going back to the list."""
+        raise NotImplementedError
+
+    def _require_actor(self, request: Request) -> str:
+        user = console_user(request)
+        if user is None or not self.may_act(request):
+            raise HTTPException(403)
+        return user.admin.email
+
+    async def confirm(self, request: Request, name: str) -> Response:
+        self._require_actor(request)
+        pks = request.query_params.get("pks", "").split(",")
+        async with request.app.state.sessionmaker() as db:
+            rows = await self.scoped_rows(request, db, pks)
+        return await self._admin_ref.templates.TemplateResponse(request, "confirm_action.html", {
+            "action_label": self.action_labels[name], "action_note": self.action_notes.get(name),
+            "items": [self.describe(row) for row in rows], "pks": ",".join(str(row.id) for row in rows),
+            "post_url": run_url(request, self.identity, name), "csrf_token": csrf_token(request), "model_view": self,
+        })
+
+    @expose("/run/{action}", methods=["POST"])
+    async def run_action(self, request: Request) -> Response:
+        name = request.path_params["action"]
+        if name not in self.action_labels:
+            raise HTTPException(404)
+        by = self._require_actor(request)
+        try:
+            form = await read_form(request)
+        except (BadForm, CsrfFailed):
+            raise HTTPException(403) from None
+        async with request.app.state.sessionmaker() as db:
+            rows = await self.scoped_rows(request, db, form.get("pks", "").split(","))
+            result = await self.perform(request, db, name, rows, by)
+            await db.commit()
+        # Actions may queue mail (or requeue it): deliver now rather than at the next poll.
+        worker = getattr(request.app.state, "mail_worker", None)
+        if worker is not None:
+            worker.nudge()
+        if isinstance(result, Response):
+            return result
+        return RedirectResponse(
+            str(request.url_for("admin:list", identity=self.identity)) + f"?done={name}&count={result}", status_code=303
+        )

@@ -1,0 +1,145 @@
+"""The platform's console (root domain, super-admins): every configured tenant with its
+counts, and the tenants' console users, whom a super-admin may disable or enable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqladmin import BaseView, action, expose
+from sqlalchemy import delete, func, select
+from starlette.requests import Request
+from starlette.responses import Response
+
+from assmat import clock
+from assmat.admin.filters import TenantFilter
+from assmat.admin.formatting import fr_datetime
+from assmat.admin.scoping import PlatformView, is_platform_admin
+from assmat.auth import audit
+from assmat.db.models import Account, Admin, AdminSession, AuditEvent, TenantRow
+from assmat.tenants.advisories import advisories
+
+ROLE_LABELS = {"admin": "administrateur", "read_only": "lecture seule", "super": "super-administrateur"}
+
+
+@dataclass(frozen=True)
+class TenantSummary:
+    slug: str
+    name: str
+    hosts: list[str]
+    registered: bool  # its row exists in the database (created at start-up)
+    advisories: int
+    accounts: int
+    locked: int
+    admins: int
+    last_activity: str | None  # French time
+
+
+class PlatformTenantsView(BaseView):
+    name = "Collectivités"
+    icon = "fa-solid fa-building"
+
+    def is_accessible(self, request: Request) -> bool:
+        return is_platform_admin(request)
+
+    def is_visible(self, request: Request) -> bool:
+        return self.is_accessible(request)
+
+    @expose("/plateforme", methods=["GET"], identity="platform")
+    async def tenants(self, request: Request) -> Response:
+        registry = request.app.state.registry
+
+        async def per_tenant(db, stmt) -> dict[str, Any]:
+            return dict((await db.execute(stmt)).all())
+
+        async with request.app.state.sessionmaker() as db:
+            registered = set((await db.scalars(select(TenantRow.slug))).all())
+            accounts = await per_tenant(db, select(Account.tenant_id, func.count()).group_by(Account.tenant_id))
+            locked = await per_tenant(db, select(Account.tenant_id, func.count())
+                                      .where(Account.locked_at.is_not(None)).group_by(Account.tenant_id))
+            admins = await per_tenant(db, select(Admin.tenant_id, func.count())
+                                      .where(Admin.tenant_id.is_not(None), Admin.disabled_at.is_(None))
+                                      .group_by(Admin.tenant_id))
+            activity = await per_tenant(db, select(AuditEvent.tenant_id, func.max(AuditEvent.created_at))
+                                        .where(AuditEvent.tenant_id.is_not(None)).group_by(AuditEvent.tenant_id))
+        summaries = [
+            TenantSummary(
+                slug=slug, name=tenant.config.name,
+                hosts=[f"{slug}.{registry.base_domain}", *tenant.config.hosts],
+                registered=slug in registered, advisories=len(advisories(tenant.config)),
+                accounts=accounts.get(slug, 0), locked=locked.get(slug, 0), admins=admins.get(slug, 0),
+                last_activity=fr_datetime(activity[slug]) if activity.get(slug) else None,
+            )
+            for slug, tenant in registry.tenants.items()
+        ]
+        return await self.templates.TemplateResponse(request, "platform.html", {
+            "title": "Collectivités", "tenants": summaries,
+        })
+
+
+def _admin_state(admin: Admin) -> str:
+    if admin.disabled_at is not None:
+        return "désactivé"
+    if admin.locked_at is not None:
+        return "bloqué"
+    if admin.password_hash is None:
+        return "mot de passe à choisir"
+    return "actif"
+
+
+class TenantAdminView(PlatformView, model=Admin):
+    name = "Administrateur"
+    name_plural = "Administrateurs des collectivités"
+    icon = "fa-solid fa-user-shield"
+    platform_rows = Admin.tenant_id.is_not(None)  # super-admins are managed with the CLI
+    column_list = [Admin.email, Admin.tenant_id, Admin.role, "state", Admin.last_login_at, Admin.created_at]
+    column_details_list = [Admin.id, Admin.email, Admin.tenant_id, Admin.role, "state", Admin.failed_logins,
+                           Admin.locked_at, Admin.disabled_at, Admin.last_login_at, Admin.created_at]
+    column_labels = {
+        "id": "N°", "email": "Email", "tenant_id": "Collectivité", "role": "Rôle", "state": "État",
+        "failed_logins": "Échecs", "locked_at": "Bloqué le", "disabled_at": "Désactivé le",
+        "last_login_at": "Dernière connexion", "created_at": "Créé le",
+    }
+    column_formatters = {
+        "role": lambda admin, _attribute: ROLE_LABELS.get(admin.role, admin.role),
+        "state": lambda admin, _attribute: _admin_state(admin),
+    }
+    column_formatters_detail = column_formatters
+    column_searchable_list = [Admin.email]
+    column_sortable_list = [Admin.email, Admin.tenant_id, Admin.last_login_at, Admin.created_at]
+    column_default_sort = [(Admin.tenant_id, False), (Admin.email, False)]
+    column_filters = [TenantFilter(Admin.tenant_id)]
+    action_labels = {"disable": "Désactiver", "enable": "Réactiver"}
+    action_notes = {"disable": "Leurs sessions ouvertes dans la console sont fermées aussitôt."}
+
+    def describe(self, row: Admin) -> str:
+        return f"{row.email} — {row.tenant_id} ({ROLE_LABELS.get(row.role, row.role)}, {_admin_state(row)})"
+
+    @action(name="disable", label="Désactiver", add_in_detail=True, add_in_list=True)
+    async def disable(self, request: Request) -> Response:
+        return await self.confirm(request, "disable")
+
+    @action(name="enable", label="Réactiver", add_in_detail=True, add_in_list=True)
+    async def enable(self, request: Request) -> Response:
+        return await self.confirm(request, "enable")
+
+    async def perform(self, request: Request, db, name: str, rows: list[Admin], by: str) -> int:
+        changed = 0
+        for admin in rows:
+            if name == "disable":
+                await db.execute(delete(AdminSession).where(AdminSession.admin_id == admin.id))
+                if admin.disabled_at is not None:
+                    continue
+                admin.disabled_at = clock.now()
+            else:
+                if admin.disabled_at is None:
+                    continue
+                admin.disabled_at = None
+            # In the tenant's own trail: its staff see who changed their access.
+            event = "admin.disabled" if name == "disable" else "admin.enabled"
+            audit.record(db, admin.tenant_id, event, admin_email=admin.email, by=by)
+            changed += 1
+        return changed
+
+
+TenantAdminView.identity = "tenant-admin"  # SQLAdmin would name it after the model: "admin"
