@@ -187,7 +187,7 @@ class ImportView(BaseView):
         user = console_user(request)
         return await self.templates.TemplateResponse(request, "import.html", {
             "title": self.name, "runs": runs, "can_act": user is not None and user.can_act, "error": error,
-            "csrf_token": csrf_token(request), "max_mb": MAX_UPLOAD_BYTES // (1024 * 1024),
+            "csrf_value": csrf_token(request), "max_mb": MAX_UPLOAD_BYTES // (1024 * 1024),
         }, status_code=status_code)
 
     async def _run(self, request: Request, filename: str, content: bytes, dry_run: bool) -> ImportReport:
@@ -220,7 +220,7 @@ class ImportView(BaseView):
             return await self._page(request, f"{filename} : {exc.message}", status_code=400)
         return await self.templates.TemplateResponse(request, "import_report.html", {
             "title": self.name, "report": _report_context(report), "pending": self._keep(request, filename, content),
-            "csrf_token": csrf_token(request), "letter_mode": request.scope["tenant"].config.activation.mode == "letter",
+            "csrf_value": csrf_token(request), "letter_mode": request.scope["tenant"].config.activation.mode == "letter",
         })
 
     @expose("/import/appliquer", methods=["POST"], identity="import-apply")
@@ -249,7 +249,7 @@ class ImportView(BaseView):
         if run is None:
             raise HTTPException(404)
         return await self.templates.TemplateResponse(request, "import_report.html", {
-            "title": self.name, "report": _run_context(run), "pending": None, "csrf_token": csrf_token(request),
+            "title": self.name, "report": _run_context(run), "pending": None, "csrf_value": csrf_token(request),
             "letter_mode": request.scope["tenant"].config.activation.mode == "letter",
         })
 

@@ -29,6 +29,7 @@ CONTEXTS = {
     "contact_admin": {"name": "Marie Dupont", "email": "marie@exemple.fr", "message": "Bonjour,\nJe ne me souviens plus du mail."},
     "contact_acknowledgment": {"name": "Marie Dupont", "message": "Bonjour,\nJe ne me souviens plus du mail."},
     "personal_message_notice": {},
+    "admin_set_password": {"url": "https://assmat.gers.fr/admin/mot-de-passe/abc", "ttl_hours": 48, "console_name": "Département du Gers"},
 }
 
 
