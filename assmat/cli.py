@@ -156,7 +156,8 @@ def import_assistants(settings: Settings, args: argparse.Namespace) -> int:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        return _fail(f"ERREUR fichier illisible : {path} ({exc.strerror or exc})")
+        why = {FileNotFoundError: "introuvable", PermissionError: "accès refusé", IsADirectoryError: "c'est un dossier"}
+        return _fail(f"ERREUR fichier illisible : {path} ({why.get(type(exc), exc.strerror or str(exc))})")
     shown: dict[str, int] = {}
     in_place = sys.stderr.isatty()  # a terminal: one bar redrawn; a log: a line every 25 %
 
