@@ -73,7 +73,7 @@ class ConfirmedActions:
         return await self._admin_ref.templates.TemplateResponse(request, "confirm_action.html", {
             "action_label": self.action_labels[name], "action_note": self.action_notes.get(name),
             "items": [self.describe(row) for row in rows], "pks": ",".join(str(row.id) for row in rows),
-            "post_url": run_url(request, self.identity, name), "csrf_token": csrf_token(request), "model_view": self,
+            "post_url": run_url(request, self.identity, name), "model_view": self,
         })
 
     @expose("/run/{action}", methods=["POST"])

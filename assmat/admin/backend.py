@@ -5,8 +5,6 @@ app's (stack.md): it is removed, and the console identity lives in `admin_sessio
 
 from __future__ import annotations
 
-from contextvars import ContextVar
-
 from sqladmin.authentication import AuthenticationBackend
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -17,8 +15,6 @@ from assmat.web.csrf import read_cookie
 from assmat.web.forms import BadForm, CsrfFailed, read_form
 
 ADMIN_COOKIE = "admin_session"
-# The request being served, for list formatters that render forms (they get no request).
-current_request: ContextVar[Request | None] = ContextVar("console_request", default=None)
 
 
 def admin_service(request: Request, db) -> AdminService:
@@ -61,7 +57,6 @@ class ConsoleAuth(AuthenticationBackend):
         return response
 
     async def authenticate(self, request: Request) -> Response | bool:
-        current_request.set(request)
         if "console_user" not in request.scope:
             async with request.app.state.sessionmaker() as db:
                 request.scope["console_user"] = await admin_service(request, db).load_session(

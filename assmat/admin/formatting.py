@@ -28,7 +28,7 @@ def yes_no(value: bool) -> str:
 
 def detail_text(detail: dict[str, Any] | None) -> str:
     """An audit line's detail as "key : value, …" (never a secret: audit.record refuses them)."""
-    return ", ".join(f"{key} : {value}" for key, value in (detail or {}).items())
+    return ", ".join(f"{key} : {plain(value)}" for key, value in (detail or {}).items())
 
 
 def plain(value: Any) -> str:

@@ -2,8 +2,9 @@
 made from SQLAdmin's admin.pot) is compiled in memory at start-up, like assmat.i18n does, and
 registered with SQLAdmin.
 
-The console is French only: no language cookie (SQLAdmin's would be a script-readable cookie
-for a whole year) and no Accept-Language negotiation."""
+The console speaks French whatever the browser asks: no Accept-Language negotiation and no
+language cookie (SQLAdmin's would be a script-readable cookie kept a year). SQLAdmin's `?lang=`
+parameter still switches the one page it is on to another catalog it ships."""
 
 from __future__ import annotations
 

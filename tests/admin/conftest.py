@@ -64,6 +64,35 @@ def console_for(app, client_for):
 ADMIN_PASSWORD = "Console#Solide2026"
 
 
+def signed_in(console_for, app, host: str, email: str, role: str = "admin") -> Console:
+    """A console user of `host`'s tenant (a super-admin on "localhost"), signed in there."""
+    console = console_for(host)
+    slug = None if host == "localhost" else host
+    create_admin(app, console.client, slug, email, ADMIN_PASSWORD, role="super" if slug is None else role)
+    assert console.login(email, ADMIN_PASSWORD).status_code == 302
+    return console
+
+
+def store(console: Console, *rows):
+    """Add rows straight to the database (fixtures of any tenant); returns them with their ids."""
+
+    async def add():
+        async with console.app.state.sessionmaker(expire_on_commit=False) as db:
+            db.add_all(rows)
+            await db.commit()
+        return rows
+
+    return console.client.portal.call(add)
+
+
+def fetch(console: Console, statement) -> list:
+    async def run():
+        async with console.app.state.sessionmaker() as db:
+            return list((await db.execute(statement)).all())
+
+    return console.client.portal.call(run)
+
+
 def unlock_link_in(text: str) -> str | None:
     match = re.search(r"/admin/account/run/unlock", text)
     return match.group(0) if match else None

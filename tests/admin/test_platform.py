@@ -1,0 +1,130 @@
+"""The platform's console on the root domain: super-admins only; every tenant with its counts,
+the tenants' console users (disable, enable), the audit trail of every tenant. Console sessions
+never cross from one host to another."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from sqlalchemy import select
+
+from assmat import clock
+from assmat.db.models import Admin, AuditEvent
+from tests.admin.conftest import ADMIN_PASSWORD, fetch, signed_in, store
+from tests.support.portal import text_of
+
+
+def tenant_row(text: str, slug: str) -> list[str]:
+    """The cells of a tenant's row on the platform page."""
+    match = re.search(rf"<th scope=\"row\"><code>{slug}</code></th>(.*?)</tr>", text, re.S)
+    assert match, f"no row for {slug}"
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", match.group(1), re.S)
+    return [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", cell)).split()) for cell in cells]
+
+
+def test_the_platform_lists_every_tenant_with_its_counts(console_for, app, portal_for):
+    gers, cestas = portal_for("gers"), portal_for("cestas")
+    for identifier in ("AGR-1", "AGR-2", "AGR-3"):
+        gers.create_account(identifier, "Lune#Soleil42")
+    locked, _ = gers.create_account("AGR-4", "Lune#Soleil42")
+    gers.update_account(locked.id, locked_at=clock.now())
+    cestas.create_account("famille.a", "Lune2Soleil")
+    signed_in(console_for, app, "gers", "agent@gers.fr")
+    signed_in(console_for, app, "gers", "lecteur@gers.fr", role="read_only")
+    platform = signed_in(console_for, app, "localhost", "root@assmat.example")
+
+    index = platform.client.get("/admin/")
+    assert index.status_code == 302 and index.headers["location"].endswith("/admin/plateforme")
+    page = platform.client.get("/admin/plateforme")
+    assert page.status_code == 200
+    slugs = re.findall(r'<th scope="row"><code>([a-z0-9-]+)</code></th>', page.text)
+    assert slugs == sorted(app.state.registry.tenants) and len(slugs) == 5
+    name, hosts, status, accounts, locked_count, admins, last_activity = tenant_row(page.text, "gers")
+    assert name == "Département du Gers" and "gers.localhost" in hosts and "assmat.gers.fr" in hosts
+    assert status.startswith("en service") and "4 avertissement(s)" in status
+    assert (accounts, locked_count, admins) == ("4", "1", "2") and last_activity != "aucune"
+    assert tenant_row(page.text, "cestas")[3:6] == ["1", "0", "0"]
+    assert tenant_row(page.text, "eure-et-loir")[3:] == ["0", "0", "0", "aucune"]
+
+
+def test_super_admins_disable_and_enable_a_tenant_admin(console_for, app):
+    agent = signed_in(console_for, app, "gers", "agent@gers.fr")
+    signed_in(console_for, app, "cestas", "agent@cestas.fr")
+    platform = signed_in(console_for, app, "localhost", "root@assmat.example")
+    listing = text_of(platform.client.get("/admin/tenant-admin/list"))
+    assert "agent@gers.fr" in listing and "agent@cestas.fr" in listing
+    assert "root@assmat.example" not in listing.split("<tbody>")[1]  # super-admins are not listed
+    only_gers = text_of(platform.client.get("/admin/tenant-admin/list", params={"tenant": "gers"}))
+    assert "agent@gers.fr" in only_gers and "agent@cestas.fr" not in only_gers
+    (gers_admin,) = fetch(platform, select(Admin.id).where(Admin.email == "agent@gers.fr"))
+    (root,) = fetch(platform, select(Admin.id).where(Admin.email == "root@assmat.example"))
+
+    assert platform.client.get("/admin/tenant-admin/action/disable", params={"pks": str(root.id)}).status_code == 404
+    assert platform.run_action("disable", str(root.id), identity="tenant-admin").status_code == 404
+    confirm = platform.client.get("/admin/tenant-admin/action/disable", params={"pks": str(gers_admin.id)})
+    assert confirm.status_code == 200 and "agent@gers.fr" in confirm.text
+    assert agent.client.get("/admin/account/list").status_code == 200
+    done = platform.run_action("disable", str(gers_admin.id), identity="tenant-admin")
+    assert done.status_code == 303 and done.headers["location"].endswith("count=1")
+    assert agent.client.get("/admin/account/list").status_code == 302  # signed out at once
+    assert agent.login("agent@gers.fr", ADMIN_PASSWORD).status_code == 400
+    assert "désactivé" in text_of(platform.client.get("/admin/tenant-admin/list"))
+
+    assert platform.run_action("enable", str(gers_admin.id), identity="tenant-admin").status_code == 303
+    assert agent.login("agent@gers.fr", ADMIN_PASSWORD).status_code == 302
+    events = fetch(platform, select(AuditEvent.tenant_id, AuditEvent.type, AuditEvent.detail)
+                   .where(AuditEvent.type.in_(("admin.disabled", "admin.enabled"))).order_by(AuditEvent.id))
+    assert [(e.tenant_id, e.type, e.detail) for e in events] == [
+        ("gers", "admin.disabled", {"admin_email": "agent@gers.fr", "by": "root@assmat.example"}),
+        ("gers", "admin.enabled", {"admin_email": "agent@gers.fr", "by": "root@assmat.example"}),
+    ]
+
+
+def test_the_platform_audit_trail_covers_every_tenant_with_a_tenant_filter(console_for, app):
+    platform = signed_in(console_for, app, "localhost", "root@assmat.example")
+    store(platform, AuditEvent(tenant_id="gers", type="login.failed", detail={"note": "gers-line"}, created_at=clock.now()),
+          AuditEvent(tenant_id="cestas", type="login.failed", detail={"note": "cestas-line"}, created_at=clock.now()))
+    everything = text_of(platform.client.get("/admin/platform-audit/list"))
+    assert "gers-line" in everything and "cestas-line" in everything and "Plateforme" in everything
+    cestas = text_of(platform.client.get("/admin/platform-audit/list", params={"tenant": "cestas"}))
+    assert "cestas-line" in cestas and "gers-line" not in cestas
+    own = text_of(platform.client.get("/admin/platform-audit/list", params={"tenant": "-"}))
+    assert "root@assmat.example" in own and "gers-line" not in own and "cestas-line" not in own
+    exported = platform.client.get("/admin/platform-audit/export/csv", params={"tenant": "gers"}).content.decode("utf-8-sig")
+    assert "gers-line" in exported and "cestas-line" not in exported
+
+
+def test_console_sessions_stay_on_their_host_and_each_console_keeps_its_views(console_for, app, client_for):
+    gers = signed_in(console_for, app, "gers", "agent@gers.fr")
+    platform = signed_in(console_for, app, "localhost", "root@assmat.example")
+    super_cookie = platform.client.cookies.get("admin_session")
+    gers_cookie = gers.client.cookies.get("admin_session")
+    assert super_cookie and gers_cookie
+
+    # A session cookie sent by hand works on its own host (the control for what follows)…
+    copy = client_for("gers")
+    copy.headers["cookie"] = f"admin_session={gers_cookie}"
+    assert copy.get("/admin/audit/list").status_code == 200
+    # …but a super-admin's session is anonymous on a tenant's host, a tenant's on the root domain.
+    on_gers = client_for("gers")
+    on_gers.headers["cookie"] = f"admin_session={super_cookie}"
+    for page in ("/admin/", "/admin/audit/list", "/admin/plateforme", "/admin/vue-d-ensemble"):
+        response = on_gers.get(page)
+        assert response.status_code == 302 and response.headers["location"].endswith("/admin/login"), page
+    on_root = client_for("localhost")
+    on_root.headers["cookie"] = f"admin_session={gers_cookie}"
+    for page in ("/admin/", "/admin/plateforme", "/admin/platform-audit/list", "/admin/tenant-admin/list"):
+        response = on_root.get(page)
+        assert response.status_code == 302 and response.headers["location"].endswith("/admin/login"), page
+    on_cestas = client_for("cestas")
+    on_cestas.headers["cookie"] = f"admin_session={gers_cookie}"
+    assert on_cestas.get("/admin/audit/list").status_code == 302
+
+    # Signed in, each sees only its own console's views.
+    for page in ("/admin/plateforme", "/admin/tenant-admin/list", "/admin/platform-audit/list"):
+        assert gers.client.get(page).status_code == 403
+    for page in ("/admin/vue-d-ensemble", "/admin/audit/list", "/admin/account/list", "/admin/outbox-mail/list"):
+        assert platform.client.get(page).status_code == 403
+    assert "Collectivités" not in text_of(gers.client.get("/admin/audit/list"))
+    assert "Journal d'audit (toutes collectivités)" in text_of(platform.client.get("/admin/plateforme"))
