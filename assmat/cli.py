@@ -57,7 +57,7 @@ def serve(settings: Settings, host: str, port: int) -> int:
 def demo(settings: Settings, port: int) -> int:
     from assmat.auth.passwords import Hasher
     from assmat.db.engine import make_engine, make_sessionmaker
-    from assmat.demo import load_demo, load_demo_extras
+    from assmat.demo import load_demo, load_demo_admins, load_demo_extras
     from assmat.web.app import sync_tenant_rows
 
     registry = _registry(settings)
@@ -69,11 +69,12 @@ def demo(settings: Settings, port: int) -> int:
             await sync_tenant_rows(sessionmaker, registry)
             hasher = Hasher(settings)
             accounts = await load_demo(sessionmaker, registry.tenants, hasher)
-            return accounts + await load_demo_extras(sessionmaker, registry.tenants, hasher, settings.effective_secret_key)
+            accounts += await load_demo_extras(sessionmaker, registry.tenants, hasher, settings.effective_secret_key)
+            return accounts, await load_demo_admins(sessionmaker, registry.tenants, hasher)
         finally:
             await engine.dispose()
 
-    accounts = asyncio.run(run())
+    accounts, admins = asyncio.run(run())
     suffix = "" if port == 80 else f":{port}"
     print("\nPortails de démonstration :")
     print(f"  plateforme          http://{settings.base_domain}{suffix}/")
@@ -82,6 +83,12 @@ def demo(settings: Settings, port: int) -> int:
         state = "créé" if account.created else "déjà présent"
         note = f" — {account.note}" if account.note else ""
         print(f"  {account.tenant.slug:<20}{url:<42}identifiant {account.identifier}  mot de passe {account.password}  ({state}){note}")
+    print("\nConsoles (/admin) :")
+    for where, email, password in admins:
+        host = settings.base_domain if where == "plateforme" else f"{where}.{settings.base_domain}"
+        print(f"  {where:<20}{f'http://{host}{suffix}/admin/':<46} {email}  mot de passe {password}")
+    if settings.mail_backend == "file":
+        print(f"\nLes courriels (mots de passe provisoires, liens) sont écrits dans {settings.mail_dir}/ (fichiers .eml).")
     print()
     return 0
 

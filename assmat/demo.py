@@ -125,3 +125,24 @@ async def load_demo_extras(sessionmaker: async_sessionmaker, tenants: dict[str, 
                 created = False
             result.append(DemoAccount(cestas, "famille.ancienne", "ancien2020", created, "compte ancien : mise à jour de sécurité"))
     return result
+
+
+async def load_demo_admins(sessionmaker: async_sessionmaker, tenants: dict[str, Tenant], hasher: Hasher) -> list[tuple[str, str, str]]:
+    """One console user per tenant and a platform super-admin: (where, email, password)."""
+    from assmat.admin.identity import AdminService
+    from assmat.auth.hashing import AsyncHasher
+
+    result: list[tuple[str, str, str]] = []
+    async_hasher = AsyncHasher(hasher)
+    for tenant in [None, *tenants.values()]:
+        email = f"admin@{tenant.slug if tenant else 'plateforme'}.example.org"
+        policy = tenant.config.password_policy if tenant else None
+        password = "Console-Demo-2026" if policy is not None and policy.min_special else "ConsoleDemo2026"
+        async with sessionmaker() as session:
+            service = AdminService(session, async_hasher, tenant)
+            if await service.find(email) is None:
+                _, token = await service.create(email, "admin" if tenant else "super")
+                await session.commit()
+                await service.set_password_with_token(token, password, password)
+        result.append((tenant.slug if tenant else "plateforme", email, password))
+    return result

@@ -55,7 +55,7 @@ class AccountView(TenantScopedView, model=Account):
     name = "Compte"
     name_plural = "Comptes"
     icon = "fa-solid fa-user"
-    column_list = [Account.identifier, Account.last_name, Account.first_name, Account.email, Account.kind, "state"]
+    column_list = [Account.identifier, "state", Account.last_name, Account.first_name, Account.email, Account.kind]
     column_labels = {
         "identifier": "Identifiant", "last_name": "Nom", "first_name": "Prénom", "email": "Email", "kind": "Type",
         "state": "État", "birth_date": "Date de naissance", "created_at": "Créé le", "last_login_at": "Dernière connexion",
