@@ -28,7 +28,7 @@ def check_config(directory: Path, base_domain: str) -> int:
             errors = exc.errors
     for error in errors:
         print(f"ERREUR {error}", file=sys.stderr)
-    for slug, tenant in tenants.items():
+    for tenant in tenants.values():
         for note in advisories(tenant.config):
             print(f"AVIS {tenant.source.name}: {note}")
     if errors:

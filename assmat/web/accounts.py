@@ -313,7 +313,7 @@ async def forced_change(request: Request) -> Response:
 
 
 async def terms(request: Request) -> Response:
-    tenant = tenant_of(request)
+    tenant_of(request)
     account = await signed_in(request, step="terms")
     if isinstance(account, Response):
         return account
