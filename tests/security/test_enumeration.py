@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from sqlalchemy import select
 
 from tests.support.portal import text_of
 
