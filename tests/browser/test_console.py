@@ -1,0 +1,138 @@
+"""A Gers staff member in the console, in a real Chromium: signs in on the French console page,
+finds a locked account in the accounts list, unlocks it with the list's one-click "Débloquer"
+button, and the user signs in on the portal again with the temporary password the unlock mails."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.test_account_flows import FIRST_LOGIN, new_identifier, sign_in
+
+pytestmark = pytest.mark.browser
+
+GOOD = "Lune#Soleil42"
+WRONG = "Faux#Passe99"
+CONSOLE_PASSWORD = "Console#Solide2026"
+UNLOCK_SUBJECT = "Demande de modification de mot de passe"
+
+
+def create_console_admin(live_server, slug: str, email_address: str, password: str, role: str = "admin") -> None:
+    """A console user with a password, in the live server's database (as `assmat create-admin`
+    and its set-password link do)."""
+    from assmat.admin.identity import AdminService
+    from assmat.auth.hashing import AsyncHasher
+    from assmat.auth.passwords import Hasher
+
+    tenant = live_server.app.state.registry.get(slug)
+
+    async def create(sessionmaker) -> None:
+        hasher = AsyncHasher(Hasher(live_server.settings))
+        async with sessionmaker() as db:
+            service = AdminService(db, hasher, tenant)
+            _, token = await service.create(email_address, role)
+            await db.commit()
+            await service.set_password_with_token(token, password, password)
+
+    live_server.run_async(create)
+
+
+def lock_by_failed_logins(live_server, slug: str, identifier: str) -> None:
+    """The tenant's threshold of wrong passwords, through the portal's login service."""
+    from assmat.auth.errors import AccountLocked, LoginFailed
+    from assmat.auth.hashing import AsyncHasher
+    from assmat.auth.passwords import Hasher
+    from assmat.auth.service import AccountService
+
+    settings = live_server.settings
+    tenant = live_server.app.state.registry.get(slug)
+
+    async def fail(sessionmaker) -> None:
+        hasher = AsyncHasher(Hasher(settings))
+        for _ in range(tenant.config.lockout.max_failures):
+            async with sessionmaker() as db:
+                service = AccountService(tenant, db, hasher, settings.effective_secret_key,
+                                         settings.tenant_base_url(slug, tenant.config.public_url))
+                with pytest.raises((LoginFailed, AccountLocked)):
+                    await service.authenticate(identifier, WRONG, "203.0.113.20")
+                await db.commit()
+
+    live_server.run_async(fail)
+
+
+def wait_for_mail(mail_dir: Path, recipient: str, subject: str, timeout: float = 15.0) -> email.message.EmailMessage:
+    """The newest .eml the live server's mail worker wrote to `recipient` with this subject."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = []
+        for path in mail_dir.glob("*.eml") if mail_dir.is_dir() else []:
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if message["To"] == recipient and message["Subject"] == subject:
+                found.append((path.stat().st_mtime_ns, path.name, message))
+        if found:
+            return max(found, key=lambda item: item[:2])[2]
+        time.sleep(0.1)
+    raise AssertionError(f"no mail {subject!r} to {recipient} in {mail_dir} within {timeout}s")
+
+
+def test_gers_staff_unlock_a_locked_account_from_the_list(live_server, live_accounts, page: Page) -> None:
+    staff = f"agent-{uuid.uuid4().hex[:8]}@gers.fr"
+    create_console_admin(live_server, "gers", staff, CONSOLE_PASSWORD)
+    identifier = new_identifier()
+    recipient = f"assmat-{uuid.uuid4().hex[:8]}@example.org"
+    account, _ = live_accounts.create("gers", identifier, GOOD, email=recipient)
+    lock_by_failed_logins(live_server, "gers", identifier)
+    assert live_accounts.get(account.id).locked_at is not None
+
+    # The console's login page: French, with the tenant's name.
+    response = page.goto(live_server.url("gers", "/admin/login"))
+    assert response is not None and response.status == 200
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Console – Département du Gers")
+    page.get_by_label("Adresse email").fill(staff)
+    page.get_by_label("Mot de passe").fill(CONSOLE_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(live_server.url("gers", "/admin/vue-d-ensemble"))
+    expect(page.locator(".console-brand-name")).to_have_text("Département du Gers")
+
+    # From the overview, the accounts list filtered on locked accounts, then searched.
+    page.get_by_role("link", name="Comptes bloqués").click()
+    page.wait_for_url(re.compile(r"/admin/account/list\?locked=true$"))
+    page.locator("#search-input").fill(identifier)
+    page.locator("#search-input").press("Enter")
+    page.wait_for_url(re.compile(r"/admin/account/list\?.*search="))
+    row = page.locator("tbody tr").filter(has_text=identifier)
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("bloqué")
+
+    # One click: the POST (with its CSRF token) unlocks and comes back to the list.
+    row.get_by_role("button", name="Débloquer").click()
+    page.wait_for_url(re.compile(r"/admin/account/list\?done=unlock&count=1$"))
+    expect(page.get_by_role("status").filter(has_text="Débloquer : 1 élément(s) traité(s).")).to_be_visible()
+    page.locator("#search-input").fill(identifier)
+    page.locator("#search-input").press("Enter")
+    page.wait_for_url(re.compile(r"/admin/account/list\?.*search="))
+    row = page.locator("tbody tr").filter(has_text=identifier)
+    expect(row).to_have_count(1)
+    expect(row).not_to_contain_text("bloqué")
+    expect(row.get_by_role("button", name="Débloquer")).to_have_count(0)
+    assert live_accounts.get(account.id).locked_at is None
+
+    # Gers mails a temporary password on unlock: with it, the user signs in (and must change it).
+    mail = wait_for_mail(live_server.settings.mail_dir, recipient, UNLOCK_SUBJECT)
+    temporary = re.search(r"Votre nouveau mot de passe est : (\S+)", mail.get_body(("plain",)).get_content()).group(1)
+    portal = page.context.new_page()
+    try:
+        portal.goto(live_server.url("gers", "/connexion"))
+        sign_in(portal, identifier, temporary)
+        portal.wait_for_url(live_server.url("gers", "/changement-mot-de-passe"))
+        expect(portal.get_by_role("status").filter(has_text=FIRST_LOGIN)).to_be_visible()
+    finally:
+        portal.close()
