@@ -315,3 +315,108 @@ class ImportRun(Base):
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     rejected: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{"line": n, "reason": "…"}]
     missing: Mapped[list[Any]] = mapped_column(JSON, default=list)  # identifiers absent from the file
+
+
+# --- The assistant's space (seed 001 §2.3, §2.4) -----------------------------------------------
+
+
+class Child(Base):
+    """A child an assistant declares as hosted (seed 001 §2.4.1), with the guardians' details."""
+
+    __tablename__ = "children"
+    __table_args__ = (Index("ix_children_tenant_account", "tenant_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    last_name: Mapped[str] = mapped_column(String(100))
+    first_name: Mapped[str] = mapped_column(String(100))
+    birth_date: Mapped[date]
+    # Guardians: optional in the form, "mais doivent être renseignées".
+    guardian1_civility: Mapped[str | None] = mapped_column(String(20))
+    guardian1_last_name: Mapped[str | None] = mapped_column(String(100))
+    guardian1_first_name: Mapped[str | None] = mapped_column(String(100))
+    guardian1_email: Mapped[str | None] = mapped_column(String(254))
+    guardian1_phone: Mapped[str | None] = mapped_column(String(40))
+    guardian2_civility: Mapped[str | None] = mapped_column(String(20))
+    guardian2_last_name: Mapped[str | None] = mapped_column(String(100))
+    guardian2_first_name: Mapped[str | None] = mapped_column(String(100))
+    guardian2_email: Mapped[str | None] = mapped_column(String(254))
+    guardian2_phone: Mapped[str | None] = mapped_column(String(40))
+    # Main address (guardian 1), required; second address only when guardian 2 lives elsewhere.
+    address: Mapped[str] = mapped_column(String(300))
+    postal_code: Mapped[str] = mapped_column(String(10))
+    city: Mapped[str] = mapped_column(String(100))
+    has_second_address: Mapped[bool] = mapped_column(default=False)
+    second_address: Mapped[str | None] = mapped_column(String(300))
+    second_postal_code: Mapped[str | None] = mapped_column(String(10))
+    second_city: Mapped[str | None] = mapped_column(String(100))
+
+    declared_at: Mapped[datetime] = mapped_column(default=_now)  # first declaration: the 8-day rule
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    updated_at: Mapped[datetime] = mapped_column(default=_now, onupdate=_now)
+
+
+class CarePeriod(Base):
+    """One row of a child's "Périodes d'accueil": a tenant childcare type code and its dates."""
+
+    __tablename__ = "care_periods"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
+    child_id: Mapped[int] = mapped_column(ForeignKey("children.id", ondelete="CASCADE"), index=True)
+    childcare_type: Mapped[str] = mapped_column(String(40))  # ChildcareType.code of the tenant
+    start_date: Mapped[date]
+    end_date: Mapped[date | None]
+    hours_per_month: Mapped[int | None]  # only on the type with max_hours_per_month
+    comment: Mapped[str | None] = mapped_column(String(500))
+
+
+class Message(Base):
+    """A message from the département's services: general (recipient None: every assistant of
+    the tenant) or personal. Assistants cannot send any (seed 001 §2.3)."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_tenant_time", "tenant_id", "created_at"),
+        Index("ix_messages_tenant_recipient_time", "tenant_id", "recipient_account_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
+    sender: Mapped[str] = mapped_column(String(200))  # a label, e.g. the service name
+    recipient_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+
+
+class MessageState(Base):
+    """What one assistant did with one message: read, archived. No row: unread, in the inbox."""
+
+    __tablename__ = "message_states"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "message_id", "account_id", name="uq_message_states_tenant_message_account"),
+        Index("ix_message_states_account_message", "account_id", "message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    read_at: Mapped[datetime | None]
+    archived_at: Mapped[datetime | None]
+
+
+class SituationChange(Base):
+    """"Signaler un changement de situation": free text from an assistant, for the staff."""
+
+    __tablename__ = "situation_changes"
+    __table_args__ = (Index("ix_situation_changes_tenant_time", "tenant_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    handled_at: Mapped[datetime | None]

@@ -1,0 +1,1 @@
+"""The assistant's space: children, messages, agrément (seed 001 §2)."""
