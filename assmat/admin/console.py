@@ -20,6 +20,7 @@ from assmat.admin.backend import ConsoleAuth
 from assmat.admin.contact import ContactView
 from assmat.admin.french import french_console
 from assmat.admin.import_view import ImportView
+from assmat.admin.messages import MessageView
 from assmat.admin.outbox import OutboxView
 from assmat.admin.overview import OverviewView
 from assmat.admin.platform import PlatformTenantsView, TenantAdminView
@@ -29,7 +30,7 @@ from assmat.web.forms import BadForm, CsrfFailed, read_form
 
 TEMPLATES = Path(__file__).parent / "templates"
 VIEWS = [
-    OverviewView, AccountView, ImportView, AuditView, OutboxView, ContactView,  # a tenant's console
+    OverviewView, AccountView, ImportView, AuditView, OutboxView, ContactView, MessageView,  # a tenant's console
     PlatformTenantsView, TenantAdminView, PlatformAuditView,  # the platform's
 ]
 

@@ -167,9 +167,9 @@ def csrf_failed(request: Request) -> Response:
     )}, status_code=403)
 
 
-async def secure_form(request: Request) -> dict[str, str] | Response:
+async def secure_form(request: Request, max_fields: int = 50) -> dict[str, str] | Response:
     try:
-        return await read_form(request)
+        return await read_form(request, max_fields=max_fields)
     except BadForm as exc:
         return bad_form(request, exc)
     except CsrfFailed:

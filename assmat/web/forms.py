@@ -25,7 +25,7 @@ class CsrfFailed(Exception):
     """Missing or wrong CSRF token: answered 403, nothing done."""
 
 
-async def read_form(request: Request) -> dict[str, str]:
+async def read_form(request: Request, max_fields: int = 50) -> dict[str, str]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         raise BadForm(_("The data sent is not a form."))
@@ -42,7 +42,7 @@ async def read_form(request: Request) -> dict[str, str]:
         raise BadForm(_("The form was not received completely.")) from None
     request._body = bytes(body)  # the parser below reads the cached body
     try:
-        form = await request.form(max_files=0, max_fields=50, max_part_size=MAX_FORM_BYTES)
+        form = await request.form(max_files=0, max_fields=max_fields, max_part_size=MAX_FORM_BYTES)
     except Exception:
         raise BadForm(_("The form sent could not be read.")) from None
     values: dict[str, str] = {}

@@ -48,6 +48,7 @@ from assmat.db.models import (
     Base,
     ContactMessage,
     ImportRun,
+    Message,
     OutboxMail,
 )
 from tests.admin.conftest import ADMIN_PASSWORD, create_admin, fetch, signed_in, store
@@ -94,6 +95,7 @@ SEARCH_NEEDLE = {
     OutboxMail: "{tag}-mail",
     ContactMessage: "{tag}-contact",
     Admin: "{tag}-staff",
+    Message: "{tag}-objet",
 }
 
 
@@ -148,6 +150,11 @@ def make_rows(console) -> tuple[dict[type, tuple[Any, Any]], tuple[ImportRun, Im
                                  "returned": 0, "letters": 0},
                          rejected=[{"line": 2, "reason": f"{tag} raison"}], missing=[f"{tag}-absent"])
 
+    def message(tenant: str, tag: str, account_id: int) -> Message:
+        return Message(tenant_id=tenant, sender=f"{tag} service", recipient_account_id=account_id,
+                       subject=f"{tag}-objet", body=f"{tag} corps", created_at=now)
+
+    rows[Message] = store(console, message(A, A_TAG, ours.id), message(B, B_TAG, theirs.id))
     made = store(console, audit(A, A_TAG, ours.id), audit(B, B_TAG, theirs.id), mail(A, A_TAG), mail(B, B_TAG),
                  contact(A, A_TAG), contact(B, B_TAG), staff(A, A_TAG), staff(B, B_TAG), run(A, A_TAG), run(B, B_TAG))
     rows[AuditEvent] = made[0], made[1]
@@ -222,7 +229,7 @@ def test_the_matrix_covers_every_registered_view_route_and_action(app):
     assert [type(view) for view in console.views] == VIEWS
     routes = {getattr(route, "path", None) for route in console.admin.routes}
     expected_custom = {"/vue-d-ensemble", "/import", "/import/simulation", "/import/appliquer", "/import/{run_id:int}",
-                       "/plateforme"}
+                       "/plateforme", "/message/ecrire"}
     for view in MODEL_VIEWS:
         # Every tenant's rows of the view's model are built by make_rows, B's searchable in SEARCH_NEEDLE.
         assert view.model in SEARCH_NEEDLE, f"{view.__name__}: give make_rows a row of {view.model.__name__}"
