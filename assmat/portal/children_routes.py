@@ -223,6 +223,15 @@ async def child_new(request: Request) -> Response:
     return redirect("/espace/enfants", info="created")
 
 
+async def _editable(db, tenant, account, child_id: int):
+    """The assistant's own child, if it may still change: the history is read-only (seed 001
+    §2.4.3), so a child whose periods all ended is 404 for edit and delete."""
+    child, periods = await _owned(db, tenant, account, child_id)
+    if in_history(periods, today()):
+        raise HTTPException(404)
+    return child, periods
+
+
 async def child_view(request: Request) -> Response:
     tenant = _tenant(request)
     account = await signed_in(request)
@@ -245,18 +254,14 @@ async def child_edit(request: Request) -> Response:
     child_id = _child_id(request)
     if request.method == "GET":
         async with database(request) as db:
-            child, periods = await _owned(db, tenant, account, child_id)
-        if in_history(periods, today()):
-            raise HTTPException(404)  # seed 001 §2.4.3: the history is read-only
+            child, periods = await _editable(db, tenant, account, child_id)
         values = _values(child, periods)
         return _form_page(request, tenant, values, _rows(values, len(periods)), child=child)
     form = await secure_form(request, max_fields=FORM_FIELDS)
     if isinstance(form, Response):
         return form
     async with database(request) as db:
-        child, periods = await _owned(db, tenant, account, child_id)
-        if in_history(periods, today()):
-            raise HTTPException(404)
+        child, periods = await _editable(db, tenant, account, child_id)
         declaration, errors, banner = validate_declaration(form, tenant.config.childcare_types, today())
         if declaration is None:
             return _form_page(request, tenant, form, _rows(form, 0), child=child, errors=errors, banner=banner, status=400)
@@ -277,17 +282,13 @@ async def child_delete(request: Request) -> Response:
     child_id = _child_id(request)
     if request.method == "GET":
         async with database(request) as db:
-            child, periods = await _owned(db, tenant, account, child_id)
-        if in_history(periods, today()):
-            raise HTTPException(404)
+            child, periods = await _editable(db, tenant, account, child_id)
         return page(request, "children_delete.html", {"child": child})
     form = await secure_form(request, max_fields=FORM_FIELDS)
     if isinstance(form, Response):
         return form
     async with database(request) as db:
-        child, periods = await _owned(db, tenant, account, child_id)
-        if in_history(periods, today()):
-            raise HTTPException(404)
+        child, periods = await _editable(db, tenant, account, child_id)
         await db.execute(delete(CarePeriod).where(CarePeriod.child_id == child.id, CarePeriod.tenant_id == tenant.slug))
         await db.execute(delete(Child).where(
             Child.id == child.id, Child.tenant_id == tenant.slug, Child.account_id == account.id
