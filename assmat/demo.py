@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from assmat import clock
 from assmat.auth.passwords import Hasher
-from assmat.db.models import Account
+from assmat.db.models import Account, Agrement, CarePeriod, Child, Message
 from assmat.tenants.loader import Tenant
 
 # One demo assistant per tenant, identified the way that tenant's users sign in.
@@ -19,6 +19,11 @@ DEMO_IDENTIFIERS = {
     "pmi_number": "280001",
     "email": "assistante.demo@example.org",
     "username": "famille.demo",
+}
+
+DEMO_TOWNS = {
+    "alpes-maritimes": ("06000", "Nice"), "gers": ("32000", "Auch"), "eure-et-loir": ("28000", "Chartres"),
+    "cestas": ("33610", "Cestas"), "mon-enfant": ("66000", "Perpignan"),
 }
 
 
@@ -49,28 +54,62 @@ async def load_demo(sessionmaker: async_sessionmaker, tenants: dict[str, Tenant]
             if existing is None:
                 now = clock.now()
                 email = DEMO_IDENTIFIERS["email"] if kind != "email" else identifier
-                session.add(
-                    Account(
-                        tenant_id=tenant.slug,
-                        kind="parent" if tenant.config.features.parents and not tenant.config.features.children else "assistant",
-                        identifier=identifier,
-                        email=email,
-                        email_key=email.lower(),
-                        civility="Madame",
-                        first_name="Camille",
-                        last_name="Démo",
-                        birth_date=date(1985, 4, 12),
-                        password_hash=hasher.hash(password),
-                        password_changed_at=now,
-                        activated_at=now,
-                        email_confirmed_at=now,
-                        terms_version=tenant.terms_version,
-                        terms_accepted_at=now if tenant.terms_version else None,
-                    )
+                account = Account(
+                    tenant_id=tenant.slug,
+                    kind="parent" if tenant.config.features.parents and not tenant.config.features.children else "assistant",
+                    identifier=identifier,
+                    email=email,
+                    email_key=email.lower(),
+                    civility="Madame",
+                    first_name="Camille",
+                    last_name="Démo",
+                    birth_date=date(1985, 4, 12),
+                    password_hash=hasher.hash(password),
+                    password_changed_at=now,
+                    activated_at=now,
+                    email_confirmed_at=now,
+                    terms_version=tenant.terms_version,
+                    terms_accepted_at=now if tenant.terms_version else None,
+                    family_situation="Mariée",
+                    address="12 rue des Écoles",
+                    postal_code=DEMO_TOWNS.get(tenant.slug, DEMO_TOWNS["gers"])[0],
+                    city=DEMO_TOWNS.get(tenant.slug, DEMO_TOWNS["gers"])[1],
                 )
+                session.add(account)
+                if account.kind == "assistant":
+                    await session.flush()
+                    await _demo_space(session, tenant, account)
             result.append(DemoAccount(tenant, identifier, password, existing is None))
         await session.commit()
     return result
+
+
+async def _demo_space(session, tenant: Tenant, account: Account) -> None:
+    """What the assistant's space shows on a fresh demo: an agrément, messages, a hosted child."""
+    today = clock.now().date()
+    features = tenant.config.features
+    if features.agrement:
+        session.add(Agrement(tenant_id=tenant.slug, account_id=account.id, number=account.identifier,
+                             start_date=date(2021, 3, 1), end_date=date(2031, 2, 28), capacity=4,
+                             place="Domicile de l'assistante maternelle"))
+    if features.messages:
+        session.add_all([
+            Message(tenant_id=tenant.slug, sender=tenant.config.name, subject="Alerte météo : vigilance orange",
+                    body="Attention, regardez la météo pour les alertes orange ou rouges avant les sorties."),
+            Message(tenant_id=tenant.slug, sender="Service PMI", recipient_account_id=account.id,
+                    subject="Renouvellement de votre agrément",
+                    body="Bonjour, votre dossier de renouvellement est bien reçu. Une visite sera programmée."),
+        ])
+    if features.children and tenant.config.childcare_types:
+        child = Child(tenant_id=tenant.slug, account_id=account.id, last_name="PETIT", first_name="Léa",
+                      birth_date=date(today.year - 1, 5, 3), guardian1_civility="Madame", guardian1_last_name="PETIT",
+                      guardian1_first_name="Claire", guardian1_email="claire.petit@example.org",
+                      guardian1_phone="0612345678", address="4 avenue de la Gare", postal_code=account.postal_code or "06000",
+                      city=account.city or "Nice", care_start=today - timedelta(days=3))
+        session.add(child)
+        await session.flush()
+        session.add(CarePeriod(tenant_id=tenant.slug, child_id=child.id, childcare_type=tenant.config.childcare_types[0].code,
+                               start_date=child.care_start))
 
 
 async def load_demo_extras(sessionmaker: async_sessionmaker, tenants: dict[str, Tenant], hasher: Hasher, secret_key: str) -> list[DemoAccount]:

@@ -34,6 +34,15 @@ MESSAGES: dict[str, str] = {
         "care service. To have it corrected, please contact the administrative referent whose "
         "details appear on your approval certificate."
     ),
+    # Mon agrément (seed 001 §2.2, seed 002)
+    "agrement.read_only": N_(
+        "All the information on this page comes from the département's business application. "
+        "It can only be viewed: you cannot change it here."
+    ),
+    "agrement.situation_change_intro": N_(
+        "If your situation changes or if you notice an error in this information, tell the département's "
+        "services with the form below: they will make the correction."
+    ),
     # Children hosted (seed 001)
     "children.legal_reminder": N_(
         "The law requires you to declare the children you host within 8 days and to give the parents' contact details."

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from markupsafe import Markup, escape
 from sqlalchemy import or_, select
 from starlette.requests import Request
 
+from assmat.admin.account_column import AccountColumn, account_formatter
 from assmat.admin.filters import DateFilter, TenantFilter, TextFilter, ValuesFilter
-from assmat.admin.scoping import PlatformView, TenantScopedView, console_rows
+from assmat.admin.scoping import PlatformView, TenantScopedView
 from assmat.db.models import Account, AuditEvent
 
 # What staff read for each event type (the type itself stays in the export).
@@ -34,18 +34,24 @@ EVENT_LABELS = {
     "admin.password_set": "mot de passe console choisi",
     "contact.handled": "message de contact traité",
     "contact.sent": "message de contact envoyé",
+    "child.created": "enfant déclaré",
+    "child.deleted": "déclaration d'enfant supprimée",
+    "child.updated": "déclaration d'enfant modifiée",
     "email.changed": "email modifié",
     "email.confirmed": "email confirmé",
     "email_change.requested": "changement d'email demandé",
     "letter.printed": "courrier imprimé",
     "login.failed": "échec de connexion",
     "mail.requeued": "courriel relancé",
+    "message.sent": "message envoyé aux assistants",
     "password.changed": "mot de passe changé",
     "password.check_failed": "mot de passe actuel erroné",
     "reset.refused": "réinitialisation refusée",
     "reset.requested": "réinitialisation demandée",
     "reset.sent_by_staff": "réinitialisation envoyée par le service",
     "reset.used": "réinitialisation utilisée",
+    "situation_change.handled": "changement de situation traité",
+    "situation_change.sent": "changement de situation signalé",
     "temporary_password.issued": "mot de passe provisoire émis",
     "terms.accepted": "conditions acceptées",
 }
@@ -53,21 +59,6 @@ EVENT_LABELS = {
 
 def _event_cell(event: AuditEvent, _attribute: Any) -> str:
     return EVENT_LABELS.get(event.type, event.type)
-
-
-def _account_label(request: Request, event: AuditEvent) -> str:
-    if event.account_id is None:
-        return ""
-    labels = getattr(request.state, "audit_accounts", {})
-    return labels.get(event.account_id, f"compte n° {event.account_id}")
-
-
-def _account_cell(event: AuditEvent, _attribute: Any, request: Request) -> Markup | str:
-    label = _account_label(request, event)
-    if not label or request.scope.get("tenant") is None:
-        return label
-    url = request.url_for("admin:details", identity="account", pk=event.account_id)
-    return Markup(f'<a href="{escape(str(url))}">{escape(label)}</a>')
 
 
 def _account_matches(text: str):
@@ -78,7 +69,7 @@ def _account_matches(text: str):
     )
 
 
-class AuditColumns:
+class AuditColumns(AccountColumn):
     """What both audit views show, filter and export."""
 
     icon = "fa-solid fa-list-check"
@@ -88,8 +79,8 @@ class AuditColumns:
     }
     column_sortable_list = [AuditEvent.created_at]
     column_default_sort = [(AuditEvent.created_at, True), (AuditEvent.id, True)]
-    column_formatters = {"event": _event_cell, "account": _account_cell}
-    column_formatters_detail = {"event": _event_cell, "account": _account_cell}
+    column_formatters = {"event": _event_cell, "account": account_formatter("account_id")}
+    column_formatters_detail = {"event": _event_cell, "account": account_formatter("account_id")}
     can_export = True
     common_filters = [
         ValuesFilter(AuditEvent.type, "Type d'événement", labels=EVENT_LABELS),
@@ -98,35 +89,9 @@ class AuditColumns:
         DateFilter(AuditEvent.created_at, "au", "Jusqu'au", since=False),
     ]
 
-    async def _remember_accounts(self, request: Request, events: list[AuditEvent]) -> None:
-        """The identifiers of these events' accounts, one query, within the console's scope."""
-        ids = {event.account_id for event in events if event.account_id is not None}
-        labels: dict[int, str] = {}
-        if ids:
-            rows = await self._run_arbitrary_query(
-                select(Account.id, Account.identifier).where(Account.id.in_(ids), console_rows(Account, request))
-            )
-            labels = {account_id: identifier for account_id, identifier in rows}
-        request.state.audit_accounts = labels
-
-    async def list(self, request: Request):
-        pagination = await super().list(request)
-        await self._remember_accounts(request, pagination.rows)
-        return pagination
-
-    async def get_object_for_details(self, request: Request) -> Any:
-        event = await super().get_object_for_details(request)
-        await self._remember_accounts(request, [event] if event is not None else [])
-        return event
-
-    async def before_export(self, request: Request, rows: list[Any]) -> None:
-        await self._remember_accounts(request, rows)
-
     async def export_value(self, request: Request, row: Any, name: str) -> Any:
         if name == "event":
             return _event_cell(row, name)
-        if name == "account":
-            return _account_label(request, row)
         return await super().export_value(request, row, name)
 
 

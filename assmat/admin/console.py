@@ -18,6 +18,7 @@ from assmat.admin.accounts import AccountView
 from assmat.admin.audit import AuditView, PlatformAuditView
 from assmat.admin.backend import ConsoleAuth
 from assmat.admin.contact import ContactView
+from assmat.admin.declarations import DeclarationView, SituationChangeView
 from assmat.admin.french import french_console
 from assmat.admin.import_view import ImportView
 from assmat.admin.messages import MessageView
@@ -31,6 +32,7 @@ from assmat.web.forms import BadForm, CsrfFailed, read_form
 TEMPLATES = Path(__file__).parent / "templates"
 VIEWS = [
     OverviewView, AccountView, ImportView, AuditView, OutboxView, ContactView, MessageView,  # a tenant's console
+    DeclarationView, SituationChangeView,
     PlatformTenantsView, TenantAdminView, PlatformAuditView,  # the platform's
 ]
 

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from assmat import clock
 from assmat.admin.filters import ChoiceFilter
+from assmat.admin.formatting import excerpt
 from assmat.admin.scoping import TenantScopedView
 from assmat.auth import audit
 from assmat.db.models import ContactMessage
@@ -26,7 +27,7 @@ class ContactView(TenantScopedView, model=ContactMessage):
         "id": "N°", "created_at": "Reçu le", "name": "Nom", "email": "Email", "message": "Message",
         "acknowledgment_requested": "Accusé de réception demandé", "handled_at": "Traité le",
     }
-    column_formatters = {"message": lambda message, _attribute: _excerpt(message.message)}
+    column_formatters = {"message": lambda message, _attribute: excerpt(message.message)}
     column_searchable_list = [ContactMessage.name, ContactMessage.email, ContactMessage.message]
     column_sortable_list = [ContactMessage.created_at, ContactMessage.handled_at]
     column_default_sort = [(ContactMessage.created_at, True), (ContactMessage.id, True)]
@@ -38,7 +39,7 @@ class ContactView(TenantScopedView, model=ContactMessage):
     action_labels = {"mark_handled": "Marquer comme traité"}
 
     def describe(self, row: ContactMessage) -> str:
-        return f"{row.name} <{row.email}> — {_excerpt(row.message)}"
+        return f"{row.name} <{row.email}> — {excerpt(row.message)}"
 
     @action(name="mark_handled", label="Marquer comme traité", add_in_detail=True, add_in_list=True)
     async def mark_handled(self, request: Request) -> Response:
@@ -60,8 +61,3 @@ class ContactView(TenantScopedView, model=ContactMessage):
                 audit.record(db, tenant_id, "contact.handled", message_id=message.id, by=by)
                 handled += 1
         return handled
-
-
-def _excerpt(text: str, length: int = 80) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= length else text[: length - 1] + "…"

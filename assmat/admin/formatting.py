@@ -26,6 +26,12 @@ def yes_no(value: bool) -> str:
     return "oui" if value else "non"
 
 
+def excerpt(text: str, length: int = 80) -> str:
+    """A long free text on one list line."""
+    text = " ".join(text.split())
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
 def detail_text(detail: dict[str, Any] | None) -> str:
     """An audit line's detail as "key : value, …" (never a secret: audit.record refuses them)."""
     return ", ".join(f"{key} : {plain(value)}" for key, value in (detail or {}).items())

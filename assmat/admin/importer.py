@@ -69,17 +69,25 @@ DEFAULT_HEADERS: dict[str, str] = {
     "capacity": "capacite",
     "publication": "publication",
 }
+# Beyond the interface's fourteen columns: read when present, never reported as absent.
+OPTIONAL_HEADERS: dict[str, str] = {"family_situation": "situation_familiale", "agrement_place": "lieu_agrement"}
 # File fields stored on the account, and on its agrément.
 ACCOUNT_FIELDS = {
     "civility": "civility", "last_name": "last_name", "first_name": "first_name", "birth_date": "birth_date",
     "email": "email", "phone": "phone", "address": "address", "postal_code": "postal_code", "city": "city",
-    "publication": "publication_consent",
+    "publication": "publication_consent", "family_situation": "family_situation",
 }
-AGREMENT_FIELDS = {"agrement_start": "start_date", "agrement_end": "end_date", "capacity": "capacity"}
-MAX_LENGTHS = {"civility": 20, "last_name": 100, "first_name": 100, "phone": 40, "address": 300, "city": 100, "email": 254}
+AGREMENT_FIELDS = {
+    "agrement_start": "start_date", "agrement_end": "end_date", "capacity": "capacity", "agrement_place": "place",
+}
+MAX_LENGTHS = {
+    "civility": 20, "last_name": 100, "first_name": 100, "phone": 40, "address": 300, "city": 100, "email": 254,
+    "family_situation": 60, "agrement_place": 300,
+}
 LABELS = {
     "civility": "civilité", "last_name": "nom", "first_name": "prénom", "phone": "téléphone", "address": "adresse",
-    "city": "commune", "email": "adresse électronique",
+    "city": "commune", "email": "adresse électronique", "family_situation": "situation familiale",
+    "agrement_place": "lieu d'agrément",
 }
 CIVILITIES = {
     "m": "Monsieur", "m.": "Monsieur", "mr": "Monsieur", "mr.": "Monsieur", "monsieur": "Monsieur",
@@ -201,7 +209,7 @@ def _header_key(value: str) -> str:
 def expected_headers(config: TenantConfig) -> dict[str, str]:
     """field → header name this tenant's file uses."""
     columns = config.import_.columns
-    return {name: getattr(columns, name) or default for name, default in DEFAULT_HEADERS.items()}
+    return {name: getattr(columns, name) or default for name, default in {**DEFAULT_HEADERS, **OPTIONAL_HEADERS}.items()}
 
 
 def _short(value: str, limit: int = 40) -> str:
@@ -329,7 +337,7 @@ def parse_file(data: bytes, config: TenantConfig, progress: Progress | None = No
             first_line[identifier] = line
 
         account: dict[str, Any] = {}
-        for name in ("last_name", "first_name", "phone", "address", "city"):
+        for name in ("last_name", "first_name", "phone", "address", "city", "family_situation"):
             if name in positions:
                 value = unicodedata.normalize("NFC", cell(name)) or None
                 if value is not None and len(value) > MAX_LENGTHS[name]:
@@ -378,6 +386,11 @@ def parse_file(data: bytes, config: TenantConfig, progress: Progress | None = No
         start, end = agrement.get("start_date"), agrement.get("end_date")
         if start is not None and end is not None and end < start:
             errors.append("date de fin d'agrément antérieure à la date de début")
+        if "agrement_place" in positions:
+            place = unicodedata.normalize("NFC", cell("agrement_place")) or None
+            if place is not None and len(place) > MAX_LENGTHS["agrement_place"]:
+                errors.append(f"{LABELS['agrement_place']} trop long ({MAX_LENGTHS['agrement_place']} caractères au plus)")
+            agrement["place"] = place
         if "capacity" in positions:
             raw = cell("capacity")
             agrement["capacity"] = int(raw) if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= 6 else None

@@ -7,14 +7,13 @@ transaction: the notice says a message is waiting, never what it says."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqladmin import expose
 from sqlalchemy import select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from assmat.admin.account_column import AccountColumn, account_formatter
 from assmat.admin.backend import console_user
 from assmat.admin.scoping import TenantScopedView, is_tenant_staff
 from assmat.auth import audit
@@ -30,23 +29,12 @@ SENDER_MAX = 200
 BODY_MAX = 20_000
 
 
-def _recipient_cell(message: Message, _attribute: Any) -> str:
-    if message.recipient_account_id is None:
-        return EVERYONE
-    return getattr(message, "_recipient_label", None) or f"compte n° {message.recipient_account_id}"
-
-
-def _label(account: Account) -> str:
-    names = " ".join(part for part in (account.first_name, account.last_name) if part)
-    return f"{names} ({account.identifier})" if names else account.identifier
-
-
 def _has_messages(request: Request) -> bool:
     tenant = request.scope.get("tenant")
     return tenant is not None and tenant.config.features.messages
 
 
-class MessageView(TenantScopedView, model=Message):
+class MessageView(AccountColumn, TenantScopedView, model=Message):
     name = "Message aux assistants"
     name_plural = "Messages aux assistants"
     icon = "fa-solid fa-envelope"
@@ -58,8 +46,11 @@ class MessageView(TenantScopedView, model=Message):
         "id": "N°", "created_at": "Date", "sender": "Expéditeur", "recipient": "Destinataire", "subject": "Objet",
         "body": "Message",
     }
-    column_formatters = {"recipient": _recipient_cell}
-    column_formatters_detail = {"recipient": _recipient_cell}
+    column_formatters = {"recipient": account_formatter("recipient_account_id", EVERYONE)}
+    column_formatters_detail = {"recipient": account_formatter("recipient_account_id", EVERYONE)}
+    account_attribute = "recipient_account_id"
+    account_column = "recipient"
+    none_label = EVERYONE
     column_searchable_list = [Message.subject, Message.sender, Message.body]
     column_sortable_list = [Message.created_at, Message.sender, Message.subject]
     column_default_sort = [(Message.created_at, True), (Message.id, True)]
@@ -70,39 +61,6 @@ class MessageView(TenantScopedView, model=Message):
     def may_write(self, request: Request) -> bool:
         user = console_user(request)
         return is_tenant_staff(request) and _has_messages(request) and user is not None and user.can_act
-
-    async def _label_recipients(self, request: Request, rows: list[Message]) -> None:
-        """The assistants' names for a page of messages: one query, whatever the page size."""
-        ids = {row.recipient_account_id for row in rows if row.recipient_account_id is not None}
-        if not ids:
-            return
-        async with request.app.state.sessionmaker() as db:
-            accounts = (await db.scalars(
-                select(Account).where(Account.id.in_(ids), Account.tenant_id == self.scope_of(request))
-            )).all()
-        labels = {account.id: _label(account) for account in accounts}
-        for row in rows:
-            if row.recipient_account_id is not None:
-                row._recipient_label = labels.get(row.recipient_account_id)
-
-    async def list(self, request: Request) -> Any:
-        pagination = await super().list(request)
-        await self._label_recipients(request, list(pagination.rows))
-        return pagination
-
-    async def get_object_for_details(self, request: Request) -> Any:
-        row = await super().get_object_for_details(request)
-        if row is not None:
-            await self._label_recipients(request, [row])
-        return row
-
-    async def before_export(self, request: Request, rows: list[Any]) -> None:
-        await self._label_recipients(request, rows)
-
-    async def export_value(self, request: Request, row: Any, name: str) -> Any:
-        if name == "recipient":
-            return _recipient_cell(row, None)
-        return await super().export_value(request, row, name)
 
     # -- writing ---------------------------------------------------------------------------------
 

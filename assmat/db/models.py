@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, MetaData, String, Text, UniqueConstraint, func
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, MetaData, String, Text, UniqueConstraint, false, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -79,6 +79,7 @@ class Account(Base):
     last_name: Mapped[str | None] = mapped_column(String(100))
     birth_date: Mapped[date | None]
     phone: Mapped[str | None] = mapped_column(String(40))
+    family_situation: Mapped[str | None] = mapped_column(String(60))  # seed 001's « Situation familiale »
 
     password_hash: Mapped[str | None] = mapped_column(String(255))  # None: not activated yet
     password_changed_at: Mapped[datetime | None]
@@ -324,7 +325,10 @@ class Child(Base):
     """A child an assistant declares as hosted (seed 001 §2.4.1), with the guardians' details."""
 
     __tablename__ = "children"
-    __table_args__ = (Index("ix_children_tenant_account", "tenant_id", "account_id"),)
+    __table_args__ = (
+        Index("ix_children_tenant_account", "tenant_id", "account_id"),
+        Index("ix_children_tenant_declared", "tenant_id", "declared_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
@@ -353,6 +357,9 @@ class Child(Base):
     second_city: Mapped[str | None] = mapped_column(String(100))
 
     declared_at: Mapped[datetime] = mapped_column(default=_now)  # first declaration: the 8-day rule
+    # Kept by every save from the periods, so the console filters and sorts on plain columns.
+    care_start: Mapped[date | None]  # the earliest period's start
+    declared_late: Mapped[bool] = mapped_column(default=False, server_default=false())  # children.is_late
     created_at: Mapped[datetime] = mapped_column(default=_now)
     updated_at: Mapped[datetime] = mapped_column(default=_now, onupdate=_now)
 

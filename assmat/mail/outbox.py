@@ -39,6 +39,7 @@ TEMPLATES: dict[str, frozenset[str]] = {
     "email_change_notice": frozenset({"new_email_masked"}),
     "contact_admin": frozenset({"name", "email", "message"}),
     "contact_acknowledgment": frozenset({"name", "message"}),
+    "situation_change_admin": frozenset({"name", "identifier", "message"}),
     "personal_message_notice": frozenset(),
     "admin_set_password": frozenset({"url", "ttl_hours", "console_name"}),
 }

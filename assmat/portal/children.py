@@ -21,8 +21,8 @@ Dates are JJ/MM/AAAA (AAAA-MM-JJ, what `<input type="date">` posts, is accepted 
 when no period at all is given. `banner` holds the messages of the red "ERREUR" banner: the
 seed's three "… est un champ requis." lines when an address is missing altogether.
 
-Messages are plain French for now, all in MESSAGES below, so they can move to the Babel
-catalog under the same ids.
+Messages are in MESSAGES below, by id, translated through the Babel catalog in the request's
+language (French: the seed's wording).
 """
 
 from __future__ import annotations
@@ -33,33 +33,36 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
+from assmat.i18n import gettext
+from assmat.messages import N_
 from assmat.tenants.schema import ChildcareType
 
+# English msgids; the French catalog holds the seed's wording. Placeholders are str.format's.
 MESSAGES: dict[str, str] = {
     # Under a field (seed 001 §2.4.1: "Veuillez renseigner ce champ").
-    "children.required": "Veuillez renseigner ce champ",
-    "children.date_invalid": "Date invalide, format attendu : JJ/MM/AAAA",
-    "children.birth_date_future": "La date de naissance ne peut pas être dans le futur",
-    "children.too_long": "Ce champ ne doit pas dépasser {max} caractères",
-    "children.civility_invalid": "Civilité invalide : choisissez Madame ou Monsieur",
-    "children.email_invalid": "Adresse courriel invalide",
-    "children.phone_invalid": "Numéro de téléphone invalide : 10 chiffres attendus",
-    "children.postal_code_invalid": "Le code postal doit comporter 5 chiffres",
-    "children.type_unknown": "Type de garde inconnu",
-    "children.end_before_start": "La date de fin doit être postérieure ou égale à la date de début",
-    "children.hours_invalid": "Le nombre d'heures par mois doit être un nombre entier positif",
+    "children.required": N_("Please fill in this field"),
+    "children.date_invalid": N_("Invalid date, expected format: DD/MM/YYYY"),
+    "children.birth_date_future": N_("The date of birth cannot be in the future"),
+    "children.too_long": N_("This field must not exceed {max} characters"),
+    "children.civility_invalid": N_("Invalid title: choose Madame or Monsieur"),
+    "children.email_invalid": N_("Invalid email address"),
+    "children.phone_invalid": N_("Invalid phone number: 10 digits expected"),
+    "children.postal_code_invalid": N_("The postcode must have 5 digits"),
+    "children.type_unknown": N_("Unknown type of care"),
+    "children.end_before_start": N_("The end date must be on or after the start date"),
+    "children.hours_invalid": N_("The number of hours per month must be a positive whole number"),
     # Seed 001 §2.4.1, with the tenant's label.
-    "children.hours_wrong_type": "Pour saisir le nombre d'heures par mois, affectez-le au type de garde « {label} »",
-    "children.hours_not_allowed": "Le nombre d'heures par mois ne peut pas être saisi pour ce type de garde",
-    "children.hours_over_cap": "le nombre d'heures saisi dépasse {max}h par mois",
-    "children.days_over_cap": "la durée saisie dépasse {max} jours par an (période de {days} jours)",
+    "children.hours_wrong_type": N_("To enter the number of hours per month, give the period the type of care « {label} »"),
+    "children.hours_not_allowed": N_("The number of hours per month cannot be entered for this type of care"),
+    "children.hours_over_cap": N_("the number of hours entered exceeds {max}h per month"),
+    "children.days_over_cap": N_("the length entered exceeds {max} days per year (a period of {days} days)"),
     # Banner (seed 001 §2.4.1, wording of the screenshot).
-    "children.banner.address": "\"Adresse principale\" est un champ requis.",
-    "children.banner.postal_code": "\"Code postal de l'adresse principale\" est un champ requis.",
-    "children.banner.city": "\"Commune de l'adresse principale\" est un champ requis.",
-    "children.banner.second_address": "\"Adresse secondaire\" est un champ requis.",
-    "children.banner.second_postal_code": "\"Code postal de l'adresse secondaire\" est un champ requis.",
-    "children.banner.second_city": "\"Commune de l'adresse secondaire\" est un champ requis.",
+    "children.banner.address": N_("\"Main address\" is a required field."),
+    "children.banner.postal_code": N_("\"Postcode of the main address\" is a required field."),
+    "children.banner.city": N_("\"Town of the main address\" is a required field."),
+    "children.banner.second_address": N_("\"Second address\" is a required field."),
+    "children.banner.second_postal_code": N_("\"Postcode of the second address\" is a required field."),
+    "children.banner.second_city": N_("\"Town of the second address\" is a required field."),
 }
 
 CIVILITIES = ("Madame", "Monsieur")
@@ -127,7 +130,7 @@ class _Period(Protocol):
 
 
 def message(message_id: str, **values: object) -> str:
-    return MESSAGES[message_id].format(**values)
+    return gettext(MESSAGES[message_id]).format(**values)
 
 
 def parse_date(value: str) -> date | None:

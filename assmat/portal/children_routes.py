@@ -148,6 +148,9 @@ def _form_page(
 
 
 def _apply(child: Child, declaration: Declaration) -> None:
+    """The declaration's values on the child; its declaration time is already set."""
+    child.care_start = min(period.start_date for period in declaration.periods)
+    child.declared_late = is_late(child.declared_at.astimezone(PARIS).date(), declaration.periods)
     child.last_name = declaration.last_name
     child.first_name = declaration.first_name
     child.birth_date = declaration.birth_date
@@ -172,6 +175,32 @@ def _add_periods(db: AsyncSession, tenant: Tenant, child: Child, declaration: De
         ))
 
 
+async def hosted_children(
+    db: AsyncSession, tenant: Tenant, account: Account, day: date
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The assistant's children, current then history, each with its periods: two queries,
+    however many children."""
+    children = list(await db.scalars(
+        select(Child).where(Child.tenant_id == tenant.slug, Child.account_id == account.id)
+        .order_by(Child.last_name, Child.first_name, Child.id)
+    ))
+    periods: dict[int, list[CarePeriod]] = {child.id: [] for child in children}
+    rows = await db.scalars(
+        select(CarePeriod)
+        .join(Child, Child.id == CarePeriod.child_id)
+        .where(Child.tenant_id == tenant.slug, Child.account_id == account.id, CarePeriod.tenant_id == tenant.slug)
+        .order_by(CarePeriod.start_date, CarePeriod.id)
+    )
+    for period in rows:
+        periods[period.child_id].append(period)
+    current: list[dict[str, Any]] = []
+    history: list[dict[str, Any]] = []
+    for child in children:
+        entry = {"child": child, "periods": periods[child.id], "late": child.declared_late}
+        (history if in_history(periods[child.id], day) else current).append(entry)
+    return current, history
+
+
 # -- views -------------------------------------------------------------------------------------------
 
 
@@ -180,18 +209,8 @@ async def children_list(request: Request) -> Response:
     account = await signed_in(request)
     if isinstance(account, Response):
         return account
-    day = today()
-    current: list[dict[str, Any]] = []
-    history: list[dict[str, Any]] = []
     async with database(request) as db:
-        children = list(await db.scalars(
-            select(Child).where(Child.tenant_id == tenant.slug, Child.account_id == account.id)
-            .order_by(Child.last_name, Child.first_name, Child.id)
-        ))
-        for child in children:
-            periods = await _periods(db, tenant, child.id)
-            entry = {"child": child, "late": is_late(child.declared_at.astimezone(PARIS).date(), periods)}
-            (history if in_history(periods, day) else current).append(entry)
+        current, history = await hosted_children(db, tenant, account, today())
     factory = NOTICES.get(request.query_params.get("info", ""))
     return page(request, "children_list.html", {
         "current": current, "history": history, "notice": factory() if factory else None,
@@ -212,7 +231,7 @@ async def child_new(request: Request) -> Response:
     if declaration is None:
         return _form_page(request, tenant, form, _rows(form, 0), errors=errors, banner=banner, status=400)
     async with database(request) as db:
-        child = Child(tenant_id=tenant.slug, account_id=account.id)
+        child = Child(tenant_id=tenant.slug, account_id=account.id, declared_at=clock.now())
         _apply(child, declaration)
         db.add(child)
         await db.flush()
@@ -242,7 +261,7 @@ async def child_view(request: Request) -> Response:
     labels = {kind.code: kind.label for kind in tenant.config.childcare_types}
     return page(request, "children_view.html", {
         "child": child, "periods": periods, "labels": labels, "read_only": in_history(periods, today()),
-        "late": is_late(child.declared_at.astimezone(PARIS).date(), periods),
+        "late": child.declared_late,
     })
 
 

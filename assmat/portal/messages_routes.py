@@ -78,6 +78,34 @@ def local_time(value: datetime) -> datetime:
     return value.astimezone(TIMEZONE)
 
 
+def _received(tenant: Tenant, account: Account, archived: bool) -> Any:
+    """The account's received (or archived) messages with its read mark, unsorted."""
+    return (
+        select(
+            Message.id, Message.created_at, Message.sender, Message.subject, Message.recipient_account_id,
+            MessageState.read_at,
+        )
+        .select_from(Message)
+        .outerjoin(MessageState, _state_join(tenant, account))
+        .where(_visible(tenant, account))
+        .where(MessageState.archived_at.is_not(None) if archived else MessageState.archived_at.is_(None))
+    )
+
+
+def _entry(row: Any, account: Account) -> dict[str, Any]:
+    return {
+        "id": row.id, "date": local_time(row.created_at), "sender": row.sender, "subject": row.subject,
+        "recipient": everyone_label() if row.recipient_account_id is None else account_name(account),
+        "general": row.recipient_account_id is None, "unread": row.read_at is None,
+    }
+
+
+async def latest_messages(db: AsyncSession, tenant: Tenant, account: Account, count: int) -> list[dict[str, Any]]:
+    """The dashboard's "Mes messages": the newest received ones, one query."""
+    stmt = _received(tenant, account, archived=False).order_by(Message.created_at.desc(), Message.id.desc()).limit(count)
+    return [_entry(row, account) for row in (await db.execute(stmt)).all()]
+
+
 def _listing_params(request: Request) -> tuple[str, str, str, int]:
     params = request.query_params
     sort = params.get("tri", "date")
@@ -113,16 +141,7 @@ async def _listing(request: Request, archived: bool) -> Response:
     key = keys[sort]
     direction = key.desc() if order == "desc" else key.asc()
     tie = (Message.created_at.desc(), Message.id.desc()) if sort != "date" or order == "desc" else (Message.id.asc(),)
-    stmt = (
-        select(
-            Message.id, Message.created_at, Message.sender, Message.subject, Message.recipient_account_id,
-            MessageState.read_at, func.count().over().label("total"),
-        )
-        .select_from(Message)
-        .outerjoin(MessageState, _state_join(tenant, account))
-        .where(_visible(tenant, account))
-        .where(MessageState.archived_at.is_not(None) if archived else MessageState.archived_at.is_(None))
-    )
+    stmt = _received(tenant, account, archived).add_columns(func.count().over().label("total"))
     if query:
         stmt = stmt.where(or_(
             Message.subject.icontains(query, autoescape=True),
@@ -145,14 +164,7 @@ async def _listing(request: Request, archived: bool) -> Response:
         next_order = "asc" if sort == column and order == "desc" else ("desc" if sort == column else ("desc" if column == "date" else "asc"))
         return link(tri=column, ordre=next_order, page=1)
 
-    messages = [
-        {
-            "id": row.id, "date": local_time(row.created_at), "sender": row.sender, "subject": row.subject,
-            "recipient": everyone if row.recipient_account_id is None else account_name(account),
-            "unread": row.read_at is None,
-        }
-        for row in rows
-    ]
+    messages = [_entry(row, account) for row in rows]
     columns = [("date", _("Date")), ("expediteur", _("Sender")), ("destinataire", _("Recipient")), ("objet", _("Subject"))]
     return page(request, "messages_list.html", {
         "account": account, "archived": archived, "messages": messages, "query": query, "sort": sort, "order": order,

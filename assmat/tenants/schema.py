@@ -301,6 +301,9 @@ class Document(Strict):
 class Features(Strict):
     children: bool = Field(False, description="Déclaration des enfants accueillis.")
     messages: bool = Field(False, description="Messages du département.")
+    agrement: bool = Field(
+        False, description="Page « Mon agrément » et formulaire « Signaler un changement de situation »."
+    )
     availability: list[Literal["global", "weekly", "january_september"]] = Field(
         [], description="Formes de disponibilités proposées."
     )
@@ -335,6 +338,8 @@ class ImportColumns(Strict):
     agrement_end: str | None = None
     capacity: str | None = None
     publication: str | None = None
+    family_situation: str | None = None
+    agrement_place: str | None = None
 
 
 class Import(Strict):

@@ -550,18 +550,14 @@ async def contact(request: Request) -> Response:
 # -- my account ---------------------------------------------------------------------------------------
 
 
-async def dashboard(request: Request) -> Response:
-    account = await signed_in(request)
-    if isinstance(account, Response):
-        return account
-    return page(request, "dashboard.html", {"account": account})
-
-
 async def account_page(request: Request) -> Response:
+    """« Mon compte » (seed 001 §2.5): personal information and every account flow."""
+    tenant = tenant_of(request)
     account = await signed_in(request)
     if isinstance(account, Response):
         return account
-    return page(request, "account.html", {"account": account})
+    idle_minutes = int(tenant.config.session.idle_timeout.total_seconds() // 60)
+    return page(request, "account.html", {"account": account, "idle_minutes": idle_minutes})
 
 
 async def change_password(request: Request) -> Response:
@@ -627,7 +623,6 @@ routes = [
     Route("/activation/{token}", activation_link, methods=["GET", "POST"]),
     Route("/confirmation-email/{token}", confirm_email, methods=["GET", "POST"]),
     Route("/contact", contact, methods=["GET", "POST"]),
-    Route("/espace", dashboard),
     Route("/espace/compte", account_page),
     Route("/espace/compte/mot-de-passe", change_password, methods=["GET", "POST"]),
     Route("/espace/compte/email", change_email, methods=["GET", "POST"]),

@@ -30,7 +30,7 @@ from assmat.admin import set_password as admin_set_password
 from assmat.admin.console import mount_console
 from assmat.auth.hashing import AsyncHasher
 from assmat.auth.passwords import Hasher
-from assmat.portal import children_routes, messages_routes
+from assmat.portal import children_routes, messages_routes, space_routes
 from assmat.web import accounts, captcha_routes, pages
 from assmat.web.csrf import CsrfCookieMiddleware
 from assmat.web.session_middleware import AccountSessionMiddleware
@@ -129,6 +129,7 @@ def create_app(settings: Settings | None = None, registry: TenantRegistry | None
             *pages.routes,
             *captcha_routes.routes,
             *accounts.routes,
+            *space_routes.routes,
             *messages_routes.routes,
             *children_routes.routes,
             *admin_set_password.routes,

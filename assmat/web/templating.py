@@ -71,6 +71,7 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
     base = {
         "csrf_token": csrf_token(request) if "csrf_cookie" in request.scope else "",
         "signed_in": request.scope.get("account") is not None,
+        "account_kind": getattr(request.scope.get("account"), "kind", None),
         "tenant": tenant,
         "config": tenant.config if tenant else None,
         "locale": request.scope.get("locale", "fr"),

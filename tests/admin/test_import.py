@@ -213,6 +213,24 @@ def test_reimporting_the_same_file_changes_nothing(db):
     assert db.scalar(select(Agrement.capacity).where(Agrement.number == "AGR-1")) == 4
 
 
+def test_optional_family_situation_and_place_columns_are_read_when_present(db):
+    header = HEADER + ";situation_familiale;lieu_agrement"
+    data = "\n".join([header, row("AGR-0001") + ";Concubinage;Domicile, Auch", row("AGR-0002") + ";;",
+                       row("AGR-0003") + ";" + "x" * 61 + ";"]).encode("utf-8")
+    report = db.import_("alpes-maritimes", data)
+    assert report.counts["created"] == 2 and [r.line for r in report.rejected] == [4]
+    assert "situation familiale trop long" in report.rejected[0].reason
+    assert not [w for w in report.warnings if "absentes" in w]
+    accounts = db.accounts("alpes-maritimes")
+    assert accounts["AGR-0001"].family_situation == "Concubinage" and accounts["AGR-0002"].family_situation is None
+    places = dict(db.all(select(Agrement.number, Agrement.place).where(Agrement.tenant_id == "alpes-maritimes")))
+    assert places == {"AGR-0001": "Domicile, Auch", "AGR-0002": None}
+    # A file without them (the interface's fourteen columns) leaves them as they are, and warns of nothing.
+    again = db.import_("alpes-maritimes", "\n".join([HEADER, row("AGR-0001")]).encode("utf-8"))
+    assert not [w for w in again.warnings if "absentes" in w]
+    assert db.accounts("alpes-maritimes")["AGR-0001"].family_situation == "Concubinage"
+
+
 def test_rows_missing_from_a_new_file_are_listed_never_deleted(db):
     db.import_("alpes-maritimes", csv_bytes(row("AGR-1"), row("AGR-2"), row("AGR-3")))
     report = db.import_("alpes-maritimes", csv_bytes(row("AGR-1")))

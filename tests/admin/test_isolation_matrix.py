@@ -46,10 +46,13 @@ from assmat.db.models import (
     AdminSession,
     AuditEvent,
     Base,
+    CarePeriod,
+    Child,
     ContactMessage,
     ImportRun,
     Message,
     OutboxMail,
+    SituationChange,
 )
 from tests.admin.conftest import ADMIN_PASSWORD, create_admin, fetch, signed_in, store
 from tests.admin.test_import import ENVOI, csv_bytes, row, upload
@@ -96,6 +99,8 @@ SEARCH_NEEDLE = {
     ContactMessage: "{tag}-contact",
     Admin: "{tag}-staff",
     Message: "{tag}-objet",
+    Child: "{tag}-enfant",
+    SituationChange: "{tag}-situation",
 }
 
 
@@ -155,6 +160,22 @@ def make_rows(console) -> tuple[dict[type, tuple[Any, Any]], tuple[ImportRun, Im
                        subject=f"{tag}-objet", body=f"{tag} corps", created_at=now)
 
     rows[Message] = store(console, message(A, A_TAG, ours.id), message(B, B_TAG, theirs.id))
+
+    def child(tenant: str, tag: str, account_id: int) -> Child:
+        return Child(tenant_id=tenant, account_id=account_id, last_name=f"{tag}-enfant", first_name="Lou",
+                     birth_date=date(2024, 3, 1), guardian1_last_name=f"{tag}-parent", address=f"1 rue {tag}",
+                     postal_code="32000", city="Auch", declared_at=now, care_start=date(2025, 1, 6), declared_late=True)
+
+    rows[Child] = store(console, child(A, A_TAG, ours.id), child(B, B_TAG, theirs.id))
+    store(console, *(CarePeriod(tenant_id=kid.tenant_id, child_id=kid.id, childcare_type="standard",
+                                start_date=date(2025, 1, 6), comment=f"{tag} période")
+                     for kid, tag in zip(rows[Child], (A_TAG, B_TAG))))
+
+    def situation(tenant: str, tag: str, account_id: int) -> SituationChange:
+        return SituationChange(tenant_id=tenant, account_id=account_id, message=f"Déménagement {tag}-situation",
+                               created_at=now)
+
+    rows[SituationChange] = store(console, situation(A, A_TAG, ours.id), situation(B, B_TAG, theirs.id))
     made = store(console, audit(A, A_TAG, ours.id), audit(B, B_TAG, theirs.id), mail(A, A_TAG), mail(B, B_TAG),
                  contact(A, A_TAG), contact(B, B_TAG), staff(A, A_TAG), staff(B, B_TAG), run(A, A_TAG), run(B, B_TAG))
     rows[AuditEvent] = made[0], made[1]

@@ -98,7 +98,7 @@ def test_the_audit_trail_shows_filters_and_exports_only_the_tenants_lines(
     assert len(everything) == total
     filtered = csv_rows(console.client.get("/admin/audit/export/csv", params={"type": "account.locked"}))
     assert [(row["Type"], row["Événement"], row["Compte"], row["Adresse IP"]) for row in filtered] == [
-        ("account.locked", "compte bloqué", "AGR-2026-0001", "192.0.2.1")
+        ("account.locked", "compte bloqué", "Anne Martin (AGR-2026-0001)", "192.0.2.1")
     ]
     in_range = csv_rows(console.client.get("/admin/audit/export/csv", params={"du": day(3), "au": day(1)}))
     assert [row["Détail"] for row in in_range] == ["note : gers-failed"]

@@ -1,0 +1,122 @@
+"""The assistant's space: the dashboard (seed 001 §2.1), « Mon agrément » (§2.2) and the
+« Signaler un changement de situation » form (seed 002) that reaches the staff's console.
+
+Every section follows the tenant's `features`; every query is bound to the signed-in account
+and its tenant. The dashboard costs the same few queries whatever the data: the latest
+messages (one), the current children (two), the agréments (one)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from assmat.auth import audit
+from assmat.auth.ratelimit import hit
+from assmat.db.models import Account, Agrement, SituationChange
+from assmat.i18n import gettext as _
+from assmat.mail.outbox import enqueue
+from assmat.portal.children_routes import hosted_children, today
+from assmat.portal.messages_routes import account_name, latest_messages
+from assmat.tenants.loader import Tenant
+from assmat.web.accounts import client_ip, database, nudge_mail, page, redirect, secure_form, signed_in, tenant_of
+
+DASHBOARD_MESSAGES = 5  # seed 001's dashboard shows the latest few, "Voir plus..." leads to the list
+SITUATION_MAX = 5000
+SITUATION_LIMIT = 5  # reports per account and day: enough for any real change, not a flood of mail
+
+NOTICES = {
+    "situation_sent": lambda: _("Your report has been sent to the département's services. They will contact you if needed."),
+}
+
+
+async def _agrements(db: AsyncSession, tenant: Tenant, account: Account) -> list[Agrement]:
+    return list(await db.scalars(
+        select(Agrement).where(Agrement.tenant_id == tenant.slug, Agrement.account_id == account.id)
+        .order_by(Agrement.start_date.desc().nulls_last(), Agrement.id.desc())
+    ))
+
+
+async def dashboard(request: Request) -> Response:
+    tenant = tenant_of(request)
+    account = await signed_in(request)
+    if isinstance(account, Response):
+        return account
+    features = tenant.config.features
+    context: dict[str, Any] = {"account": account, "messages": None, "children": None, "agrements": None}
+    async with database(request) as db:
+        # Messages are written to the licensed childminders (structures and parents get none).
+        if features.messages and account.kind == "assistant":
+            context["messages"] = await latest_messages(db, tenant, account, DASHBOARD_MESSAGES)
+        if features.children:
+            context["children"], _history = await hosted_children(db, tenant, account, today())
+        if features.agrement:
+            context["agrements"] = await _agrements(db, tenant, account)
+    return page(request, "dashboard.html", context)
+
+
+def _agrement_tenant(request: Request) -> Tenant:
+    tenant = tenant_of(request)
+    if not tenant.config.features.agrement:
+        raise HTTPException(404)
+    return tenant
+
+
+async def agrement(request: Request) -> Response:
+    tenant = _agrement_tenant(request)
+    account = await signed_in(request)
+    if isinstance(account, Response):
+        return account
+    async with database(request) as db:
+        agrements = await _agrements(db, tenant, account)
+    factory = NOTICES.get(request.query_params.get("info", ""))
+    return page(request, "agrement.html", {
+        "account": account, "agrements": agrements, "notice": factory() if factory else None,
+    })
+
+
+async def situation_change(request: Request) -> Response:
+    tenant = _agrement_tenant(request)
+    account = await signed_in(request)
+    if isinstance(account, Response):
+        return account
+    if request.method == "GET":
+        return page(request, "situation_change.html", {"values": {}})
+    form = await secure_form(request)
+    if isinstance(form, Response):
+        return form
+    message = form.get("message", "").strip()
+    if not message or len(message) > SITUATION_MAX:
+        error = _("Please describe the change (5,000 characters at most).")
+        return page(request, "situation_change.html", {"values": form, "field_errors": {"message": error}}, 400)
+    async with database(request) as db:
+        if not await hit(db, tenant.slug, "situation_change", f"account:{account.id}", limit=SITUATION_LIMIT,
+                         window=timedelta(days=1)):
+            await db.commit()
+            return page(request, "situation_change.html", {"values": form, "error": _(
+                "You have sent several reports today. Please try again tomorrow, or contact the département's services."
+            )}, 429)
+        change = SituationChange(tenant_id=tenant.slug, account_id=account.id, message=message)
+        db.add(change)
+        await db.flush()
+        await enqueue(db, tenant, "situation_change_admin", tenant.config.branding.admin_email, {
+            "name": account_name(account), "identifier": account.identifier, "message": message,
+        })
+        audit.record(db, tenant.slug, "situation_change.sent", account_id=account.id, ip=client_ip(request),
+                     situation_change_id=change.id)
+        await db.commit()
+    nudge_mail(request)
+    return redirect("/espace/agrement", info="situation_sent")
+
+
+routes = [
+    Route("/espace", dashboard),
+    Route("/espace/agrement", agrement),
+    Route("/espace/agrement/changement-situation", situation_change, methods=["GET", "POST"]),
+]
