@@ -27,6 +27,7 @@ CONTEXTS = {
     "email_change_confirmation": {"url": "https://assmat.gers.fr/email/tok3n", "ttl_hours": 24},
     "email_change_notice": {"new_email_masked": "m***@exemple.fr"},
     "contact_admin": {"name": "Marie Dupont", "email": "marie@exemple.fr", "message": "Bonjour,\nJe ne me souviens plus du mail."},
+    "situation_change_admin": {"name": "Marie Dupont", "identifier": "06-AM-0117", "message": "Je déménage le 1er décembre."},
     "contact_acknowledgment": {"name": "Marie Dupont", "message": "Bonjour,\nJe ne me souviens plus du mail."},
     "personal_message_notice": {},
     "admin_set_password": {"url": "https://assmat.gers.fr/admin/mot-de-passe/abc", "ttl_hours": 48, "console_name": "Département du Gers"},
