@@ -29,3 +29,33 @@ def test_the_same_identifier_in_two_tenants_is_two_independent_accounts(portal_f
     assert gers.account(gers_account.id).failed_logins == 3
     assert am.account(am_account.id).failed_logins == 1
     assert am.login("AGR-2026-0300", "Lune2Soleil").status_code == 303
+
+
+def space_routes(app) -> list[tuple[str, set[str]]]:
+    """Every route of the signed-in space, an id of 1 in its path, with its methods."""
+    import re
+
+    from starlette.routing import Route
+
+    routes = [route for route in app.routes if isinstance(route, Route) and route.path.startswith("/espace")]
+    assert len(routes) >= 15  # dashboard, agrément, account, messages and children pages
+    return [(re.sub(r"\{[^}]+\}", "1", route.path), set(route.methods or ())) for route in routes]
+
+
+def test_every_page_of_the_space_needs_a_session_of_its_own_tenant(app, portal_for):
+    anonymous = portal_for("alpes-maritimes")
+    cestas = portal_for("cestas")
+    cestas.create_account("famille.iso", GOOD)
+    assert cestas.login("famille.iso", GOOD).status_code == 303
+    foreign = portal_for("alpes-maritimes")
+    foreign.client.cookies.set("session", cestas.client.cookies.get("session"), domain="alpes-maritimes.localhost")
+    for path, methods in space_routes(app):
+        for portal in (anonymous, foreign):
+            if "GET" in methods:
+                response = portal.client.get(path)
+                assert response.status_code == 303, (path, response.status_code)
+                assert response.headers["location"].startswith("/connexion"), path
+            if "POST" in methods:
+                response = portal.client.post(path, data={"message": "x"})
+                assert response.status_code in (303, 403), (path, response.status_code)
+                assert response.status_code == 403 or response.headers["location"].startswith("/connexion"), path
