@@ -61,6 +61,17 @@ async def dashboard(request: Request) -> Response:
     return page(request, "dashboard.html", context)
 
 
+async def documents(request: Request) -> Response:
+    """« Documents utiles » (seed 001 §2.1.3): the département's links, also on the dashboard."""
+    tenant = tenant_of(request)
+    if not tenant.config.features.documents:
+        raise HTTPException(404)
+    account = await signed_in(request)
+    if isinstance(account, Response):
+        return account
+    return page(request, "documents.html", {"account": account})
+
+
 def _agrement_tenant(request: Request) -> Tenant:
     tenant = tenant_of(request)
     if not tenant.config.features.agrement:
@@ -117,6 +128,7 @@ async def situation_change(request: Request) -> Response:
 
 routes = [
     Route("/espace", dashboard),
+    Route("/espace/documents", documents),
     Route("/espace/agrement", agrement),
     Route("/espace/agrement/changement-situation", situation_change, methods=["GET", "POST"]),
 ]

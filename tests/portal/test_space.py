@@ -333,3 +333,14 @@ def test_mon_compte_gathers_personal_information_and_the_account_flows(anne):
     assert 'action="/deconnexion"' in response.text
     # The menu marks where the user is.
     assert '<a href="/espace/compte" aria-current="page">' in response.text
+
+
+def test_useful_documents_have_their_own_page_where_the_tenant_has_some(anne, portal_for):
+    portal, _ = anne
+    page = text_of(portal.client.get("/espace/documents"))
+    assert "Documents utiles" in page and "Documentation du portail Extranet" in page
+    assert 'href="/espace/documents"' in portal.client.get("/espace").text
+    cestas = portal_for("cestas")
+    cestas.create_account("famille.docs", GOOD)
+    assert cestas.login("famille.docs", GOOD).status_code == 303
+    assert cestas.client.get("/espace/documents").status_code == 404  # Cestas lists no documents
