@@ -5,8 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 # Reinstalled whenever pyproject.toml changes.
 STAMP := $(VENV)/.installed
+# axe-core for the accessibility tests, from the npm registry, pinned by package-lock.json;
+# reinstalled (npm ci) whenever the lock file changes.
+NODE_STAMP := node_modules/.installed
 
-.PHONY: run test demo messages docs check-config clean
+.PHONY: run test demo messages docs check-config clean system-deps
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,9 +23,21 @@ run: $(STAMP)
 	ASSMAT_MAIL_BACKEND=file $(BIN)/assmat demo --port $(PORT)
 	ASSMAT_MAIL_BACKEND=file ASSMAT_PUBLIC_URL_TEMPLATE="http://{slug}.localhost:$(PORT)" $(BIN)/assmat serve --host 127.0.0.1 --port $(PORT)
 
-## Run the whole suite: SQLite, a throwaway PostgreSQL cluster, real SMTP, Chromium.
-test: $(STAMP)
+# PostgreSQL, Chromium, Node.js and npm from Debian's packages, when missing.
+system-deps:
 	@bash scripts/system-deps.sh
+
+# After system-deps (which installs npm). Without npm (not root, no apt-get) the accessibility
+# tests skip locally and fail in CI; a failing `npm ci` stops `make test`.
+$(NODE_STAMP): package.json package-lock.json | system-deps
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --no-audit --no-fund --loglevel=error && touch $(NODE_STAMP); \
+	else \
+	  echo "npm not found: the accessibility tests will be skipped (they fail in CI)."; \
+	fi
+
+## Run the whole suite: SQLite, a throwaway PostgreSQL cluster, real SMTP, Chromium, axe-core.
+test: $(STAMP) system-deps $(NODE_STAMP)
 	$(BIN)/pytest
 
 ## Re-extract the translatable texts and merge them into the French catalog.
@@ -34,7 +49,7 @@ check-config: $(STAMP)
 	$(BIN)/assmat check-config
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache node_modules
 
 ## Regenerate the tenant configuration reference from the schema.
 docs: $(STAMP)

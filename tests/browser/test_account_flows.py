@@ -150,7 +150,7 @@ def test_gers_first_login_with_the_letter(live_server, live_accounts, page: Page
     page.keyboard.press("Enter")
 
     page.wait_for_url(live_server.url("gers", "/espace"))
-    expect(page.get_by_role("heading", level=1, name="Mon espace")).to_be_visible()
+    expect(page.get_by_role("heading", level=1, name="Tableau de bord")).to_be_visible()
 
     stored = live_accounts.get(account.id)
     assert stored.must_change_password is False
@@ -176,7 +176,7 @@ def test_gers_lockout_after_three_failures(live_server, live_accounts, page: Pag
     sign_in(page, identifier, NEW_PASSWORD)
     expect(alert_area).to_contain_text(LOCKED)
     assert page.url.startswith(live_server.url("gers", "/connexion"))
-    expect(page.get_by_role("heading", level=1, name="Mon espace")).to_have_count(0)
+    expect(page.get_by_role("heading", level=1, name="Tableau de bord")).to_have_count(0)
     stored = live_accounts.get(account.id)
     assert stored.locked_at is not None and stored.failed_logins == 3
 
@@ -219,7 +219,7 @@ def test_password_form_works_without_javascript(live_server, live_accounts, brow
         page.get_by_label(re.compile("j'accepte", re.IGNORECASE)).check()
         page.get_by_role("button", name="Accepter").click()
         page.wait_for_url(live_server.url("gers", "/espace"))
-        expect(page.get_by_role("heading", level=1, name="Mon espace")).to_be_visible()
+        expect(page.get_by_role("heading", level=1, name="Tableau de bord")).to_be_visible()
     finally:
         context.close()
     assert live_accounts.get(account.id).must_change_password is False
