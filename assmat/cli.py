@@ -47,10 +47,15 @@ def serve(settings: Settings, host: str, port: int) -> int:
 
     from assmat.web.app import create_app
 
-    app = create_app(settings, _registry(settings))
+    app = create_app(settings, _registry(settings))  # refuses a bad configuration before any worker starts
     # Forwarded headers are trusted from FORWARDED_ALLOW_IPS (uvicorn: 127.0.0.1 unless set), so the
     # client address seen behind the proxy is the real one.
-    uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level="info")
+    options = {"host": host, "port": port, "proxy_headers": True, "log_level": "info"}
+    if settings.workers > 1:
+        # Each worker process builds its own app from the same environment.
+        uvicorn.run("assmat.web.app:create_app", factory=True, workers=settings.workers, **options)
+    else:
+        uvicorn.run(app, **options)
     return 0
 
 

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     public_url_template: str | None = None
     # Base of the platform console's links (super-admins); default https://{base_domain}.
     platform_url: str | None = None
+    # Processes of `assmat serve` (uvicorn workers): one per core on PostgreSQL. Each runs its own
+    # mail sender, which SKIP LOCKED claims keep from sending a mail twice.
+    workers: int = Field(default=1, ge=1)
     # argon2id cost; OWASP's minimum (m=19 MiB, t=2, p=1) costs ~19 ms a hash on these machines.
     argon2_time_cost: int = Field(default=2, ge=1)
     argon2_memory_cost: int = Field(default=19456, ge=8, description="KiB")

@@ -71,3 +71,39 @@ def test_serve_refuses_to_start_in_production_without_secret_key(tmp_path):
     result = run("serve", "--port", "0", env=env)
     assert result.returncode == 1
     assert "ASSMAT_SECRET_KEY is required" in result.stderr
+
+
+def test_serve_runs_several_worker_processes_when_asked(tmp_path):
+    import os
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "ASSMAT_WORKERS": "2", "ASSMAT_VAR_DIR": str(tmp_path), "ASSMAT_MAIL_IN_PROCESS": "false"}
+    run("db", "upgrade", env=env)
+    log = (tmp_path / "serve.log").open("w+")
+    server = subprocess.Popen([sys.executable, "-m", "assmat", "serve", "--port", str(port)], cwd=REPO, env=env,
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
+                    assert answer.status == 200
+                    break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+                time.sleep(0.3)
+        # Both workers come up (each logs its own start), under one parent.
+        while (tmp_path / "serve.log").read_text().count("Application startup complete") < 2:
+            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(0.3)
+        assert "Started parent process" in (tmp_path / "serve.log").read_text()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        log.close()

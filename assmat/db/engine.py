@@ -43,7 +43,9 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(target, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    kwargs.setdefault("pool_size", 10)
+    # Above the concurrent requests one process serves: a connection beyond pool_size is closed
+    # when it comes back, and reopening it costs more than the query (benchmarks/pages.py).
+    kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(target, **kwargs)

@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -173,6 +173,19 @@ def _add_periods(db: AsyncSession, tenant: Tenant, child: Child, declaration: De
             tenant_id=tenant.slug, child_id=child.id, childcare_type=period.childcare_type, start_date=period.start_date,
             end_date=period.end_date, hours_per_month=period.hours_per_month, comment=period.comment,
         ))
+
+
+async def current_children(db: AsyncSession, tenant: Tenant, account: Account, day: date, limit: int) -> list[Child]:
+    """The children with a care period still running or to come (not in the history), without
+    their periods: the dashboard's list, one query."""
+    running = select(CarePeriod.id).where(
+        CarePeriod.child_id == Child.id, CarePeriod.tenant_id == tenant.slug,
+        or_(CarePeriod.end_date.is_(None), CarePeriod.end_date >= day),
+    )
+    return list(await db.scalars(
+        select(Child).where(Child.tenant_id == tenant.slug, Child.account_id == account.id, running.exists())
+        .order_by(Child.last_name, Child.first_name, Child.id).limit(limit)
+    ))
 
 
 async def hosted_children(

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, case, func, literal, or_, select, update
+from sqlalchemy import String, and_, case, func, literal, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -101,8 +101,16 @@ def _entry(row: Any, account: Account) -> dict[str, Any]:
 
 
 async def latest_messages(db: AsyncSession, tenant: Tenant, account: Account, count: int) -> list[dict[str, Any]]:
-    """The dashboard's "Mes messages": the newest received ones, one query."""
-    stmt = _received(tenant, account, archived=False).order_by(Message.created_at.desc(), Message.id.desc()).limit(count)
+    """The dashboard's "Mes messages": the newest received ones, one query. The general and the
+    personal ones are each read newest first along (tenant, recipient, time) and cut at `count`:
+    the cost stays the same however many messages other assistants of the tenant get."""
+    newest = (Message.created_at.desc(), Message.id.desc())
+    parts = [
+        _received(tenant, account, archived=False).where(recipient).order_by(*newest).limit(count).subquery()
+        for recipient in (Message.recipient_account_id.is_(None), Message.recipient_account_id == account.id)
+    ]
+    both = union_all(select(parts[0]), select(parts[1])).subquery()
+    stmt = select(both).order_by(both.c.created_at.desc(), both.c.id.desc()).limit(count)
     return [_entry(row, account) for row in (await db.execute(stmt)).all()]
 
 

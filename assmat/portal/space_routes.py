@@ -22,12 +22,13 @@ from assmat.auth.ratelimit import hit
 from assmat.db.models import Account, Agrement, SituationChange
 from assmat.i18n import gettext as _
 from assmat.mail.outbox import enqueue
-from assmat.portal.children_routes import hosted_children, today
+from assmat.portal.children_routes import current_children, today
 from assmat.portal.messages_routes import account_name, latest_messages
 from assmat.tenants.loader import Tenant
 from assmat.web.accounts import client_ip, database, nudge_mail, page, redirect, secure_form, signed_in, tenant_of
 
 DASHBOARD_MESSAGES = 5  # seed 001's dashboard shows the latest few, "Voir plus..." leads to the list
+DASHBOARD_CHILDREN = 10  # an agrément is for 6 children at most: the list page has the rest
 SITUATION_MAX = 5000
 SITUATION_LIMIT = 5  # reports per account and day: enough for any real change, not a flood of mail
 
@@ -55,7 +56,7 @@ async def dashboard(request: Request) -> Response:
         if features.messages and account.kind == "assistant":
             context["messages"] = await latest_messages(db, tenant, account, DASHBOARD_MESSAGES)
         if features.children:
-            context["children"], _history = await hosted_children(db, tenant, account, today())
+            context["children"] = await current_children(db, tenant, account, today(), DASHBOARD_CHILDREN)
         if features.agrement:
             context["agrements"] = await _agrements(db, tenant, account)
     return page(request, "dashboard.html", context)
