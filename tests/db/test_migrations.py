@@ -28,3 +28,44 @@ def test_downgrade_to_base_and_upgrade_again(database_url):
         assert {"tenants", "accounts", "audit_events"} <= set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
+
+
+def test_0005_fills_the_declarations_earliest_start_and_lateness(database_url):
+    """Children declared before 0005 get care_start and declared_late by the portal's rule."""
+    from datetime import date, datetime
+
+    from sqlalchemy import text
+
+    downgrade(database_url, "0004")
+    engine = create_engine(sync_url(database_url), poolclass=pool.NullPool)
+    declared = datetime(2026, 11, 2, 9, 0)  # UTC: 2 November in Paris
+    starts = {1: [date(2026, 10, 24)], 2: [date(2026, 10, 25), date(2026, 11, 20)], 3: [date(2026, 12, 1)],
+              4: [], 5: [date(2026, 9, 1), date(2026, 10, 30)]}
+    try:
+        with engine.begin() as db:
+            db.execute(text("INSERT INTO tenants (slug, name, created_at) VALUES ('t', 'T', :now)"), {"now": declared})
+            db.execute(text("INSERT INTO accounts (id, tenant_id, kind, identifier, must_change_password, "
+                            "needs_security_update, failed_logins, publication_consent, created_at, updated_at) "
+                            "VALUES (1, 't', 'assistant', 'a', false, false, 0, false, :now, :now)"), {"now": declared})
+            for child_id, dates in starts.items():
+                db.execute(text("INSERT INTO children (id, tenant_id, account_id, last_name, first_name, birth_date, "
+                                "address, postal_code, city, has_second_address, declared_at, created_at, updated_at) "
+                                "VALUES (:id, 't', 1, 'N', 'P', :birth, 'a', '06000', 'Nice', false, :now, :now, :now)"),
+                           {"id": child_id, "birth": date(2025, 1, 1), "now": declared})
+                for start in dates:
+                    db.execute(text("INSERT INTO care_periods (tenant_id, child_id, childcare_type, start_date) "
+                                    "VALUES ('t', :child, 'standard', :start)"), {"child": child_id, "start": start})
+        upgrade(database_url)
+        with engine.connect() as db:
+            rows = {row.id: (row.care_start, bool(row.declared_late))
+                    for row in db.execute(text("SELECT id, care_start, declared_late FROM children"))}
+    finally:
+        engine.dispose()
+    as_date = lambda value: date.fromisoformat(value) if isinstance(value, str) else value  # noqa: E731 - SQLite text
+    assert {k: (as_date(v[0]), v[1]) for k, v in rows.items()} == {
+        1: (date(2026, 10, 24), True),  # declared 9 days after the start
+        2: (date(2026, 10, 25), False),  # 8 days: on time
+        3: (date(2026, 12, 1), False),  # declared ahead
+        4: (None, False),  # no period: nothing to say
+        5: (date(2026, 9, 1), True),
+    }

@@ -32,31 +32,47 @@ def upgrade() -> None:
     _backfill_declarations()
 
 
-def _backfill_declarations() -> None:
+def _backfill_declarations(batch: int = 5000) -> None:
     """Children declared before this revision: their earliest start and lateness, by the same
-    rule the portal applies on every save."""
+    rule the portal applies on every save; by batches of children in id order, each written
+    with one executemany (a large table is not one statement per child, nor all in memory)."""
     from zoneinfo import ZoneInfo
 
     from assmat.portal.children import is_late
 
+    paris = ZoneInfo("Europe/Paris")
     bind = op.get_bind()
-    periods: dict[int, list] = {}
-    for row in bind.execute(sa.text("SELECT child_id, start_date, end_date FROM care_periods")):
-        periods.setdefault(row.child_id, []).append(row)
     children = sa.table("children", sa.column("id"), sa.column("care_start", sa.Date()), sa.column("declared_late", sa.Boolean()))
-    for row in bind.execute(sa.text("SELECT id, declared_at FROM children")):
-        own = [_Period(p.start_date, p.end_date) for p in periods.get(row.id, [])]
-        if not own:
-            continue
-        declared = row.declared_at
-        if isinstance(declared, str):  # SQLite hands back text through sa.text
-            declared = datetime.fromisoformat(declared)
-        if declared.tzinfo is None:
-            declared = declared.replace(tzinfo=timezone.utc)
-        bind.execute(children.update().where(children.c.id == row.id).values(
-            care_start=min(p.start_date for p in own),
-            declared_late=is_late(declared.astimezone(ZoneInfo("Europe/Paris")).date(), own),
-        ))
+    write = children.update().where(children.c.id == sa.bindparam("b_id")).values(
+        care_start=sa.bindparam("b_start"), declared_late=sa.bindparam("b_late")
+    )
+    last = 0
+    while True:
+        rows = bind.execute(sa.text("SELECT id, declared_at FROM children WHERE id > :last ORDER BY id LIMIT :n"),
+                            {"last": last, "n": batch}).all()
+        if not rows:
+            return
+        last = rows[-1].id
+        periods: dict[int, list] = {}
+        for period in bind.execute(
+            sa.text("SELECT child_id, start_date, end_date FROM care_periods WHERE child_id BETWEEN :first AND :last"),
+            {"first": rows[0].id, "last": last},
+        ):
+            periods.setdefault(period.child_id, []).append(_Period(period.start_date, period.end_date))
+        values = []
+        for row in rows:
+            own = periods.get(row.id)
+            if not own:
+                continue
+            declared = row.declared_at
+            if isinstance(declared, str):  # SQLite hands back text through sa.text
+                declared = datetime.fromisoformat(declared)
+            if declared.tzinfo is None:
+                declared = declared.replace(tzinfo=timezone.utc)
+            values.append({"b_id": row.id, "b_start": min(p.start_date for p in own),
+                           "b_late": is_late(declared.astimezone(paris).date(), own)})
+        if values:
+            bind.execute(write, values)
 
 
 class _Period:
