@@ -13,12 +13,15 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from markupsafe import Markup, escape
-from sqladmin import expose
+from sqladmin import action, expose
+from sqlalchemy import update
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from assmat import clock
 from assmat.admin.backend import console_user
+from assmat.auth import audit
 from assmat.web.csrf import csrf_token
 from assmat.web.forms import BadForm, CsrfFailed, read_form
 
@@ -99,3 +102,34 @@ class ConfirmedActions:
         return RedirectResponse(
             str(request.url_for("admin:list", identity=self.identity)) + f"?done={name}&count={result}", status_code=303
         )
+
+
+class MarkHandled:
+    """« Marquer comme traité » for rows with a `handled_at` column (contact messages, changes of
+    situation): the first date and its audit line (`handled_event`) are kept."""
+
+    handled_event: ClassVar[str]
+    action_labels: ClassVar[dict[str, str]] = {"mark_handled": "Marquer comme traité"}
+
+    @action(name="mark_handled", label="Marquer comme traité", add_in_detail=True, add_in_list=True)
+    async def mark_handled(self, request: Request) -> Response:
+        return await self.confirm(request, "mark_handled")  # type: ignore[attr-defined]
+
+    def handled_detail(self, row: Any) -> dict[str, Any]:
+        """What the audit line says of the row (its id under the name the trail uses)."""
+        raise NotImplementedError
+
+    async def perform(self, request: Request, db, name: str, rows: list[Any], by: str) -> int:
+        model, tenant_id = self.model, self.scope_of(request)  # type: ignore[attr-defined]
+        handled = 0
+        for row in rows:
+            result = await db.execute(
+                update(model)
+                .where(model.id == row.id, model.tenant_id == tenant_id, model.handled_at.is_(None))
+                .values(handled_at=clock.now())
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount == 1:
+                audit.record(db, tenant_id, self.handled_event, by=by, **self.handled_detail(row))
+                handled += 1
+        return handled

@@ -10,17 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from markupsafe import Markup, escape
-from sqladmin import action
-from sqlalchemy import select, update
+from sqlalchemy import select
 from starlette.requests import Request
-from starlette.responses import Response
 
-from assmat import clock
 from assmat.admin.account_column import AccountColumn, account_formatter
+from assmat.admin.actions import MarkHandled
 from assmat.admin.filters import ChoiceFilter, DateFilter
 from assmat.admin.formatting import excerpt, fr_date
 from assmat.admin.scoping import TenantScopedView
-from assmat.auth import audit
 from assmat.db.models import CarePeriod, Child, SituationChange
 from assmat.portal.children import LATE_AFTER_DAYS
 
@@ -117,7 +114,7 @@ class DeclarationView(AccountColumn, TenantScopedView, model=Child):
         return child
 
 
-class SituationChangeView(AccountColumn, TenantScopedView, model=SituationChange):
+class SituationChangeView(AccountColumn, MarkHandled, TenantScopedView, model=SituationChange):
     name = "Changement de situation"
     name_plural = "Changements de situation"
     icon = "fa-solid fa-file-pen"
@@ -140,7 +137,7 @@ class SituationChangeView(AccountColumn, TenantScopedView, model=SituationChange
             "true": ("oui", SituationChange.handled_at.is_not(None)), "false": ("non", SituationChange.handled_at.is_(None)),
         }),
     ]
-    action_labels = {"mark_handled": "Marquer comme traité"}
+    handled_event = "situation_change.handled"
 
     def is_visible(self, request: Request) -> bool:
         return super().is_visible(request) and _feature_on(request, "agrement")
@@ -148,27 +145,8 @@ class SituationChangeView(AccountColumn, TenantScopedView, model=SituationChange
     def describe(self, row: SituationChange) -> str:
         return f"n° {row.id} — {excerpt(row.message)}"
 
-    @action(name="mark_handled", label="Marquer comme traité", add_in_detail=True, add_in_list=True)
-    async def mark_handled(self, request: Request) -> Response:
-        return await self.confirm(request, "mark_handled")
-
-    async def perform(self, request: Request, db, name: str, rows: list[SituationChange], by: str) -> int:
-        tenant_id = self.scope_of(request)
-        handled = 0
-        for change in rows:
-            # Already handled: keep the first date and its audit line.
-            result = await db.execute(
-                update(SituationChange)
-                .where(SituationChange.id == change.id, SituationChange.tenant_id == tenant_id,
-                       SituationChange.handled_at.is_(None))
-                .values(handled_at=clock.now())
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount == 1:
-                audit.record(db, tenant_id, "situation_change.handled", situation_change_id=change.id,
-                             account_id=change.account_id, by=by)
-                handled += 1
-        return handled
+    def handled_detail(self, row: SituationChange) -> dict:
+        return {"situation_change_id": row.id, "account_id": row.account_id}
 
 
 # SQLAdmin names a view after its model; French addresses for staff.
