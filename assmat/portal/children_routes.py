@@ -20,7 +20,6 @@ from starlette.routing import Route
 from assmat import clock
 from assmat.auth import audit
 from assmat.db.models import Account, CarePeriod, Child
-from assmat.i18n import gettext as _
 from assmat.portal.children import (
     Declaration,
     in_history,
@@ -44,13 +43,6 @@ EMPTY_ROWS = 2
 # The fixed fields (child, guardians, addresses, CSRF) and five per period row.
 FORM_FIELDS = 21 + 5 * (MAX_PERIOD_ROWS + EMPTY_ROWS)
 _MAX_ID = 2**31 - 1
-
-NOTICES = {
-    "created": lambda: _("The child has been added."),
-    "updated": lambda: _("The child's details have been saved."),
-    "deleted": lambda: _("The child has been deleted."),
-}
-
 
 def today() -> date:
     return clock.now().astimezone(PARIS).date()
@@ -224,10 +216,7 @@ async def children_list(request: Request) -> Response:
         return account
     async with database(request) as db:
         current, history = await hosted_children(db, tenant, account, today())
-    factory = NOTICES.get(request.query_params.get("info", ""))
-    return page(request, "children_list.html", {
-        "current": current, "history": history, "notice": factory() if factory else None,
-    })
+    return page(request, "children_list.html", {"current": current, "history": history})
 
 
 async def child_new(request: Request) -> Response:

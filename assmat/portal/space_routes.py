@@ -32,11 +32,6 @@ DASHBOARD_CHILDREN = 10  # an agrément is for 6 children at most: the list page
 SITUATION_MAX = 5000
 SITUATION_LIMIT = 5  # reports per account and day: enough for any real change, not a flood of mail
 
-NOTICES = {
-    "situation_sent": lambda: _("Your report has been sent to the département's services. They will contact you if needed."),
-}
-
-
 async def _agrements(db: AsyncSession, tenant: Tenant, account: Account) -> list[Agrement]:
     return list(await db.scalars(
         select(Agrement).where(Agrement.tenant_id == tenant.slug, Agrement.account_id == account.id)
@@ -87,10 +82,7 @@ async def agrement(request: Request) -> Response:
         return account
     async with database(request) as db:
         agrements = await _agrements(db, tenant, account)
-    factory = NOTICES.get(request.query_params.get("info", ""))
-    return page(request, "agrement.html", {
-        "account": account, "agrements": agrements, "notice": factory() if factory else None,
-    })
+    return page(request, "agrement.html", {"account": account, "agrements": agrements})
 
 
 async def situation_change(request: Request) -> Response:
