@@ -65,6 +65,10 @@ def demo(settings: Settings, port: int) -> int:
     from assmat.demo import load_demo, load_demo_admins, load_demo_extras
     from assmat.web.app import sync_tenant_rows
 
+    if settings.is_production:
+        # The demo creates a super-admin and accounts whose passwords are published in the README.
+        return _fail("ERREUR assmat demo refusé : ASSMAT_ENV=production. Les données de démonstration créent un "
+                     "super-administrateur au mot de passe public ; utilisez une base de développement.")
     registry = _registry(settings)
 
     async def run():

@@ -107,3 +107,20 @@ def test_serve_runs_several_worker_processes_when_asked(tmp_path):
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
         log.close()
+
+
+def test_demo_refuses_a_production_environment_and_writes_nothing(tmp_path):
+    import os
+    import sqlite3
+
+    env = {**os.environ, "ASSMAT_VAR_DIR": str(tmp_path), "ASSMAT_MAIL_BACKEND": "file"}
+    assert run("db", "upgrade", env=env).returncode == 0
+    production = {**env, "ASSMAT_ENV": "production", "ASSMAT_SECRET_KEY": "x" * 48}
+    result = run("demo", env=production)
+    assert result.returncode != 0
+    assert "ERREUR assmat demo refusé : ASSMAT_ENV=production" in result.stderr
+    assert "mot de passe" not in result.stdout
+    with sqlite3.connect(tmp_path / "assmat.db") as db:
+        for table in ("tenants", "accounts", "admins", "outbox"):
+            assert db.execute(f"select count(*) from {table}").fetchone() == (0,), table
+    assert not (tmp_path / "mail").exists()
