@@ -38,7 +38,9 @@ TEMPLATES: dict[str, frozenset[str]] = {
     "email_change_confirmation": frozenset({"url", "ttl_hours"}),
     "email_change_notice": frozenset({"new_email_masked"}),
     "contact_admin": frozenset({"name", "email", "message"}),
-    "contact_acknowledgment": frozenset({"name", "message"}),
+    # Quotes the visitor's name and message only when given them (a verified address): see
+    # acknowledgment_context in assmat/web/accounts.py.
+    "contact_acknowledgment": frozenset(),
     "situation_change_admin": frozenset({"name", "identifier", "message"}),
     "personal_message_notice": frozenset(),
     "admin_set_password": frozenset({"url", "ttl_hours", "console_name"}),
