@@ -116,6 +116,7 @@ def create_account(settings: Settings, args: argparse.Namespace) -> int:
     from assmat.auth.hashing import AsyncHasher
     from assmat.auth.passwords import Hasher
     from assmat.auth.service import AccountService
+    from assmat.mail.links import mail_base_url
     from assmat.db.engine import make_engine, make_sessionmaker
     from assmat.web.app import sync_tenant_rows
     from assmat.web.forms import parse_french_date
@@ -138,7 +139,7 @@ def create_account(settings: Settings, args: argparse.Namespace) -> int:
             async with sessionmaker() as db:
                 service = AccountService(
                     tenant, db, AsyncHasher(Hasher(settings)), settings.effective_secret_key,
-                    settings.tenant_base_url(tenant.slug, tenant.config.public_url),
+                    mail_base_url(settings, tenant),
                 )
                 return await service.create_account(
                     args.identifier, email=args.email, first_name=args.first_name, last_name=args.last_name,
@@ -236,6 +237,7 @@ def create_admin(settings: Settings, args: argparse.Namespace) -> int:
     from assmat.auth.hashing import AsyncHasher
     from assmat.auth.passwords import Hasher
     from assmat.db.engine import make_engine, make_sessionmaker
+    from assmat.mail.links import mail_base_url
     from assmat.mail.outbox import enqueue
     from assmat.web.app import sync_tenant_rows
 
@@ -245,7 +247,7 @@ def create_admin(settings: Settings, args: argparse.Namespace) -> int:
         tenant = registry.get(args.tenant)
         if tenant is None:
             return _fail(f"ERREUR tenant inconnu : {args.tenant} (connus : {', '.join(registry.tenants)}) ; --super pour la plateforme")
-    base = settings.tenant_base_url(tenant.slug, tenant.config.public_url) if tenant else settings.effective_platform_url
+    base = mail_base_url(settings, tenant)
 
     async def run():
         engine = make_engine(settings.database_url)
@@ -259,7 +261,7 @@ def create_admin(settings: Settings, args: argparse.Namespace) -> int:
                 await enqueue(db, tenant, "admin_set_password", admin.email, {
                     "url": url, "ttl_hours": int(SET_PASSWORD_TTL.total_seconds() // 3600),
                     "console_name": tenant.config.name if tenant else "la plateforme assmat",
-                })
+                }, base_url=base)
                 await db.commit()
         finally:
             await engine.dispose()

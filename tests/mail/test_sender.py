@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from assmat.db.models import OutboxMail
-from assmat.mail.outbox import enqueue, requeue
+from assmat.mail.outbox import requeue
 from assmat.mail.sender import (
     LEASE,
     MAX_ATTEMPTS,
@@ -23,7 +23,7 @@ from assmat.mail.sender import (
     deliver_due,
     make_backend,
 )
-from tests.mail import T0, add_tenant_rows, frozen_clock, outbox_rows, sessionmaker_for, tenant  # noqa: F401
+from tests.mail import T0, add_tenant_rows, enqueue, frozen_clock, outbox_rows, sessionmaker_for, tenant  # noqa: F401
 from tests.support.db import db_session
 from tests.support.postgres import free_port
 
@@ -319,7 +319,7 @@ def test_a_delivered_mail_keeps_no_secret_in_the_outbox(settings, smtp_server, f
     """The temporary password and the live link reach the SMTP server, then the row keeps only
     what the console shows: template, sender, recipient, subject, status and dates."""
     add_tenant_rows(settings.database_url, "gers", "cestas")
-    link = "http://cestas.localhost/reinitialisation/LIVE-TOKEN-abc123"
+    link = "https://portail-familles.mairie-cestas.fr/reinitialisation/LIVE-TOKEN-abc123"
     asyncio.run(queue(settings.database_url,
                       ("gers", "temporary_password", "marie@exemple.fr", {"password": "SECRET-Xy12"}),
                       ("cestas", "reset_link", "paul@exemple.fr", {"url": link, "ttl_hours": 48})))
