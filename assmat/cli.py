@@ -112,6 +112,35 @@ def mail_worker(settings: Settings) -> int:
     return 0
 
 
+PURGE_LABELS = {
+    "captcha_challenges": "captchas expirés ou utilisés",
+    "rate_limits": "compteurs de limitation échus",
+    "sessions": "sessions du portail expirées",
+    "admin_sessions": "sessions de console expirées",
+    "account_tokens": "liens du portail expirés ou utilisés",
+    "admin_tokens": "liens de console expirés ou utilisés",
+    "outbox": "courriels envoyés ou en échec",
+}
+
+
+def purge(settings: Settings) -> int:
+    from assmat.db.engine import make_engine, make_sessionmaker
+    from assmat.db.purge import Retention, purge as run_purge
+
+    async def run():
+        engine = make_engine(settings.database_url)
+        try:
+            return await run_purge(make_sessionmaker(engine), Retention.from_settings(settings))
+        finally:
+            await engine.dispose()
+
+    report = asyncio.run(run())
+    for table, count in report.deleted.items():
+        print(f"  {PURGE_LABELS[table]} : {count}")
+    print(f"Purge terminée : {report.total} ligne(s) supprimée(s).")
+    return 0
+
+
 def create_account(settings: Settings, args: argparse.Namespace) -> int:
     from assmat.auth.hashing import AsyncHasher
     from assmat.auth.passwords import Hasher
@@ -298,6 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_demo.add_argument("--port", type=int, default=8000, help="port affiché dans les adresses")
 
     commands.add_parser("mail-worker", help="envoyer les courriels en attente (hors du serveur web)")
+    commands.add_parser("purge", help="supprimer les captchas, sessions, liens et courriels échus (ASSMAT_RETENTION_*)")
 
     p_account = commands.add_parser("create-account", help="créer un compte (mode courrier : avec mot de passe provisoire)")
     p_account.add_argument("tenant")
@@ -347,6 +377,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return create_admin(settings, args)
         if args.command == "mail-worker":
             return mail_worker(settings)
+        if args.command == "purge":
+            return purge(settings)
     except InvalidConfiguration as exc:
         return _fail("\n".join(f"ERREUR {e}" for e in exc.errors) + "\nConfiguration invalide : démarrage refusé.")
     except ConfigurationError as exc:
