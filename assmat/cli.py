@@ -50,7 +50,10 @@ def serve(settings: Settings, host: str, port: int) -> int:
     app = create_app(settings, _registry(settings))  # refuses a bad configuration before any worker starts
     # Forwarded headers are trusted from FORWARDED_ALLOW_IPS (uvicorn: 127.0.0.1 unless set), so the
     # client address seen behind the proxy is the real one.
-    options = {"host": host, "port": port, "proxy_headers": True, "log_level": "info"}
+    from assmat.web.access_log import uvicorn_log_config
+
+    # Tokens in reset and activation paths never reach the access log.
+    options = {"host": host, "port": port, "proxy_headers": True, "log_level": "info", "log_config": uvicorn_log_config()}
     if settings.workers > 1:
         # Each worker process builds its own app from the same environment.
         uvicorn.run("assmat.web.app:create_app", factory=True, workers=settings.workers, **options)
