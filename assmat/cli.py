@@ -65,7 +65,7 @@ def serve(settings: Settings, host: str, port: int) -> int:
 def demo(settings: Settings, port: int) -> int:
     from assmat.auth.passwords import Hasher
     from assmat.db.engine import make_engine, make_sessionmaker
-    from assmat.demo import load_demo, load_demo_admins, load_demo_extras
+    from assmat.demo import PASSWORD_CHANGED, load_demo, load_demo_admins, load_demo_extras
     from assmat.web.app import sync_tenant_rows
 
     if settings.is_production:
@@ -93,14 +93,22 @@ def demo(settings: Settings, port: int) -> int:
     for account in accounts:
         url = f"http://{account.tenant.slug}.{settings.base_domain}{suffix}/"
         state = "créé" if account.created else "déjà présent"
+        password = f"  mot de passe {account.password}" if account.password else ""
         note = f" — {account.note}" if account.note else ""
-        print(f"  {account.tenant.slug:<20}{url:<42}identifiant {account.identifier}  mot de passe {account.password}  ({state}){note}")
+        print(f"  {account.tenant.slug:<20}{url:<42}identifiant {account.identifier}{password}  ({state}){note}")
     print("\nConsoles (/admin) :")
     for where, email, password in admins:
         host = settings.base_domain if where == "plateforme" else f"{where}.{settings.base_domain}"
-        print(f"  {where:<20}{f'http://{host}{suffix}/admin/':<46} {email}  mot de passe {password}")
+        secret = f"mot de passe {password}" if password else f"— {PASSWORD_CHANGED}"
+        print(f"  {where:<20}{f'http://{host}{suffix}/admin/':<46} {email}  {secret}")
     if settings.mail_backend == "file":
         print(f"\nLes courriels (mots de passe provisoires, liens) sont écrits dans {settings.mail_dir}/ (fichiers .eml).")
+    if settings.database_url.startswith("sqlite"):
+        print(f"Pour repartir de zéro : arrêtez le serveur, supprimez {settings.var_dir}/ (ou `make clean`, qui "
+              "supprime aussi .venv), puis relancez `make run`.")
+    else:
+        print("Pour repartir de zéro : videz la base de démonstration (ASSMAT_DATABASE_URL), puis relancez "
+              "`assmat db upgrade` et `assmat demo`.")
     print()
     return 0
 
