@@ -50,7 +50,10 @@ def serve(settings: Settings, host: str, port: int) -> int:
     app = create_app(settings, _registry(settings))  # refuses a bad configuration before any worker starts
     # Forwarded headers are trusted from FORWARDED_ALLOW_IPS (uvicorn: 127.0.0.1 unless set), so the
     # client address seen behind the proxy is the real one.
-    options = {"host": host, "port": port, "proxy_headers": True, "log_level": "info"}
+    from assmat.web.access_log import uvicorn_log_config
+
+    # Tokens in reset and activation paths never reach the access log.
+    options = {"host": host, "port": port, "proxy_headers": True, "log_level": "info", "log_config": uvicorn_log_config()}
     if settings.workers > 1:
         # Each worker process builds its own app from the same environment.
         uvicorn.run("assmat.web.app:create_app", factory=True, workers=settings.workers, **options)
@@ -62,9 +65,13 @@ def serve(settings: Settings, host: str, port: int) -> int:
 def demo(settings: Settings, port: int) -> int:
     from assmat.auth.passwords import Hasher
     from assmat.db.engine import make_engine, make_sessionmaker
-    from assmat.demo import load_demo, load_demo_admins, load_demo_extras
+    from assmat.demo import PASSWORD_CHANGED, load_demo, load_demo_admins, load_demo_extras
     from assmat.web.app import sync_tenant_rows
 
+    if settings.is_production:
+        # The demo creates a super-admin and accounts whose passwords are published in the README.
+        return _fail("ERREUR assmat demo refusé : ASSMAT_ENV=production. Les données de démonstration créent un "
+                     "super-administrateur au mot de passe public ; utilisez une base de développement.")
     registry = _registry(settings)
 
     async def run():
@@ -86,14 +93,22 @@ def demo(settings: Settings, port: int) -> int:
     for account in accounts:
         url = f"http://{account.tenant.slug}.{settings.base_domain}{suffix}/"
         state = "créé" if account.created else "déjà présent"
+        password = f"  mot de passe {account.password}" if account.password else ""
         note = f" — {account.note}" if account.note else ""
-        print(f"  {account.tenant.slug:<20}{url:<42}identifiant {account.identifier}  mot de passe {account.password}  ({state}){note}")
+        print(f"  {account.tenant.slug:<20}{url:<42}identifiant {account.identifier}{password}  ({state}){note}")
     print("\nConsoles (/admin) :")
     for where, email, password in admins:
         host = settings.base_domain if where == "plateforme" else f"{where}.{settings.base_domain}"
-        print(f"  {where:<20}{f'http://{host}{suffix}/admin/':<46} {email}  mot de passe {password}")
+        secret = f"mot de passe {password}" if password else f"— {PASSWORD_CHANGED}"
+        print(f"  {where:<20}{f'http://{host}{suffix}/admin/':<46} {email}  {secret}")
     if settings.mail_backend == "file":
         print(f"\nLes courriels (mots de passe provisoires, liens) sont écrits dans {settings.mail_dir}/ (fichiers .eml).")
+    if settings.database_url.startswith("sqlite"):
+        print(f"Pour repartir de zéro : arrêtez le serveur, supprimez {settings.var_dir}/ (ou `make clean`, qui "
+              "supprime aussi .venv), puis relancez `make run`.")
+    else:
+        print("Pour repartir de zéro : videz la base de démonstration (ASSMAT_DATABASE_URL), puis relancez "
+              "`assmat db upgrade` et `assmat demo`.")
     print()
     return 0
 
@@ -108,10 +123,40 @@ def mail_worker(settings: Settings) -> int:
     return 0
 
 
+PURGE_LABELS = {
+    "captcha_challenges": "captchas expirés ou utilisés",
+    "rate_limits": "compteurs de limitation échus",
+    "sessions": "sessions du portail expirées",
+    "admin_sessions": "sessions de console expirées",
+    "account_tokens": "liens du portail expirés ou utilisés",
+    "admin_tokens": "liens de console expirés ou utilisés",
+    "outbox": "courriels envoyés ou en échec",
+}
+
+
+def purge(settings: Settings) -> int:
+    from assmat.db.engine import make_engine, make_sessionmaker
+    from assmat.db.purge import Retention, purge as run_purge
+
+    async def run():
+        engine = make_engine(settings.database_url)
+        try:
+            return await run_purge(make_sessionmaker(engine), Retention.from_settings(settings))
+        finally:
+            await engine.dispose()
+
+    report = asyncio.run(run())
+    for table, count in report.deleted.items():
+        print(f"  {PURGE_LABELS[table]} : {count}")
+    print(f"Purge terminée : {report.total} ligne(s) supprimée(s).")
+    return 0
+
+
 def create_account(settings: Settings, args: argparse.Namespace) -> int:
     from assmat.auth.hashing import AsyncHasher
     from assmat.auth.passwords import Hasher
     from assmat.auth.service import AccountService
+    from assmat.mail.links import mail_base_url
     from assmat.db.engine import make_engine, make_sessionmaker
     from assmat.web.app import sync_tenant_rows
     from assmat.web.forms import parse_french_date
@@ -134,7 +179,7 @@ def create_account(settings: Settings, args: argparse.Namespace) -> int:
             async with sessionmaker() as db:
                 service = AccountService(
                     tenant, db, AsyncHasher(Hasher(settings)), settings.effective_secret_key,
-                    settings.tenant_base_url(tenant.slug, tenant.config.public_url),
+                    mail_base_url(settings, tenant),
                 )
                 return await service.create_account(
                     args.identifier, email=args.email, first_name=args.first_name, last_name=args.last_name,
@@ -232,6 +277,7 @@ def create_admin(settings: Settings, args: argparse.Namespace) -> int:
     from assmat.auth.hashing import AsyncHasher
     from assmat.auth.passwords import Hasher
     from assmat.db.engine import make_engine, make_sessionmaker
+    from assmat.mail.links import mail_base_url
     from assmat.mail.outbox import enqueue
     from assmat.web.app import sync_tenant_rows
 
@@ -241,7 +287,7 @@ def create_admin(settings: Settings, args: argparse.Namespace) -> int:
         tenant = registry.get(args.tenant)
         if tenant is None:
             return _fail(f"ERREUR tenant inconnu : {args.tenant} (connus : {', '.join(registry.tenants)}) ; --super pour la plateforme")
-    base = settings.tenant_base_url(tenant.slug, tenant.config.public_url) if tenant else settings.effective_platform_url
+    base = mail_base_url(settings, tenant)
 
     async def run():
         engine = make_engine(settings.database_url)
@@ -255,7 +301,7 @@ def create_admin(settings: Settings, args: argparse.Namespace) -> int:
                 await enqueue(db, tenant, "admin_set_password", admin.email, {
                     "url": url, "ttl_hours": int(SET_PASSWORD_TTL.total_seconds() // 3600),
                     "console_name": tenant.config.name if tenant else "la plateforme assmat",
-                })
+                }, base_url=base)
                 await db.commit()
         finally:
             await engine.dispose()
@@ -292,6 +338,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_demo.add_argument("--port", type=int, default=8000, help="port affiché dans les adresses")
 
     commands.add_parser("mail-worker", help="envoyer les courriels en attente (hors du serveur web)")
+    commands.add_parser("purge", help="supprimer les captchas, sessions, liens et courriels échus (ASSMAT_RETENTION_*)")
 
     p_account = commands.add_parser("create-account", help="créer un compte (mode courrier : avec mot de passe provisoire)")
     p_account.add_argument("tenant")
@@ -341,6 +388,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return create_admin(settings, args)
         if args.command == "mail-worker":
             return mail_worker(settings)
+        if args.command == "purge":
+            return purge(settings)
     except InvalidConfiguration as exc:
         return _fail("\n".join(f"ERREUR {e}" for e in exc.errors) + "\nConfiguration invalide : démarrage refusé.")
     except ConfigurationError as exc:

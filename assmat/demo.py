@@ -31,9 +31,25 @@ DEMO_TOWNS = {
 class DemoAccount:
     tenant: Tenant
     identifier: str
-    password: str
+    password: str | None  # None: no password to print; `note` says how to get in
     created: bool
     note: str = ""
+
+
+# What the summary says when a run finds an account changed by someone who tried the demo.
+PASSWORD_CHANGED = "mot de passe changé depuis le chargement : utilisez « Mot de passe oublié » ou repartez de zéro"
+
+
+def sign_in_state(account: Account, password: str, hasher: Hasher) -> tuple[str | None, str]:
+    """The demo password to print, if it still opens the account, and a note on its state.
+    A second run must not print a password that no longer works."""
+    if account.disabled_at is not None:
+        return None, "désactivé depuis la console (« Réactiver »)"
+    if account.password_hash is None or not hasher.verify(account.password_hash, password):
+        return None, PASSWORD_CHANGED
+    if account.locked_at is not None:
+        return password, "bloqué : débloquez-le depuis la console (« Débloquer »)"
+    return password, ""
 
 
 def demo_password(tenant: Tenant) -> str:
@@ -51,7 +67,10 @@ async def load_demo(sessionmaker: async_sessionmaker, tenants: dict[str, Tenant]
             existing = await session.scalar(
                 select(Account).where(Account.tenant_id == tenant.slug, Account.identifier == identifier)
             )
-            if existing is None:
+            if existing is not None:
+                shown, note = sign_in_state(existing, password, hasher)
+                result.append(DemoAccount(tenant, identifier, shown, False, note))
+            else:
                 now = clock.now()
                 email = DEMO_IDENTIFIERS["email"] if kind != "email" else identifier
                 account = Account(
@@ -79,7 +98,7 @@ async def load_demo(sessionmaker: async_sessionmaker, tenants: dict[str, Tenant]
                 if account.kind == "assistant":
                     await session.flush()
                     await _demo_space(session, tenant, account)
-            result.append(DemoAccount(tenant, identifier, password, existing is None))
+                result.append(DemoAccount(tenant, identifier, password, True))
         await session.commit()
     return result
 
@@ -113,8 +132,8 @@ async def _demo_space(session, tenant: Tenant, account: Account) -> None:
 
 
 async def load_demo_extras(sessionmaker: async_sessionmaker, tenants: dict[str, Tenant], hasher: Hasher, secret_key: str) -> list[DemoAccount]:
-    """Accounts that show the seeds' first-login flows: a Gers letter (its temporary password
-    is issued again on each run until used) and a Cestas legacy account (seed 003)."""
+    """Accounts that show the seeds' first-login flows: a Gers letter, accounts waiting for
+    self-activation and a Cestas legacy account (seed 003), each reported as it is now."""
     from assmat.auth.hashing import AsyncHasher
     from assmat.auth.service import LETTER_TTL, AccountService
 
@@ -131,9 +150,17 @@ async def load_demo_extras(sessionmaker: async_sessionmaker, tenants: dict[str, 
                     birth_date=date(1990, 2, 2),
                 )
             if account.password_hash is None:
+                # Only its hash is stored: a run cannot show the previous letter's password again,
+                # so until a password is chosen each run prints a new letter (the older one stops working).
                 password = await service.issue_temporary_password(account, LETTER_TTL, reason="letter")
                 await session.commit()
-                result.append(DemoAccount(gers, account.identifier, password, created, "courrier : mot de passe provisoire"))
+                note = ("courrier : mot de passe provisoire" if created
+                        else "courrier : nouveau mot de passe provisoire (celui des lancements précédents ne vaut plus)")
+                result.append(DemoAccount(gers, account.identifier, password, created, note))
+            else:
+                result.append(DemoAccount(gers, account.identifier, None, created,
+                                          "courrier déjà utilisé : mot de passe choisi par l'utilisateur ; un nouveau "
+                                          "courrier : console du Gers, Comptes, fiche du compte, « Imprimer le courrier »"))
         # Accounts as the monthly file creates them, waiting for self-activation.
         for slug, identifier, note in (
             ("eure-et-loir", "280002", "à activer : n° 280002 + date de naissance 12/04/1985"),
@@ -142,15 +169,20 @@ async def load_demo_extras(sessionmaker: async_sessionmaker, tenants: dict[str, 
             if (tenant := tenants.get(slug)) is None:
                 continue
             service = AccountService(tenant, session, async_hasher, secret_key, "")
-            created = await service.find(identifier) is None
-            if created:
-                await service.create_account(
+            account = await service.find(identifier)
+            created = account is None
+            if account is None:
+                account, _ = await service.create_account(
                     identifier, email=None, first_name="Camille", last_name="Démo", birth_date=date(1985, 4, 12),
                 )
-            result.append(DemoAccount(tenant, identifier, "—", created, note))
+            if account.password_hash is not None:
+                note = "déjà activé : mot de passe choisi par l'utilisateur (repartez de zéro pour l'activer à nouveau)"
+            result.append(DemoAccount(tenant, identifier, None, created, note))
         if (cestas := tenants.get("cestas")) is not None:
             service = AccountService(cestas, session, async_hasher, secret_key, "")
-            if await service.find("famille.ancienne") is None:
+            account = await service.find("famille.ancienne")
+            created = account is None
+            if account is None:
                 account, _ = await service.create_account(
                     "famille.ancienne", email="famille.ancienne@example.org", first_name="Paul", last_name="Ancien", kind="parent",
                 )
@@ -159,15 +191,20 @@ async def load_demo_extras(sessionmaker: async_sessionmaker, tenants: dict[str, 
                 account.activated_at = clock.now()
                 session.add(account)
                 await session.commit()
-                created = True
-            else:
-                created = False
-            result.append(DemoAccount(cestas, "famille.ancienne", "ancien2020", created, "compte ancien : mise à jour de sécurité"))
+            shown, note = sign_in_state(account, "ancien2020", hasher)
+            if shown is not None and account.needs_security_update:
+                note = "compte ancien : mise à jour de sécurité" + (f" ; {note}" if note else "")
+            elif shown is None and not account.needs_security_update:
+                note = "mise à jour de sécurité déjà faite : mot de passe choisi par l'utilisateur"
+            result.append(DemoAccount(cestas, "famille.ancienne", shown, created, note))
     return result
 
 
-async def load_demo_admins(sessionmaker: async_sessionmaker, tenants: dict[str, Tenant], hasher: Hasher) -> list[tuple[str, str, str]]:
-    """One console user per tenant and a platform super-admin: (where, email, password)."""
+async def load_demo_admins(
+    sessionmaker: async_sessionmaker, tenants: dict[str, Tenant], hasher: Hasher
+) -> list[tuple[str, str, str | None]]:
+    """One console user per tenant and a platform super-admin: (where, email, password), the
+    password None when it was changed since the demo set it."""
     from assmat.admin.identity import AdminService
     from assmat.auth.hashing import AsyncHasher
 
@@ -179,9 +216,13 @@ async def load_demo_admins(sessionmaker: async_sessionmaker, tenants: dict[str, 
         password = "Console-Demo-2026" if policy is not None and policy.min_special else "ConsoleDemo2026"
         async with sessionmaker() as session:
             service = AdminService(session, async_hasher, tenant)
-            if await service.find(email) is None:
+            admin = await service.find(email)
+            if admin is None:
                 _, token = await service.create(email, "admin" if tenant else "super")
                 await session.commit()
                 await service.set_password_with_token(token, password, password)
-        result.append((tenant.slug if tenant else "plateforme", email, password))
+                shown: str | None = password
+            else:
+                shown = password if admin.password_hash and hasher.verify(admin.password_hash, password) else None
+        result.append((tenant.slug if tenant else "plateforme", email, shown))
     return result

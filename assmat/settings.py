@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from enum import Enum
 from functools import cached_property
 from pathlib import Path
@@ -48,6 +49,14 @@ class Settings(BaseSettings):
     # Processes of `assmat serve` (uvicorn workers): one per core on PostgreSQL. Each runs its own
     # mail sender, which SKIP LOCKED claims keep from sending a mail twice.
     workers: int = Field(default=1, ge=1)
+    # How long rows that only pile up are kept once they stopped serving (assmat.db.purge), as ISO
+    # 8601 durations (P30D, PT1H). `assmat purge` and the mail worker (hourly) delete them.
+    retention_captchas: timedelta = Field(default=timedelta(hours=1), gt=timedelta(0))
+    # Must outlast the longest rate-limit window (one day), or a window would restart early.
+    retention_rate_limits: timedelta = Field(default=timedelta(days=2), ge=timedelta(days=1))
+    retention_sessions: timedelta = Field(default=timedelta(days=1), gt=timedelta(0))
+    retention_tokens: timedelta = Field(default=timedelta(days=7), gt=timedelta(0))
+    retention_mail: timedelta = Field(default=timedelta(days=30), gt=timedelta(0))
     # argon2id cost; OWASP's minimum (m=19 MiB, t=2, p=1) costs ~19 ms a hash on these machines.
     argon2_time_cost: int = Field(default=2, ge=1)
     argon2_memory_cost: int = Field(default=19456, ge=8, description="KiB")

@@ -54,7 +54,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-import httpx  # noqa: E402
+# httpx2 (what Starlette's TestClient uses) is installed by the test extras; plain httpx is not.
+import httpx2 as httpx  # noqa: E402
 from argon2 import PasswordHasher, Type  # noqa: E402
 
 from assmat.settings import Settings  # noqa: E402

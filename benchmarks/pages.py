@@ -75,7 +75,8 @@ from zoneinfo import ZoneInfo
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-import httpx
+# httpx2 (what Starlette's TestClient uses) is installed by the test extras; plain httpx is not.
+import httpx2 as httpx
 import yaml
 
 # benchmarks/login.py (this folder): the server subprocess and the CPU accounting, shared.

@@ -107,3 +107,77 @@ def test_serve_runs_several_worker_processes_when_asked(tmp_path):
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
         log.close()
+
+
+def test_demo_refuses_a_production_environment_and_writes_nothing(tmp_path):
+    import os
+    import sqlite3
+
+    env = {**os.environ, "ASSMAT_VAR_DIR": str(tmp_path), "ASSMAT_MAIL_BACKEND": "file"}
+    assert run("db", "upgrade", env=env).returncode == 0
+    production = {**env, "ASSMAT_ENV": "production", "ASSMAT_SECRET_KEY": "x" * 48}
+    result = run("demo", env=production)
+    assert result.returncode != 0
+    assert "ERREUR assmat demo refusé : ASSMAT_ENV=production" in result.stderr
+    assert "mot de passe" not in result.stdout
+    with sqlite3.connect(tmp_path / "assmat.db") as db:
+        for table in ("tenants", "accounts", "admins", "outbox"):
+            assert db.execute(f"select count(*) from {table}").fetchone() == (0,), table
+    assert not (tmp_path / "mail").exists()
+
+
+def test_serve_keeps_tokens_out_of_the_access_log(tmp_path):
+    """The real server's log: the request lines are there, the tokens of the links are not."""
+    import os
+    import signal
+    import socket
+    import time
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "ASSMAT_VAR_DIR": str(tmp_path), "ASSMAT_MAIL_IN_PROCESS": "false"}
+    assert run("db", "upgrade", env=env).returncode == 0
+    log_path = tmp_path / "serve.log"
+    log = log_path.open("w+")
+    server = subprocess.Popen([sys.executable, "-m", "assmat", "serve", "--port", str(port)], cwd=REPO, env=env,
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    secrets = {
+        "/reinitialisation/": "Rst0kenAbcdefGhijkLmnop_qrstuVwxyz-1234567",
+        "/activation/": "Act1vationTokenAbcdefGhijkLmnop_qrstuVwxy",
+        "/confirmation-email/": "short-but-secret",
+        "/admin/mot-de-passe/": "Adm1nTokenAbcdefGhijkLmnop_qrstuVwxyz0123",
+    }
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                    break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, log_path.read_text()
+                time.sleep(0.3)
+        for prefix, token in secrets.items():
+            # A generated token also in a query value (the short one is only safe in a token route).
+            query = f"?next={token}" if len(token) >= 20 else ""
+            request = urllib.request.Request(f"http://127.0.0.1:{port}{prefix}{token}{query}",
+                                             headers={"Host": f"cestas.localhost:{port}"})
+            try:
+                urllib.request.urlopen(request, timeout=10).close()
+            except urllib.error.HTTPError:
+                pass  # an unknown token: the answer does not matter here, the log line does
+        while sum(f'"GET {prefix}' in log_path.read_text() for prefix in secrets) < len(secrets):
+            assert time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.3)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        log.close()
+    text = log_path.read_text()
+    for prefix, token in secrets.items():
+        assert token not in text
+        assert f'"GET {prefix}[redacted]' in text
+    assert '"GET /reinitialisation/[redacted]?next=[redacted] HTTP/1.1" 400' in text
+    assert '"GET /healthz HTTP/1.1" 200' in text

@@ -1,6 +1,7 @@
 """Demo data: one account per tenant that can sign in, and a second run adds nothing."""
 
 import asyncio
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
@@ -38,3 +39,77 @@ def test_demo_load_is_idempotent(settings):
             row = session.scalar(select(Account).where(Account.tenant_id == account.tenant.slug))
             assert row.identifier == account.identifier
             assert hasher.verify(row.password_hash, account.password)
+
+
+def demo_summary(settings, capsys) -> dict[str, str]:
+    """Run `assmat demo` (as `make run` does) and return its account lines by identifier or email."""
+    from assmat.cli import demo
+
+    assert demo(settings, 8001) == 0
+    out = capsys.readouterr().out
+    assert "Pour repartir de zéro" in out
+    lines: dict[str, str] = {}
+    for line in out.splitlines():
+        if "identifiant " in line:
+            lines[f"{line.split()[0]} {line.split('identifiant ')[1].split()[0]}"] = line
+        elif "@" in line and "/admin/" in line:
+            lines[line.split()[2]] = line
+    return lines
+
+
+def update(settings, model, where, **values):
+    from sqlalchemy import update as sql_update
+
+    with db_session(settings.database_url) as session:
+        session.execute(sql_update(model).where(*where).values(**values))
+        session.commit()
+
+
+def test_the_demo_summary_tells_each_accounts_state_on_every_run(settings, capsys):
+    from assmat.db.models import Admin
+
+    hasher = Hasher(settings)
+    first = demo_summary(settings, capsys)
+    letter = first["gers AGR-2025-0002"]
+    assert "mot de passe provisoire" in letter and "(créé)" in letter
+    first_temporary = letter.split("mot de passe ")[1].split()[0]
+    assert "à activer : n° 280002" in first["eure-et-loir 280002"]
+    assert "à activer" in first["alpes-maritimes AGR-2025-0003"]
+    assert "mot de passe AssmatDemo2026" in first["alpes-maritimes AGR-2025-0001"]
+    assert "mot de passe Console-Demo-2026" in first["admin@gers.example.org"]
+
+    # A second run, nothing touched: every account is still listed; the letter is issued again
+    # (only its hash is kept) and says the previous one stopped working.
+    second = demo_summary(settings, capsys)
+    assert set(second) == set(first)
+    letter = second["gers AGR-2025-0002"]
+    assert "nouveau mot de passe provisoire" in letter and first_temporary not in letter
+    assert "(déjà présent)" in letter
+    assert "mot de passe AssmatDemo2026" in second["alpes-maritimes AGR-2025-0001"]
+
+    # Someone tries the demo: chooses a password from the letter, activates an account, changes
+    # passwords, passes the Cestas security update.
+    chosen = hasher.hash("Choisi#Par-Moi-2026")
+    update(settings, Account, (Account.identifier == "AGR-2025-0002",), password_hash=chosen)
+    update(settings, Account, (Account.identifier == "280002",), password_hash=chosen, activated_at=datetime.now(UTC))
+    update(settings, Account, (Account.tenant_id == "alpes-maritimes", Account.identifier == "AGR-2025-0001"),
+           password_hash=chosen)
+    update(settings, Account, (Account.identifier == "famille.ancienne",), password_hash=chosen, needs_security_update=False)
+    update(settings, Account, (Account.tenant_id == "gers", Account.identifier == "AGR-2025-0001"), locked_at=datetime.now(UTC))
+    update(settings, Admin, (Admin.email_key == "admin@gers.example.org",), password_hash=chosen)
+
+    third = demo_summary(settings, capsys)
+    assert set(third) == set(first)  # no account disappears from the summary
+    letter = third["gers AGR-2025-0002"]
+    assert "courrier déjà utilisé" in letter and "fiche du compte, « Imprimer le courrier »" in letter
+    assert "mot de passe" not in letter.split("(")[0]  # no password printed that would not work
+    assert "à activer" not in third["eure-et-loir 280002"] and "déjà activé" in third["eure-et-loir 280002"]
+    assert "à activer" in third["alpes-maritimes AGR-2025-0003"]
+    changed = third["alpes-maritimes AGR-2025-0001"]
+    assert "AssmatDemo2026" not in changed and "mot de passe changé depuis le chargement" in changed
+    assert "mise à jour de sécurité déjà faite" in third["cestas famille.ancienne"]
+    assert "ancien2020" not in third["cestas famille.ancienne"]
+    assert "bloqué : débloquez-le depuis la console" in third["gers AGR-2025-0001"]
+    assert "Console-Demo-2026" not in third["admin@gers.example.org"]
+    assert "mot de passe changé" in third["admin@gers.example.org"]
+    assert "mot de passe ConsoleDemo2026" in third["admin@cestas.example.org"]

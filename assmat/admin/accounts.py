@@ -21,6 +21,7 @@ from assmat.admin.filters import ChoiceFilter
 from assmat.admin.scoping import TenantScopedView
 from assmat.auth.service import AccountService
 from assmat.db.models import Account, AuditEvent
+from assmat.mail.links import mail_base_url
 
 # An account's state, for the list and for the overview's counts: the first state whose test
 # holds (on a row, in Python; on the table, in SQL) wins, "actif" otherwise.
@@ -140,7 +141,7 @@ class AccountView(TenantScopedView, model=Account):
         tenant = request.scope["tenant"]
         settings = request.app.state.settings
         service = AccountService(tenant, db, request.app.state.hasher, settings.effective_secret_key,
-                                 settings.tenant_base_url(tenant.slug, tenant.config.public_url))
+                                 mail_base_url(settings, tenant))
         letters: list[tuple[Account, str]] = []
         for account in rows:
             if name == "unlock":

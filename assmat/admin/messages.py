@@ -19,6 +19,7 @@ from assmat.admin.scoping import TenantScopedView, is_tenant_staff
 from assmat.auth import audit
 from assmat.auth.identifiers import normalize_identifier
 from assmat.db.models import Account, Message
+from assmat.mail.links import mail_base_url
 from assmat.mail.outbox import enqueue
 from assmat.web.csrf import csrf_token
 from assmat.web.forms import BadForm, CsrfFailed, read_form
@@ -128,7 +129,8 @@ class MessageView(AccountColumn, TenantScopedView, model=Message):
             notified = False
             if recipient is not None and recipient.email:
                 # The notice only says a message is waiting on the portal: no subject, no body.
-                await enqueue(db, tenant, "personal_message_notice", recipient.email, {})
+                await enqueue(db, tenant, "personal_message_notice", recipient.email, {},
+                              base_url=mail_base_url(request.app.state.settings, tenant))
                 notified = True
             audit.record(db, tenant.slug, "message.sent", account_id=recipient.id if recipient is not None else None,
                          message_id=message.id, general=recipient is None, email_notice=notified, by=by)

@@ -1,6 +1,7 @@
 """A tenant's outgoing mail, read-only, and a retry for mail that failed.
 
-Bodies are never shown: a mail may carry a temporary password or a single-use link."""
+Bodies are never shown: a mail may carry a temporary password or a single-use link, and the
+sender erases them once the mail is delivered (assmat/mail/sender.py)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,12 @@ def _status_cell(mail: OutboxMail, _attribute: Any) -> str:
     return STATUS_LABELS.get(mail.status, mail.status)
 
 
+def _content_cell(mail: OutboxMail, _attribute: Any) -> str:
+    if mail.status == "sent" and not mail.body_text:
+        return "contenu effacé après envoi"
+    return "non affiché (il peut contenir un mot de passe provisoire ou un lien), effacé à l'envoi"
+
+
 class OutboxView(TenantScopedView, model=OutboxMail):
     name = "Courriel"
     name_plural = "Courriels envoyés"
@@ -30,15 +37,15 @@ class OutboxView(TenantScopedView, model=OutboxMail):
     column_list = [OutboxMail.created_at, OutboxMail.recipient, OutboxMail.subject, OutboxMail.status,
                    OutboxMail.attempts, OutboxMail.last_error, OutboxMail.sent_at]
     column_details_list = [OutboxMail.id, OutboxMail.created_at, OutboxMail.template, OutboxMail.sender,
-                           OutboxMail.recipient, OutboxMail.subject, OutboxMail.status, OutboxMail.attempts,
+                           OutboxMail.recipient, OutboxMail.subject, OutboxMail.body_text, OutboxMail.status, OutboxMail.attempts,
                            OutboxMail.next_attempt_at, OutboxMail.last_error, OutboxMail.sent_at]
     column_labels = {
         "id": "N°", "created_at": "Créé le", "template": "Modèle", "sender": "Expéditeur", "recipient": "Destinataire",
         "subject": "Objet", "status": "Statut", "attempts": "Tentatives", "next_attempt_at": "Prochaine tentative",
-        "last_error": "Dernière erreur", "sent_at": "Envoyé le",
+        "last_error": "Dernière erreur", "sent_at": "Envoyé le", "body_text": "Contenu",
     }
     column_formatters = {"status": _status_cell}
-    column_formatters_detail = {"status": _status_cell}
+    column_formatters_detail = {"status": _status_cell, "body_text": _content_cell}
     column_searchable_list = [OutboxMail.recipient, OutboxMail.subject]
     column_sortable_list = [OutboxMail.created_at, OutboxMail.status, OutboxMail.attempts, OutboxMail.sent_at]
     column_default_sort = [(OutboxMail.created_at, True), (OutboxMail.id, True)]

@@ -90,7 +90,7 @@ class AccountService:
 
     async def _mail(self, template: str, to: str | None, **context: object) -> None:
         if to:
-            await enqueue(self.db, self.tenant, template, to, context)
+            await enqueue(self.db, self.tenant, template, to, context, base_url=self.base_url)
             self.mail_enqueued = True
 
     def _url(self, path: str) -> str:

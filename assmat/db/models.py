@@ -147,7 +147,7 @@ class UserSession(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=_now)
     last_seen_at: Mapped[datetime] = mapped_column(default=_now)
-    expires_at: Mapped[datetime]  # absolute timeout
+    expires_at: Mapped[datetime] = mapped_column(index=True)  # absolute timeout; the purge's key
     ip: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(300))
 
@@ -165,7 +165,7 @@ class AccountToken(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     purpose: Mapped[str] = mapped_column(String(30))  # reset | activation | email_change | email_confirmation
     created_at: Mapped[datetime] = mapped_column(default=_now)
-    expires_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)  # the purge's key
     used_at: Mapped[datetime | None]  # used, or revoked by a newer token or a password change
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
@@ -190,7 +190,7 @@ class OutboxMail(Base):
     claimed_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=_now)
-    sent_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)  # the purge's key
 
 
 class ContactMessage(Base):
@@ -218,7 +218,7 @@ class CaptchaChallenge(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
     answer_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=_now)
-    expires_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)  # the purge's key
     used_at: Mapped[datetime | None]
 
 
@@ -232,7 +232,7 @@ class RateLimitHit(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
     bucket: Mapped[str] = mapped_column(String(40))
     key: Mapped[str] = mapped_column(String(128))  # hashed: no identifier or IP in clear
-    window_start: Mapped[datetime]
+    window_start: Mapped[datetime] = mapped_column(index=True)  # the purge's key
     count: Mapped[int] = mapped_column(default=0)
 
 
@@ -285,7 +285,7 @@ class AdminSession(Base):
     tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.slug"))
     created_at: Mapped[datetime] = mapped_column(default=_now)
     last_seen_at: Mapped[datetime] = mapped_column(default=_now)
-    expires_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)  # the purge's key
 
 
 class AdminToken(Base):

@@ -38,7 +38,9 @@ TEMPLATES: dict[str, frozenset[str]] = {
     "email_change_confirmation": frozenset({"url", "ttl_hours"}),
     "email_change_notice": frozenset({"new_email_masked"}),
     "contact_admin": frozenset({"name", "email", "message"}),
-    "contact_acknowledgment": frozenset({"name", "message"}),
+    # Quotes the visitor's name and message only when given them (a verified address): see
+    # acknowledgment_context in assmat/web/accounts.py.
+    "contact_acknowledgment": frozenset(),
     "situation_change_admin": frozenset({"name", "identifier", "message"}),
     "personal_message_notice": frozenset(),
     "admin_set_password": frozenset({"url", "ttl_hours", "console_name"}),
@@ -116,8 +118,10 @@ def single_recipient(to: object) -> str:
     return address
 
 
-def _common_context(tenant: Tenant | None, locale: str) -> dict[str, Any]:
+def _common_context(tenant: Tenant | None, locale: str, base_url: str) -> dict[str, Any]:
     config = tenant.config if tenant is not None else None
+    # Links come from the deployment's base (assmat.mail.links), never from the request's Host.
+    links = {"portal_url": f"{base_url}/", "admin_url": f"{base_url}/admin"}
     if config is None:
         service_name = gettext(PLATFORM_NAME)
         return {
@@ -125,8 +129,7 @@ def _common_context(tenant: Tenant | None, locale: str) -> dict[str, Any]:
             "service_name": service_name,
             "tenant_name": service_name,
             "primary_color": PLATFORM_COLOUR,
-            "portal_url": None,
-            "admin_url": "/admin",
+            **links,
             "contact_lines": [],
             "locale": locale,
         }
@@ -141,28 +144,32 @@ def _common_context(tenant: Tenant | None, locale: str) -> dict[str, Any]:
         "service_name": config.branding.service_name,
         "tenant_name": config.name,
         "primary_color": config.branding.primary_color,  # validated #rrggbb: safe in a style
-        # Links come from the configured URL only, never from the request's Host.
-        "portal_url": config.public_url,
-        "admin_url": f"{config.public_url}/admin" if config.public_url else "/admin",
+        **links,
         "contact_lines": contact_lines,
         "locale": locale,
     }
 
 
-def render(tenant: Tenant | None, template: str, context: dict[str, Any], locale: str | None = None) -> RenderedMail:
-    """Subject, text and HTML of `template` in `locale` (else the tenant's, else French)."""
+def render(
+    tenant: Tenant | None, template: str, context: dict[str, Any], locale: str | None = None, *, base_url: str
+) -> RenderedMail:
+    """Subject, text and HTML of `template` in `locale` (else the tenant's, else French).
+    `base_url` is `assmat.mail.links.mail_base_url(settings, tenant)`: every link of the mail starts with it."""
     if template not in TEMPLATES:
         raise MailTemplateError(f"unknown mail template: {template}")
     missing = TEMPLATES[template] - context.keys()
     if missing:
         raise MailTemplateError(f"mail template {template} needs: {', '.join(sorted(missing))}")
+    base_url = base_url.rstrip("/") if isinstance(base_url, str) else ""
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", base_url):
+        raise MailTemplateError("base_url must be an absolute http(s) address")
     url = context.get("url")
-    if url is not None and not (isinstance(url, str) and re.match(r"https?://[^\s/]", url)):
-        raise MailTemplateError("url must be an absolute http(s) address")
+    if url is not None and not (isinstance(url, str) and url.startswith(f"{base_url}/") and not re.search(r"\s", url)):
+        raise MailTemplateError("url must start with the mail's base_url (assmat.mail.links)")
     locale = locale or (tenant.config.locale if tenant is not None else DEFAULT_LOCALE)
     token = current_locale.set(locale)
     try:
-        values = {**context, **_common_context(tenant, locale)}
+        values = {**context, **_common_context(tenant, locale, base_url)}
         subject = " ".join(_env.get_template(f"{template}/subject.txt").render(values).split())[:SUBJECT_MAX]
         values["subject"] = subject
         body_text = _env.get_template(f"{template}/body.txt").render(values).strip("\n")
@@ -180,10 +187,13 @@ async def enqueue(
     to: str,
     context: dict[str, Any],
     locale: str | None = None,
+    *,
+    base_url: str,
 ) -> OutboxMail:
-    """Add the rendered mail to `session`; it is queued when the caller commits, with its change."""
+    """Add the rendered mail to `session`; it is queued when the caller commits, with its change.
+    `base_url`: see `render`."""
     recipient = single_recipient(to)
-    mail = render(tenant, template, context, locale)
+    mail = render(tenant, template, context, locale, base_url=base_url)
     now = clock.now()
     row = OutboxMail(
         tenant_id=tenant.slug if tenant is not None else None,

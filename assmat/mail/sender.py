@@ -39,6 +39,7 @@ SMTP_TIMEOUT = 10.0
 # Stop sending from a claim this long before it expires, so no two workers send the same row.
 LEASE_MARGIN = timedelta(seconds=4 * SMTP_TIMEOUT)
 ERROR_MAX = 300
+ERASED_BODY = ""  # the body of a delivered mail, erased with its secrets
 _MESSAGE_ID_NAMESPACE = uuid.UUID("5b0e1f0c-8a44-4c1e-9a77-0c4a1d6a8b21")
 
 
@@ -295,7 +296,9 @@ async def deliver_due(
                     report.retried += 1
                     log.warning("mail %s not sent (attempt %s), retry at %s: %s", mail.id, mail.attempts, retry_at, error)
             else:
-                await _finish(sessionmaker, mail, status="sent", sent_at=current())
+                # A delivered mail may hold a temporary password or a live link: the row keeps
+                # only what the console shows (template, addresses, subject, status, dates).
+                await _finish(sessionmaker, mail, status="sent", sent_at=current(), body_text=ERASED_BODY, body_html=None)
                 report.sent += 1
     finally:
         # Reached on shutdown (cancellation) too: the untried rows go back to the queue now

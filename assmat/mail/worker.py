@@ -1,7 +1,9 @@
 """The loop that empties the outbox: inside each web process, or alone (`assmat mail-worker`).
 
 It runs `deliver_due` whenever it is nudged (a request just committed a mail) and otherwise
-every few seconds, which also picks up retries and mail queued by other processes.
+every few seconds, which also picks up retries and mail queued by other processes. Given a
+retention, it also purges expired rows (assmat.db.purge) once per `purge_interval`: every
+deployment runs a mail worker, so nothing needs a separate scheduler.
 """
 
 from __future__ import annotations
@@ -10,15 +12,18 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from assmat.db.purge import PurgeReport, Retention, purge
 from assmat.mail.sender import DeliveryReport, MailBackend, deliver_due, make_backend
 from assmat.settings import Settings
 
 log = logging.getLogger("assmat.mail")
 
 POLL_INTERVAL = 5.0
+PURGE_INTERVAL = 3600.0
 # On shutdown the current run may finish its message (SMTP timeout is 10 s) before it is cancelled.
 STOP_GRACE = 12.0
 
@@ -32,6 +37,8 @@ class MailWorker:
         poll_interval: float = POLL_INTERVAL,
         batch: int = 20,
         stop_grace: float = STOP_GRACE,
+        retention: Retention | None = None,
+        purge_interval: float = PURGE_INTERVAL,
     ):
         self.sessionmaker = sessionmaker
         self.backend = backend
@@ -43,6 +50,10 @@ class MailWorker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self.last_report: DeliveryReport | None = None
+        self.retention = retention
+        self.purge_interval = purge_interval
+        self._next_purge = 0.0  # monotonic: the first run purges
+        self.last_purge: PurgeReport | None = None
 
     @property
     def running(self) -> bool:
@@ -64,7 +75,17 @@ class MailWorker:
 
     async def run_once(self) -> DeliveryReport:
         self.last_report = await deliver_due(self.sessionmaker, self.backend, batch=self.batch)
+        await self._purge_when_due()
         return self.last_report
+
+    async def _purge_when_due(self) -> None:
+        if self.retention is None or time.monotonic() < self._next_purge:
+            return
+        self._next_purge = time.monotonic() + self.purge_interval
+        try:
+            self.last_purge = await purge(self.sessionmaker, self.retention)
+        except Exception:  # the mail goes on; the next interval tries again
+            log.exception("purge failed; retrying in %s s", self.purge_interval)
 
     async def run_forever(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -113,7 +134,8 @@ async def run_standalone(settings: Settings, *, poll_interval: float = POLL_INTE
     from assmat.db.engine import make_engine, make_sessionmaker
 
     engine = make_engine(settings.database_url)
-    worker = MailWorker(make_sessionmaker(engine), make_backend(settings), poll_interval=poll_interval)
+    worker = MailWorker(make_sessionmaker(engine), make_backend(settings), poll_interval=poll_interval,
+                        retention=Retention.from_settings(settings))
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     signals = (signal.SIGINT, signal.SIGTERM)

@@ -21,6 +21,7 @@ from assmat.auth import audit
 from assmat.auth.ratelimit import hit
 from assmat.db.models import Account, Agrement, SituationChange
 from assmat.i18n import gettext as _
+from assmat.mail.links import mail_base_url
 from assmat.mail.outbox import enqueue
 from assmat.portal.children_routes import current_children, today
 from assmat.portal.messages_routes import account_name, latest_messages
@@ -111,7 +112,7 @@ async def situation_change(request: Request) -> Response:
         await db.flush()
         await enqueue(db, tenant, "situation_change_admin", tenant.config.branding.admin_email, {
             "name": account_name(account), "identifier": account.identifier, "message": message,
-        })
+        }, base_url=mail_base_url(request.app.state.settings, tenant))
         audit.record(db, tenant.slug, "situation_change.sent", account_id=account.id, ip=client_ip(request),
                      situation_change_id=change.id)
         await db.commit()

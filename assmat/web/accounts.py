@@ -35,6 +35,7 @@ from assmat.auth.service import AccountService, pending_step
 from assmat.auth.sessions import close_session, open_session
 from assmat.db.models import Account, ContactMessage
 from assmat.i18n import gettext as _
+from assmat.mail.links import mail_base_url
 from assmat.mail.outbox import enqueue
 from assmat.tenants.loader import Tenant
 from assmat.web.csrf import read_cookie
@@ -98,7 +99,7 @@ def account_service(request: Request, db: AsyncSession) -> AccountService:
         db,
         request.app.state.hasher,
         settings.effective_secret_key,
-        settings.tenant_base_url(tenant.slug, tenant.config.public_url),
+        mail_base_url(settings, tenant),
     )
 
 
@@ -517,6 +518,21 @@ async def confirm_email(request: Request) -> Response:
 # -- contact the administrator (Gers) ----------------------------------------------------------------
 
 
+def acknowledgment_context(account: Account | None, email: str, name: str, message: str) -> dict[str, str]:
+    """What the acknowledgment may quote. Anyone can type any address in the contact form: a
+    receipt quoting the visitor's words would relay free text, from the tenant's address, to
+    whoever they chose. So it confirms receipt and quotes nothing, except for a signed-in
+    visitor asking it at their account's confirmed address (where their temporary passwords
+    and links already go): they get the copy seed 000 describes."""
+    verified = (
+        account is not None
+        and account.email_confirmed_at is not None
+        and account.email is not None
+        and normalize_email(account.email) == normalize_email(email)
+    )
+    return {"name": name, "message": message} if verified else {}
+
+
 async def contact(request: Request) -> Response:
     tenant = tenant_of(request)
     if request.method == "GET":
@@ -543,9 +559,12 @@ async def contact(request: Request) -> Response:
             )}, 429)
         db.add(ContactMessage(tenant_id=tenant.slug, name=name, email=email, message=message,
                               acknowledgment_requested=ack, ip=client_ip(request)))
-        await enqueue(db, tenant, "contact_admin", tenant.config.branding.admin_email, {"name": name, "email": email, "message": message})
+        links = mail_base_url(request.app.state.settings, tenant)
+        await enqueue(db, tenant, "contact_admin", tenant.config.branding.admin_email,
+                      {"name": name, "email": email, "message": message}, base_url=links)
         if ack:
-            await enqueue(db, tenant, "contact_acknowledgment", email, {"name": name, "message": message})
+            copy = acknowledgment_context(await current_account(request), email, name, message)
+            await enqueue(db, tenant, "contact_acknowledgment", email, copy, base_url=links)
         audit.record(db, tenant.slug, "contact.sent", ip=client_ip(request), acknowledgment=ack)
         await db.commit()
     nudge_mail(request)

@@ -22,6 +22,7 @@ from assmat.db.engine import make_engine, make_sessionmaker
 from assmat.db.models import TenantRow
 from assmat.i18n import current_locale
 from assmat.mail.sender import make_backend
+from assmat.db.purge import Retention
 from assmat.mail.worker import MailWorker
 from assmat.settings import Settings
 from assmat.tenants.loader import load_valid_tenants
@@ -112,7 +113,9 @@ def create_app(settings: Settings | None = None, registry: TenantRegistry | None
         app.state.sessionmaker = make_sessionmaker(engine)
         await sync_tenant_rows(app.state.sessionmaker, registry)
         # Requests enqueue mail and call app.state.mail_worker.nudge() after their commit.
-        app.state.mail_worker = MailWorker(app.state.sessionmaker, make_backend(settings))
+        # It also purges expired rows (captchas, rate limits, sessions, tokens, old mail) hourly.
+        app.state.mail_worker = MailWorker(app.state.sessionmaker, make_backend(settings),
+                                           retention=Retention.from_settings(settings))
         if settings.mail_in_process:
             app.state.mail_worker.start()
         try:

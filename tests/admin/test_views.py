@@ -35,6 +35,21 @@ def mail(tenant_id: str, recipient: str, status: str, **values) -> OutboxMail:
     return OutboxMail(tenant_id=tenant_id, recipient=recipient, status=status, **{**defaults, **values})
 
 
+def test_outbox_details_say_a_delivered_mails_content_was_erased(console_for, app):
+    console = signed_in(console_for, app, "gers", "agent@gers.fr")
+    delivered, waiting = store(console, mail("gers", "anne@example.org", "sent", sent_at=clock.now(), body_text="", body_html=None),
+                               mail("gers", "bruno@example.org", "pending"))
+    listing = console.client.get("/admin/outbox-mail/list")
+    assert listing.status_code == 200 and "anne@example.org" in text_of(listing)
+    details = console.client.get(f"/admin/outbox-mail/details/{delivered.id}")
+    assert details.status_code == 200
+    page = text_of(details)
+    assert "Contenu" in page and "contenu effacé après envoi" in page
+    assert "Réinitialisation" in page and "anne@example.org" in page  # what stays for the console
+    pending = text_of(console.client.get(f"/admin/outbox-mail/details/{waiting.id}"))
+    assert "effacé à l'envoi" in pending and "SECRET-Xy12" not in pending
+
+
 def contact(tenant_id: str, name: str, **values) -> ContactMessage:
     return ContactMessage(tenant_id=tenant_id, name=name, email=f"{name.lower().replace(' ', '.')}@example.org",
                           message=f"Bonjour, c'est {name}.", created_at=clock.now(), **values)

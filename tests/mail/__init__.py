@@ -73,3 +73,26 @@ async def sessionmaker_for(database_url: str) -> AsyncIterator[async_sessionmake
         yield make_sessionmaker(engine)
     finally:
         await engine.dispose()
+
+
+def production_base(tenant_: Tenant | None) -> str:
+    """The base of mail links in production: each tenant's public_url (no URL template)."""
+    from assmat.mail.links import mail_base_url
+    from assmat.settings import Settings
+
+    return mail_base_url(Settings(public_url_template=None, platform_url=None), tenant_)
+
+
+def render(tenant_: Tenant | None, template: str, context: dict, locale: str | None = None):
+    """`assmat.mail.outbox.render` with the production links of the tenant."""
+    from assmat.mail import outbox
+
+    return outbox.render(tenant_, template, context, locale, base_url=production_base(tenant_))
+
+
+async def enqueue(session: AsyncSession, tenant_: Tenant | None, template: str, to: object, context: dict,
+                  locale: str | None = None) -> OutboxMail:
+    """`assmat.mail.outbox.enqueue` with the production links of the tenant."""
+    from assmat.mail import outbox
+
+    return await outbox.enqueue(session, tenant_, template, to, context, locale, base_url=production_base(tenant_))

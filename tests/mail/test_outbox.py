@@ -10,12 +10,17 @@ import pytest
 from sqlalchemy import func, select
 
 from assmat.db.models import OutboxMail
-from assmat.mail.outbox import TEMPLATES, InvalidRecipient, MailTemplateError, enqueue, render, requeue
-from tests.mail import T0, add_tenant_rows, frozen_clock, outbox_rows, sessionmaker_for, tenant  # noqa: F401
+from assmat.mail import outbox
+from assmat.mail.outbox import TEMPLATES, InvalidRecipient, MailTemplateError, requeue
+from tests.mail import (  # noqa: F401
+    T0, add_tenant_rows, enqueue, frozen_clock, outbox_rows, render, sessionmaker_for, tenant,
+)
+
+CESTAS_RESET = "https://portail-familles.mairie-cestas.fr/reinitialisation/tok3n"
 
 CONTEXTS = {
     "temporary_password": {"password": "R}1SEcGw", "ttl_hours": 72},
-    "reset_link": {"url": "https://portail-familles.mairie-cestas.fr/reinitialisation/tok3n", "ttl_hours": 48},
+    "reset_link": {"url": "https://assmat.gers.fr/reinitialisation/tok3n", "ttl_hours": 48},
     "account_locked": {},
     "account_locked_admin": {
         "identifier": "AGR-00042",
@@ -68,8 +73,8 @@ def test_account_locked_is_the_gers_mail_word_for_word():
 
 
 def test_reset_link_is_the_cestas_mail_word_for_word():
-    url = CONTEXTS["reset_link"]["url"]
-    mail = render(tenant("cestas"), "reset_link", CONTEXTS["reset_link"])
+    url = CESTAS_RESET
+    mail = render(tenant("cestas"), "reset_link", {"url": url, "ttl_hours": 48})
     assert mail.subject == "Réinitialisation de votre mot de passe"
     assert mail.body_text == (
         "Vous avez demandé à réinitialiser votre mot de passe.\n\n"
@@ -83,7 +88,7 @@ def test_reset_link_is_the_cestas_mail_word_for_word():
 
 
 def test_the_link_validity_follows_the_ttl_given():
-    mail = render(tenant("cestas"), "reset_link", {**CONTEXTS["reset_link"], "ttl_hours": 1})
+    mail = render(tenant("cestas"), "reset_link", {"url": CESTAS_RESET, "ttl_hours": 1})
     assert "valable pendant 1H à compter" in mail.body_text
 
 
@@ -156,6 +161,13 @@ def test_unknown_template_missing_context_and_foreign_links_are_refused():
         render(tenant("gers"), "temporary_password", {})
     with pytest.raises(MailTemplateError, match="url"):
         render(tenant("gers"), "reset_link", {"url": "javascript:alert(1)", "ttl_hours": 1})
+    # A link to another host than the mail's base (another tenant, or a Host header) is refused.
+    with pytest.raises(MailTemplateError, match="url"):
+        render(tenant("gers"), "reset_link", {"url": CESTAS_RESET, "ttl_hours": 1})
+    with pytest.raises(MailTemplateError, match="url"):
+        render(tenant("gers"), "reset_link", {"url": "https://assmat.gers.fr.evil.example/x", "ttl_hours": 1})
+    with pytest.raises(MailTemplateError, match="base_url"):
+        outbox.render(tenant("gers"), "account_locked", {}, base_url="/admin")
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from assmat.db.models import OutboxMail
-from assmat.mail.outbox import enqueue, requeue
+from assmat.mail.outbox import requeue
 from assmat.mail.sender import (
     LEASE,
     MAX_ATTEMPTS,
@@ -23,7 +23,7 @@ from assmat.mail.sender import (
     deliver_due,
     make_backend,
 )
-from tests.mail import T0, add_tenant_rows, frozen_clock, outbox_rows, sessionmaker_for, tenant  # noqa: F401
+from tests.mail import T0, add_tenant_rows, enqueue, frozen_clock, outbox_rows, sessionmaker_for, tenant  # noqa: F401
 from tests.support.db import db_session
 from tests.support.postgres import free_port
 
@@ -313,3 +313,48 @@ def test_each_file_gets_its_own_name(tmp_path, frozen_clock):
     asyncio.run(run())
     assert len(list((tmp_path / "mail").glob("*.eml"))) == 5
     assert not list((tmp_path / "mail").glob(".*"))  # no partial file left behind
+
+
+def test_a_delivered_mail_keeps_no_secret_in_the_outbox(settings, smtp_server, frozen_clock):
+    """The temporary password and the live link reach the SMTP server, then the row keeps only
+    what the console shows: template, sender, recipient, subject, status and dates."""
+    add_tenant_rows(settings.database_url, "gers", "cestas")
+    link = "https://portail-familles.mairie-cestas.fr/reinitialisation/LIVE-TOKEN-abc123"
+    asyncio.run(queue(settings.database_url,
+                      ("gers", "temporary_password", "marie@exemple.fr", {"password": "SECRET-Xy12"}),
+                      ("cestas", "reset_link", "paul@exemple.fr", {"url": link, "ttl_hours": 48})))
+    backend = make_backend(smtp_settings(settings, smtp_server.port))
+
+    async def run():
+        async with sessionmaker_for(settings.database_url) as sessionmaker:
+            return await deliver_due(sessionmaker, backend)
+
+    assert asyncio.run(run()).sent == 2
+    received = {m["To"]: m.get_body(("plain",)).get_content() + m.get_body(("html",)).get_content()
+                for m in smtp_server.messages}
+    assert "SECRET-Xy12" in received["marie@exemple.fr"] and link in received["paul@exemple.fr"]
+    rows = outbox_rows(settings.database_url)
+    for row in rows:
+        assert (row.body_text, row.body_html) == ("", None)
+        assert (row.status, row.sent_at) == ("sent", T0)
+    assert [(r.template, r.recipient, r.subject) for r in rows] == [
+        ("temporary_password", "marie@exemple.fr", "Demande de modification de mot de passe"),
+        ("reset_link", "paul@exemple.fr", "Réinitialisation de votre mot de passe"),
+    ]
+    with db_session(settings.database_url) as session:  # nowhere in the table, not only in the body columns
+        dump = " ".join(str(v) for row in session.execute(select(OutboxMail)).all() for v in row.OutboxMail.__dict__.values())
+    assert "SECRET-Xy12" not in dump and "LIVE-TOKEN" not in dump
+
+
+def test_a_mail_waiting_for_a_retry_keeps_its_body(settings, smtp_server, frozen_clock):
+    add_tenant_rows(settings.database_url, "gers")
+    asyncio.run(queue(settings.database_url, ("gers", "temporary_password", "marie@exemple.fr", {"password": "SECRET-Xy12"})))
+    down = make_backend(smtp_settings(settings, free_port()))
+
+    async def run():
+        async with sessionmaker_for(settings.database_url) as sessionmaker:
+            return await deliver_due(sessionmaker, down)
+
+    assert asyncio.run(run()).retried == 1
+    [row] = outbox_rows(settings.database_url)
+    assert "SECRET-Xy12" in row.body_text and row.status == "pending"

@@ -15,11 +15,10 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from assmat.db.models import OutboxMail
-from assmat.mail.outbox import enqueue
 from assmat.mail.sender import SmtpBackend
 from assmat.mail.worker import STOP_GRACE, MailWorker
 from tests.conftest import REPO, make_settings
-from tests.mail import add_tenant_rows, frozen_clock, outbox_rows, sessionmaker_for, tenant  # noqa: F401
+from tests.mail import add_tenant_rows, enqueue, frozen_clock, outbox_rows, sessionmaker_for, tenant  # noqa: F401
 from tests.support.db import db_session
 
 
