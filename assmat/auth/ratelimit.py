@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -46,3 +47,28 @@ async def hit(
     except IntegrityError:  # a parallel request created the window first: count against it
         return await hit(session, tenant_id, bucket, key, limit=limit, window=window)
     return True
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A named limit: at most `limit` hits per `window` for one key of one bucket."""
+
+    bucket: str
+    limit: int
+    window: timedelta
+
+    async def hit(self, session: AsyncSession, tenant_id: str, key: str) -> bool:
+        return await hit(session, tenant_id, self.bucket, key, limit=self.limit, window=self.window)
+
+
+# Anonymous requests that write rows are capped per client, so that no one fills the tables
+# (the purge only removes what has expired).
+# Each view of a form with a captcha issues a challenge (a row, alive ten minutes): a person
+# reloads a page a few times, a bot thousands.
+CAPTCHA_ISSUE = RateLimit("captcha_issue", limit=30, window=timedelta(minutes=10))
+# Each render draws fresh noise: many renders of one code could be averaged by a bot. Counted
+# per challenge, once the challenge is known to exist.
+CAPTCHA_RENDER = RateLimit("captcha_render", limit=6, window=timedelta(minutes=10))
+# Submissions of a form that carries a captcha, per client address: the captcha is not the only
+# brake on a bot that solves it (sign-in, forgot password, and any form that shows one).
+CAPTCHA_FORM = RateLimit("captcha_form", limit=10, window=timedelta(minutes=10))

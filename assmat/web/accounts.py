@@ -30,7 +30,7 @@ from assmat.auth.errors import (
 )
 from assmat.auth.identifiers import normalize_email
 from assmat.auth.policy import rules_as_json
-from assmat.auth.ratelimit import hit
+from assmat.auth.ratelimit import CAPTCHA_FORM, CAPTCHA_ISSUE, hit
 from assmat.auth.service import AccountService, pending_step
 from assmat.auth.sessions import close_session, open_session
 from assmat.db.models import Account, ContactMessage
@@ -187,16 +187,25 @@ def password_rules(tenant: Tenant) -> list[dict[str, Any]]:
 
 
 async def new_captcha(request: Request) -> str:
+    """A new challenge for the page; 429 once this client has asked for too many."""
     tenant = tenant_of(request)
     async with database(request) as db:
+        if not await CAPTCHA_ISSUE.hit(db, tenant.slug, f"ip:{client_ip(request)}"):
+            await db.commit()
+            raise HTTPException(429)
         challenge = await captcha.new_challenge(db, tenant.slug, request.app.state.settings.effective_secret_key)
         await db.commit()
     return challenge
 
 
 async def captcha_passes(request: Request, form: dict[str, str]) -> bool:
+    """Whether the form's captcha was answered; 429 once this client has submitted too many
+    forms with a captcha (counted before the check, right or wrong)."""
     tenant = tenant_of(request)
     async with database(request) as db:
+        if not await CAPTCHA_FORM.hit(db, tenant.slug, f"ip:{client_ip(request)}"):
+            await db.commit()
+            raise HTTPException(429)
         ok = await captcha.check_challenge(
             db, tenant.slug, request.app.state.settings.effective_secret_key, form.get("captcha_id", ""), form.get("captcha", "")
         )
