@@ -1,0 +1,166 @@
+"""Gates of issue 9 over the whole site, with the pages discovered from the router:
+
+- every `<form method="post">` of every page (portal of every tenant, console of a tenant and of the
+  platform; anonymous, signed in, in the middle of a first login) carries a non-empty csrf_token:
+  « Oui, supprimer », « Archiver ce message » and « Se déconnecter » on « Mon compte » posted an
+  empty one, and every test brought its own token;
+- every signed-in portal page and every console page says `Cache-Control: no-store` (after signing
+  out, Back showed a child's record);
+- no malformed token gets past a 403 with the French expired-form page: non-ASCII (a 500 from
+  hmac.compare_digest), huge, repeated, empty or missing, on every POST route of the router."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from assmat.admin.console import VIEWS
+from assmat.admin.identity import AdminService
+from assmat.db.models import AuditEvent
+from tests.admin.conftest import ADMIN_PASSWORD, Console, create_admin
+from tests.support.portal import CSRF, text_of
+from tests.support.site import (
+    CONSOLE,
+    MODEL_VIEWS,
+    Visit,
+    crawl,
+    fill_space,
+    forms_without_token,
+    page_routes,
+    post_forms,
+    post_routes,
+    signed_in_portal,
+    token_urls,
+)
+
+TENANTS = ["alpes-maritimes", "cestas", "eure-et-loir", "gers", "mon-enfant"]
+CONSOLE_TENANT = "alpes-maritimes"  # its console shows every tenant view (children, messages, situations)
+EXPIRED = "Le formulaire a expiré ou ne provient pas de ce site"
+# An identifier of each tenant's kind (agrément number, user name, PMI number, email), n-th one.
+IDENTIFIERS = {"alpes-maritimes": "06-AM-01{:02d}", "cestas": "famille.essai{}", "eure-et-loir": "2800{:02d}",
+               "gers": "AGR-2026-03{:02d}", "mon-enfant": "essai{}@example.org"}
+REDIRECTS = {"/admin/": "the console's index sends staff to the overview, super-admins to the tenants"}
+PUBLIC_STARTS = ["/", "/connexion", "/mot-de-passe-oublie", "/activation", "/contact"]
+
+
+def test_the_tenants_here_are_every_configured_tenant(app):
+    assert sorted(app.state.registry.tenants) == TENANTS
+
+
+def admin_token(app, client, slug: str | None, email: str) -> str:
+    """The link `assmat create-admin` emails, not yet used."""
+    tenant = app.state.registry.get(slug) if slug else None
+
+    async def make():
+        async with app.state.sessionmaker() as db:
+            service = AdminService(db, app.state.hasher, tenant)
+            _admin, token = await service.create(email, "admin" if slug else "super")
+            await db.commit()
+            return token
+
+    return client.portal.call(make)
+
+
+def console_signed_in(app, client_for, host: str, email: str) -> Console:
+    console = Console(client_for(host), app)
+    create_admin(app, console.client, None if host == "localhost" else host, email, ADMIN_PASSWORD,
+                 role="super" if host == "localhost" else "admin")
+    assert console.login(email, ADMIN_PASSWORD).status_code == 302
+    return console
+
+
+def action_confirmations(console: Console, visits: list[Visit]) -> list[str]:
+    """Each console action's confirmation page, for a row its list shows (the list offers actions
+    through a menu that script fills in; the details page links them)."""
+    urls = []
+    for view in MODEL_VIEWS:
+        rows = {m for visit in visits for m in re.findall(rf"/admin/{view.identity}/details/(\d+)", visit.text)}
+        for name in getattr(view, "action_labels", {}):
+            if rows:
+                urls.append(f"/admin/{view.identity}/action/{name.replace('_', '-')}?pks={min(rows)}")
+    return urls
+
+
+def visit_everything(app, portal_for, client_for) -> list[Visit]:
+    visits: list[Visit] = []
+    for slug in TENANTS:
+        assistant_portal, assistant = signed_in_portal(portal_for, slug, IDENTIFIERS[slug].format(1))
+        fill_space(assistant_portal, assistant)
+        visits += crawl(assistant_portal.client, "assistant", ["/espace", "/"])
+        pending, _ = signed_in_portal(portal_for, slug, IDENTIFIERS[slug].format(2), temporary=True)
+        visits += crawl(pending.client, "first login", ["/changement-mot-de-passe"])
+        if assistant_portal.tenant.terms_version:
+            terms, _ = signed_in_portal(portal_for, slug, IDENTIFIERS[slug].format(3), accepted_terms=False)
+            visits += crawl(terms.client, "terms", ["/conditions"])
+        anonymous = portal_for(slug)
+        visits += crawl(anonymous.client, "anonymous", PUBLIC_STARTS + token_urls(anonymous, assistant.id))
+    staff = console_signed_in(app, client_for, CONSOLE_TENANT, "agent@example.org")
+    console_visits = crawl(staff.client, "console", [f"{CONSOLE}/"])
+    visits += console_visits + crawl(staff.client, "console", action_confirmations(staff, console_visits))
+    platform = console_signed_in(app, client_for, "localhost", "plateforme@example.org")
+    visits += crawl(platform.client, "platform console", [f"{CONSOLE}/"])
+    anonymous_console = client_for(CONSOLE_TENANT)
+    link = f"/admin/mot-de-passe/{admin_token(app, anonymous_console, CONSOLE_TENANT, 'nouvel.agent@example.org')}"
+    visits += crawl(anonymous_console, "anonymous", [f"{CONSOLE}/login", link])
+    return visits
+
+
+def crawl_everything(app, portal_for, client_for) -> list[Visit]:
+    visits = visit_everything(app, portal_for, client_for)
+    rendered = {visit.route.template for visit in visits if visit.route is not None
+                and (visit.status == 200 or visit.route.template in REDIRECTS)}
+    missing = sorted(route.template for route in page_routes(app) if route.template not in rendered)
+    assert not missing, f"pages of the router never rendered by the crawl: {missing}"
+    return visits
+
+
+def check_every_post_form_carries_its_csrf_token(everything: list[Visit]) -> None:
+    forms = [(visit, form) for visit in everything for form in post_forms(visit.text)]
+    assert len(forms) > 100  # the crawl met the site's forms: sign in and out, the space's, the console's
+    posted_to = {form.action.split("?")[0] for _visit, form in forms}
+    for action in ("/deconnexion", "/connexion", "/admin/logout", "/admin/login"):
+        assert any(target.endswith(action) for target in posted_to), action
+    broken = [f"{visit.user} {visit.url} → {action or '(this page)'}"
+              for visit in everything for action in forms_without_token(visit.text)]
+    assert not broken, "forms posted without a CSRF token:\n" + "\n".join(broken)
+
+
+def check_the_three_forms_that_could_not_be_posted(everything: list[Visit]) -> None:
+    """« Oui, supprimer », « Archiver ce message », « Se déconnecter » on « Mon compte »: their own
+    token, not only the header's logout form's."""
+    def tokens_of(path_pattern: str, action_pattern: str) -> list[str]:
+        return [form.tokens[0] if form.tokens else "" for visit in everything if re.fullmatch(path_pattern, visit.url)
+                for form in post_forms(visit.text) if re.fullmatch(action_pattern, form.action)]
+
+    for page, action in ((r"/espace/enfants/\d+/supprimer", r"/espace/enfants/\d+/supprimer"),
+                         (r"/espace/messages/\d+", r"/espace/messages/\d+/(archiver|desarchiver)"),
+                         (r"/espace/compte", r"/deconnexion")):
+        found = tokens_of(page, action)
+        assert found and all(re.fullmatch(r"[0-9a-f]{64}", token) for token in found), (page, found)
+
+
+def check_private_pages_are_never_stored(everything: list[Visit]) -> None:
+    private = [visit for visit in everything if visit.user != "anonymous" or visit.url.startswith(CONSOLE)]
+    signed_in_pages = {visit.route.template for visit in private if visit.route is not None and visit.status == 200}
+    assert {"/espace", "/espace/enfants/{child_id:int}", "/espace/compte", "/admin/{identity}/list"} <= signed_in_pages
+    stored = [f"{visit.user} {visit.url} ({visit.status}): {visit.headers.get('cache-control')!r}"
+              for visit in private if "no-store" not in (visit.headers.get("cache-control") or "")]
+    assert not stored, "pages with personal data the browser may keep:\n" + "\n".join(stored)
+    # Anonymous public pages stay cacheable: the header marks what is private, not everything.
+    home = next(v for v in everything if v.user == "anonymous" and v.url == "/" and v.status == 200)
+    assert "no-store" not in (home.headers.get("cache-control") or "")
+
+
+def test_every_page_posts_its_forms_with_a_token_and_private_pages_are_never_stored(app, portal_for, client_for):
+    """One crawl of the whole site (about 150 pages), three gates."""
+    everything = crawl_everything(app, portal_for, client_for)
+    failures = []
+    for check in (check_every_post_form_carries_its_csrf_token, check_the_three_forms_that_could_not_be_posted,
+                  check_private_pages_are_never_stored):
+        try:
+            check(everything)
+        except AssertionError as exc:
+            failures.append(f"{check.__name__}: {exc}")
+    assert not failures, "\n\n".join(failures)
