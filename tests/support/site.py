@@ -125,6 +125,7 @@ def route_of(routes: list[RouteInfo], path: str) -> RouteInfo | None:
 @dataclass
 class PostForm:
     action: str
+    enctype: str = ""
     tokens: list[str] = field(default_factory=list)
 
 
@@ -140,7 +141,7 @@ class _PageParser(HTMLParser):
         if tag == "a" and values.get("href"):
             self.links.append(values["href"])
         elif tag == "form":
-            self._form = PostForm(values.get("action", "")) if values.get("method", "get").lower() == "post" else None
+            self._form = PostForm(values.get("action", ""), values.get("enctype", "")) if values.get("method", "get").lower() == "post" else None
             if self._form is not None:
                 self.forms.append(self._form)
         elif tag == "input" and self._form is not None and values.get("name") == "csrf_token":
@@ -170,6 +171,7 @@ class Visit:
     status: int
     headers: Any
     text: str
+    client: Any = None  # the browser that opened it (its cookies: session, console session)
 
 
 def _local(href: str, host: str) -> str | None:
@@ -203,7 +205,7 @@ def crawl(client: Any, user: str, starts: list[str], limit: int = 300) -> list[V
         # Each console view's list and details are pages of their own.
         identity = path.split("/")[2] if route and "{identity}" in route.template else ""
         key = (route.template if route else path, identity, "pks=" in query)
-        if key in seen:
+        if key in seen and url not in starts:
             continue
         seen.add(key)
         response = client.get(url)
@@ -211,10 +213,10 @@ def crawl(client: Any, user: str, starts: list[str], limit: int = 300) -> list[V
             target = _local(response.headers.get("location", ""), host)
             if target:
                 queue.append(target)
-            visits.append(Visit(user, url, route, response.status_code, response.headers, ""))
+            visits.append(Visit(user, url, route, response.status_code, response.headers, "", client))
             continue
         text = response.text if "text/html" in response.headers.get("content-type", "") else ""
-        visits.append(Visit(user, url, route, response.status_code, response.headers, text))
+        visits.append(Visit(user, url, route, response.status_code, response.headers, text, client))
         parser = _PageParser()
         parser.feed(text)
         for href in parser.links:
@@ -263,6 +265,11 @@ class SpaceData:
     child: Any | None = None
     message: Any | None = None
     archived: Any | None = None
+
+
+def space_starts(data: "SpaceData") -> list[str]:
+    """Pages the crawl would see once per route but that show another form: an archived message."""
+    return [f"/espace/messages/{data.archived.id}"] if data.archived is not None else []
 
 
 def fill_space(portal: Any, account: Any) -> SpaceData:

@@ -32,6 +32,7 @@ from tests.support.site import (
     post_forms,
     post_routes,
     signed_in_portal,
+    space_starts,
     token_urls,
 )
 
@@ -87,8 +88,8 @@ def visit_everything(app, portal_for, client_for) -> list[Visit]:
     visits: list[Visit] = []
     for slug in TENANTS:
         assistant_portal, assistant = signed_in_portal(portal_for, slug, IDENTIFIERS[slug].format(1))
-        fill_space(assistant_portal, assistant)
-        visits += crawl(assistant_portal.client, "assistant", ["/espace", "/"])
+        space = fill_space(assistant_portal, assistant)
+        visits += crawl(assistant_portal.client, "assistant", ["/espace", "/", *space_starts(space)])
         pending, _ = signed_in_portal(portal_for, slug, IDENTIFIERS[slug].format(2), temporary=True)
         visits += crawl(pending.client, "first login", ["/changement-mot-de-passe"])
         if assistant_portal.tenant.terms_version:
@@ -153,14 +154,91 @@ def check_private_pages_are_never_stored(everything: list[Visit]) -> None:
     assert "no-store" not in (home.headers.get("cache-control") or "")
 
 
-def test_every_page_posts_its_forms_with_a_token_and_private_pages_are_never_stored(app, portal_for, client_for):
-    """One crawl of the whole site (about 150 pages), three gates."""
+# -- malformed tokens on every POST route -------------------------------------------------------------------
+
+
+def malformed_tokens(good: str) -> dict[str, object]:
+    """What wapiti and friends send in csrf_token: each must be a 403, never a 500."""
+    return {
+        "non-ASCII": good[:-1] + "é",
+        "huge": "a" * 40_000,
+        "repeated": [good, good],
+        "empty": "",
+        "missing": None,
+        "well-formed but wrong": "0" * 64,
+    }
+
+
+def post_targets(app, visits: list[Visit]) -> tuple[list[tuple[str, Visit, bool]], list[str]]:
+    """(url, the visit whose browser posts there) for every form the crawl met on a POST route, and
+    the POST routes no page has a form for."""
+    routes = post_routes(app)
+    targets: dict[str, tuple[str, Visit]] = {}
+    for visit in visits:
+        for form in post_forms(visit.text):
+            action = (form.action or visit.url).replace(f"http://{visit.client.base_url.host}", "")
+            path = action.split("?")[0]
+            if any(route.regex.match(path) for route in routes) and action not in targets:
+                targets[action] = (action, visit, form.enctype == "multipart/form-data")
+    covered = {route.template for route in routes for action in targets if route.regex.match(action.split("?")[0])}
+    return list(targets.values()), sorted(route.template for route in routes if route.template not in covered)
+
+
+def audit_count(app, client) -> int:
+    async def count():
+        async with app.state.sessionmaker() as db:
+            return (await db.execute(select(func.count()).select_from(AuditEvent))).scalar_one()
+
+    return client.portal.call(count)
+
+
+def check_every_malformed_token_is_a_403_on_every_post_route(app, visits: list[Visit]) -> None:
+    targets, formless = post_targets(app, visits)
+    # Routes no page posts to: SQLAdmin's own create, edit and import (no view allows them) and the
+    # action runners of views without actions refuse before reading a form (403, 404 or 405); the
+    # import's apply form only follows a dry run, and checks its token first like any other.
+    sqladmin_disabled = {"/admin/{identity}/create", "/admin/{identity}/edit/{pk:path}", "/admin/{identity}/import",
+                         *(f"/admin/{view.identity}/run/{{action}}" for view in VIEWS if not getattr(view, "action_labels", None))}
+    assert set(formless) <= sqladmin_disabled | {"/admin/import/appliquer"}, formless
+    staff = next(visit for visit in visits if visit.user == "console")
+    disabled = [template.replace("{identity}", "account").replace("{pk:path}", "1").replace("{action}", "unlock")
+                for template in formless if template in sqladmin_disabled]
+    # The import's apply form only follows a dry run; it reads a plain form, like the portal's.
+    formless_targets = [(template, staff, False) for template in formless if template not in sqladmin_disabled]
+    problems = []
+    for url, visit, multipart in targets + formless_targets + [(url, staff, False) for url in disabled]:
+        client = visit.client
+        good = CSRF.search(visit.text).group(1) if CSRF.search(visit.text) else "0" * 64
+        before = audit_count(app, client)
+        for name, token in malformed_tokens(good).items():
+            data = {"identifiant": "x", "pks": "1"} | ({} if token is None else {"csrf_token": token})
+            files = {"fichier": ("assistants.csv", b"identifiant\n", "text/csv")} if multipart else None
+            response = client.post(url, data=data, files=files)
+            if response.status_code not in ({403} if url not in disabled else {403, 404, 405}):
+                problems.append(f"{visit.user} {url} [{name}]: {response.status_code}")
+            elif response.status_code == 403 and url not in disabled and EXPIRED not in text_of(response):
+                problems.append(f"{visit.user} {url} [{name}]: 403 without the expired-form message")
+        if audit_count(app, client) != before:
+            problems.append(f"{visit.user} {url}: something was recorded")
+    assert len(targets) >= 30
+    assert not problems, "\n".join(problems)
+    # Nothing was done: the users are still signed in (a sign-out with a bad token signs nobody out).
+    for visit in visits:
+        if visit.user == "assistant" and visit.url == "/espace/compte":
+            assert visit.client.get("/espace/compte").status_code == 200
+    assert staff.client.get("/admin/vue-d-ensemble").status_code == 200
+
+
+def test_the_whole_site_posts_its_forms_never_stores_private_pages_and_refuses_bad_tokens(app, portal_for, client_for):
+    """One crawl of the whole site (about 150 pages: every tenant, anonymous, signed in, first login,
+    console, platform console), four gates; every failure is reported, not only the first."""
     everything = crawl_everything(app, portal_for, client_for)
+    checks = [check_every_post_form_carries_its_csrf_token, check_the_three_forms_that_could_not_be_posted,
+              check_private_pages_are_never_stored, lambda visits: check_every_malformed_token_is_a_403_on_every_post_route(app, visits)]
     failures = []
-    for check in (check_every_post_form_carries_its_csrf_token, check_the_three_forms_that_could_not_be_posted,
-                  check_private_pages_are_never_stored):
+    for check in checks:
         try:
             check(everything)
         except AssertionError as exc:
-            failures.append(f"{check.__name__}: {exc}")
+            failures.append(str(exc))
     assert not failures, "\n\n".join(failures)
