@@ -70,6 +70,20 @@ def a_child(live_server, account) -> object:
     return child
 
 
+def email_confirmed(live_server, account_id: int) -> None:
+    from sqlalchemy import update
+
+    from assmat import clock
+    from assmat.db.models import Account
+
+    async def confirm(sessionmaker):
+        async with sessionmaker() as db:
+            await db.execute(update(Account).where(Account.id == account_id).values(email_confirmed_at=clock.now()))
+            await db.commit()
+
+    live_server.run_async(confirm)
+
+
 def expect_no_expired_form(page: Page) -> None:
     expect(page.get_by_text(EXPIRED)).to_have_count(0)
 
@@ -149,3 +163,186 @@ def test_an_assistant_signs_out(live_server, live_accounts, page: Page, where: s
         page.go_back()
     expect(page.get_by_role("textbox", name=re.compile(r"identifiant", re.I))).to_be_visible()
     expect(page.get_by_text("maman@example.org")).to_have_count(0)
+
+
+# -- the other forms of the portal ---------------------------------------------------------------------------
+
+
+def fr(msgid: str, **values: object) -> str:
+    """The French text of a catalogue message, as the portal shows it."""
+    from assmat.i18n import current_locale, gettext
+
+    token = current_locale.set("fr")
+    try:
+        return gettext(msgid) % values if values else gettext(msgid)
+    finally:
+        current_locale.reset(token)
+
+
+def notice(page: Page, msgid: str):
+    return expect(page.get_by_role("status").filter(has_text=fr(msgid)))
+
+
+def mail_link(live_server, recipient: str, pattern: str) -> str:
+    """The path of the first link matching `pattern` in the newest mail the live server wrote to `recipient`."""
+    import email
+    import email.policy
+    import time
+
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        for path in sorted(live_server.settings.mail_dir.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns, reverse=True):
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if message["To"] == recipient:
+                found = re.search(r"https?://[^/\s]+(" + pattern + r")", message.get_body(("plain",)).get_content())
+                if found:
+                    return found.group(1)
+        time.sleep(0.1)
+    raise AssertionError(f"no mail with {pattern} to {recipient}")
+
+
+def unique_email() -> str:
+    return f"assmat-{uuid.uuid4().hex[:10]}@example.org"
+
+
+def fill_new_password(page: Page, password: str = "Nouveau#Mimosa2027") -> str:
+    page.locator("#mot_de_passe").fill(password)
+    page.locator("#confirmation").fill(password)
+    return password
+
+
+def test_an_assistant_changes_her_password_then_signs_in_with_it(live_server, live_accounts, page: Page) -> None:
+    account = assistant(live_server, live_accounts, page)
+    page.get_by_role("navigation").get_by_role("link", name="Mon compte").click()
+    page.get_by_role("link", name=fr("Change my password")).click()
+    page.get_by_label(fr("Current password")).fill(PASSWORD)
+    new = fill_new_password(page)
+    page.get_by_role("button", name=fr("Save")).click()
+    page.wait_for_url(re.compile(r"/connexion\?info=password_changed$"))
+    notice(page, "Your password has been changed. Sign in with your new password.").to_be_visible()
+    sign_in(page, live_server, AM, account.identifier, new)
+
+
+def test_an_assistant_changes_her_email_and_confirms_it(live_server, live_accounts, page: Page) -> None:
+    assistant(live_server, live_accounts, page)
+    address = unique_email()
+    page.get_by_role("navigation").get_by_role("link", name="Mon compte").click()
+    page.get_by_role("link", name=fr("Change my email address")).click()
+    page.get_by_label(fr("New email address")).fill(address)
+    page.get_by_label(fr("Current password")).fill(PASSWORD)
+    page.get_by_role("button", name=fr("Save")).click()
+    notice(page, "A confirmation link has been sent to the new address. The change applies once you click it.").to_be_visible()
+    page.goto(live_server.url(AM, mail_link(live_server, address, r"/confirmation-email/[\w-]+")))
+    page.get_by_role("button", name=fr("Confirm this address")).click()
+    notice(page, "Your email address has been updated.").to_be_visible()
+    expect(page.get_by_text(address).first).to_be_visible()
+
+
+def test_a_visitor_writes_to_the_administrator(live_server, page: Page) -> None:
+    page.goto(live_server.url("gers", "/connexion"))
+    page.get_by_role("main").get_by_role("link", name=fr("Contact the site administrator")).click()
+    page.get_by_role("textbox", name=fr("Your name")).fill("Claire Dupont")
+    page.get_by_role("textbox", name=fr("Your email address")).fill(unique_email())
+    page.get_by_role("textbox", name=re.compile(r"^Votre message|^Message")).fill("Je n'ai pas reçu mon courrier.")
+    page.get_by_role("button", name=fr("Send")).click()
+    notice(page, "Your message has been sent to the site administrator.").to_be_visible()
+
+
+def test_an_assistant_reports_a_change_of_situation(live_server, live_accounts, page: Page) -> None:
+    assistant(live_server, live_accounts, page)
+    page.get_by_role("navigation").get_by_role("link", name=re.compile("agrément", re.I)).click()
+    page.get_by_role("link", name=fr("Report a change of situation")).click()
+    page.get_by_role("textbox", name=fr("Your message")).fill("Je déménage le 1er janvier à Antibes.")
+    page.get_by_role("button", name=fr("Send")).click()
+    notice(page, "Your report has been sent to the département's services. They will contact you if needed.").to_be_visible()
+
+
+def test_an_assistant_edits_a_declared_child(live_server, live_accounts, page: Page) -> None:
+    account = assistant(live_server, live_accounts, page)
+    a_child(live_server, account)
+    page.get_by_role("navigation").get_by_role("link", name="Enfants accueillis").click()
+    page.get_by_role("link", name=re.compile(r"^Modifier Anna ENFANTGARDE")).click()
+    page.get_by_role("textbox", name="Téléphone", exact=False).first.fill("06 98 76 54 32")
+    page.get_by_role("button", name=fr("Validate")).click()
+    expect_no_expired_form(page)
+    notice(page, "The child's details have been saved.").to_be_visible()
+
+
+@pytest.mark.parametrize("slug", ["gers", "alpes-maritimes"], ids=["temporary password", "link"])
+def test_forgot_password_in_both_modes(live_server, live_accounts, page: Page, slug: str) -> None:
+    """The Gers mails a temporary password; Alpes-Maritimes a link to choose one, followed here."""
+    address = unique_email()
+    account, _ = live_accounts.create(slug, f"AGR-{uuid.uuid4().hex[:8].upper()}", PASSWORD, email=address)
+    page.goto(live_server.url(slug, "/connexion"))
+    page.get_by_role("link", name=re.compile(r"oubli", re.I)).first.click()
+    page.get_by_role("textbox", name=re.compile(r"^Identifiant")).fill(account.identifier)
+    page.get_by_role("textbox", name=re.compile("^" + re.escape(fr("Email address")))).fill(address)
+    page.get_by_role("button", name=re.compile(r"^(Envoyer|M'envoyer|Recevoir|Valider)")).click()
+    expect_no_expired_form(page)
+    page.wait_for_url(re.compile(r"/connexion\?info=reset_(link_)?sent$"))
+    expect(page.get_by_role("status")).to_be_visible()
+    if slug == "alpes-maritimes":
+        page.goto(live_server.url(slug, mail_link(live_server, address, r"/reinitialisation/[\w-]+")))
+        new = fill_new_password(page)
+        page.get_by_role("button", name=fr("Save my password")).click()
+        notice(page, "Your password has been changed. Sign in with your new password.").to_be_visible()
+        sign_in(page, live_server, slug, account.identifier, new)
+
+
+def test_activation_by_identity_check(live_server, live_accounts, page: Page) -> None:
+    """Alpes-Maritimes: identifier and identity, then the emailed link, then a password."""
+    address = unique_email()
+    account, _ = live_accounts.create(AM, agrement_number(), None, email=address)
+    page.goto(live_server.url(AM, "/connexion"))
+    page.get_by_role("link", name=fr("First login: activate my account")).click()
+    page.get_by_role("textbox", name=re.compile(r"^Identifiant")).fill(account.identifier)
+    for label, value in ((fr("Last name"), "Martin"), (fr("First name"), "Anne"), (fr("Birth date"), "17/05/1980"),
+                         (fr("Email address"), address)):
+        field = page.get_by_role("textbox", name=re.compile("^" + re.escape(label)))
+        if field.count():
+            field.fill(value)
+    page.get_by_role("button", name=fr("Continue")).click()
+    expect_no_expired_form(page)
+    expect(page.get_by_role("status")).to_be_visible()
+    page.goto(live_server.url(AM, mail_link(live_server, address, r"/activation/[\w-]+")))
+    fill_new_password(page)
+    page.get_by_role("button", name=fr("Validate")).click()
+    notice(page, "Your account is activated. Sign in with your identifier and your new password.").to_be_visible()
+
+
+def test_activation_by_pmi_number_and_birth_date(live_server, live_accounts, page: Page) -> None:
+    """Eure-et-Loir: the PMI number and birth date, then an address and a password in one page."""
+    number = f"{uuid.uuid4().int % 1_000_000:06d}"
+    live_accounts.create("eure-et-loir", number, None, email=None, birth_date=date(1975, 3, 14))
+    page.goto(live_server.url("eure-et-loir", "/activation"))
+    page.get_by_role("textbox", name=re.compile(r"^Identifiant")).fill(number)
+    page.get_by_role("textbox", name=re.compile("^" + fr("Birth date"))).fill("14/03/1975")
+    page.get_by_role("button", name=fr("Continue")).click()
+    expect_no_expired_form(page)
+    page.wait_for_url(re.compile(r"/activation/[\w-]+$"))
+    page.get_by_role("textbox", name=re.compile("^" + fr("Email address"))).fill(unique_email())
+    fill_new_password(page)
+    page.get_by_role("button", name=fr("Validate")).click()
+    page.wait_for_url(re.compile(r"/connexion\?info="))
+    expect(page.get_by_role("status")).to_be_visible()
+
+
+def test_the_security_code_reloads_and_signs_in(live_server, live_accounts, page: Page) -> None:
+    """Eure-et-Loir's cryptogramme: « Recharger » shows a new one; the right one signs in."""
+    from assmat.auth.captcha import DEFAULT_LENGTH, derive_answer
+
+    number = f"{uuid.uuid4().int % 1_000_000:06d}"
+    account, _ = live_accounts.create("eure-et-loir", number, PASSWORD)
+    email_confirmed(live_server, account.id)  # the tenant asks for it before the first sign-in
+    page.goto(live_server.url("eure-et-loir", "/connexion"))
+    first = page.locator("input[name=captcha_id]").input_value()
+    page.get_by_role("button", name=fr("Reload the security code")).click()
+    expect_no_expired_form(page)
+    expect(page.locator("input[name=captcha_id]")).not_to_have_value(first)
+    captcha_id = page.locator("input[name=captcha_id]").input_value()
+    page.get_by_role("textbox", name=re.compile(r"^Identifiant")).fill(number)
+    page.get_by_label(re.compile(r"^Mot de passe")).first.fill(PASSWORD)
+    answer = derive_answer(live_server.settings.effective_secret_key, "eure-et-loir", captcha_id, DEFAULT_LENGTH)
+    page.get_by_role("textbox", name=fr("Copy the security code")).fill(answer)
+    page.get_by_role("button", name=re.compile(r"^(Se connecter|Je me connecte|Connexion)$")).click()
+    page.wait_for_url(re.compile(r"/espace$"))
