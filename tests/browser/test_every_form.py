@@ -346,3 +346,138 @@ def test_the_security_code_reloads_and_signs_in(live_server, live_accounts, page
     page.get_by_role("textbox", name=fr("Copy the security code")).fill(answer)
     page.get_by_role("button", name=re.compile(r"^(Se connecter|Je me connecte|Connexion)$")).click()
     page.wait_for_url(re.compile(r"/espace$"))
+
+
+# -- the console ---------------------------------------------------------------------------------------------
+
+GERS = "gers"
+
+
+def console_sign_in(live_server, page: Page, slug: str = GERS) -> str:
+    staff = f"agent-{uuid.uuid4().hex[:8]}@example.org"
+    create_console_admin(live_server, slug, staff, CONSOLE_PASSWORD)
+    page.goto(live_server.url(slug, "/admin/login"))
+    page.get_by_label("Adresse email").fill(staff)
+    page.get_by_label("Mot de passe").fill(CONSOLE_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(re.compile(r"/admin/vue-d-ensemble$"))
+    return staff
+
+
+def confirm_from_details(live_server, page: Page, identity: str, pk: int, label: str, slug: str = GERS) -> None:
+    """On a row's details page, the action's link, then « Confirmer : … » on its confirmation page."""
+    page.goto(live_server.url(slug, f"/admin/{identity}/details/{pk}"))
+    page.get_by_role("link", name=label, exact=True).click()
+    page.get_by_role("button", name=f"Confirmer : {label}").click()
+    expect_no_expired_form(page)
+
+
+def done(page: Page, label: str, count: int = 1):
+    return expect(page.get_by_role("status").filter(has_text=f"{label} : {count} élément(s) traité(s)."))
+
+
+def test_staff_sign_in_and_out_of_the_console(live_server, page: Page) -> None:
+    console_sign_in(live_server, page)
+    page.get_by_role("button", name="Se déconnecter").click()
+    expect_no_expired_form(page)
+    page.wait_for_url(re.compile(r"/admin/login$"))
+    page.goto(live_server.url(GERS, "/admin/account/list"))
+    page.wait_for_url(re.compile(r"/admin/login"))
+
+
+def test_staff_confirm_each_account_action(live_server, live_accounts, page: Page) -> None:
+    console_sign_in(live_server, page)
+    from tests.browser.test_console import lock_by_failed_logins
+
+    account, _ = live_accounts.create(GERS, f"AGR-{uuid.uuid4().hex[:8].upper()}", PASSWORD, email=unique_email())
+    lock_by_failed_logins(live_server, GERS, account.identifier)
+    for label in ("Débloquer", "Envoyer une réinitialisation", "Désactiver", "Réactiver"):
+        confirm_from_details(live_server, page, "account", account.id, label)
+        done(page, label).to_be_visible()
+    assert live_accounts.get(account.id).disabled_at is None and live_accounts.get(account.id).locked_at is None
+
+    waiting, _ = live_accounts.create(GERS, f"AGR-{uuid.uuid4().hex[:8].upper()}", None, email=unique_email())
+    confirm_from_details(live_server, page, "account", waiting.id, "Renvoyer l'activation")
+    expect(page.get_by_role("status").filter(has_text="Renvoyer l'activation :")).to_be_visible()
+    confirm_from_details(live_server, page, "account", waiting.id, "Imprimer le courrier")
+    expect(page.get_by_text(waiting.identifier).first).to_be_visible()
+
+
+def test_staff_import_a_file_dry_run_then_apply(live_server, page: Page, tmp_path) -> None:
+    from tests.admin.test_import import csv_bytes, row
+
+    console_sign_in(live_server, page)
+    number = f"AGR-{uuid.uuid4().hex[:8].upper()}"
+    file = tmp_path / "assistants.csv"
+    file.write_bytes(csv_bytes(row(number)))
+    page.goto(live_server.url(GERS, "/admin/import"))
+    page.get_by_label("Fichier CSV").set_input_files(str(file))
+    page.get_by_role("button", name="Simuler l'import").click()
+    expect_no_expired_form(page)
+    page.get_by_role("button", name="Appliquer").click()
+    expect_no_expired_form(page)
+    page.wait_for_url(re.compile(r"/admin/import/\d+$"))
+    page.goto(live_server.url(GERS, f"/admin/account/list?search={number}"))
+    expect(page.locator("tbody tr").filter(has_text=number)).to_have_count(1)
+
+
+def test_staff_retry_a_mail_and_mark_messages_handled(live_server, live_accounts, page: Page) -> None:
+    from assmat.db.models import ContactMessage, OutboxMail, SituationChange
+
+    console_sign_in(live_server, page)
+    account, _ = live_accounts.create(GERS, f"AGR-{uuid.uuid4().hex[:8].upper()}", PASSWORD)
+    mail, contact, change = store(
+        live_server,
+        OutboxMail(tenant_id=GERS, template="reset_link", sender="Portail <ne-pas-repondre@example.org>",
+                   recipient=unique_email(), subject="Réinitialisation", body_text="Bonjour.", status="failed",
+                   attempts=5, last_error="refusé"),
+        ContactMessage(tenant_id=GERS, name="Claire Dupont", email=unique_email(), message="Bonjour."),
+        SituationChange(tenant_id=GERS, account_id=account.id, message="Déménagement."),
+    )
+    confirm_from_details(live_server, page, "outbox-mail", mail.id, "Relancer l'envoi")
+    done(page, "Relancer l'envoi").to_be_visible()
+    confirm_from_details(live_server, page, "contact-message", contact.id, "Marquer comme traité")
+    done(page, "Marquer comme traité").to_be_visible()
+    confirm_from_details(live_server, page, "changement-situation", change.id, "Marquer comme traité")
+    done(page, "Marquer comme traité").to_be_visible()
+
+
+def test_staff_write_a_message_to_every_assistant(live_server, page: Page) -> None:
+    console_sign_in(live_server, page)
+    subject = f"Réunion {uuid.uuid4().hex[:6]}"
+    page.goto(live_server.url(GERS, "/admin/message/list"))
+    page.get_by_role("link", name="Écrire un message").click()
+    page.get_by_label(re.compile("^Tous les assistants", re.I)).check()
+    page.get_by_label("Expéditeur").fill("Service PMI")
+    page.get_by_label("Objet").fill(subject)
+    page.get_by_label("Message", exact=True).fill("Une réunion d'information aura lieu le 12 janvier.")
+    page.get_by_role("button", name="Envoyer").click()
+    expect_no_expired_form(page)
+    page.wait_for_url(re.compile(r"envoye=1"))
+    expect(page.get_by_text(subject).first).to_be_visible()
+
+
+def test_a_new_staff_member_sets_the_console_password(live_server, page: Page) -> None:
+    from assmat.admin.identity import AdminService
+    from assmat.auth.hashing import AsyncHasher
+    from assmat.auth.passwords import Hasher
+
+    staff = unique_email()
+    tenant = live_server.app.state.registry.get(GERS)
+
+    async def create(sessionmaker) -> str:
+        async with sessionmaker() as db:
+            _admin, token = await AdminService(db, AsyncHasher(Hasher(live_server.settings)), tenant).create(staff, "admin")
+            await db.commit()
+            return token
+
+    token = live_server.run_async(create)
+    page.goto(live_server.url(GERS, f"/admin/mot-de-passe/{token}"))
+    fill_new_password(page, CONSOLE_PASSWORD)
+    page.get_by_role("button", name=fr("Save my password")).click()
+    expect_no_expired_form(page)
+    page.wait_for_url(re.compile(r"/admin/login$"))
+    page.get_by_label("Adresse email").fill(staff)
+    page.get_by_label("Mot de passe").fill(CONSOLE_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(re.compile(r"/admin/vue-d-ensemble$"))
