@@ -22,7 +22,6 @@ from assmat import clock
 from assmat.admin.console import VIEWS
 from assmat.auth import tokens
 from assmat.auth.service import ACTIVATION, ACTIVATION_STEP2, EMAIL_CHANGE, RESET
-from tests.support.portal import CSRF
 from assmat.db.models import (
     CarePeriod,
     Child,
@@ -33,6 +32,7 @@ from assmat.db.models import (
     OutboxMail,
     SituationChange,
 )
+from tests.support.portal import CSRF
 
 PASSWORD = "Cathedrale#Beauce28"  # valid under every tenant's policy
 CONSOLE = "/admin"
