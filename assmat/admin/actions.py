@@ -23,7 +23,7 @@ from assmat import clock
 from assmat.admin.backend import console_user
 from assmat.auth import audit
 from assmat.web.csrf import csrf_token
-from assmat.web.forms import BadForm, CsrfFailed, read_form
+from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, read_form
 
 
 def run_url(request: Request, identity: str, action: str) -> str:
@@ -87,7 +87,9 @@ class ConfirmedActions:
         by = self._require_actor(request)
         try:
             form = await read_form(request)
-        except (BadForm, CsrfFailed):
+        except CsrfFailed:
+            raise HTTPException(403, detail=expired_form_message()) from None
+        except BadForm:
             raise HTTPException(403) from None
         async with request.app.state.sessionmaker() as db:
             rows = await self.scoped_rows(request, db, form.get("pks", "").split(","))

@@ -6,13 +6,14 @@ app's (stack.md): it is removed, and the console identity lives in `admin_sessio
 from __future__ import annotations
 
 from sqladmin.authentication import AuthenticationBackend
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from assmat.admin.identity import AdminService, ConsoleUser
 from assmat.auth.errors import LoginFailed
 from assmat.web.csrf import read_cookie
-from assmat.web.forms import BadForm, CsrfFailed, read_form
+from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, read_form
 
 ADMIN_COOKIE = "admin_session"
 
@@ -33,7 +34,9 @@ class ConsoleAuth(AuthenticationBackend):
     async def login(self, request: Request) -> Response | bool:
         try:
             form = await read_form(request)
-        except (BadForm, CsrfFailed):
+        except CsrfFailed:
+            raise HTTPException(403, detail=expired_form_message()) from None
+        except BadForm:
             return False
         async with request.app.state.sessionmaker() as db:
             service = admin_service(request, db)

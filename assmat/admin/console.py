@@ -27,7 +27,7 @@ from assmat.admin.overview import OverviewView
 from assmat.admin.platform import PlatformTenantsView, TenantAdminView
 from assmat.db.engine import make_sessionmaker
 from assmat.web.csrf import csrf_token
-from assmat.web.forms import BadForm, CsrfFailed, read_form
+from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, read_form
 
 TEMPLATES = Path(__file__).parent / "templates"
 VIEWS = [
@@ -52,7 +52,9 @@ def _logout_by_post(console: Admin) -> None:
     async def logout(request: Request) -> Response:
         try:
             await read_form(request)
-        except (BadForm, CsrfFailed):
+        except CsrfFailed:
+            raise HTTPException(403, detail=expired_form_message()) from None
+        except BadForm:
             raise HTTPException(403) from None
         return await console.logout(request)
 

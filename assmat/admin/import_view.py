@@ -27,8 +27,8 @@ from assmat.admin.backend import console_user
 from assmat.admin.importer import ImportFileError, ImportReport, import_assistants
 from assmat.admin.scoping import TenantScopedView
 from assmat.db.models import ImportRun
-from assmat.web.csrf import csrf_token, csrf_valid
-from assmat.web.forms import BadForm, CsrfFailed, read_form
+from assmat.web.csrf import csrf_token, form_csrf_valid
+from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, read_form
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_REQUEST_BYTES = MAX_UPLOAD_BYTES + 64 * 1024  # the file and a few small fields
@@ -61,6 +61,8 @@ async def read_upload(request: Request, field: str = "fichier") -> tuple[str, by
     except Exception:
         raise BadForm("Le formulaire envoyé n'a pas pu être lu.") from None
     try:
+        if not form_csrf_valid(request, form):
+            raise CsrfFailed()
         upload: UploadFile | None = None
         values: dict[str, str] = {}
         for key, value in form.multi_items():
@@ -72,8 +74,6 @@ async def read_upload(request: Request, field: str = "fichier") -> tuple[str, by
                 raise BadForm("Le formulaire envoyé n'est pas valide : chaque champ doit être envoyé une fois.")
             else:
                 values[key] = value
-        if not csrf_valid(request, values.get("csrf_token")):
-            raise CsrfFailed()
         if upload is None or not upload.filename:
             raise BadForm("Choisissez le fichier CSV à importer.")
         content = await upload.read(MAX_UPLOAD_BYTES + 1)
@@ -211,7 +211,7 @@ class ImportView(BaseView):
         try:
             filename, content = await read_upload(request)
         except CsrfFailed:
-            raise HTTPException(403) from None
+            raise HTTPException(403, detail=expired_form_message()) from None
         except BadForm as exc:
             return await self._page(request, exc.message, status_code=400)
         try:
@@ -230,7 +230,7 @@ class ImportView(BaseView):
             form = await read_form(request)
             filename, content = self._claim(request, form.get("envoi", ""))
         except CsrfFailed:
-            raise HTTPException(403) from None
+            raise HTTPException(403, detail=expired_form_message()) from None
         except BadForm as exc:
             return await self._page(request, exc.message, status_code=400)
         try:

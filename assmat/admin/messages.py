@@ -22,7 +22,7 @@ from assmat.db.models import Account, Message
 from assmat.mail.links import mail_base_url
 from assmat.mail.outbox import enqueue
 from assmat.web.csrf import csrf_token
-from assmat.web.forms import BadForm, CsrfFailed, read_form
+from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, read_form
 
 EVERYONE = "tous les assistants maternels"
 SUBJECT_MAX = 300
@@ -91,7 +91,7 @@ class MessageView(AccountColumn, TenantScopedView, model=Message):
         try:
             form = await read_form(request)
         except CsrfFailed:
-            raise HTTPException(403) from None
+            raise HTTPException(403, detail=expired_form_message()) from None
         except BadForm as exc:
             return await self._write_page(request, errors=[exc.message], status_code=400)
         tenant = request.scope["tenant"]

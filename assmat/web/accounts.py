@@ -39,7 +39,7 @@ from assmat.mail.links import mail_base_url
 from assmat.mail.outbox import enqueue
 from assmat.tenants.loader import Tenant
 from assmat.web.csrf import read_cookie
-from assmat.web.forms import BadForm, CsrfFailed, parse_french_date, read_form
+from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, parse_french_date, read_form
 from assmat.web.redirects import safe_next
 from assmat.web.session_middleware import SESSION_COOKIE
 from assmat.web.templating import render, tenant_text
@@ -168,9 +168,7 @@ def bad_form(request: Request, exc: BadForm) -> Response:
 
 
 def csrf_failed(request: Request) -> Response:
-    return render(request, "form_error.html", {"message": _(
-        "The form has expired or did not come from this site. Please reload the page and try again."
-    )}, status_code=403)
+    return render(request, "form_error.html", {"message": expired_form_message()}, status_code=403)
 
 
 async def secure_form(request: Request, max_fields: int = 50) -> dict[str, str] | Response:

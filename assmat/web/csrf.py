@@ -13,12 +13,14 @@ import re
 import secrets
 from http.cookies import SimpleCookie
 
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import FormData, Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSRF_COOKIE = "csrf"
 _VALID = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
+# What csrf_token() produces: a SHA-256 HMAC in hex.
+_TOKEN_SHAPE = re.compile(r"[0-9a-f]{64}")
 
 
 def read_cookie(scope: Scope, name: str) -> str | None:
@@ -71,4 +73,15 @@ def csrf_token(request: Request) -> str:
 
 
 def csrf_valid(request: Request, submitted: object) -> bool:
-    return isinstance(submitted, str) and hmac.compare_digest(submitted, csrf_token(request))
+    """False for anything but the expected token. The shape is checked first: compare_digest
+    raises TypeError on a str with non-ASCII characters, which made any POST answer 500."""
+    if not isinstance(submitted, str) or _TOKEN_SHAPE.fullmatch(submitted) is None:
+        return False
+    return hmac.compare_digest(submitted, csrf_token(request))
+
+
+def form_csrf_valid(request: Request, form: FormData) -> bool:
+    """The form carries exactly one csrf_token and it is right. Checked before any other rule
+    on the form: a repeated token is a forged or broken form (403), not a field error."""
+    tokens = form.getlist("csrf_token")
+    return len(tokens) == 1 and csrf_valid(request, tokens[0])

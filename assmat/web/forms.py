@@ -8,7 +8,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect, Request
 
 from assmat.i18n import gettext as _
-from assmat.web.csrf import csrf_valid
+from assmat.web.csrf import form_csrf_valid
 
 MAX_FORM_BYTES = 64 * 1024  # far above any legitimate form here; a 1 MB password is refused
 
@@ -23,6 +23,11 @@ class BadForm(Exception):
 
 class CsrfFailed(Exception):
     """Missing or wrong CSRF token: answered 403, nothing done."""
+
+
+def expired_form_message() -> str:
+    """What a refused CSRF token tells the user, on the portal and in the console."""
+    return _("The form has expired or did not come from this site. Please reload the page and try again.")
 
 
 async def read_form(request: Request, max_fields: int = 50) -> dict[str, str]:
@@ -45,13 +50,13 @@ async def read_form(request: Request, max_fields: int = 50) -> dict[str, str]:
         form = await request.form(max_files=0, max_fields=max_fields, max_part_size=MAX_FORM_BYTES)
     except Exception:
         raise BadForm(_("The form sent could not be read.")) from None
+    if not form_csrf_valid(request, form):
+        raise CsrfFailed()
     values: dict[str, str] = {}
     for key, value in form.multi_items():
         if isinstance(value, UploadFile) or key in values:
             raise BadForm(_("The form sent is not valid: each field must be sent once, as text."))
         values[key] = value
-    if not csrf_valid(request, values.get("csrf_token")):
-        raise CsrfFailed()
     return values
 
 

@@ -73,6 +73,19 @@ CSP = (
 )
 
 
+CONSOLE_PREFIX = "/admin"
+CONSOLE_ASSETS = "/admin/statics/"
+
+
+def holds_personal_data(scope: Scope) -> bool:
+    """Signed-in portal pages and every console page: never stored by the browser, so that Back
+    after signing out shows nothing. Read at response time: the account is in scope by then."""
+    path = scope.get("path", "")
+    if path == CONSOLE_PREFIX or (path.startswith(CONSOLE_PREFIX + "/") and not path.startswith(CONSOLE_ASSETS)):
+        return True
+    return scope.get("account") is not None
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, production: bool):
         self.app = app
@@ -92,6 +105,8 @@ class SecurityHeadersMiddleware:
                 headers.setdefault("x-frame-options", "DENY")
                 headers.setdefault("cross-origin-opener-policy", "same-origin")
                 headers.setdefault("permissions-policy", "camera=(), microphone=(), geolocation=()")
+                if holds_personal_data(scope):
+                    headers["cache-control"] = "no-store"
                 if self.production:
                     headers.setdefault("strict-transport-security", "max-age=63072000; includeSubDomains")
             await send(message)

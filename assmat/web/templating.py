@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,15 @@ from assmat.tenants.loader import Tenant
 from assmat.web.csrf import csrf_token
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+# The token of the page being rendered. A global, not a context variable: macros imported
+# without `with context` (the CSRF field of _forms.html) see only globals, and a page that
+# forgot `with context` posted an empty token (child deletion, archiving, « Mon compte » logout).
+_page_csrf_token: ContextVar[str] = ContextVar("page_csrf_token", default="")
+
+
+def page_csrf_token() -> str:
+    return _page_csrf_token.get()
 
 # Raw HTML in tenant Markdown is not rendered: the files are written by staff, shown to everyone.
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False})
@@ -60,6 +70,7 @@ def _environment() -> jinja2.Environment:
     env.filters["markdown"] = markdown
     env.filters["accessibility_status"] = accessibility_status
     env.globals["LOCALES"] = LOCALES
+    env.globals["csrf_token"] = page_csrf_token
     return env
 
 
@@ -69,7 +80,6 @@ templates = Jinja2Templates(env=_environment())
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
     tenant: Tenant | None = request.scope.get("tenant")
     base = {
-        "csrf_token": csrf_token(request) if "csrf_cookie" in request.scope else "",
         "signed_in": request.scope.get("account") is not None,
         "account_kind": getattr(request.scope.get("account"), "kind", None),
         "tenant": tenant,
@@ -77,4 +87,9 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
         "locale": request.scope.get("locale", "fr"),
         "text": lambda message_id: tenant_text(tenant, message_id),
     }
-    return templates.TemplateResponse(request, name, {**base, **(context or {})}, status_code=status_code)
+    # Rendered at once, inside this block: every form of the page gets this request's token.
+    reset = _page_csrf_token.set(csrf_token(request) if "csrf_cookie" in request.scope else "")
+    try:
+        return templates.TemplateResponse(request, name, {**base, **(context or {})}, status_code=status_code)
+    finally:
+        _page_csrf_token.reset(reset)

@@ -193,6 +193,61 @@ def live_accounts(live_server: LiveServer) -> LiveAccounts:
     return LiveAccounts(live_server)
 
 
+# Every page any browser test opens is checked: a POST form whose csrf_token is missing, empty or
+# repeated cannot be submitted (« Oui, supprimer », « Archiver ce message » and « Se déconnecter »
+# on « Mon compte » could not, while every test posted its own token). The check runs in the page
+# on each document (an init script, so it needs no hook in the test) and reports through the
+# console; the autouse fixture `csrf_gate` fails the test that met such a page.
+CSRF_GATE_PREFIX = "csrf-gate:"
+CSRF_GATE_SCRIPT = """
+addEventListener("DOMContentLoaded", () => {
+  const broken = Array.from(document.querySelectorAll("form"))
+    .filter((form) => (form.getAttribute("method") || "get").toLowerCase() === "post")
+    .filter((form) => {
+      const tokens = form.querySelectorAll("input[name=csrf_token]");
+      return tokens.length !== 1 || tokens[0].value.trim() === "";
+    })
+    .map((form) => form.getAttribute("action") || "(this page)");
+  if (broken.length) console.error("%s " + location.href + " posts without a CSRF token to " + broken.join(", "));
+});
+""" % CSRF_GATE_PREFIX
+_gate_failures: list[str] = []
+_gated_contexts: list[Any] = []
+
+
+def install_csrf_gate(context: Any) -> Any:
+    """Check every page of `context` (every tab, every navigation) for POST forms without a token."""
+
+    def watch(page: Any) -> None:
+        page.on("console", lambda message: _gate_failures.append(message.text)
+                if message.text.startswith(CSRF_GATE_PREFIX) else None)
+
+    context.add_init_script(CSRF_GATE_SCRIPT)
+    context.on("page", watch)
+    for page in context.pages:
+        watch(page)
+    _gated_contexts.append(context)
+    return context
+
+
+@pytest.fixture(autouse=True)
+def csrf_gate() -> Iterator[list[str]]:
+    """The pages of this test that rendered a POST form without its CSRF token (the test fails)."""
+    _gate_failures.clear()
+    _gated_contexts.clear()
+    yield _gate_failures
+    for context in _gated_contexts:
+        for open_page in list(getattr(context, "pages", [])):
+            try:  # a round trip delivers the console messages the page sent before it
+                open_page.evaluate("0")
+            except Exception:  # closed meanwhile: its messages were delivered before it closed
+                pass
+    failures = list(_gate_failures)
+    _gate_failures.clear()
+    if failures:
+        pytest.fail("pages with a POST form that cannot be submitted:\n" + "\n".join(failures))
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
     """One headless Chromium per module (the Debian binary, never Playwright's download).
@@ -208,6 +263,9 @@ def browser() -> Iterator:
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        # Every context a test makes, with this fixture's or on its own, carries the CSRF gate.
+        new_context = browser.new_context
+        browser.new_context = lambda *args, **kwargs: install_csrf_gate(new_context(*args, **kwargs))
         try:
             yield browser
         finally:

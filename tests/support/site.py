@@ -1,0 +1,327 @@
+"""The whole site as users see it: every route of the router, a world where each route has
+something to show (accounts in every state, a child, messages, tokens, console rows), and a
+crawler that opens every page reachable from each user's start pages.
+
+Used by the gates of issue 9: forms that cannot be posted, pages that the browser may store,
+malformed CSRF tokens. Routes are read from the app, so a new page cannot escape them."""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqladmin import ModelView
+from starlette.routing import Mount, Route, compile_path
+
+from assmat import clock
+from assmat.admin.console import VIEWS
+from assmat.auth import tokens
+from assmat.auth.service import ACTIVATION, ACTIVATION_STEP2, EMAIL_CHANGE, RESET
+from assmat.db.models import (
+    CarePeriod,
+    Child,
+    ContactMessage,
+    ImportRun,
+    Message,
+    MessageState,
+    OutboxMail,
+    SituationChange,
+)
+from tests.support.portal import CSRF
+
+PASSWORD = "Cathedrale#Beauce28"  # valid under every tenant's policy
+CONSOLE = "/admin"
+
+# GET routes that render no HTML page of their own, and why; every other GET route must be crawled.
+NOT_PAGES = {
+    "/healthz": "plain text",
+    "/readyz": "JSON",
+    "/static": "files",
+    "/admin/statics": "files",
+    "/captcha/{challenge_id}.png": "image",
+    "/captcha/{challenge_id}.wav": "sound",
+    "/theme.css": "style sheet",
+    "/logo": "image",
+    "/langue/{code}": "a redirect that sets the language cookie",
+    "/admin/{identity}/export/{export_type}": "CSV download",
+    "/admin/{identity}/ajax/lookup": "JSON",
+    "/admin/{identity}/{pk:path}/{column_name}/download/": "file download",
+    "/admin/{identity}/{pk:path}/{column_name}/preview/": "file preview",
+}
+
+MODEL_VIEWS = [view for view in VIEWS if issubclass(view, ModelView)]
+
+
+def _console_route_applies(template: str) -> bool:
+    """SQLAdmin registers create and edit for every view; they are pages only where a view allows them."""
+    if template.endswith("/create"):
+        return any(view.can_create for view in MODEL_VIEWS)
+    if template.endswith("/edit/{pk:path}"):
+        return any(view.can_edit for view in MODEL_VIEWS)
+    return True
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    template: str  # the full path template, e.g. /admin/{identity}/list
+    methods: frozenset[str]
+    regex: re.Pattern[str]
+
+    @property
+    def console(self) -> bool:
+        return self.template == CONSOLE or self.template.startswith(CONSOLE + "/")
+
+
+def site_routes(app: Any) -> list[RouteInfo]:
+    """Every route of the app, the console's mounted ones included, with full paths."""
+    found: list[RouteInfo] = []
+
+    def walk(routes: list[Any], prefix: str) -> None:
+        for route in routes:
+            if isinstance(route, Route):
+                template = prefix + route.path
+                found.append(RouteInfo(template, frozenset(route.methods or ()), compile_path(template)[0]))
+            elif isinstance(route, Mount):
+                template = prefix + route.path
+                sub = getattr(route, "routes", None)
+                if template in NOT_PAGES or not sub:
+                    found.append(RouteInfo(template, frozenset({"GET"}), re.compile("^" + re.escape(template) + "/.*$")))
+                else:
+                    walk(sub, template)
+
+    walk(app.routes, "")
+    assert any(route.console for route in found) and len(found) > 50, "the router was not read"
+    return found
+
+
+def page_routes(app: Any) -> list[RouteInfo]:
+    """The GET routes that render a page: every one must be opened by the crawl."""
+    return [
+        route for route in site_routes(app)
+        if "GET" in route.methods and route.template not in NOT_PAGES and _console_route_applies(route.template)
+    ]
+
+
+def post_routes(app: Any) -> list[RouteInfo]:
+    return [route for route in site_routes(app) if "POST" in route.methods]
+
+
+def route_of(routes: list[RouteInfo], path: str) -> RouteInfo | None:
+    # Literal routes first (/espace/messages/archives before /espace/messages/{id}).
+    for route in sorted(routes, key=lambda r: r.template.count("{")):
+        if route.regex.match(path):
+            return route
+    return None
+
+
+# -- reading pages ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PostForm:
+    action: str
+    enctype: str = ""
+    tokens: list[str] = field(default_factory=list)
+
+
+class _PageParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.links: list[str] = []
+        self.forms: list[PostForm] = []
+        self._form: PostForm | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: value or "" for name, value in attrs}
+        if tag == "a" and values.get("href"):
+            self.links.append(values["href"])
+        elif tag == "form":
+            self._form = PostForm(values.get("action", ""), values.get("enctype", "")) if values.get("method", "get").lower() == "post" else None
+            if self._form is not None:
+                self.forms.append(self._form)
+        elif tag == "input" and self._form is not None and values.get("name") == "csrf_token":
+            self._form.tokens.append(values.get("value", ""))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._form = None
+
+
+def post_forms(text: str) -> list[PostForm]:
+    parser = _PageParser()
+    parser.feed(text)
+    return parser.forms
+
+
+def forms_without_token(text: str) -> list[str]:
+    """The actions of the page's POST forms whose csrf_token is missing, empty or repeated."""
+    return [form.action for form in post_forms(text) if len(form.tokens) != 1 or not form.tokens[0].strip()]
+
+
+@dataclass
+class Visit:
+    user: str  # who opened it: "anonymous", "assistant", "pending", "console", …
+    url: str
+    route: RouteInfo | None
+    status: int
+    headers: Any
+    text: str
+    client: Any = None  # the browser that opened it (its cookies: session, console session)
+
+
+def _local(href: str, host: str) -> str | None:
+    if href.startswith(("mailto:", "tel:", "#", "javascript:")):
+        return None
+    parts = urlsplit(href)
+    if parts.scheme and parts.scheme not in ("http", "https"):
+        return None
+    if parts.netloc and parts.netloc.split(":")[0] != host:
+        return None
+    if not parts.path.startswith("/") or parts.path.startswith("//"):
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def crawl(client: Any, user: str, starts: list[str], limit: int = 300) -> list[Visit]:
+    """Opens every page reachable from `starts` by links and redirects on the client's host, once per
+    route and query shape (a list sorted ten ways is one page), never a route that is no page."""
+    host = urlsplit(str(client.base_url)).hostname
+    routes = site_routes(client.app)
+    skipped = [route for route in routes if route.template in NOT_PAGES]
+    queue, seen, visits = deque(starts), set(), []
+    while queue and len(visits) < limit:
+        url = queue.popleft()
+        path, _, query = url.partition("?")
+        route = route_of(routes, path)
+        if any(route_skip.regex.match(path) for route_skip in skipped) or path.startswith("/langue/"):
+            continue
+        # One visit per route (a list sorted or filtered ten ways is one page); an action's
+        # confirmation counts with its rows (pks=) and without.
+        # Each console view's list and details are pages of their own.
+        identity = path.split("/")[2] if route and "{identity}" in route.template else ""
+        key = (route.template if route else path, identity, "pks=" in query)
+        if key in seen and url not in starts:
+            continue
+        seen.add(key)
+        response = client.get(url)
+        if response.status_code in (301, 302, 303, 307, 308):
+            target = _local(response.headers.get("location", ""), host)
+            if target:
+                queue.append(target)
+            visits.append(Visit(user, url, route, response.status_code, response.headers, "", client))
+            continue
+        text = response.text if "text/html" in response.headers.get("content-type", "") else ""
+        visits.append(Visit(user, url, route, response.status_code, response.headers, text, client))
+        parser = _PageParser()
+        parser.feed(text)
+        for href in parser.links:
+            target = _local(href, host)
+            if target:
+                queue.append(target)
+    return visits
+
+
+# -- a world where every page has something to show ----------------------------------------------------------
+
+
+def _store(portal: Any, *rows: Any) -> list[Any]:
+    async def add():
+        async with portal.app.state.sessionmaker(expire_on_commit=False) as db:
+            db.add_all(rows)
+            await db.commit()
+        return list(rows)
+
+    return portal.run(add)
+
+
+def issue_token(portal: Any, account_id: int, purpose: str, data: dict[str, Any] | None = None) -> str:
+    async def issue():
+        async with portal.app.state.sessionmaker() as db:
+            token = await tokens.issue(db, portal.slug, account_id, purpose, timedelta(hours=1), data=data)
+            await db.commit()
+            return token
+
+    return portal.run(issue)
+
+
+def token_urls(portal: Any, account_id: int) -> list[str]:
+    """A live link of each kind emails carry, for this account."""
+    return [
+        f"/reinitialisation/{issue_token(portal, account_id, RESET)}",
+        f"/activation/{issue_token(portal, account_id, ACTIVATION, {'email': 'anne@example.org'})}",
+        f"/activation/{issue_token(portal, account_id, ACTIVATION_STEP2)}",
+        f"/confirmation-email/{issue_token(portal, account_id, EMAIL_CHANGE, {'email': 'nouvelle@example.org'})}",
+    ]
+
+
+@dataclass
+class SpaceData:
+    account: Any
+    child: Any | None = None
+    message: Any | None = None
+    archived: Any | None = None
+
+
+def space_starts(data: "SpaceData") -> list[str]:
+    """Pages the crawl would see once per route but that show another form: an archived message."""
+    return [f"/espace/messages/{data.archived.id}"] if data.archived is not None else []
+
+
+def fill_space(portal: Any, account: Any) -> SpaceData:
+    """A child with a period, a message in the inbox and one in the archives, a change of situation,
+    a contact message and an outbox mail: every list and detail page has a row."""
+    tenant = portal.tenant
+    data = SpaceData(account)
+    features = tenant.config.features
+    if features.children:
+        (data.child,) = _store(portal, Child(
+            tenant_id=portal.slug, account_id=account.id, last_name="ENFANTGARDE", first_name="Anna",
+            birth_date=date(2025, 1, 1), guardian1_civility="Madame", guardian1_last_name="ENFANTGARDE",
+            guardian1_first_name="Maman", guardian1_email="maman@example.org", guardian1_phone="0612345678",
+            address="147 boulevard du Mercantour", postal_code="06200", city="Nice", care_start=date(2026, 11, 2),
+        ))
+        if tenant.config.childcare_types:
+            code = tenant.config.childcare_types[0].code
+            _store(portal, CarePeriod(tenant_id=portal.slug, child_id=data.child.id, childcare_type=code,
+                                      start_date=date(2026, 11, 2)))
+    if features.messages:
+        data.message, data.archived = _store(
+            portal,
+            Message(tenant_id=portal.slug, subject="Réunion d'information", sender="Service PMI", body="Bonjour."),
+            Message(tenant_id=portal.slug, subject="Votre agrément", sender="Service PMI", body="Bonjour.",
+                    recipient_account_id=account.id),
+        )
+        _store(portal, MessageState(tenant_id=portal.slug, message_id=data.archived.id, account_id=account.id,
+                                    read_at=clock.now(), archived_at=clock.now()))
+    _store(
+        portal,
+        SituationChange(tenant_id=portal.slug, account_id=account.id, message="Déménagement le 1er janvier."),
+        ContactMessage(tenant_id=portal.slug, name="Anne Martin", email="anne@example.org", message="Bonjour."),
+        OutboxMail(tenant_id=portal.slug, template="reset_link", sender="Portail <ne-pas-repondre@example.org>",
+                   recipient="anne@example.org", subject="Réinitialisation", body_text="Bonjour.", status="failed",
+                   attempts=5, last_error="refused"),
+        ImportRun(tenant_id=portal.slug, filename="assistants.csv", dry_run=False, counts={"created": 0}),
+    )
+    return data
+
+
+def signed_in_portal(portal_for: Any, slug: str, identifier: str, **fields: Any) -> tuple[Any, Any]:
+    portal = portal_for(slug)
+    account, temporary = portal.create_account(identifier, None if fields.get("temporary") else PASSWORD, **fields)
+    portal.update_account(account.id, email_confirmed_at=clock.now())  # where the tenant asks for it
+    extra = {}
+    if portal.tenant.config.login.captcha:
+        from assmat.auth.captcha import DEFAULT_LENGTH, derive_answer
+
+        page = portal.client.get("/connexion").text
+        extra["csrf_token"] = CSRF.search(page).group(1)
+        extra["captcha_id"] = re.search(r'name="captcha_id" value="([^"]+)"', page).group(1)
+        extra["captcha"] = derive_answer(portal.app.state.settings.effective_secret_key, slug, extra["captcha_id"], DEFAULT_LENGTH)
+    response = portal.login(identifier, temporary or PASSWORD, **extra)
+    assert response.status_code == 303, (slug, identifier, re.findall(r'role="alert".*?</div>', response.text, re.S))
+    return portal, account
