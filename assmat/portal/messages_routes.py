@@ -25,6 +25,7 @@ from assmat import clock
 from assmat.db.models import Account, Message, MessageState
 from assmat.i18n import gettext as _
 from assmat.tenants.loader import Tenant
+from assmat.web import ids  # noqa: F401 - the {…:id} path converter
 from assmat.web.accounts import (
     database,
     page,
@@ -270,7 +271,7 @@ async def unarchive(request: Request) -> Response:
 routes = [
     Route("/espace/messages", inbox),
     Route("/espace/messages/archives", archives),
-    Route("/espace/messages/{message_id:int}", read),
-    Route("/espace/messages/{message_id:int}/archiver", archive, methods=["POST"]),
-    Route("/espace/messages/{message_id:int}/desarchiver", unarchive, methods=["POST"]),
+    Route("/espace/messages/{message_id:id}", read),
+    Route("/espace/messages/{message_id:id}/archiver", archive, methods=["POST"]),
+    Route("/espace/messages/{message_id:id}/desarchiver", unarchive, methods=["POST"]),
 ]
