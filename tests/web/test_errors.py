@@ -68,6 +68,8 @@ def test_during_an_outage_every_route_answers_503_with_the_headers(app, portal_f
     gers_token = anonymous.csrf("/connexion")
 
     signed.run(cut_database(app, tmp_path))
+    for client in (signed.client, staff.client, platform.client, anonymous.client):
+        client._transport.raise_server_exceptions = False  # the status is what is under test
 
     # Signed in: the session itself cannot be read.
     for path in ("/espace", "/espace/messages", "/espace/enfants", "/espace/compte", "/"):
@@ -84,7 +86,7 @@ def test_during_an_outage_every_route_answers_503_with_the_headers(app, portal_f
     assert anonymous.client.get("/mentions-legales").status_code == 200
 
 
-def test_every_error_status_carries_the_security_headers(app, portal_for, monkeypatch):
+def test_every_error_status_carries_the_security_headers(app, portal_for):
     gers = portal_for("gers")
     responses = {
         400: gers.client.get("/mentions-legales", params={"q": "a\x00b"}),
@@ -94,15 +96,21 @@ def test_every_error_status_carries_the_security_headers(app, portal_for, monkey
     for _ in range(6):  # five messages an hour from one address, then 429
         last = gers.post("/contact", {"nom": "Anne", "email": "anne@example.org", "message": "Bonjour."})
     responses[429] = last
+    for status, response in responses.items():
+        assert response.status_code == status, (status, response.status_code, response.text[:300])
+        assert_secured(response)
+    assert "caractère non autorisé" in text_of(responses[400])
+
+
+def test_a_500_page_carries_the_security_headers_and_no_trace(portal_for, monkeypatch):
+    gers = portal_for("gers")
 
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(pages, "render", broken)
     gers.client._transport.raise_server_exceptions = False  # a 500 is the answer under test
-    responses[500] = gers.client.get("/accessibilite")
-    for status, response in responses.items():
-        assert response.status_code == status, (status, response.status_code, response.text[:300])
-        assert_secured(response)
-    assert "caractère non autorisé" in text_of(responses[400])
-    assert "Problème temporaire" in text_of(responses[500]) and "a bug" not in responses[500].text
+    response = gers.client.get("/accessibilite")
+    assert response.status_code == 500
+    assert_secured(response)
+    assert "Problème temporaire" in text_of(response) and "a bug" not in response.text
