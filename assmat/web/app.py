@@ -88,9 +88,12 @@ async def error_page(scope: Scope, status: int, message: str | None = None) -> R
     """The French (or the visitor's language) error page of the tenant whose host this is."""
     token = current_locale.set(scope.get("locale", "fr"))
     try:
-        return render(Request(scope), "error.html", {"status": status, "message": message}, status_code=status)
+        response = render(Request(scope), "error.html", {"status": status, "message": message}, status_code=status)
     finally:
         current_locale.reset(token)
+    if status == 503:
+        response.headers["retry-after"] = "60"  # an outage is worth retrying soon, not hammering
+    return response
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

@@ -51,14 +51,15 @@ class ErrorPagesMiddleware:
             status = self.status_of(exc)
             if started:  # an inner error page was already sent (SQLAdmin's app); or a body broke
                 raise
+            bug = status >= 500 and status != 503
             if status == 503:
                 log.error("database unavailable on %s %s", scope.get("method"), scope.get("path"), exc_info=exc)
-            else:
+            elif bug:
                 log.exception("server error", exc_info=exc)
             response = await self.page(scope, status, None)
             await response(scope, receive, send)
-            if status != 503:
-                raise  # a 500 is a bug: the server's log and the test client see it
+            if bug:
+                raise  # the server's log and the test client see it
 
 
 class RefuseNulMiddleware:

@@ -49,6 +49,7 @@ def cut_database(app, tmp_path) -> None:
 
 def outage_page(response) -> None:
     assert response.status_code == 503, (response.status_code, response.text[:300])
+    assert response.headers.get("retry-after") == "60"
     assert "Problème temporaire" in text_of(response) and "Traceback" not in response.text
     assert_secured(response)
 
