@@ -27,6 +27,7 @@ from assmat.admin.backend import console_user
 from assmat.admin.importer import ImportFileError, ImportReport, import_assistants
 from assmat.admin.scoping import TenantScopedView
 from assmat.db.models import ImportRun
+from assmat.web import ids  # noqa: F401 - the {…:id} path converter
 from assmat.web.csrf import csrf_token, form_csrf_valid
 from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, read_form
 
@@ -239,7 +240,7 @@ class ImportView(BaseView):
             return await self._page(request, f"{filename} : {exc.message}", status_code=400)
         return RedirectResponse(str(request.url_for("admin:view-import-run", run_id=report.run_id)), status_code=303)
 
-    @expose("/import/{run_id:int}", methods=["GET"], identity="import-run")
+    @expose("/import/{run_id:id}", methods=["GET"], identity="import-run")
     async def run_details(self, request: Request) -> Response:
         slug = TenantScopedView.scope_of(request)
         async with request.app.state.sessionmaker() as db:

@@ -13,7 +13,7 @@ import io
 from typing import Any, ClassVar
 
 from sqladmin import ModelView
-from sqlalchemy import ColumnElement, Select, func, select, true
+from sqlalchemy import ColumnElement, Integer, Select, func, select, true
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,6 +22,7 @@ from assmat import clock
 from assmat.admin.actions import ConfirmedActions
 from assmat.admin.backend import console_user
 from assmat.admin.formatting import TYPE_FORMATTERS, plain
+from assmat.web.ids import parse_id
 
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -82,6 +83,27 @@ class ConsoleView(ConfirmedActions, ModelView):
             return self.may_act(request)
         return super().has_permission(request, action, obj)
 
+    def row_key(self, value: object) -> Any:
+        """The primary key a URL names, checked before any query: `abc`, `1.5`, a number past
+        the column's range or an oversized text is no row of ours (404), never a database
+        error. Every lookup by key (details, edit, delete, files, actions) goes through it."""
+        column = self.pk_columns[0]
+        if isinstance(column.type, Integer):
+            key = parse_id(value)
+        else:
+            limit = getattr(column.type, "length", None) or 200
+            key = value if isinstance(value, str) and 0 < len(value) <= limit else None
+        if key is None:
+            raise HTTPException(404)
+        return key
+
+    def _stmt_by_identifier(self, identifier: str) -> Select:
+        # SQLAdmin's own lookup by key converts with int() and lets the database see the rest.
+        return select(self.model).where(self.pk_columns[0] == self.row_key(identifier))
+
+    async def get_object_filepath(self, identifier: str, column_name: str) -> Any:
+        raise HTTPException(404)  # no console column holds a file: SQLAdmin's file routes serve nothing
+
     def list_query(self, request: Request) -> Select:
         return self._scoped(select(self.model), request)
 
@@ -97,10 +119,7 @@ class ConsoleView(ConfirmedActions, ModelView):
     async def scoped_rows(self, request: Request, db, pks: list[str]) -> list[Any]:
         """The rows of these primary keys among those the list shows; any other id is refused
         as a whole (404), never acted upon."""
-        try:
-            ids = {int(pk) for pk in pks if pk}
-        except ValueError:
-            raise HTTPException(404) from None
+        ids = {self.row_key(pk) for pk in pks if pk}
         if not ids:
             raise HTTPException(404)
         rows = list((await db.scalars(self.list_query(request).where(self.model.id.in_(ids)).order_by(self.model.id))).all())

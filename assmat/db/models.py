@@ -3,10 +3,11 @@ constraint on such a table includes it: the same identifier in two tenants is tw
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, MetaData, String, Text, UniqueConstraint, false, func
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, MetaData, String, Text, UniqueConstraint, event, false, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -396,6 +397,23 @@ class Message(Base):
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=_now)
+    # sender, subject and body folded by search_text(): what the inbox's search matches, alike on
+    # SQLite and PostgreSQL. Written with the message (below), filled for older ones by 0006.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+def search_text(*parts: str | None) -> str:
+    """Text as search compares it: without accents, lower case, single spaces, so that
+    « meteo », « MÉTÉO » and « Météo » all find « Alerte météo »."""
+    decomposed = unicodedata.normalize("NFKD", " ".join(part for part in parts if part))
+    letters = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(letters.casefold().split())
+
+
+@event.listens_for(Message, "before_insert")
+@event.listens_for(Message, "before_update")
+def _fold_for_search(_mapper: Any, _connection: Any, message: Message) -> None:
+    message.search_text = search_text(message.sender, message.subject, message.body)
 
 
 class MessageState(Base):

@@ -72,7 +72,8 @@ _NAME_MAX = 100
 _ADDRESS_MAX = 300
 _EMAIL_MAX = 254
 _COMMENT_MAX = 500
-_PERIOD_FIELD = re.compile(r"^periode-(\d+)-(type|debut|fin|heures|commentaire)$")
+# ASCII digits only: "²" or "٣" are digits to str.isdigit(), not to int() or to the page.
+_PERIOD_FIELD = re.compile(r"^periode-([0-9]{1,6})-(type|debut|fin|heures|commentaire)$")
 _EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
 _PHONE = re.compile(r"0\d{9}")
 _POSTAL_CODE = re.compile(r"\d{5}")
@@ -217,9 +218,14 @@ def _address(form: _Form, names: tuple[str, str, str], banner_ids: tuple[str, st
     return None
 
 
+def period_index(field: str) -> int | None:
+    """N of a `periode-N-…` field name; None for any other name, malformed ones included."""
+    match = _PERIOD_FIELD.match(field)
+    return int(match.group(1)) if match else None
+
+
 def _period_indexes(data: Mapping[str, str]) -> list[int]:
-    indexes = {int(match.group(1)) for key in data if (match := _PERIOD_FIELD.match(key))}
-    return sorted(indexes)
+    return sorted({index for key in data if (index := period_index(key)) is not None})
 
 
 def _period(form: _Form, index: int, types: Mapping[str, ChildcareType], hours_type: ChildcareType | None) -> PeriodInput | None:

@@ -24,9 +24,11 @@ from assmat.portal.children import (
     Declaration,
     in_history,
     is_late,
+    period_index,
     validate_declaration,
 )
 from assmat.tenants.loader import Tenant
+from assmat.web import ids  # noqa: F401 - the {…:id} path converter
 from assmat.web.accounts import (
     client_ip,
     database,
@@ -42,7 +44,6 @@ MAX_PERIOD_ROWS = 24  # a child hosted for years, several arrangements a year
 EMPTY_ROWS = 2
 # The fixed fields (child, guardians, addresses, CSRF) and five per period row.
 FORM_FIELDS = 21 + 5 * (MAX_PERIOD_ROWS + EMPTY_ROWS)
-_MAX_ID = 2**31 - 1
 
 def today() -> date:
     return clock.now().astimezone(PARIS).date()
@@ -53,13 +54,6 @@ def _tenant(request: Request) -> Tenant:
     if not tenant.config.features.children:
         raise HTTPException(404)
     return tenant
-
-
-def _child_id(request: Request) -> int:
-    child_id = request.path_params["child_id"]
-    if child_id > _MAX_ID:
-        raise HTTPException(404)
-    return child_id
 
 
 async def _owned(db: AsyncSession, tenant: Tenant, account: Account, child_id: int) -> tuple[Child, list[CarePeriod]]:
@@ -114,7 +108,7 @@ def _values(child: Child, periods: list[CarePeriod]) -> dict[str, str]:
 
 def _rows(values: dict[str, str], filled: int) -> list[int]:
     """Row indexes to show: the posted (or stored) ones, then empty rows, within the form's limit."""
-    posted = sorted({int(key.split("-")[1]) for key in values if key.startswith("periode-") and key.split("-")[1].isdigit()})
+    posted = sorted({index for key in values if (index := period_index(key)) is not None})
     rows = [index for index in posted if index < 1000][:MAX_PERIOD_ROWS]
     if not rows:
         rows = list(range(filled))
@@ -259,7 +253,7 @@ async def child_view(request: Request) -> Response:
     if isinstance(account, Response):
         return account
     async with database(request) as db:
-        child, periods = await _owned(db, tenant, account, _child_id(request))
+        child, periods = await _owned(db, tenant, account, request.path_params["child_id"])
     labels = {kind.code: kind.label for kind in tenant.config.childcare_types}
     return page(request, "children_view.html", {
         "child": child, "periods": periods, "labels": labels, "read_only": in_history(periods, today()),
@@ -272,7 +266,7 @@ async def child_edit(request: Request) -> Response:
     account = await signed_in(request)
     if isinstance(account, Response):
         return account
-    child_id = _child_id(request)
+    child_id = request.path_params["child_id"]
     if request.method == "GET":
         async with database(request) as db:
             child, periods = await _editable(db, tenant, account, child_id)
@@ -300,7 +294,7 @@ async def child_delete(request: Request) -> Response:
     account = await signed_in(request)
     if isinstance(account, Response):
         return account
-    child_id = _child_id(request)
+    child_id = request.path_params["child_id"]
     if request.method == "GET":
         async with database(request) as db:
             child, periods = await _editable(db, tenant, account, child_id)
@@ -322,7 +316,7 @@ async def child_delete(request: Request) -> Response:
 routes = [
     Route("/espace/enfants", children_list),
     Route("/espace/enfants/nouveau", child_new, methods=["GET", "POST"]),
-    Route("/espace/enfants/{child_id:int}", child_view),
-    Route("/espace/enfants/{child_id:int}/modifier", child_edit, methods=["GET", "POST"]),
-    Route("/espace/enfants/{child_id:int}/supprimer", child_delete, methods=["GET", "POST"]),
+    Route("/espace/enfants/{child_id:id}", child_view),
+    Route("/espace/enfants/{child_id:id}/modifier", child_edit, methods=["GET", "POST"]),
+    Route("/espace/enfants/{child_id:id}/supprimer", child_delete, methods=["GET", "POST"]),
 ]

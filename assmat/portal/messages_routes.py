@@ -22,9 +22,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from assmat import clock
-from assmat.db.models import Account, Message, MessageState
+from assmat.db.models import Account, Message, MessageState, search_text
 from assmat.i18n import gettext as _
 from assmat.tenants.loader import Tenant
+from assmat.web import ids  # noqa: F401 - the {…:id} path converter
 from assmat.web.accounts import (
     database,
     page,
@@ -151,11 +152,8 @@ async def _listing(request: Request, archived: bool) -> Response:
     tie = (Message.created_at.desc(), Message.id.desc()) if sort != "date" or order == "desc" else (Message.id.asc(),)
     stmt = _received(tenant, account, archived).add_columns(func.count().over().label("total"))
     if query:
-        stmt = stmt.where(or_(
-            Message.subject.icontains(query, autoescape=True),
-            Message.body.icontains(query, autoescape=True),
-            Message.sender.icontains(query, autoescape=True),
-        ))
+        # Folded on both sides (no accents, lower case): « meteo » finds « Alerte météo ».
+        stmt = stmt.where(Message.search_text.contains(search_text(query), autoescape=True))
     stmt = stmt.order_by(direction, *tie).limit(PAGE_SIZE).offset((page_number - 1) * PAGE_SIZE)
     async with database(request) as db:
         rows = (await db.execute(stmt)).all()
@@ -270,7 +268,7 @@ async def unarchive(request: Request) -> Response:
 routes = [
     Route("/espace/messages", inbox),
     Route("/espace/messages/archives", archives),
-    Route("/espace/messages/{message_id:int}", read),
-    Route("/espace/messages/{message_id:int}/archiver", archive, methods=["POST"]),
-    Route("/espace/messages/{message_id:int}/desarchiver", unarchive, methods=["POST"]),
+    Route("/espace/messages/{message_id:id}", read),
+    Route("/espace/messages/{message_id:id}/archiver", archive, methods=["POST"]),
+    Route("/espace/messages/{message_id:id}/desarchiver", unarchive, methods=["POST"]),
 ]

@@ -39,7 +39,7 @@ from assmat.mail.links import mail_base_url
 from assmat.mail.outbox import enqueue
 from assmat.tenants.loader import Tenant
 from assmat.web.csrf import read_cookie
-from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, parse_french_date, read_form
+from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, is_mail_address, parse_french_date, read_form
 from assmat.web.redirects import safe_next
 from assmat.web.session_middleware import SESSION_COOKIE
 from assmat.web.templating import render, tenant_text
@@ -551,7 +551,7 @@ async def contact(request: Request) -> Response:
     errors: dict[str, str] = {}
     if not name or len(name) > 200:
         errors["nom"] = _("Please enter your name (200 characters at most).")
-    if normalize_email(email) is None:
+    if normalize_email(email) is None or not is_mail_address(email):
         errors["email"] = _("Please enter a valid email address.")
     if not message or len(message) > 5000:
         errors["message"] = _("Please enter your message (5,000 characters at most).")

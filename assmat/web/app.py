@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -35,7 +36,13 @@ from assmat.portal import children_routes, messages_routes, space_routes
 from assmat.web import accounts, captcha_routes, pages
 from assmat.web.csrf import CsrfCookieMiddleware
 from assmat.web.session_middleware import AccountSessionMiddleware
-from assmat.web.middleware import LocaleMiddleware, SecurityHeadersMiddleware, TenantMiddleware
+from assmat.web.middleware import (
+    ErrorPagesMiddleware,
+    LocaleMiddleware,
+    RefuseNulMiddleware,
+    SecurityHeadersMiddleware,
+    TenantMiddleware,
+)
 from assmat.web.templating import render, templates
 
 log = logging.getLogger("assmat")
@@ -68,18 +75,44 @@ async def unknown_host(scope: Scope, receive: Receive, send: Send) -> None:
     await response(scope, receive, send)
 
 
+# The database cannot be reached or dropped the connection, or the pool is exhausted: an outage.
+OUTAGE = (OperationalError, InterfaceError, PoolTimeout)
+
+
+def status_of(exc: BaseException) -> int:
+    if isinstance(exc, HTTPException):
+        return exc.status_code
+    return 503 if isinstance(exc, OUTAGE) else 500
+
+
+async def error_page(scope: Scope, status: int, message: str | None = None) -> Response:
+    """The French (or the visitor's language) error page of the tenant whose host this is."""
+    token = current_locale.set(scope.get("locale", "fr"))
+    try:
+        response = render(Request(scope), "error.html", {"status": status, "message": message}, status_code=status)
+    finally:
+        current_locale.reset(token)
+    if status == 503:
+        response.headers["retry-after"] = "60"  # an outage is worth retrying soon, not hammering
+    return response
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
-    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    status = status_of(exc)
     if status >= 500:
         log.exception("server error", exc_info=exc)
-    return render(request, "error.html", {"status": status}, status_code=status)
+    return await error_page(request.scope, status)
 
 
-async def database_unavailable(request: Request, exc: Exception) -> Response:
-    """A database fault: the request is denied (its transaction rolled back with its session),
-    the trace goes to the log, the user gets a plain page."""
-    log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
-    return render(request, "error.html", {"status": 503}, status_code=503)
+async def database_error(request: Request, exc: Exception) -> Response:
+    """A database fault in a handler: the request is denied (its transaction rolled back with
+    its session), the trace goes to the log, the user gets a plain page: 503 during an outage;
+    any other database error is a bug (bad input must be refused before any query)."""
+    status = status_of(exc)
+    if status != 503:
+        raise exc
+    log.error("database unavailable on %s %s", request.method, request.url.path, exc_info=exc)
+    return await error_page(request.scope, 503)
 
 
 async def sync_tenant_rows(sessionmaker, registry: TenantRegistry) -> None:
@@ -139,16 +172,22 @@ def create_app(settings: Settings | None = None, registry: TenantRegistry | None
         ],
         middleware=[
             Middleware(SecurityHeadersMiddleware, production=settings.is_production),
+            Middleware(ErrorPagesMiddleware, page=error_page, status_of=status_of),
             Middleware(TenantMiddleware, registry=registry, not_found=unknown_host),
             Middleware(LocaleMiddleware),
+            Middleware(RefuseNulMiddleware, page=error_page),
             Middleware(CsrfCookieMiddleware, secure=settings.is_production),
             Middleware(AccountSessionMiddleware),
         ],
-        exception_handlers={HTTPException: http_error, SQLAlchemyError: database_unavailable, Exception: http_error},
+        # Other exceptions reach ErrorPagesMiddleware, inside the security headers.
+        exception_handlers={HTTPException: http_error, SQLAlchemyError: database_error},
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.registry = registry
     app.state.hasher = AsyncHasher(Hasher(settings))
-    mount_console(app, engine)
+    console = mount_console(app, engine)
+    # The console is an application of its own: its outage pages are ours too.
+    console.admin.exception_handlers[SQLAlchemyError] = database_error
+    console.admin.exception_handlers[Exception] = http_error
     return app

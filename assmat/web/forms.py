@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from starlette.datastructures import UploadFile
@@ -56,6 +57,8 @@ async def read_form(request: Request, max_fields: int = 50) -> dict[str, str]:
     for key, value in form.multi_items():
         if isinstance(value, UploadFile) or key in values:
             raise BadForm(_("The form sent is not valid: each field must be sent once, as text."))
+        if "\x00" in key or "\x00" in value:  # no text of ours holds one; PostgreSQL refuses it
+            raise BadForm(_("The form sent contains a character that is not allowed."))
         values[key] = value
     return values
 
@@ -73,3 +76,15 @@ def parse_french_date(value: str | None) -> date | None:
         if 1900 <= parsed.year <= 2100:
             return parsed
     return None
+
+
+# What a mail server accepts as an address (RFC 5321's dot-atom, ASCII): `a<b>@example.org`,
+# `a,b@x.org` or spaces would be refused at delivery, after the form said « envoyé ».
+_MAIL_ADDRESS = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
+)
+
+
+def is_mail_address(value: str | None) -> bool:
+    return value is not None and len(value) <= 254 and _MAIL_ADDRESS.fullmatch(value) is not None

@@ -1,16 +1,81 @@
-"""Pure-ASGI middlewares: tenant by host (first, fail closed), language, security headers."""
+"""Pure-ASGI middlewares: security headers, error pages, tenant by host (fail closed),
+language, and the refusal of NUL bytes in addresses."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
 from http.cookies import SimpleCookie
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assmat.i18n import LOCALES, current_locale
+from assmat.i18n import gettext as _
 from assmat.tenants.registry import ROOT, TenantRegistry
 
 LANG_COOKIE = "lang"
+log = logging.getLogger("assmat")
+
+# (scope, status, message or None) → the response to send; rendered by the app's templates.
+ErrorPage = Callable[[Scope, int, "str | None"], Awaitable[ASGIApp]]
+
+
+class ErrorPagesMiddleware:
+    """What no handler answered becomes a page here, inside SecurityHeadersMiddleware, so every
+    error carries the security headers: a database outage anywhere (a session loaded by a
+    middleware, a console page) is a 503, anything else a 500 whose trace goes to the log.
+
+    `status_of` maps the exception to 503 (outage) or 500; `page` renders it."""
+
+    def __init__(self, app: ASGIApp, page: ErrorPage, status_of: Callable[[BaseException], int]):
+        self.app = app
+        self.page = page
+        self.status_of = status_of
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watching_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watching_send)
+        except Exception as exc:
+            status = self.status_of(exc)
+            if started:  # an inner error page was already sent (SQLAdmin's app); or a body broke
+                raise
+            bug = status >= 500 and status != 503
+            if status == 503:
+                log.error("database unavailable on %s %s", scope.get("method"), scope.get("path"), exc_info=exc)
+            elif bug:
+                log.exception("server error", exc_info=exc)
+            response = await self.page(scope, status, None)
+            await response(scope, receive, send)
+            if bug:
+                raise  # the server's log and the test client see it
+
+
+class RefuseNulMiddleware:
+    """A NUL byte in the path or the query is no address of ours, and PostgreSQL refuses it in
+    any text: a 400 page before any route runs. (Forms are checked by `read_form`.)"""
+
+    def __init__(self, app: ASGIApp, page: ErrorPage):
+        self.app = app
+        self.page = page
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and ("\x00" in scope["path"] or b"%00" in scope.get("query_string", b"")):
+            response = await self.page(scope, 400, _("The address contains a character that is not allowed."))
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 class TenantMiddleware:

@@ -69,3 +69,27 @@ def test_0005_fills_the_declarations_earliest_start_and_lateness(database_url):
         4: (None, False),  # no period: nothing to say
         5: (date(2026, 9, 1), True),
     }
+
+
+def test_0007_folds_the_messages_written_before_it_for_search(database_url):
+    """Messages written before 0007 are found by accent- and case-insensitive search too."""
+    from datetime import datetime
+
+    from sqlalchemy import text
+
+    downgrade(database_url, "0006_purge_indexes")
+    engine = create_engine(sync_url(database_url), poolclass=pool.NullPool)
+    now = datetime(2026, 11, 2, 9, 0)
+    try:
+        with engine.begin() as db:
+            db.execute(text("INSERT INTO tenants (slug, name, created_at) VALUES ('t', 'T', :now)"), {"now": now})
+            for number in range(1, 4):
+                db.execute(text("INSERT INTO messages (id, tenant_id, sender, subject, body, created_at) "
+                                "VALUES (:id, 't', 'Service PMI', :subject, 'Épisode  NEIGEUX.', :now)"),
+                           {"id": number, "subject": f"Alerte MÉTÉO n°{number}", "now": now})
+        upgrade(database_url)
+        with engine.connect() as db:
+            folded = dict(db.execute(text("SELECT id, search_text FROM messages")).all())
+    finally:
+        engine.dispose()
+    assert folded == {n: f"service pmi alerte meteo n°{n} episode neigeux." for n in range(1, 4)}

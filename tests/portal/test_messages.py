@@ -170,6 +170,20 @@ def test_search_looks_in_subject_body_and_sender(world):
         general.id, personal.id, literal.id]
 
 
+@pytest.mark.parametrize("query", ["meteo", "MÉTÉO", "Météo", "météo", "  alerte   METEO "])
+def test_search_ignores_accents_and_case(world, console_for, app, query):
+    portal, _ = world["anne"]
+    stored, = add(portal, message(AM, "Alerte météo : vigilance orange", body="Épisode neigeux.", minutes=5))
+    # Written by staff in the console: found the same way.
+    console = signed_in(console_for, app, AM, "agent.meteo@am.fr")
+    assert write(console, destinataire="tous", expediteur="Service Météo", objet="Fermeture", corps="Rien.").status_code == 303
+    (written,) = fetch(console, select(Message.id).where(Message.subject == "Fermeture"))
+    search = lambda q: listed(portal.client.get("/espace/messages", params={"q": q}))
+    assert search(query) == ([stored.id] if "alerte" in query.lower() else [written.id, stored.id])
+    assert search("NEIGEUX") == search("episode") == [stored.id]
+    assert search("meteor") == []
+
+
 def test_pages_of_twenty_and_the_same_sql_for_any_number_of_messages(world):
     portal, anne = world["anne"]
     engine = portal.app.state.engine.sync_engine

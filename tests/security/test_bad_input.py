@@ -61,3 +61,79 @@ def test_a_database_error_mid_login_denies_without_a_trace(portal_for, monkeypat
     assert "Traceback" not in response.text and "OperationalError" not in response.text
     assert "session=" not in response.headers.get("set-cookie", "")
     assert portal.client.get("/espace").status_code == 303
+
+
+# -- the inputs of issue 9: each a French 400 or a 404, nothing written ------------------------------------
+
+
+def table_counts(portal) -> dict[str, int]:
+    from assmat.db.models import Child, ContactMessage, MessageState, OutboxMail
+
+    return {model.__name__: portal.query(select(func.count()).select_from(model))[0][0]
+            for model in (AuditEvent, Child, ContactMessage, MessageState, OutboxMail)}
+
+
+@pytest.fixture
+def assistant(portal_for):
+    portal = portal_for("alpes-maritimes")
+    portal.create_account("AGR-ENTREE", GOOD, email="entree@example.org")
+    assert portal.login("AGR-ENTREE", GOOD).headers["location"] == "/espace"
+    return portal
+
+
+@pytest.mark.parametrize("message_id", ["99999999999999999999", "2147483648", "0", "-1", "1.5", "abc"])
+@pytest.mark.parametrize("suffix", ["", "/archiver", "/desarchiver"])
+def test_a_message_id_past_the_integer_range_is_a_404(assistant, message_id, suffix):
+    before = table_counts(assistant)
+    path = f"/espace/messages/{message_id}{suffix}"
+    response = assistant.post(path, {}, form_path="/espace/messages") if suffix else assistant.client.get(path)
+    assert response.status_code == 404 and "Page introuvable" in text_of(response)
+    assert table_counts(assistant) == before
+
+
+def test_a_malformed_period_field_name_is_ignored_not_a_500(assistant):
+    before = table_counts(assistant)
+    response = assistant.post("/espace/enfants/nouveau", {"periode-²-type": "standard", "periode-٣-debut": "01/01/2026"})
+    assert response.status_code == 400 and "Veuillez renseigner ce champ" in text_of(response)
+    assert table_counts(assistant) == before
+
+
+@pytest.mark.parametrize("field", ["enfant-nom", "periode-0-commentaire", "nom\x00"])
+def test_a_nul_byte_in_a_form_is_a_french_400(assistant, field):
+    before = table_counts(assistant)
+    response = assistant.post("/espace/enfants/nouveau", {field: "Pe\x00tit"})
+    assert response.status_code == 400 and "contient un caractère non autorisé" in text_of(response)
+    assert table_counts(assistant) == before
+
+
+@pytest.mark.parametrize("path", ["/espace/messages", "/connexion", "/mentions-legales", "/admin/login"])
+def test_a_nul_byte_in_the_query_is_a_french_400(assistant, path):
+    response = assistant.client.get(path, params={"q": "météo\x00", "next": "/espace"})
+    assert response.status_code == 400 and "L'adresse demandée contient un caractère non autorisé." in text_of(response)
+
+
+@pytest.mark.parametrize("address", ["a<b>@example.org", "<bad@example.org>", "a,b@example.org", "a b@example.org"])
+def test_an_undeliverable_contact_address_is_a_french_400(portal_for, address):
+    gers = portal_for("gers")
+    before = table_counts(gers)
+    response = gers.post("/contact", {"nom": "Anne", "email": address, "message": "Bonjour.", "accuse_reception": "1"})
+    assert response.status_code == 400 and "Veuillez saisir une adresse email valide." in text_of(response)
+    assert table_counts(gers) == before
+
+
+@pytest.mark.parametrize("key", ["abc", "1.5", "99999999999999999999", "2147483648", "-1", "0"])
+def test_a_malformed_console_key_is_a_404_on_every_view(app, client_for, key):
+    from assmat.admin.console import VIEWS
+    from tests.admin.conftest import ADMIN_PASSWORD, Console, create_admin
+
+    staff = Console(client_for("alpes-maritimes"), app)
+    create_admin(app, staff.client, "alpes-maritimes", "staff.cle@example.org", ADMIN_PASSWORD)
+    assert staff.login("staff.cle@example.org", ADMIN_PASSWORD).status_code == 302
+    identities = [view.identity for view in VIEWS if hasattr(view, "model") and view.__name__ not in (
+        "PlatformTenantsView", "TenantAdminView", "PlatformAuditView")]
+    assert len(identities) >= 7
+    for identity in identities:
+        for path in (f"/admin/{identity}/details/{key}", f"/admin/{identity}/edit/{key}"):
+            assert staff.client.get(path).status_code in (403, 404), path
+    assert staff.client.get(f"/admin/account/action/unlock?pks={key}").status_code == 404
+    assert staff.client.get(f"/admin/import/{key}").status_code == 404
