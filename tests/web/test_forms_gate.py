@@ -140,7 +140,7 @@ def check_the_three_forms_that_could_not_be_posted(everything: list[Visit]) -> N
 def check_private_pages_are_never_stored(everything: list[Visit]) -> None:
     private = [visit for visit in everything if visit.user != "anonymous" or visit.url.startswith(CONSOLE)]
     signed_in_pages = {visit.route.template for visit in private if visit.route is not None and visit.status == 200}
-    assert {"/espace", "/espace/enfants/{child_id:int}", "/espace/compte", "/admin/{identity}/list"} <= signed_in_pages
+    assert {"/espace", "/espace/enfants/{child_id:id}", "/espace/compte", "/admin/{identity}/list"} <= signed_in_pages
     stored = [f"{visit.user} {visit.url} ({visit.status}): {visit.headers.get('cache-control')!r}"
               for visit in private if "no-store" not in (visit.headers.get("cache-control") or "")]
     assert not stored, "pages with personal data the browser may keep:\n" + "\n".join(stored)
