@@ -98,6 +98,7 @@ MESSAGES: dict[str, str] = {
     "children.add_link": N_("Add a child"),
     "children.current_title": N_("Children currently hosted"),
     "captcha.legend": N_("Security code"),
+    "captcha.intro": "",
     "captcha.label": N_("Copy the security code"),
     "captcha.reload": N_("Reload the security code"),
 }

@@ -66,6 +66,9 @@ def _environment() -> jinja2.Environment:
     env.filters["of_name"] = of_name
     env.filters["logo_size"] = logo_size
     env.globals["LOCALES"] = LOCALES
+    # Pages get the tenant's `text` from render(); anything rendered without one (a macro on its
+    # own, a platform page) falls back to the catalog.
+    env.globals["text"] = lambda message_id, default=None: tenant_text(None, message_id, default)
     return env
 
 

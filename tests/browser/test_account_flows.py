@@ -129,7 +129,7 @@ def test_gers_first_login_with_the_letter(live_server, live_accounts, page: Page
 
     confirmation = page.get_by_label("Confirmation")
     confirmation.fill(NEW_PASSWORD)
-    page.get_by_role("button", name="Enregistrer mon mot de passe").click()
+    page.get_by_role("button", name="Se connecter", exact=True).click()  # the Gers guide's button
 
     page.wait_for_url(live_server.url("gers", "/conditions"))
     expect(page.get_by_role("heading", level=1, name="Conditions d'utilisation")).to_be_visible()
@@ -213,7 +213,7 @@ def test_password_form_works_without_javascript(live_server, live_accounts, brow
         expect(new_password).to_have_attribute("type", "password")
         expect(rule(page, "min_length")).not_to_have_class(re.compile(r"\brule-(ok|ko)\b"))
         page.get_by_label("Confirmation").fill(NEW_PASSWORD)
-        page.get_by_role("button", name="Enregistrer mon mot de passe").click()
+        page.get_by_role("button", name="Se connecter", exact=True).click()  # the Gers guide's button
 
         page.wait_for_url(live_server.url("gers", "/conditions"))
         page.get_by_label(re.compile("j'accepte", re.IGNORECASE)).check()
