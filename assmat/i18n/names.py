@@ -12,7 +12,7 @@ from assmat.i18n import current_locale
 # First words of the names tenants use, by gender. Unknown words read as masculine.
 _FEMININE = {
     "agglomération", "caisse", "collectivité", "commune", "communauté", "direction", "maison",
-    "mairie", "métropole", "mutualité", "préfecture", "région", "ville",
+    "fédération", "mairie", "métropole", "mutualité", "plateforme", "préfecture", "région", "ville",
 }
 _ARTICLES = {"le": "m", "la": "f", "les": "p", "l'": "v", "l’": "v"}
 
