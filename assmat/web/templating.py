@@ -69,6 +69,7 @@ def _environment() -> jinja2.Environment:
     # Pages get the tenant's `text` from render(); anything rendered without one (a macro on its
     # own, a platform page) falls back to the catalog.
     env.globals["text"] = lambda message_id, default=None: tenant_text(None, message_id, default)
+    env.globals["tenant_text"] = env.globals["text"]
     return env
 
 
@@ -85,5 +86,8 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
         "config": tenant.config if tenant else None,
         "locale": request.scope.get("locale", "fr"),
         "text": lambda message_id, default=None: tenant_text(tenant, message_id, default),
+        # The same under a name no page's own macro takes (children_form.html has a `text` macro
+        # that shadows the global in base.html's blocks).
+        "tenant_text": lambda message_id, default=None: tenant_text(tenant, message_id, default),
     }
     return templates.TemplateResponse(request, name, {**base, **(context or {})}, status_code=status_code)

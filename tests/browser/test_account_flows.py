@@ -199,7 +199,7 @@ def test_password_form_works_without_javascript(live_server, live_accounts, brow
             expect(toggle).to_be_hidden()
         rules = page.locator("#mot_de_passe-rules li")
         expect(rules).to_have_count(len(CLIENT_RULES) + len(SERVER_RULES))
-        expect(page.get_by_text("Votre mot de passe doit respecter les règles suivantes :")).to_be_visible()
+        expect(page.get_by_text("Vous devez respecter la consigne suivante :")).to_be_visible()  # the Gers guide
         for label in ("8 caractères minimum", "1 majuscule minimum", "1 minuscule minimum", "1 chiffre minimum",
                       "1 caractère spécial minimum dans la liste suivante",
                       "Le mot de passe ne doit pas avoir été utilisé lors des 6 derniers mois"):
