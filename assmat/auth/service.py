@@ -32,8 +32,10 @@ from assmat.auth.policy import check_password, generate_temporary_password
 from assmat.auth.ratelimit import hit
 from assmat.auth.sessions import end_all_sessions
 from assmat.db.models import Account, AccountToken, PasswordHistory
+from assmat.i18n import current_locale
 from assmat.i18n import gettext as _
 from assmat.mail.outbox import enqueue
+from assmat.messages import message_text
 from assmat.tenants.loader import Tenant
 
 TEMPORARY_PASSWORD = "temporary_password"
@@ -253,6 +255,9 @@ class AccountService:
     async def _was_temporary_password(self, account: Account, password: str) -> bool:
         return await self._temporary_password_matches(account, password) is not None
 
+    def _text(self, message_id: str) -> str:
+        return message_text(self.config.messages, current_locale.get(), self.config.locale, message_id)
+
     async def validate_new_password(self, account: Account, password: object, confirmation: object) -> str:
         """The new password if acceptable; PasswordRejected with one message per broken rule."""
         if not isinstance(password, str) or not password:
@@ -263,9 +268,11 @@ class AccountService:
             names=[n for n in (account.first_name, account.last_name) if n],
         )]
         if violations:
-            raise PasswordRejected(violations)
+            # A tenant may lead the list with its seed's summary (« Mot de passe non conforme… »).
+            lead = self._text("password.not_compliant")
+            raise PasswordRejected([lead, *violations] if lead else violations)
         if not isinstance(confirmation, str) or confirmation != password:
-            raise PasswordRejected([_("The password is not identical to the confirmation.")], field="confirmation")
+            raise PasswordRejected([self._text("password.mismatch")], field="confirmation")
         if await self._was_temporary_password(account, password):
             raise PasswordRejected([_("The temporary password cannot become your new password.")])
         if await self._check_history(account, password):

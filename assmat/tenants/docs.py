@@ -127,7 +127,10 @@ def render_reference() -> str:
         pending = nested + pending
     lines += ["", "## Identifiants de `messages`", "", "| identifiant | texte par défaut (français) |", "|---|---|"]
     french = translations("fr")
-    lines += [f"| `{key}` | {french.gettext(text)} |" for key, text in sorted(MESSAGES.items())]
+    lines += [
+        f"| `{key}` | {french.gettext(text) if text else '(aucun : la page montre son propre texte ou rien)'} |"
+        for key, text in sorted(MESSAGES.items())
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -181,7 +181,11 @@ async def secure_form(request: Request, max_fields: int = 50) -> dict[str, str] 
 
 
 def password_rules(tenant: Tenant) -> list[dict[str, Any]]:
-    return rules_as_json(tenant.config.password_policy)
+    """The checklist, each line in the tenant's seed wording where its YAML gives one."""
+    return [
+        {**rule, "label": tenant_text(tenant, f"password_rule.{rule['code']}", rule["label"])}
+        for rule in rules_as_json(tenant.config.password_policy)
+    ]
 
 
 async def new_captcha(request: Request) -> str:

@@ -11,7 +11,7 @@ from assmat.i18n import LOCALES
 from assmat.web.middleware import LANG_COOKIE
 from assmat.web.redirects import safe_next
 from assmat.web.templating import render
-from assmat.web.theme import theme_css
+from assmat.web.theme import favicon_svg, theme_css
 
 ONE_YEAR = 365 * 24 * 3600
 
@@ -90,6 +90,14 @@ async def logo(request: Request) -> Response:
     return FileResponse(tenant.logo_path, headers={"cache-control": "public, max-age=3600"})
 
 
+async def favicon(request: Request) -> Response:
+    # Browsers ask for an icon on every page; without one each page logs a 404. The tenant's
+    # colour tells its tabs apart.
+    tenant = request.scope.get("tenant")
+    colour = tenant.config.branding.primary_color if tenant else "#2f4f6f"
+    return Response(favicon_svg(colour), media_type="image/svg+xml", headers={"cache-control": "public, max-age=86400"})
+
+
 routes = [
     Route("/", home, name="home"),
     Route("/mentions-legales", legal_notice, name="legal_notice"),
@@ -100,4 +108,6 @@ routes = [
     Route("/langue/{code}", switch_language, name="language"),
     Route("/theme.css", theme, name="theme"),
     Route("/logo", logo, name="logo"),
+    Route("/favicon.svg", favicon, name="favicon"),
+    Route("/favicon.ico", favicon, name="favicon_ico"),
 ]

@@ -14,9 +14,12 @@ from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
 from assmat.i18n import LOCALES, current_locale, gettext, ngettext
-from assmat.messages import MESSAGES, N_
+from assmat.i18n.names import of_name, the_name
+from assmat.messages import MESSAGES, N_, message_text
 from assmat.tenants.loader import Tenant
 from assmat.web.csrf import csrf_token
+from assmat.web.phones import phone_links
+from assmat.web.theme import logo_size
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -33,13 +36,12 @@ def page_csrf_token() -> str:
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False})
 
 
-def tenant_text(tenant: Tenant | None, message_id: str) -> str:
-    """A user-facing text by id: the tenant's override in its own language, else the catalog."""
-    if tenant is not None and current_locale.get() == tenant.config.locale:
-        override = tenant.config.messages.get(message_id)
-        if override is not None:
-            return override
-    return gettext(MESSAGES[message_id])
+def tenant_text(tenant: Tenant | None, message_id: str, default: str | None = None) -> str:
+    """A user-facing text by id: the tenant's override in its own language, else `default`
+    (a text the page already translated), else the catalog. Empty: the page shows nothing."""
+    if tenant is None:
+        return default if default is not None else (gettext(MESSAGES[message_id]) if MESSAGES[message_id] else "")
+    return message_text(tenant.config.messages, current_locale.get(), tenant.config.locale, message_id, default)
 
 
 # The YAML states RGAA compliance in French (the legal wording); other languages translate it.
@@ -69,8 +71,16 @@ def _environment() -> jinja2.Environment:
     env.install_gettext_callables(gettext=gettext, ngettext=ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["markdown"] = markdown
     env.filters["accessibility_status"] = accessibility_status
+    env.filters["phone_links"] = phone_links
+    env.filters["the_name"] = the_name
+    env.filters["of_name"] = of_name
+    env.filters["logo_size"] = logo_size
     env.globals["LOCALES"] = LOCALES
     env.globals["csrf_token"] = page_csrf_token
+    # Pages get the tenant's `text` from render(); anything rendered without one (a macro on its
+    # own, a platform page) falls back to the catalog.
+    env.globals["text"] = lambda message_id, default=None: tenant_text(None, message_id, default)
+    env.globals["tenant_text"] = env.globals["text"]
     return env
 
 
@@ -85,7 +95,10 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
         "tenant": tenant,
         "config": tenant.config if tenant else None,
         "locale": request.scope.get("locale", "fr"),
-        "text": lambda message_id: tenant_text(tenant, message_id),
+        "text": lambda message_id, default=None: tenant_text(tenant, message_id, default),
+        # The same under a name no page's own macro takes (children_form.html has a `text` macro
+        # that shadows the global in base.html's blocks).
+        "tenant_text": lambda message_id, default=None: tenant_text(tenant, message_id, default),
     }
     # Rendered at once, inside this block: every form of the page gets this request's token.
     reset = _page_csrf_token.set(csrf_token(request) if "csrf_cookie" in request.scope else "")

@@ -663,7 +663,7 @@ def test_create_admin_mails_a_set_password_link_that_opens_the_console(database_
     assert message["To"] == "Agent@Example.org"
     body = message.get_body(("plain",)).get_content()
     (link,) = re.findall(r"http://gers\.localhost/admin/mot-de-passe/\S+", body)
-    assert "Département du Gers" in body
+    assert "Un accès à la console du Département du Gers a été créé pour vous." in body  # with its article
 
     console = console_for(A)
     assert console.login("agent@example.org", ADMIN_PASSWORD).status_code == 400  # no password yet
@@ -690,6 +690,7 @@ def test_create_admin_super_signs_in_on_the_root_domain_only(database_url, tmp_p
     (link,) = re.findall(r"http://localhost/admin/mot-de-passe/\S+", message.get_body(("plain",)).get_content())
     (mail,) = fetch(console_for("localhost"), select(OutboxMail.tenant_id, OutboxMail.recipient, OutboxMail.body_text))
     assert (mail.tenant_id, mail.recipient, mail.body_text) == (None, "root@assmat.example", "")
+    assert "Un accès à la console de la plateforme assmat a été créé pour vous." in message.get_body(("plain",)).get_content()
 
     # The link is the platform's: on a tenant's host it is not valid.
     on_gers = console_for(A)

@@ -129,7 +129,7 @@ def test_gers_first_login_with_the_letter(live_server, live_accounts, page: Page
 
     confirmation = page.get_by_label("Confirmation")
     confirmation.fill(NEW_PASSWORD)
-    page.get_by_role("button", name="Enregistrer mon mot de passe").click()
+    page.get_by_role("button", name="Se connecter", exact=True).click()  # the Gers guide's button
 
     page.wait_for_url(live_server.url("gers", "/conditions"))
     expect(page.get_by_role("heading", level=1, name="Conditions d'utilisation")).to_be_visible()
@@ -199,7 +199,7 @@ def test_password_form_works_without_javascript(live_server, live_accounts, brow
             expect(toggle).to_be_hidden()
         rules = page.locator("#mot_de_passe-rules li")
         expect(rules).to_have_count(len(CLIENT_RULES) + len(SERVER_RULES))
-        expect(page.get_by_text("Votre mot de passe doit respecter les règles suivantes :")).to_be_visible()
+        expect(page.get_by_text("Vous devez respecter la consigne suivante :")).to_be_visible()  # the Gers guide
         for label in ("8 caractères minimum", "1 majuscule minimum", "1 minuscule minimum", "1 chiffre minimum",
                       "1 caractère spécial minimum dans la liste suivante",
                       "Le mot de passe ne doit pas avoir été utilisé lors des 6 derniers mois"):
@@ -213,7 +213,7 @@ def test_password_form_works_without_javascript(live_server, live_accounts, brow
         expect(new_password).to_have_attribute("type", "password")
         expect(rule(page, "min_length")).not_to_have_class(re.compile(r"\brule-(ok|ko)\b"))
         page.get_by_label("Confirmation").fill(NEW_PASSWORD)
-        page.get_by_role("button", name="Enregistrer mon mot de passe").click()
+        page.get_by_role("button", name="Se connecter", exact=True).click()  # the Gers guide's button
 
         page.wait_for_url(live_server.url("gers", "/conditions"))
         page.get_by_label(re.compile("j'accepte", re.IGNORECASE)).check()

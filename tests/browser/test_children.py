@@ -34,7 +34,8 @@ AFTER_THE_LAST_PERIOD = datetime(2027, 2, 1, 9, 0, tzinfo=UTC)  # 1 February 202
 def sign_in(page: Page, identifier: str) -> None:
     page.get_by_role("textbox", name="Identifiant").fill(identifier)
     page.get_by_label("Mot de passe", exact=False).fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
+    # Each tenant's own words: « Connexion » in the Alpes-Maritimes, « Se connecter » elsewhere.
+    page.get_by_role("button", name=re.compile(r"^(Se connecter|Connexion)$")).click()
 
 
 def field(page: Page, name: str):
@@ -73,10 +74,10 @@ def test_declared_child_goes_to_the_history_after_its_last_period(live_server, l
     # From the main menu to the list, then to the form.
     page.get_by_role("navigation", name="Menu principal").get_by_role("link", name="Enfants accueillis").click()
     page.wait_for_url(live_server.url(SLUG, "/espace/enfants"))
-    current = page.get_by_role("region", name="Enfants accueillis en cours")
+    current = page.get_by_role("region", name="Liste des enfants accueillis")  # the guide's title
     history = page.get_by_role("region", name="Historique")
     expect(current).to_contain_text("Aucun enfant n'est déclaré comme accueilli actuellement.")
-    page.get_by_role("link", name="Ajouter un enfant").click()
+    page.get_by_role("link", name="Ajouter ou modifier un enfant").click()
     page.wait_for_url(live_server.url(SLUG, "/espace/enfants/nouveau"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Ajouter ou modifier un enfant")
 

@@ -104,7 +104,7 @@ def test_first_login_with_identifier_only_activates_through_the_emailed_link(por
     account = new_letter_account(am)
 
     login_page = text_of(am.client.get("/connexion"))
-    assert "Première connexion : activer mon compte" in login_page and 'href="/activation"' in login_page
+    assert "PREMIÈRE CONNEXION OU MOT DE PASSE OUBLIÉ ?" in login_page and 'href="/activation"' in login_page
     form_page = text_of(am.client.get("/activation"))
     for name in ("identifiant", "nom", "prenom", "date_naissance", "email"):
         assert f'name="{name}"' in form_page
@@ -128,7 +128,7 @@ def test_first_login_with_identifier_only_activates_through_the_emailed_link(por
     form = am.client.get(path)
     assert form.status_code == 200
     assert form.headers["referrer-policy"] == "no-referrer"
-    assert "Choisissez votre mot de passe" in text_of(form)
+    assert "Changement de mot de passe" in text_of(form)  # the seed's title (§1.2.2)
     assert am.account(account.id).password_hash is None  # opening the link changes nothing
 
     done = am.post(path, {"mot_de_passe": GOOD, "confirmation": GOOD})

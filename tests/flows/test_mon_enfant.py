@@ -114,7 +114,7 @@ def test_forgot_password_form_asks_the_email_and_a_code(portal_for):
     page = text_of(mon_enfant.client.get("/mot-de-passe-oublie"))
     assert 'name="email"' in page and 'name="identifiant"' not in page
     assert 'name="captcha_id"' in page and 'name="captcha"' in page
-    assert "Recopier le cryptogramme de sécurité" in page
+    assert "Vérification du texte" in page and "Recommencer" in page  # the guide's words
 
 
 def test_forgot_password_with_a_wrong_code_sends_nothing(portal_for, smtp_server):

@@ -115,7 +115,7 @@ def test_declare_a_child_with_two_periods_lists_it(am):
 
     listing = am.client.get("/espace/enfants?info=created")
     page = text_of(listing)
-    assert listing.status_code == 200 and LEGAL in page and "Ajouter un enfant" in page
+    assert listing.status_code == 200 and LEGAL in page and "Ajouter ou modifier un enfant" in page
     current, history = sections(am)
     assert "ENFANTGARDE" in current and "01/01/2025" in current and "ENFANTGARDE" not in history
     for action in ("", "/modifier", "/supprimer"):
@@ -272,4 +272,4 @@ def test_unknown_or_huge_ids_are_404(am):
     sign_in(am)
     for child_id in ("999", "99999999999999999999"):
         assert am.client.get(f"/espace/enfants/{child_id}").status_code == 404
-    assert re.search(r"Aucun enfant|Ajouter un enfant", text_of(am.client.get("/espace/enfants")))
+    assert re.search(r"Aucun enfant|Ajouter ou modifier un enfant", text_of(am.client.get("/espace/enfants")))

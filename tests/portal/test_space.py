@@ -325,7 +325,7 @@ def test_mon_compte_gathers_personal_information_and_the_account_flows(anne):
     response = portal.client.get("/espace/compte")
     page = text_of(response)
     for expected in ("Mon compte", "Mes informations personnelles", "06-am-0001", "Concubinage", "anne@example.org",
-                     "Modifier mon mot de passe", "Changer mon adresse email", "Signaler un changement de situation",
+                     "Changer votre mot de passe", "Changer votre adresse email ?", "Signaler un changement de situation",
                      "après 30 minutes d'inactivité"):
         assert expected.lower() in page.lower(), expected
     for link in ("/espace/compte/mot-de-passe", "/espace/compte/email", "/espace/agrement/changement-situation"):
