@@ -1,7 +1,9 @@
 """Console users: a tenant's staff (roles admin and read_only) and platform super-admins.
 
 Passwords under the tenant's policy (the platform's default policy for super-admins), the
-same race-free lockout as the portal, server-side sessions in their own table and cookie."""
+same race-free lockout as the portal but with the consoles' own rule (temporary: staff
+addresses are public, and a tenant's permanent portal lock would let anyone shut a console for
+good), server-side sessions in their own table and cookie."""
 
 from __future__ import annotations
 
@@ -32,7 +34,13 @@ CONSOLE_IDLE = timedelta(minutes=30)
 CONSOLE_ABSOLUTE = timedelta(hours=10)
 # Super-admins belong to no tenant: the platform's own, safe rules.
 PLATFORM_POLICY = PasswordPolicy(min_length=12, min_lowercase=1, min_uppercase=1, min_digits=1)
-PLATFORM_LOCKOUT = LockoutConfig(max_failures=5, duration=timedelta(minutes=15))
+# Every console's default lockout; settings.console_lockout_* change it (console_lockout()).
+CONSOLE_LOCKOUT = LockoutConfig(max_failures=5, duration=timedelta(minutes=15))
+
+
+def console_lockout(settings) -> LockoutConfig:
+    return LockoutConfig(max_failures=settings.console_lockout_max_failures,
+                         duration=timedelta(minutes=settings.console_lockout_minutes))
 
 
 @dataclass(frozen=True)
@@ -50,13 +58,14 @@ class ConsoleUser:
 
 
 class AdminService:
-    def __init__(self, db: AsyncSession, hasher: AsyncHasher, tenant: Tenant | None):
+    def __init__(self, db: AsyncSession, hasher: AsyncHasher, tenant: Tenant | None,
+                 lockout: LockoutConfig = CONSOLE_LOCKOUT):
         self.db = db
         self.hasher = hasher
         self.tenant = tenant
         self.tenant_id = tenant.slug if tenant else None
         self.policy = tenant.config.password_policy if tenant else PLATFORM_POLICY
-        self.lockout = Lockout(db, Admin, tenant.config.lockout if tenant else PLATFORM_LOCKOUT)
+        self.lockout = Lockout(db, Admin, lockout)
 
     async def find(self, email: object) -> Admin | None:
         key = normalize_email(email)
