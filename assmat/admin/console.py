@@ -19,6 +19,7 @@ from assmat.admin.audit import AuditView, PlatformAuditView
 from assmat.admin.backend import ConsoleAuth
 from assmat.admin.contact import ContactView
 from assmat.admin.declarations import DeclarationView, SituationChangeView
+from assmat.admin.forgot_password import add_forgot_password
 from assmat.admin.french import french_console
 from assmat.admin.import_view import ImportView
 from assmat.admin.messages import MessageView
@@ -61,6 +62,11 @@ def _logout_by_post(console: Admin) -> None:
     routes[index] = Route("/logout", logout, methods=["POST"], name="logout")
 
 
+def console_title(request: Request) -> str:
+    tenant = request.scope.get("tenant")
+    return f"Console – {tenant.config.name if tenant else 'Plateforme assmat'}"
+
+
 def mount_console(app: Starlette, engine: AsyncEngine) -> Admin:
     # SQLAdmin turns autoflush off on the sessionmaker it gets: it gets its own.
     console = Console(
@@ -73,10 +79,12 @@ def mount_console(app: Starlette, engine: AsyncEngine) -> Admin:
         i18n_config=french_console(),
     )
     _logout_by_post(console)
+    add_forgot_password(console)
     # Inside the mounted console, request.app is SQLAdmin's sub-application: it shares the
     # main app's state (settings, sessionmaker, hasher, mail worker).
     console.admin.state = app.state
     console.templates.env.globals["csrf_token"] = csrf_token
+    console.templates.env.globals["console_title"] = console_title
     for view in VIEWS:
         console.add_view(view)
     return console

@@ -250,7 +250,7 @@ def test_the_matrix_covers_every_registered_view_route_and_action(app):
     assert [type(view) for view in console.views] == VIEWS
     routes = {getattr(route, "path", None) for route in console.admin.routes}
     expected_custom = {"/vue-d-ensemble", "/import", "/import/simulation", "/import/appliquer", "/import/{run_id:int}",
-                       "/plateforme", "/message/ecrire"}
+                       "/plateforme", "/message/ecrire", "/mot-de-passe-oublie"}
     for view in MODEL_VIEWS:
         # Every tenant's rows of the view's model are built by make_rows, B's searchable in SEARCH_NEEDLE.
         assert view.model in SEARCH_NEEDLE, f"{view.__name__}: give make_rows a row of {view.model.__name__}"
@@ -506,7 +506,7 @@ def foreign_token(console_for, console) -> str:
     return CSRF.search(other.client.get("/admin/login").text).group(1)
 
 
-CSRF_POSTS = ["login", "logout", "import_dry_run", "import_apply"] + [
+CSRF_POSTS = ["login", "logout", "forgot_password", "import_dry_run", "import_apply"] + [
     f"run:{view.identity}:{name}" for view in MODEL_VIEWS if issubclass(view, TenantScopedView) for name in action_names(view)
 ]
 
@@ -531,6 +531,9 @@ def test_every_console_post_needs_its_csrf_token(world, console_for, app, post, 
         response = visitor.client.post("/admin/login", data=form(username="agent@gers.fr", password=ADMIN_PASSWORD))
         assert response.status_code in (400, 403) and "admin_session" not in response.cookies
         assert to_console_login(visitor.client.get("/admin/account/list"))
+    elif post == "forgot_password":
+        response = visitor.client.post("/admin/mot-de-passe-oublie", data=form(email="agent@gers.fr"))
+        assert response.status_code == 403
     elif post == "logout":
         response = console.client.post("/admin/logout", data=form())
         assert response.status_code in (400, 403)
@@ -643,6 +646,20 @@ def test_the_consoles_lockout_comes_from_the_settings(tmp_path, database_url, sm
     settings = smtp_settings(tmp_path, database_url, smtp_server, console_lockout_max_failures=8, console_lockout_minutes=60)
     rule = console_lockout(settings)
     assert rule.max_failures == 8 and rule.duration == timedelta(hours=1)
+
+
+def test_a_console_reset_reaches_only_this_consoles_staff(console_for, app):
+    """B's staff address typed in A's console (or the platform's) gets no link: same answer,
+    nothing written."""
+    ours = console_for(A)
+    create_admin(app, ours.client, B, "agent@cestas.fr", ADMIN_PASSWORD)
+    for host in (A, "localhost"):
+        visitor = console_for(host)
+        before = snapshot(visitor)
+        token = visitor.csrf("/admin/mot-de-passe-oublie")
+        response = visitor.client.post("/admin/mot-de-passe-oublie", data={"csrf_token": token, "email": "agent@cestas.fr"})
+        assert response.status_code == 200 and "un courriel vient d'y être envoyé" in text_of(response)
+        assert changed_tables(before, snapshot(visitor)) == [], host
 
 
 # -- assmat create-admin ----------------------------------------------------------------------------
