@@ -6,6 +6,7 @@ import html
 import re
 import time
 
+import pytest
 from sqlalchemy import select
 
 from assmat.db.models import AuditEvent
@@ -108,3 +109,46 @@ def test_the_console_reset_answers_the_same_without_a_token_and_is_capped(consol
         assert forgot(console, "agent@gers.fr").status_code == 200
     time.sleep(0.5)
     assert len(smtp_server.wait_for(3)) == 3  # three links an hour at most
+
+
+# -- the French of texts built from a tenant's name -------------------------------------------------
+
+@pytest.mark.parametrize(("slug", "expected"), [
+    ("gers", "Un accès à la console du Département du Gers a été créé pour vous."),
+    ("alpes-maritimes", "Un accès à la console du Département des Alpes-Maritimes a été créé pour vous."),
+    ("eure-et-loir", "Un accès à la console du Département d'Eure-et-Loir a été créé pour vous."),
+    ("cestas", "Un accès à la console de la Ville de Cestas a été créé pour vous."),
+    ("mon-enfant", "Un accès à la console de la Caisse nationale des allocations familiales (Cnaf) a été créé pour vous."),
+    (None, "Un accès à la console de la plateforme assmat a été créé pour vous."),
+])
+def test_the_console_access_mail_names_the_console_in_correct_french(app, slug, expected):
+    """What `assmat create-admin` mails, for each tenant's name (and the platform's)."""
+    from assmat.mail.outbox import render
+
+    tenant = app.state.registry.get(slug) if slug else None
+    name = tenant.config.name if tenant else "la plateforme assmat"
+    mail = render(tenant, "admin_set_password", {"url": "https://x/admin/mot-de-passe/t", "ttl_hours": 48,
+                                                  "console_name": name}, "fr")
+    text = " ".join(mail.body_text.split())
+    assert expected in text, text
+    assert expected in " ".join(html.unescape(re.sub(r"<[^>]+>", " ", mail.body_html)).split())
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("Ville d'Auch", "de la Ville d'Auch"), ("Agglomération du Grand Auch", "de l'Agglomération du Grand Auch"),
+    ("Cestas", "de Cestas"), ("Le Haillan", "du Haillan"), ("Les Mureaux", "des Mureaux"), ("Orléans", "d'Orléans"),
+])
+def test_de_before_a_name_follows_french_contractions(name, expected):
+    from assmat.i18n import current_locale
+    from assmat.mail.outbox import of_name
+
+    token = current_locale.set("fr")
+    try:
+        assert of_name(name) == expected
+    finally:
+        current_locale.reset(token)
+    token = current_locale.set("en")
+    try:
+        assert of_name(name) == f"of {name}"
+    finally:
+        current_locale.reset(token)
