@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     retention_sessions: timedelta = Field(default=timedelta(days=1), gt=timedelta(0))
     retention_tokens: timedelta = Field(default=timedelta(days=7), gt=timedelta(0))
     retention_mail: timedelta = Field(default=timedelta(days=30), gt=timedelta(0))
+    # Console sign-in (staff and super-admins): its own lockout, temporary, whatever the tenant's
+    # portal rule: staff addresses are public, and guesses must not shut a console for good.
+    console_lockout_max_failures: int = Field(default=5, ge=1, le=100)
+    console_lockout_minutes: int = Field(default=15, ge=1)
     # argon2id cost; OWASP's minimum (m=19 MiB, t=2, p=1) costs ~19 ms a hash on these machines.
     argon2_time_cost: int = Field(default=2, ge=1)
     argon2_memory_cost: int = Field(default=19456, ge=8, description="KiB")

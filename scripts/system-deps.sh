@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The tests use a real PostgreSQL server and a real Chromium, from Debian's packages, and npm
-# (Debian's nodejs and npm) to install axe-core for the accessibility check.
+# (Debian's nodejs and npm) to install axe-core for the accessibility check and vnu-jar (the Nu
+# HTML checker) for the HTML validation, which runs on Java (Debian's default-jre-headless).
 # Installs whichever is missing when we can (root with apt-get); otherwise says what is missing.
 # In CI (CI=true) the tests themselves fail when one is absent.
 set -euo pipefail
@@ -11,6 +12,7 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 # npm apart from node: some Node.js builds bundle npm, Debian's ships it as its own package.
 command -v node >/dev/null 2>&1 || command -v nodejs >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

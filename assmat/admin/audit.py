@@ -32,6 +32,8 @@ EVENT_LABELS = {
     "admin.login": "connexion à la console",
     "admin.login_failed": "échec de connexion à la console",
     "admin.password_set": "mot de passe console choisi",
+    "admin.password_reset_requested": "mot de passe console oublié : lien envoyé",
+    "admin.unlocked": "accès console débloqué",
     "contact.handled": "message de contact traité",
     "contact.sent": "message de contact envoyé",
     "child.created": "enfant déclaré",

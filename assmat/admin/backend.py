@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from assmat.admin.identity import AdminService, ConsoleUser
+from assmat.admin.identity import AdminService, ConsoleUser, console_lockout
 from assmat.auth.errors import LoginFailed
 from assmat.web.csrf import read_cookie
 from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, read_form
@@ -19,7 +19,8 @@ ADMIN_COOKIE = "admin_session"
 
 
 def admin_service(request: Request, db) -> AdminService:
-    return AdminService(db, request.app.state.hasher, request.scope.get("tenant"))
+    state = request.app.state
+    return AdminService(db, state.hasher, request.scope.get("tenant"), console_lockout(state.settings))
 
 
 def console_user(request: Request) -> ConsoleUser | None:

@@ -15,10 +15,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from assmat.admin.accounts import AccountView
-from assmat.admin.audit import AuditView, PlatformAuditView
+from assmat.admin.audit import EVENT_LABELS, AuditView, PlatformAuditView
 from assmat.admin.backend import ConsoleAuth
 from assmat.admin.contact import ContactView
 from assmat.admin.declarations import DeclarationView, SituationChangeView
+from assmat.admin.forgot_password import add_forgot_password
+from assmat.admin.formatting import detail_text, fr_datetime
 from assmat.admin.french import french_console
 from assmat.admin.import_view import ImportView
 from assmat.admin.messages import MessageView
@@ -63,6 +65,11 @@ def _logout_by_post(console: Admin) -> None:
     routes[index] = Route("/logout", logout, methods=["POST"], name="logout")
 
 
+def console_title(request: Request) -> str:
+    tenant = request.scope.get("tenant")
+    return f"Console – {tenant.config.name if tenant else 'Plateforme assmat'}"
+
+
 def mount_console(app: Starlette, engine: AsyncEngine) -> Admin:
     # SQLAdmin turns autoflush off on the sessionmaker it gets: it gets its own.
     console = Console(
@@ -75,10 +82,16 @@ def mount_console(app: Starlette, engine: AsyncEngine) -> Admin:
         i18n_config=french_console(),
     )
     _logout_by_post(console)
+    add_forgot_password(console)
     # Inside the mounted console, request.app is SQLAdmin's sub-application: it shares the
     # main app's state (settings, sessionmaker, hasher, mail worker).
     console.admin.state = app.state
     console.templates.env.globals["csrf_token"] = csrf_token
+    console.templates.env.globals["console_title"] = console_title
+    console.templates.env.globals["event_label"] = lambda event_type: EVENT_LABELS.get(event_type, event_type)
+    # Every time a console page writes: Europe/Paris, one formatter (assmat.admin.formatting).
+    console.templates.env.filters["fr_datetime"] = fr_datetime
+    console.templates.env.filters["detail_text"] = detail_text
     for view in VIEWS:
         console.add_view(view)
     return console

@@ -1,14 +1,16 @@
 """Console users: a tenant's staff (roles admin and read_only) and platform super-admins.
 
 Passwords under the tenant's policy (the platform's default policy for super-admins), the
-same race-free lockout as the portal, server-side sessions in their own table and cookie."""
+same race-free lockout as the portal but with the consoles' own rule (temporary: staff
+addresses are public, and a tenant's permanent portal lock would let anyone shut a console for
+good), server-side sessions in their own table and cookie."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assmat import clock
@@ -21,18 +23,29 @@ from assmat.auth.policy import check_password
 from assmat.auth.tokens import digest, new_secret
 from assmat.db.models import Admin, AdminSession, AdminToken
 from assmat.i18n import gettext as _
+from assmat.mail.outbox import InvalidRecipient, enqueue
 from assmat.tenants.loader import Tenant
 from assmat.tenants.schema import Lockout as LockoutConfig
 from assmat.tenants.schema import PasswordPolicy
 
 ROLES = ("admin", "read_only", "super")
 SET_PASSWORD_TTL = timedelta(hours=48)
+# A console « Mot de passe oublié ? » link: short-lived, and a few per hour at most, so that
+# anyone typing a public staff address cannot flood its inbox.
+RESET_TTL = timedelta(hours=1)
+RESETS_PER_HOUR = 3
 # Console sessions are short: staff act on other people's accounts.
 CONSOLE_IDLE = timedelta(minutes=30)
 CONSOLE_ABSOLUTE = timedelta(hours=10)
 # Super-admins belong to no tenant: the platform's own, safe rules.
 PLATFORM_POLICY = PasswordPolicy(min_length=12, min_lowercase=1, min_uppercase=1, min_digits=1)
-PLATFORM_LOCKOUT = LockoutConfig(max_failures=5, duration=timedelta(minutes=15))
+# Every console's default lockout; settings.console_lockout_* change it (console_lockout()).
+CONSOLE_LOCKOUT = LockoutConfig(max_failures=5, duration=timedelta(minutes=15))
+
+
+def console_lockout(settings) -> LockoutConfig:
+    return LockoutConfig(max_failures=settings.console_lockout_max_failures,
+                         duration=timedelta(minutes=settings.console_lockout_minutes))
 
 
 @dataclass(frozen=True)
@@ -50,13 +63,14 @@ class ConsoleUser:
 
 
 class AdminService:
-    def __init__(self, db: AsyncSession, hasher: AsyncHasher, tenant: Tenant | None):
+    def __init__(self, db: AsyncSession, hasher: AsyncHasher, tenant: Tenant | None,
+                 lockout: LockoutConfig = CONSOLE_LOCKOUT):
         self.db = db
         self.hasher = hasher
         self.tenant = tenant
         self.tenant_id = tenant.slug if tenant else None
         self.policy = tenant.config.password_policy if tenant else PLATFORM_POLICY
-        self.lockout = Lockout(db, Admin, tenant.config.lockout if tenant else PLATFORM_LOCKOUT)
+        self.lockout = Lockout(db, Admin, lockout)
 
     async def find(self, email: object) -> Admin | None:
         key = normalize_email(email)
@@ -83,15 +97,41 @@ class AdminService:
         audit.record(self.db, self.tenant_id, "admin.created", role=role, admin_email=admin.email)
         return admin, token
 
-    async def issue_set_password(self, admin: Admin) -> str:
+    async def issue_set_password(self, admin: Admin, ttl: timedelta = SET_PASSWORD_TTL, purpose: str = "set_password") -> str:
         await self.db.execute(
             update(AdminToken).where(AdminToken.admin_id == admin.id, AdminToken.used_at.is_(None)).values(used_at=clock.now())
         )
         token = new_secret()
         now = clock.now()
-        self.db.add(AdminToken(token_hash=digest(token), admin_id=admin.id, purpose="set_password",
-                               created_at=now, expires_at=now + SET_PASSWORD_TTL))
+        self.db.add(AdminToken(token_hash=digest(token), admin_id=admin.id, purpose=purpose,
+                               created_at=now, expires_at=now + ttl))
         return token
+
+    async def request_reset(self, email: object, base_url: str, ip: str | None) -> None:
+        """A console's « Mot de passe oublié ? »: a single-use link to choose a new password,
+        mailed to the stored address of an active console user of this console. The caller
+        answers the same whatever happens here; the mail waits in the outbox, never the reply.
+        Choosing the password through the link also lifts a console lockout."""
+        admin = await self.find(email)
+        if admin is None or admin.disabled_at is not None:
+            return
+        recent = await self.db.scalar(
+            select(func.count()).select_from(AdminToken)
+            .where(AdminToken.admin_id == admin.id, AdminToken.purpose == "reset",
+                   AdminToken.created_at > clock.now() - timedelta(hours=1))
+        )
+        if recent >= RESETS_PER_HOUR:
+            return
+        token = await self.issue_set_password(admin, RESET_TTL, purpose="reset")
+        try:
+            await enqueue(self.db, self.tenant, "reset_link", admin.email, {
+                "url": f"{base_url}/admin/mot-de-passe/{token}", "ttl_hours": int(RESET_TTL.total_seconds() // 3600),
+            })
+        except InvalidRecipient:  # a stored address the mailer refuses: nothing to send, same answer
+            await self.db.rollback()
+            return
+        audit.record(self.db, self.tenant_id, "admin.password_reset_requested", ip=ip, admin_email=admin.email)
+        await self.db.commit()
 
     async def authenticate(self, email: object, password: str, ip: str | None) -> Admin:
         admin = await self.find(email)

@@ -24,7 +24,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import RedirectResponse, Response
 
 from assmat.admin.backend import console_user
-from assmat.admin.importer import ImportFileError, ImportReport, import_assistants
+from assmat.admin.importer import ImportFileError, ImportReport, expected_columns, import_assistants
 from assmat.admin.scoping import TenantScopedView
 from assmat.db.models import ImportRun
 from assmat.web import ids  # noqa: F401 - the {…:id} path converter
@@ -186,9 +186,12 @@ class ImportView(BaseView):
                 select(ImportRun).where(ImportRun.tenant_id == slug).order_by(ImportRun.id.desc()).limit(50)
             )).all())
         user = console_user(request)
+        config = request.scope["tenant"].config
+        delimiter = config.import_.delimiter
         return await self.templates.TemplateResponse(request, "import.html", {
             "title": self.name, "runs": runs, "can_act": user is not None and user.can_act, "error": error,
             "csrf_value": csrf_token(request), "max_mb": MAX_UPLOAD_BYTES // (1024 * 1024),
+            "columns": expected_columns(config), "delimiter": "tabulation" if delimiter == "\t" else f"« {delimiter} »",
         }, status_code=status_code)
 
     async def _run(self, request: Request, filename: str, content: bytes, dry_run: bool) -> ImportReport:

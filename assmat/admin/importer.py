@@ -69,6 +69,15 @@ DEFAULT_HEADERS: dict[str, str] = {
     "capacity": "capacite",
     "publication": "publication",
 }
+# What each column holds, for the import page that tells staff which columns it expects.
+FIELD_LABELS: dict[str, str] = {
+    "agrement_number": "numéro d'agrément (obligatoire)", "civility": "civilité", "last_name": "nom",
+    "first_name": "prénom", "birth_date": "date de naissance (JJ/MM/AAAA)", "email": "adresse email",
+    "phone": "téléphone", "address": "adresse", "postal_code": "code postal", "city": "commune",
+    "agrement_start": "début de l'agrément (JJ/MM/AAAA)", "agrement_end": "fin de l'agrément (JJ/MM/AAAA)",
+    "capacity": "nombre de places", "publication": "accord de publication (oui/non)",
+    "family_situation": "situation familiale", "agrement_place": "lieu d'agrément",
+}
 # Beyond the interface's fourteen columns: read when present, never reported as absent.
 OPTIONAL_HEADERS: dict[str, str] = {"family_situation": "situation_familiale", "agrement_place": "lieu_agrement"}
 # File fields stored on the account, and on its agrément.
@@ -210,6 +219,12 @@ def expected_headers(config: TenantConfig) -> dict[str, str]:
     """field → header name this tenant's file uses."""
     columns = config.import_.columns
     return {name: getattr(columns, name) or default for name, default in {**DEFAULT_HEADERS, **OPTIONAL_HEADERS}.items()}
+
+
+def expected_columns(config: TenantConfig) -> list[tuple[str, str, bool]]:
+    """(header, what it holds, optional) for each column this tenant's file may have, in order."""
+    headers = expected_headers(config)
+    return [(headers[name], FIELD_LABELS[name], name in OPTIONAL_HEADERS) for name in headers]
 
 
 def _short(value: str, limit: int = 40) -> str:

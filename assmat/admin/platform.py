@@ -1,5 +1,5 @@
 """The platform's console (root domain, super-admins): every configured tenant with its
-counts, and the tenants' console users, whom a super-admin may disable or enable."""
+counts, and the tenants' console users, whom a super-admin may disable, enable or unlock."""
 
 from __future__ import annotations
 
@@ -109,8 +109,11 @@ class TenantAdminView(PlatformView, model=Admin):
     column_sortable_list = [Admin.email, Admin.tenant_id, Admin.last_login_at, Admin.created_at]
     column_default_sort = [(Admin.tenant_id, False), (Admin.email, False)]
     column_filters = [TenantFilter(Admin.tenant_id)]
-    action_labels = {"disable": "Désactiver", "enable": "Réactiver"}
-    action_notes = {"disable": "Leurs sessions ouvertes dans la console sont fermées aussitôt."}
+    action_labels = {"disable": "Désactiver", "enable": "Réactiver", "unlock": "Débloquer"}
+    action_notes = {
+        "disable": "Leurs sessions ouvertes dans la console sont fermées aussitôt.",
+        "unlock": "Leur compteur d'échecs repart de zéro : ils peuvent se connecter aussitôt.",
+    }
 
     def describe(self, row: Admin) -> str:
         return f"{row.email} — {row.tenant_id} ({ROLE_LABELS.get(row.role, row.role)}, {_admin_state(row)})"
@@ -123,9 +126,22 @@ class TenantAdminView(PlatformView, model=Admin):
     async def enable(self, request: Request) -> Response:
         return await self.confirm(request, "enable")
 
+    @action(name="unlock", label="Débloquer", add_in_detail=True, add_in_list=True)
+    async def unlock(self, request: Request) -> Response:
+        return await self.confirm(request, "unlock")
+
     async def perform(self, request: Request, db, name: str, rows: list[Admin], by: str) -> int:
         changed = 0
         for admin in rows:
+            if name == "unlock":
+                # The way back from a console lockout: nothing else lifts it before it expires.
+                if admin.locked_at is None:
+                    continue
+                admin.locked_at = admin.locked_until = None
+                admin.failed_logins = 0
+                audit.record(db, admin.tenant_id, "admin.unlocked", admin_email=admin.email, by=by)
+                changed += 1
+                continue
             if name == "disable":
                 await db.execute(delete(AdminSession).where(AdminSession.admin_id == admin.id))
                 if admin.disabled_at is not None:

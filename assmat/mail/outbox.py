@@ -76,6 +76,30 @@ def _format_datetime(value: Any) -> str:
     return str(value)
 
 
+# « de » + a collectivity's name, as French writes it: the first word's gender decides the article.
+_MASCULINE = {"département", "conseil", "centre", "syndicat", "service", "relais", "pays", "territoire"}
+_FEMININE = {"ville", "commune", "caisse", "communauté", "métropole", "région", "collectivité", "mairie", "maison",
+             "plateforme", "direction", "agglomération"}
+_ARTICLES = {"le": "du", "la": "de la", "les": "des"}
+
+
+def of_name(name: str) -> str:
+    """"the console of X" in the mail's language: « la console du Département du Gers », « de la
+    Ville de Cestas », « de l'Agglomération… », « d'Orléans »; "of X" in English."""
+    if current_locale.get() != "fr":
+        return f"of {name}"
+    first, _, rest = name.partition(" ")
+    word = first.casefold()
+    vowel = word[:1] in "aâàeéèêëiîïoôuûùyh"
+    if word in _ARTICLES and rest:
+        return f"{_ARTICLES[word]} {rest}"
+    if word.startswith(("l'", "l’")):
+        return f"de {name}"
+    if word in _MASCULINE | _FEMININE:
+        return f"de l'{name}" if vowel else f"du {name}" if word in _MASCULINE else f"de la {name}"
+    return f"d'{name}" if vowel else f"de {name}"  # a proper name: « d'Orléans », « de Cestas »
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
@@ -88,6 +112,7 @@ def _environment() -> jinja2.Environment:
     )
     env.install_gettext_callables(gettext=gettext, ngettext=ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["datetime"] = _format_datetime
+    env.filters["of_name"] = of_name
     return env
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import html
 import re
+import time
 
+import pytest
 from sqlalchemy import select
 
 from assmat.db.models import AuditEvent
@@ -52,3 +54,101 @@ def test_another_tenants_account_cannot_be_acted_upon(portal_for, console_for, a
     assert console.client.get(f"/admin/account/details/{other.id}").status_code in (403, 404)
     assert console.client.get("/admin/account/action/unlock", params={"pks": str(other.id)}).status_code == 404
     assert cestas.account(other.id).locked_at is not None
+
+
+# -- « Mot de passe oublié ? » on the console ----------------------------------------------------------
+
+def forgot(console, address: str):
+    token = console.csrf("/admin/mot-de-passe-oublie")
+    return console.client.post("/admin/mot-de-passe-oublie", data={"csrf_token": token, "email": address})
+
+
+def test_a_locked_out_gers_agent_chooses_a_new_password_from_the_console_login_page(console_for, app, smtp_server):
+    console = console_for("gers")
+    create_admin(app, console.client, "gers", "agent@gers.fr", ADMIN_PASSWORD)
+    for _ in range(app.state.settings.console_lockout_max_failures):
+        console.login("agent@gers.fr", "Faux#Passe99")
+    assert console.login("agent@gers.fr", ADMIN_PASSWORD).status_code == 400  # locked
+
+    login = html.unescape(console.client.get("/admin/login").text)
+    assert re.search(r'<a href="[^"]*/admin/mot-de-passe-oublie">Mot de passe oublié \?</a>', login)
+    known = forgot(console, "Agent@Gers.fr")
+    unknown = forgot(console, "personne@gers.fr")
+    assert known.status_code == unknown.status_code == 200
+    answer = "Si cette adresse est celle d'un accès à cette console, un courriel vient d'y être envoyé"
+    assert answer in html.unescape(known.text) and answer in html.unescape(unknown.text)
+    mail = smtp_server.wait_for(1)[0]
+    assert mail["To"] == "agent@gers.fr" and mail["Subject"] == "Réinitialisation de votre mot de passe"
+    link = re.search(r"http://gers\.localhost(/admin/mot-de-passe/\S+)", mail.get_body(("plain",)).get_content()).group(1)
+    assert len(smtp_server.messages) == 1  # nothing to the unknown address
+
+    chosen = "Nouveau#Console2027"
+    page = console.client.get(link)
+    assert page.status_code == 200
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    done = console.client.post(link, data={"csrf_token": token, "mot_de_passe": chosen, "confirmation": chosen})
+    assert done.status_code == 303 and done.headers["location"] == "/admin/login"
+    assert console.client.post(link, data={"csrf_token": token, "mot_de_passe": chosen, "confirmation": chosen}).status_code == 400
+    assert console.login("agent@gers.fr", chosen).status_code == 302  # the lock is lifted too
+    assert console.client.get("/admin/account/list").status_code == 200
+    events = [row.type for row in console.client.portal.call(_events_query, app)]
+    assert "admin.password_reset_requested" in events and "admin.password_set" in events
+
+
+async def _events_query(app):
+    async with app.state.sessionmaker() as db:
+        return list((await db.execute(select(AuditEvent.type).order_by(AuditEvent.id))).all())
+
+
+def test_the_console_reset_answers_the_same_without_a_token_and_is_capped(console_for, app, smtp_server):
+    console = console_for("gers")
+    create_admin(app, console.client, "gers", "agent@gers.fr", ADMIN_PASSWORD)
+    refused = console.client.post("/admin/mot-de-passe-oublie", data={"email": "agent@gers.fr"})
+    assert refused.status_code == 403 and "Le formulaire a expiré" in html.unescape(refused.text)
+    for _ in range(5):
+        assert forgot(console, "agent@gers.fr").status_code == 200
+    time.sleep(0.5)
+    assert len(smtp_server.wait_for(3)) == 3  # three links an hour at most
+
+
+# -- the French of texts built from a tenant's name -------------------------------------------------
+
+@pytest.mark.parametrize(("slug", "expected"), [
+    ("gers", "Un accès à la console du Département du Gers a été créé pour vous."),
+    ("alpes-maritimes", "Un accès à la console du Département des Alpes-Maritimes a été créé pour vous."),
+    ("eure-et-loir", "Un accès à la console du Département d'Eure-et-Loir a été créé pour vous."),
+    ("cestas", "Un accès à la console de la Ville de Cestas a été créé pour vous."),
+    ("mon-enfant", "Un accès à la console de la Caisse nationale des allocations familiales (Cnaf) a été créé pour vous."),
+    (None, "Un accès à la console de la plateforme assmat a été créé pour vous."),
+])
+def test_the_console_access_mail_names_the_console_in_correct_french(app, slug, expected):
+    """What `assmat create-admin` mails, for each tenant's name (and the platform's)."""
+    from assmat.mail.outbox import render
+
+    tenant = app.state.registry.get(slug) if slug else None
+    name = tenant.config.name if tenant else "la plateforme assmat"
+    mail = render(tenant, "admin_set_password", {"url": "https://x/admin/mot-de-passe/t", "ttl_hours": 48,
+                                                  "console_name": name}, "fr")
+    text = " ".join(mail.body_text.split())
+    assert expected in text, text
+    assert expected in " ".join(html.unescape(re.sub(r"<[^>]+>", " ", mail.body_html)).split())
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("Ville d'Auch", "de la Ville d'Auch"), ("Agglomération du Grand Auch", "de l'Agglomération du Grand Auch"),
+    ("Cestas", "de Cestas"), ("Le Haillan", "du Haillan"), ("Les Mureaux", "des Mureaux"), ("Orléans", "d'Orléans"),
+])
+def test_de_before_a_name_follows_french_contractions(name, expected):
+    from assmat.i18n import current_locale
+    from assmat.mail.outbox import of_name
+
+    token = current_locale.set("fr")
+    try:
+        assert of_name(name) == expected
+    finally:
+        current_locale.reset(token)
+    token = current_locale.set("en")
+    try:
+        assert of_name(name) == f"of {name}"
+    finally:
+        current_locale.reset(token)

@@ -482,3 +482,44 @@ def test_another_tenants_console_session_is_refused(console_for, app, settings):
     gers.login("agent@gers.fr", ADMIN_PASSWORD)
     assert gers.client.get(f"/admin/import/{run_id}").status_code == 404
     assert Db(settings.database_url).count(ImportRun, "gers") == 0
+
+
+# -- what the import page tells staff -----------------------------------------------------------------
+
+def test_the_import_page_lists_the_columns_of_the_tenants_own_mapping(console_for, app, tmp_path):
+    from assmat.admin.importer import expected_headers
+
+    console = console_for("gers")
+    create_admin(app, console.client, "gers", "agent@gers.fr", ADMIN_PASSWORD)
+    console.login("agent@gers.fr", ADMIN_PASSWORD)
+    page = html.unescape(console.client.get("/admin/import").text)
+    section = page.split('id="colonnes-attendues"')[1].split("</details>")[0]
+    headers = expected_headers(app.state.registry.get("gers").config)
+    assert len(headers) == 16
+    for header in headers.values():
+        assert f"<code>{header}</code>" in section, header
+    assert "séparées par « ; »" in section
+    assert "<code>numero_agrement</code> : numéro d'agrément (obligatoire)" in section
+    assert "<code>lieu_agrement</code> : lieu d'agrément (facultative)" in section
+
+
+def test_the_report_of_a_letter_tenant_points_to_the_account_pages_print_button(console_for, app):
+    console = console_for("gers")
+    create_admin(app, console.client, "gers", "agent@gers.fr", ADMIN_PASSWORD)
+    console.login("agent@gers.fr", ADMIN_PASSWORD)
+    report = html.unescape(upload(console, csv_bytes(row("AGR-2026-0700"))).text)
+    assert "action « Imprimer le courrier »" not in report  # the list has no such action
+    assert "puis cliquez sur le bouton « Imprimer le courrier »" in report and "<li>AGR-2026-0700</li>" in report
+    # …and the button is where the report says: on the account's page.
+    envoi = html.unescape(ENVOI.search(report).group(1))
+    assert apply(console, envoi).status_code == 303
+    (account_id,) = console.client.portal.call(_account_id, app, "AGR-2026-0700")
+    details = html.unescape(console.client.get(f"/admin/account/details/{account_id}").text)
+    assert re.search(r'href="[^"]*/admin/account/action/letter\?pks=\d+"[^>]*>\s*Imprimer le courrier\s*</a>', details)
+    listing = html.unescape(console.client.get("/admin/account/list").text)
+    assert "Imprimer le courrier" not in listing
+
+
+async def _account_id(app, identifier: str):
+    async with app.state.sessionmaker() as db:
+        return (await db.execute(select(Account.id).where(Account.identifier == identifier))).one()

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ from starlette.routing import Mount
 
 from assmat import clock
 from assmat.admin.console import VIEWS
-from assmat.admin.identity import AdminService
+from assmat.admin.identity import CONSOLE_LOCKOUT, AdminService
 from assmat.admin.scoping import PlatformView, TenantScopedView
 from assmat.auth.errors import LoginFailed
 from assmat.db.models import (
@@ -250,7 +250,7 @@ def test_the_matrix_covers_every_registered_view_route_and_action(app):
     assert [type(view) for view in console.views] == VIEWS
     routes = {getattr(route, "path", None) for route in console.admin.routes}
     expected_custom = {"/vue-d-ensemble", "/import", "/import/simulation", "/import/appliquer", "/import/{run_id:id}",
-                       "/plateforme", "/message/ecrire"}
+                       "/plateforme", "/message/ecrire", "/mot-de-passe-oublie"}
     for view in MODEL_VIEWS:
         # Every tenant's rows of the view's model are built by make_rows, B's searchable in SEARCH_NEEDLE.
         assert view.model in SEARCH_NEEDLE, f"{view.__name__}: give make_rows a row of {view.model.__name__}"
@@ -506,7 +506,7 @@ def foreign_token(console_for, console) -> str:
     return CSRF.search(other.client.get("/admin/login").text).group(1)
 
 
-CSRF_POSTS = ["login", "logout", "import_dry_run", "import_apply"] + [
+CSRF_POSTS = ["login", "logout", "forgot_password", "import_dry_run", "import_apply"] + [
     f"run:{view.identity}:{name}" for view in MODEL_VIEWS if issubclass(view, TenantScopedView) for name in action_names(view)
 ]
 
@@ -531,6 +531,9 @@ def test_every_console_post_needs_its_csrf_token(world, console_for, app, post, 
         response = visitor.client.post("/admin/login", data=form(username="agent@gers.fr", password=ADMIN_PASSWORD))
         assert response.status_code in (400, 403) and "admin_session" not in response.cookies
         assert to_console_login(visitor.client.get("/admin/account/list"))
+    elif post == "forgot_password":
+        response = visitor.client.post("/admin/mot-de-passe-oublie", data=form(email="agent@gers.fr"))
+        assert response.status_code == 403
     elif post == "logout":
         response = console.client.post("/admin/logout", data=form())
         assert response.status_code in (400, 403)
@@ -574,17 +577,21 @@ def parallel_console_logins(console, tenant_slug: str, email_: str, password: st
     return console.client.portal.call(all_at_once)
 
 
-def test_parallel_wrong_passwords_lock_a_gers_admin_after_three_checks_and_the_lock_is_audited(console_for, app):
+def test_parallel_wrong_passwords_lock_a_gers_admin_after_the_consoles_threshold_and_the_lock_is_audited(console_for, app):
     console = signed_in(console_for, app, A, "agent@gers.fr")
     assert console.client.get("/admin/account/list").status_code == 200
+    # The Gers portal locks for good after 3 failures; its console has the consoles' own rule.
     assert app.state.registry.get(A).config.lockout.max_failures == 3
+    threshold = app.state.settings.console_lockout_max_failures
+    assert threshold == CONSOLE_LOCKOUT.max_failures == 5
     hasher = app.state.hasher
     before = hasher.verifications
     results = parallel_console_logins(console, A, "agent@gers.fr", "Faux#Passe99", 20)
     assert results == ["failed"] * 20
-    assert hasher.verifications - before <= 3
-    (admin,) = fetch(console, select(Admin.locked_at, Admin.failed_logins).where(Admin.email == "agent@gers.fr"))
-    assert admin.locked_at is not None and admin.failed_logins == 3
+    assert hasher.verifications - before <= threshold
+    (admin,) = fetch(console, select(Admin.locked_at, Admin.locked_until, Admin.failed_logins).where(Admin.email == "agent@gers.fr"))
+    assert admin.locked_at is not None and admin.failed_logins == threshold
+    assert admin.locked_until is not None  # temporary, never permanent
     locks = fetch(console, select(AuditEvent.tenant_id, AuditEvent.ip, AuditEvent.detail).where(AuditEvent.type == "admin.locked"))
     assert [tuple(lock) for lock in locks] == [(A, "203.0.113.9", {"admin_email": "agent@gers.fr"})]
     # Locked: the open session ends, the right password no longer opens one.
@@ -595,10 +602,10 @@ def test_parallel_wrong_passwords_lock_a_gers_admin_after_three_checks_and_the_l
 
 
 @pytest.mark.parametrize("slug", [A, B])
-def test_the_tenants_threshold_locks_its_admin_and_no_sooner(console_for, app, slug):
+def test_the_consoles_threshold_locks_an_admin_and_no_sooner(console_for, app, slug):
     console = console_for(slug)
     create_admin(app, console.client, slug, f"agent@{slug}.fr", ADMIN_PASSWORD)
-    threshold = app.state.registry.get(slug).config.lockout.max_failures
+    threshold = app.state.settings.console_lockout_max_failures
     for attempt in range(1, threshold + 1):
         assert console.login(f"agent@{slug}.fr", "Faux#Passe99").status_code == 400
         (admin,) = fetch(console, select(Admin.locked_at).where(Admin.email == f"agent@{slug}.fr"))
@@ -606,6 +613,53 @@ def test_the_tenants_threshold_locks_its_admin_and_no_sooner(console_for, app, s
     assert console.login(f"agent@{slug}.fr", ADMIN_PASSWORD).status_code == 400
     locks = fetch(console, select(AuditEvent.tenant_id).where(AuditEvent.type == "admin.locked"))
     assert locks == [(slug,)]
+
+
+def test_anonymous_guesses_lock_a_gers_admin_for_fifteen_minutes_then_the_lock_lifts(console_for, app, frozen_clock):
+    """Three guesses (the Gers portal's permanent threshold) shut nobody out; the consoles' five
+    lock for 15 minutes; after them the right password opens the console again."""
+    console = console_for(A)
+    create_admin(app, console.client, A, "agent@gers.fr", ADMIN_PASSWORD)
+    for _ in range(3):
+        assert console.login("agent@gers.fr", "Faux#Passe99").status_code == 400
+    (admin,) = fetch(console, select(Admin.locked_at).where(Admin.email == "agent@gers.fr"))
+    assert admin.locked_at is None
+    for _ in range(2):
+        assert console.login("agent@gers.fr", "Faux#Passe99").status_code == 400
+    (admin,) = fetch(console, select(Admin.locked_at, Admin.locked_until).where(Admin.email == "agent@gers.fr"))
+    assert admin.locked_at is not None
+    until = admin.locked_until if admin.locked_until.tzinfo else admin.locked_until.replace(tzinfo=UTC)
+    assert until == frozen_clock.now + timedelta(minutes=15)
+    frozen_clock.advance(minutes=14, seconds=59)
+    assert console.login("agent@gers.fr", ADMIN_PASSWORD).status_code == 400  # still locked
+    frozen_clock.advance(seconds=2)
+    assert console.login("agent@gers.fr", ADMIN_PASSWORD).status_code == 302
+    assert console.client.get("/admin/account/list").status_code == 200
+    (admin,) = fetch(console, select(Admin.locked_at, Admin.failed_logins).where(Admin.email == "agent@gers.fr"))
+    assert admin.locked_at is None and admin.failed_logins == 0
+
+
+def test_the_consoles_lockout_comes_from_the_settings(tmp_path, database_url, smtp_server):
+    from assmat.admin.identity import console_lockout
+    from tests.conftest import smtp_settings
+
+    settings = smtp_settings(tmp_path, database_url, smtp_server, console_lockout_max_failures=8, console_lockout_minutes=60)
+    rule = console_lockout(settings)
+    assert rule.max_failures == 8 and rule.duration == timedelta(hours=1)
+
+
+def test_a_console_reset_reaches_only_this_consoles_staff(console_for, app):
+    """B's staff address typed in A's console (or the platform's) gets no link: same answer,
+    nothing written."""
+    ours = console_for(A)
+    create_admin(app, ours.client, B, "agent@cestas.fr", ADMIN_PASSWORD)
+    for host in (A, "localhost"):
+        visitor = console_for(host)
+        before = snapshot(visitor)
+        token = visitor.csrf("/admin/mot-de-passe-oublie")
+        response = visitor.client.post("/admin/mot-de-passe-oublie", data={"csrf_token": token, "email": "agent@cestas.fr"})
+        assert response.status_code == 200 and "un courriel vient d'y être envoyé" in text_of(response)
+        assert changed_tables(before, snapshot(visitor)) == [], host
 
 
 # -- assmat create-admin ----------------------------------------------------------------------------

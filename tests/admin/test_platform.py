@@ -128,3 +128,32 @@ def test_console_sessions_stay_on_their_host_and_each_console_keeps_its_views(co
         assert platform.client.get(page).status_code == 403
     assert "Collectivités" not in text_of(gers.client.get("/admin/audit/list"))
     assert "Journal d'audit (toutes collectivités)" in text_of(platform.client.get("/admin/plateforme"))
+
+
+def test_a_super_admin_unlocks_a_locked_tenant_admin_after_a_confirmation_and_it_is_audited(console_for, app):
+    agent = signed_in(console_for, app, "gers", "agent@gers.fr")
+    for _ in range(app.state.settings.console_lockout_max_failures):
+        assert agent.login("agent@gers.fr", "Faux#Passe99").status_code == 400
+    assert agent.login("agent@gers.fr", ADMIN_PASSWORD).status_code == 400  # locked
+    platform = signed_in(console_for, app, "localhost", "root@assmat.example")
+    (gers_admin,) = fetch(platform, select(Admin.id).where(Admin.email == "agent@gers.fr"))
+    assert "bloqué" in text_of(platform.client.get("/admin/tenant-admin/list"))
+
+    # The GET only asks; a POST without its CSRF token changes nothing.
+    confirm = platform.client.get("/admin/tenant-admin/action/unlock", params={"pks": str(gers_admin.id)})
+    assert confirm.status_code == 200
+    page = html.unescape(confirm.text)
+    assert "Débloquer : confirmation" in page and "agent@gers.fr" in page and "Confirmer : Débloquer" in page
+    assert platform.client.post("/admin/tenant-admin/run/unlock", data={"pks": str(gers_admin.id)}).status_code == 403
+    assert agent.login("agent@gers.fr", ADMIN_PASSWORD).status_code == 400
+
+    done = platform.run_action("unlock", str(gers_admin.id), identity="tenant-admin")
+    assert done.status_code == 303 and done.headers["location"].endswith("done=unlock&count=1")
+    assert agent.login("agent@gers.fr", ADMIN_PASSWORD).status_code == 302
+    assert agent.client.get("/admin/account/list").status_code == 200
+    (state,) = fetch(platform, select(Admin.locked_at, Admin.locked_until, Admin.failed_logins).where(Admin.id == gers_admin.id))
+    assert tuple(state) == (None, None, 0)
+    events = fetch(platform, select(AuditEvent.tenant_id, AuditEvent.detail).where(AuditEvent.type == "admin.unlocked"))
+    assert [tuple(e) for e in events] == [("gers", {"admin_email": "agent@gers.fr", "by": "root@assmat.example"})]
+    # Tenant staff cannot reach the platform's action.
+    assert agent.run_action("unlock", str(gers_admin.id), identity="tenant-admin").status_code in (403, 404)

@@ -291,3 +291,22 @@ def test_the_french_catalog_covers_every_sqladmin_text():
     with CATALOG.open("rb") as handle:
         translated = {m.id for m in read_po(handle, locale="fr") if m.id and m.string and not m.fuzzy}
     assert len(wanted) > 50 and wanted <= translated
+
+
+def test_the_account_page_writes_every_time_in_paris_time(console_for, app, portal_for):
+    """A winter and a summer instant: the account's columns and its recent events both in
+    Europe/Paris (UTC+1, UTC+2), never one in UTC beside the other in Paris."""
+    from datetime import UTC, datetime
+
+    gers = portal_for("gers")
+    account, _ = gers.create_account("AGR-2026-0042", "Lune#Soleil42")
+    winter, summer = datetime(2026, 1, 15, 22, 30, tzinfo=UTC), datetime(2026, 7, 14, 8, 5, tzinfo=UTC)
+    gers.update_account(account.id, locked_at=winter)
+    console = signed_in(console_for, app, "gers", "agent@gers.fr")
+    store(console, AuditEvent(tenant_id="gers", type="account.locked", account_id=account.id, ip="203.0.113.7",
+                              detail={"reason": "test"}, created_at=summer))
+    page = text_of(console.client.get(f"/admin/account/details/{account.id}"))
+    assert "15/01/2026 23:30" in page and "22:30" not in page
+    events = page.split("Événements récents")[-1]
+    assert "14/07/2026 10:05" in events and "08:05" not in events
+    assert "compte bloqué" in events  # the event's French label, not its type

@@ -364,3 +364,112 @@ def test_page_is_accessible(live_server, browser: Browser, axe_source: str, requ
         assert_fits(page, f"{url} (phone, JavaScript off)")
     finally:
         context.close()
+
+
+# -- the consoles ------------------------------------------------------------------------------------------
+# Staff are users too: every console page, in both consoles, under the same checks.
+
+CONSOLE_PASSWORD = "Console#Solide2026"
+
+
+def import_csv(live_server: LiveServer, identifier: str) -> bytes:
+    """A monthly file with the tenant's own headers: one good line, one rejected."""
+    from assmat.admin.importer import expected_headers
+
+    config = live_server.app.state.registry.get(AM).config
+    headers = expected_headers(config)
+    values = {"agrement_number": identifier, "civility": "Madame", "last_name": "DURAND", "first_name": "Julie",
+              "birth_date": "12/03/1985", "email": f"{identifier.lower()}@example.org", "phone": "0612345678",
+              "address": "3 rue des Lilas", "postal_code": "06000", "city": "Nice", "agrement_start": "01/09/2022",
+              "agrement_end": "31/08/2032", "capacity": "3", "publication": "oui"}
+    sep = config.import_.delimiter
+    lines = [sep.join(headers[f] for f in values), sep.join(values.values()), sep.join(["BAD"] + [""] * (len(values) - 1))]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+@pytest.fixture(scope="module")
+def console_world(live_server: LiveServer, browser: Browser, world: World) -> World:
+    """An Alpes-Maritimes staff member and a platform super-admin, signed in in one browser
+    storage (cookies are per host); the ids the console pages name."""
+    from sqlalchemy import func, select
+
+    from assmat.db.models import Account, Admin, AuditEvent, ImportRun, OutboxMail
+    from tests.browser.test_console import create_console_admin
+
+    tag = uuid.uuid4().hex[:8]
+    staff, root = f"agent-{tag}@departement06.fr", f"root-{tag}@assmat.example"
+    create_console_admin(live_server, AM, staff, CONSOLE_PASSWORD)
+    create_console_admin(live_server, None, root, CONSOLE_PASSWORD, role="super")
+    context = browser.new_context(locale="fr-FR")
+    try:
+        page = context.new_page()
+        for host, address in ((AM, staff), ("localhost", root)):
+            page.goto(live_server.url(host, "/admin/login"))
+            page.get_by_label("Adresse email").fill(address)
+            page.get_by_label("Mot de passe").fill(CONSOLE_PASSWORD)
+            page.get_by_role("button", name="Se connecter").click()
+            page.wait_for_url(re.compile(r"/admin/(vue-d-ensemble|plateforme)$"))
+        # An import simulation through the console's form: its report is a page to check.
+        page.goto(live_server.url(AM, "/admin/import"))
+        page.get_by_label("Fichier CSV").set_input_files(
+            files=[{"name": "mensuel.csv", "mimeType": "text/csv", "buffer": import_csv(live_server, f"06-IM-{tag.upper()}")}])
+        page.get_by_role("button", name="Simuler l'import").click()
+        page.wait_for_load_state()
+        # A mail in the outbox: the console's « Mot de passe oublié ? » for the staff member.
+        page.goto(live_server.url(AM, "/admin/mot-de-passe-oublie"))
+        page.get_by_label("Adresse email").fill(staff)
+        page.get_by_role("button", name="Recevoir un lien").click()
+        expect(page.get_by_role("status")).to_be_visible()
+
+        async def ids(sessionmaker) -> dict[str, int]:
+            async with sessionmaker() as db:
+                return {
+                    "account": await db.scalar(select(Account.id).where(Account.tenant_id == AM, Account.identifier == world.identifier)),
+                    "admin": await db.scalar(select(Admin.id).where(Admin.email == staff)),
+                    "audit": await db.scalar(select(func.max(AuditEvent.id)).where(AuditEvent.tenant_id == AM)),
+                    "run": await db.scalar(select(func.max(ImportRun.id)).where(ImportRun.tenant_id == AM)),
+                    "mail": await db.scalar(select(func.max(OutboxMail.id)).where(OutboxMail.tenant_id == AM)),
+                }
+
+        found = live_server.run_async(ids)
+        assert all(found.values()), found
+        return World(world.identifier, context.storage_state(), found)
+    finally:
+        context.close()
+
+
+CONSOLE_PAGES = [
+    "/admin/login", "/admin/mot-de-passe-oublie", "/admin/vue-d-ensemble",
+    "/admin/account/list", "/admin/account/list?locked=true", "/admin/account/details/{account}",
+    "/admin/account/action/unlock?pks={account}", "/admin/import", "/admin/import/{run}",
+    "/admin/audit/list", "/admin/audit/details/{audit}", "/admin/outbox-mail/list", "/admin/outbox-mail/details/{mail}",
+    "/admin/contact-message/list", "/admin/message/list", "/admin/message/ecrire",
+    "/admin/declaration/list", "/admin/changement-situation/list",
+]
+PLATFORM_PAGES = [
+    "/admin/login", "/admin/mot-de-passe-oublie", "/admin/plateforme", "/admin/tenant-admin/list",
+    "/admin/tenant-admin/details/{admin}", "/admin/tenant-admin/action/disable?pks={admin}", "/admin/platform-audit/list",
+]
+CONSOLE_SCREENS = [
+    *(pytest.param(Screen(AM, path), id=f"console{path}") for path in CONSOLE_PAGES),
+    *(pytest.param(Screen("localhost", path), id=f"platform{path}") for path in PLATFORM_PAGES),
+]
+
+
+@pytest.mark.parametrize("screen", CONSOLE_SCREENS)
+def test_console_page_is_accessible(live_server, browser: Browser, axe_source: str, console_world: World, screen: Screen) -> None:
+    anonymous = screen.path in ("/admin/login", "/admin/mot-de-passe-oublie")
+    state = None if anonymous else console_world.state
+    url = screen.url(live_server, console_world)
+    context = new_context(browser, DESKTOP, state)
+    try:
+        page = context.new_page()
+        open_screen(page, screen, url)
+        assert "/admin/login" not in page.url or anonymous, f"{url} sent to the console login"
+        assert_no_serious(page, axe_source, f"{url} (desktop)")
+        page.set_viewport_size(PHONE)
+        assert_no_serious(page, axe_source, f"{url} (phone)")
+        assert_fits(page, f"{url} (phone)")
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+    finally:
+        context.close()

@@ -31,7 +31,7 @@ def create_console_admin(live_server, slug: str, email_address: str, password: s
     from assmat.auth.hashing import AsyncHasher
     from assmat.auth.passwords import Hasher
 
-    tenant = live_server.app.state.registry.get(slug)
+    tenant = live_server.app.state.registry.get(slug) if slug else None
 
     async def create(sessionmaker) -> None:
         hasher = AsyncHasher(Hasher(live_server.settings))
@@ -136,3 +136,65 @@ def test_gers_staff_unlock_a_locked_account_from_the_list(live_server, live_acco
         expect(portal.get_by_role("status").filter(has_text=FIRST_LOGIN)).to_be_visible()
     finally:
         portal.close()
+
+
+def test_a_locked_out_agent_asks_for_a_link_and_a_super_admin_unlocks_another(live_server, page: Page) -> None:
+    """The new console forms, each through its visible button: « Mot de passe oublié ? » on the
+    console login, the set-password page its link opens, and the platform's « Débloquer »."""
+    from sqlalchemy import select
+
+    from assmat.db.models import Admin
+
+    lockout = live_server.settings.console_lockout_max_failures
+    staff = f"agent-{uuid.uuid4().hex[:8]}@gers.fr"
+    other = f"agent-{uuid.uuid4().hex[:8]}@gers.fr"
+    root = f"root-{uuid.uuid4().hex[:8]}@assmat.example"
+    create_console_admin(live_server, "gers", staff, CONSOLE_PASSWORD)
+    create_console_admin(live_server, "gers", other, CONSOLE_PASSWORD)
+    create_console_admin(live_server, None, root, CONSOLE_PASSWORD, role="super")
+
+    def console_login(address: str, password: str, host: str = "gers") -> None:
+        page.goto(live_server.url(host, "/admin/login"))
+        page.get_by_label("Adresse email").fill(address)
+        page.get_by_label("Mot de passe").fill(password)
+        page.get_by_role("button", name="Se connecter").click()
+        page.wait_for_load_state()
+
+    for address in (staff, other):
+        for _ in range(lockout):
+            console_login(address, WRONG)
+            expect(page.get_by_role("alert")).to_have_text("Identifiants invalides.")
+
+    # « Mot de passe oublié ? » → the email → the generic answer → the mailed link.
+    page.goto(live_server.url("gers", "/admin/login"))
+    page.get_by_role("link", name="Mot de passe oublié ?").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Mot de passe oublié ?")
+    page.get_by_label("Adresse email").fill(staff)
+    page.get_by_role("button", name="Recevoir un lien").click()
+    expect(page.get_by_role("status")).to_contain_text("un courriel vient d'y être envoyé")
+    mail = wait_for_mail(live_server.settings.mail_dir, staff, "Réinitialisation de votre mot de passe")
+    path = re.search(r"https?://[^/\s]+(/admin/mot-de-passe/\S+)", mail.get_body(("plain",)).get_content()).group(1)
+    page.goto(live_server.url("gers", path))
+    chosen = "Nouveau#Console2027"
+    page.get_by_label("Mot de passe", exact=True).fill(chosen)
+    page.get_by_label("Confirmation du mot de passe", exact=True).fill(chosen)
+    page.get_by_role("button", name="Enregistrer mon mot de passe").click()
+    page.wait_for_url(live_server.url("gers", "/admin/login"))
+    console_login(staff, chosen)
+    page.wait_for_url(live_server.url("gers", "/admin/vue-d-ensemble"))
+
+    # The platform: « Débloquer » on the other agent, confirmed by its button.
+    async def admin_id(sessionmaker) -> int:
+        async with sessionmaker() as db:
+            return await db.scalar(select(Admin.id).where(Admin.email == other))
+
+    other_id = live_server.run_async(admin_id)
+    console_login(root, CONSOLE_PASSWORD, host="localhost")
+    page.wait_for_url(live_server.url("localhost", "/admin/plateforme"))
+    page.goto(live_server.url("localhost", f"/admin/tenant-admin/action/unlock?pks={other_id}"))
+    expect(page.get_by_role("heading", name="Débloquer : confirmation")).to_be_visible()
+    page.get_by_role("button", name="Confirmer : Débloquer").click()
+    page.wait_for_url(re.compile(r"/admin/tenant-admin/list\?done=unlock&count=1$"))
+    page.get_by_role("button", name="Se déconnecter").click()
+    console_login(other, CONSOLE_PASSWORD)
+    page.wait_for_url(live_server.url("gers", "/admin/vue-d-ensemble"))
