@@ -42,6 +42,7 @@ EVENT_LABELS = {
     "email_change.requested": "changement d'email demandé",
     "letter.printed": "courrier imprimé",
     "login.failed": "échec de connexion",
+    "mail.not_sent": "courriel non envoyé (adresse refusée ou erreur)",
     "mail.requeued": "courriel relancé",
     "message.sent": "message envoyé aux assistants",
     "password.changed": "mot de passe changé",

@@ -7,6 +7,7 @@ as the change it announces."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -33,7 +34,8 @@ from assmat.auth.ratelimit import hit
 from assmat.auth.sessions import end_all_sessions
 from assmat.db.models import Account, AccountToken, PasswordHistory
 from assmat.i18n import gettext as _
-from assmat.mail.outbox import enqueue
+from assmat.mail.address import plain_address
+from assmat.mail.outbox import InvalidRecipient, enqueue
 from assmat.tenants.loader import Tenant
 
 TEMPORARY_PASSWORD = "temporary_password"
@@ -44,6 +46,8 @@ EMAIL_CHANGE = "email_change"
 EMAIL_CONFIRMATION = "email_confirmation"
 LETTER_TTL = timedelta(days=30)  # a letter travels by post: its temporary password lives longer
 STEP2_TTL = timedelta(minutes=30)
+
+log = logging.getLogger("assmat.auth")
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ class AccountService:
         self.secret_key = secret_key
         self.base_url = base_url.rstrip("/")
         self.mail_enqueued = False  # the web layer nudges the mail sender after the commit
+        self.mail_failures: list[str] = []  # templates that could not be queued (see _mail)
         self.lockout = Lockout(db, Account, tenant.config.lockout)
 
     # -- lookups -----------------------------------------------------------------------------
@@ -88,10 +93,22 @@ class AccountService:
             select(Account).where(Account.tenant_id == self.tenant.slug, Account.id == account_id)
         )
 
-    async def _mail(self, template: str, to: str | None, **context: object) -> None:
-        if to:
+    async def _mail(self, template: str, to: str | None, *, about: int | None = None, **context: object) -> None:
+        """Queue a mail in the transaction of the change it announces. A mail that cannot be
+        queued (an address the mailer refuses, a template that fails to render) never undoes or
+        blocks that change (a lock, an unlock, a reset): the failure goes to the audit trail of
+        the account `about`, and `mail_failures` lets the console say the mail was not sent."""
+        if not to:
+            return
+        try:
             await enqueue(self.db, self.tenant, template, to, context)
-            self.mail_enqueued = True
+        except Exception as exc:  # render and address errors alike; nothing was added to the session
+            log.warning("mail %s not queued for account %s: %s", template, about, type(exc).__name__, exc_info=True)
+            audit.record(self.db, self.tenant.slug, "mail.not_sent", account_id=about, template=template,
+                         reason="invalid_address" if isinstance(exc, InvalidRecipient) else "error")
+            self.mail_failures.append(template)
+            return
+        self.mail_enqueued = True
 
     def _url(self, path: str) -> str:
         return f"{self.base_url}{path}"
@@ -106,11 +123,12 @@ class AccountService:
         await end_all_sessions(self.db, account.id)
         audit.record(self.db, self.tenant.slug, "account.locked", account_id=account.id, ip=ip)
         if self.config.lockout.notify_user:
-            await self._mail("account_locked", account.email)
+            await self._mail("account_locked", account.email, about=account.id)
         if self.config.lockout.notify_admins:
             await self._mail(
                 "account_locked_admin",
                 self.config.branding.admin_email,
+                about=account.id,
                 identifier=account.identifier,
                 full_name=full_name(account),
                 locked_at=now,
@@ -346,6 +364,7 @@ class AccountService:
         email_key = normalize_email(email) if email else None
         if email and email_key is None:
             raise ValueError(_("Please enter a valid email address."))
+        email = plain_address(email) if email else None
         account = Account(
             tenant_id=self.tenant.slug, kind=kind, identifier=identifier, email=email, email_key=email_key,
             first_name=first_name, last_name=last_name, birth_date=birth_date, created_at=clock.now(),
@@ -369,11 +388,11 @@ class AccountService:
         if reset.mode == "temporary_password":
             ttl = reset.effective_temporary_password_ttl
             password = await self.issue_temporary_password(account, ttl, reason=reason)
-            await self._mail("temporary_password", account.email, password=password, ttl_hours=_hours(ttl))
+            await self._mail("temporary_password", account.email, about=account.id, password=password, ttl_hours=_hours(ttl))
         else:
             ttl = reset.effective_link_ttl
             token = await tokens.issue(self.db, self.tenant.slug, account.id, RESET, ttl)
-            await self._mail("reset_link", account.email, url=self._url(f"/reinitialisation/{token}"), ttl_hours=_hours(ttl))
+            await self._mail("reset_link", account.email, about=account.id, url=self._url(f"/reinitialisation/{token}"), ttl_hours=_hours(ttl))
 
     async def staff_unlock(self, account: Account, by: str) -> None:
         await self.lockout.unlock(account.id)
@@ -381,9 +400,27 @@ class AccountService:
             await self._send_reset(account, reason="unlock")
         audit.record(self.db, self.tenant.slug, "account.unlocked", account_id=account.id, by=by)
 
-    async def staff_send_reset(self, account: Account, by: str) -> None:
+    async def _lift_lock_for_staff(self, account: Account, by: str, action: str) -> bool:
+        """A reset or a letter from staff is a way back in, and a locked account could not use
+        it (the Gers seed: the administrator unlocks, then a temporary password is emailed). So
+        the staff member's act lifts the lock too, audited as an unlock. True when it did."""
+        lifted = await self.db.execute(
+            update(Account)
+            .where(Account.id == account.id, Account.tenant_id == self.tenant.slug, Account.locked_at.is_not(None))
+            .values(locked_at=None, locked_until=None, failed_logins=0)
+            .returning(Account.id)
+        )
+        if lifted.scalar() is None:
+            return False
+        audit.record(self.db, self.tenant.slug, "account.unlocked", account_id=account.id, by=by, action=action)
+        return True
+
+    async def staff_send_reset(self, account: Account, by: str) -> bool:
+        """A reset from staff; True when it also lifted a lock."""
+        unlocked = await self._lift_lock_for_staff(account, by, "send_reset")
         await self._send_reset(account, reason="staff")
         audit.record(self.db, self.tenant.slug, "reset.sent_by_staff", account_id=account.id, by=by)
+        return unlocked
 
     async def staff_set_disabled(self, account: Account, disabled: bool, by: str) -> None:
         await self.db.execute(
@@ -400,13 +437,15 @@ class AccountService:
             return False
         ttl = self.config.activation.link_ttl
         token = await tokens.issue(self.db, self.tenant.slug, account.id, ACTIVATION, ttl, data={"email": account.email})
-        await self._mail("activation_link", account.email, url=self._url(f"/activation/{token}"), ttl_hours=_hours(ttl),
+        await self._mail("activation_link", account.email, about=account.id, url=self._url(f"/activation/{token}"), ttl_hours=_hours(ttl),
                          full_name=full_name(account))
         audit.record(self.db, self.tenant.slug, "activation.sent_by_staff", account_id=account.id, by=by)
         return True
 
     async def staff_letter(self, account: Account, by: str) -> str:
-        """A fresh temporary password for the printed letter, shown once."""
+        """A fresh temporary password for the printed letter, shown once; a locked account is
+        unlocked, or the letter could not be used."""
+        await self._lift_lock_for_staff(account, by, "letter")
         password = await self.issue_temporary_password(account, LETTER_TTL, reason="letter")
         audit.record(self.db, self.tenant.slug, "letter.printed", account_id=account.id, by=by)
         return password
@@ -502,9 +541,9 @@ class AccountService:
             await self.db.commit()
             return
         ttl = self.config.activation.link_ttl
-        address = account.email if "email" not in fields or account.email_key == email else str(raw_email).strip()
+        address = account.email if "email" not in fields or account.email_key == email else plain_address(raw_email)
         token = await tokens.issue(self.db, self.tenant.slug, account.id, ACTIVATION, ttl, data={"email": address})
-        await self._mail("activation_link", address, url=self._url(f"/activation/{token}"), ttl_hours=_hours(ttl),
+        await self._mail("activation_link", address, about=account.id, url=self._url(f"/activation/{token}"), ttl_hours=_hours(ttl),
                          full_name=full_name(account))
         audit.record(self.db, self.tenant.slug, "activation.requested", account_id=account.id, ip=ip)
         await self.db.commit()
@@ -561,7 +600,7 @@ class AccountService:
                 )
             )
         else:
-            address = str(raw_email).strip()
+            address = plain_address(raw_email)
             await self.db.execute(
                 update(Account).where(Account.id == account.id).values(
                     email=address, email_key=email,
@@ -578,7 +617,7 @@ class AccountService:
     async def _send_email_confirmation(self, account: Account, address: str | None) -> None:
         ttl = self.config.activation.link_ttl
         token = await tokens.issue(self.db, self.tenant.slug, account.id, EMAIL_CONFIRMATION, ttl, data={"email": address})
-        await self._mail("email_confirmation", address, url=self._url(f"/confirmation-email/{token}"), ttl_hours=_hours(ttl))
+        await self._mail("email_confirmation", address, about=account.id, url=self._url(f"/confirmation-email/{token}"), ttl_hours=_hours(ttl))
 
     # -- email change --------------------------------------------------------------------------
 
@@ -588,9 +627,9 @@ class AccountService:
             raise PasswordRejected([_("Please enter a valid email address.")], field="email")
         await self.check_current_password(account, current, ip)
         ttl = self.config.activation.link_ttl
-        address = str(raw_email).strip()
+        address = plain_address(raw_email)
         token = await tokens.issue(self.db, self.tenant.slug, account.id, EMAIL_CHANGE, ttl, data={"email": address})
-        await self._mail("email_change_confirmation", address, url=self._url(f"/confirmation-email/{token}"), ttl_hours=_hours(ttl))
+        await self._mail("email_change_confirmation", address, about=account.id, url=self._url(f"/confirmation-email/{token}"), ttl_hours=_hours(ttl))
         audit.record(self.db, self.tenant.slug, "email_change.requested", account_id=account.id, ip=ip)
         await self.db.commit()
 
@@ -620,7 +659,7 @@ class AccountService:
                 # The old address learns of the change: the owner can react if it was not them.
                 await tokens.revoke(self.db, account.id, RESET, TEMPORARY_PASSWORD, EMAIL_CHANGE)
                 if old_address and normalize_email(old_address) != normalize_email(address):
-                    await self._mail("email_change_notice", old_address, new_email_masked=mask_email(address))
+                    await self._mail("email_change_notice", old_address, about=account.id, new_email_masked=mask_email(address))
                 audit.record(self.db, self.tenant.slug, "email.changed", account_id=account.id, ip=ip)
             else:
                 audit.record(self.db, self.tenant.slug, "email.confirmed", account_id=account.id, ip=ip)
