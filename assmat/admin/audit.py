@@ -45,6 +45,7 @@ EVENT_LABELS = {
     "mail.not_sent": "courriel non envoyé (adresse refusée ou erreur)",
     "mail.requeued": "courriel relancé",
     "message.sent": "message envoyé aux assistants",
+    "password.change_refused": "changement de mot de passe refusé (mot de passe provisoire expiré ou déjà remplacé)",
     "password.changed": "mot de passe changé",
     "password.check_failed": "mot de passe actuel erroné",
     "reset.refused": "réinitialisation refusée",
