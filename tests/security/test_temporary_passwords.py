@@ -23,7 +23,7 @@ from starlette.routing import Route
 from assmat.auth.errors import TokenInvalid
 from assmat.auth.service import AccountService
 from assmat.auth.sessions import open_session
-from assmat.db.models import UserSession
+from assmat.db.models import PasswordHistory, UserSession
 from tests.support.portal import text_of
 
 GOOD = "Lune#Soleil42"
@@ -175,3 +175,39 @@ def _touch_sessions(portal, account_id: int):
             await db.commit()
 
     return touch
+
+
+def test_a_double_submitted_forced_change_sets_one_password(portal_for, monkeypatch):
+    """The same forced change posted twice at once (a double click, two tabs): before, both set a
+    password; now the temporary password is spent once, so exactly one request sets one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    gers = portal_for("gers")
+    account, temporary = gers.create_account("AGR-2026-0905", temporary=True)
+    assert gers.login("AGR-2026-0905", temporary).headers["location"] == FORCED
+    token = gers.csrf(FORCED)
+    hasher = gers.app.state.hasher
+    original = hasher.hash
+    barrier: list[asyncio.Barrier] = []
+
+    async def hash_together(password: str) -> str:
+        # Both requests hash their new password at the same time where nothing stops them; where
+        # the first holds the token, the second waits on it and the barrier gives up.
+        if not barrier:
+            barrier.append(asyncio.Barrier(2))
+        try:
+            await asyncio.wait_for(barrier[0].wait(), 2)
+        except (TimeoutError, asyncio.BrokenBarrierError):
+            pass
+        return await original(password)
+
+    monkeypatch.setattr(hasher, "hash", hash_together)
+    def post(password: str):
+        return gers.client.post(FORCED, data={"csrf_token": token, "mot_de_passe": password, "confirmation": password})
+
+    with ThreadPoolExecutor(2) as pool:
+        responses = list(pool.map(post, [GOOD, "Etoile&Mer58"]))
+    changed = [r for r in responses if r.status_code == 303 and not r.headers["location"].startswith("/connexion")]
+    assert len(changed) == 1, [(r.status_code, r.headers.get("location")) for r in responses]
+    history = gers.query(select(func.count()).select_from(PasswordHistory).where(PasswordHistory.account_id == account.id))
+    assert history[0][0] == 1
