@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, and_, case, or_, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from assmat.admin.actions import action_button
+from assmat.admin.actions import Done, action_button
 from assmat.admin.backend import console_user
 from assmat.admin.filters import ChoiceFilter
 from assmat.admin.scoping import TenantScopedView
@@ -97,6 +97,12 @@ class AccountView(TenantScopedView, model=Account):
         "resend_activation": "Renvoyer l'activation",
         "letter": "Imprimer le courrier",
     }
+    # A staff reset or letter lifts a lock: the new password could not be used otherwise.
+    action_notes = {
+        "send_reset": "Un compte bloqué sera débloqué : sans cela, la réinitialisation envoyée ne pourrait pas servir.",
+        "letter": "Le courrier donne un nouveau mot de passe provisoire qui remplace le précédent. "
+                  "Un compte bloqué sera débloqué : sans cela, ce mot de passe ne pourrait pas servir.",
+    }
 
     def describe(self, row: Account) -> str:
         names = " ".join(part for part in (row.first_name, row.last_name) if part)
@@ -143,11 +149,12 @@ class AccountView(TenantScopedView, model=Account):
         service = AccountService(tenant, db, request.app.state.hasher, settings.effective_secret_key,
                                  mail_base_url(settings, tenant))
         letters: list[tuple[Account, str]] = []
+        unlocked = 0
         for account in rows:
             if name == "unlock":
                 await service.staff_unlock(account, by)
             elif name == "send_reset":
-                await service.staff_send_reset(account, by)
+                unlocked += await service.staff_send_reset(account, by)
             elif name in ("disable", "enable"):
                 await service.staff_set_disabled(account, name == "disable", by)
             elif name == "resend_activation":
@@ -156,7 +163,7 @@ class AccountView(TenantScopedView, model=Account):
             elif name == "letter":
                 letters.append((account, await service.staff_letter(account, by)))
         if not letters:
-            return len(rows)
+            return Done(len(rows), unlocked=unlocked, mail_failed=len(service.mail_failures))
         # The temporary password is shown here once, to print; it is stored only hashed.
         response = await self._admin_ref.templates.TemplateResponse(request, "letter.html", {
             "letters": letters, "tenant": tenant, "config": tenant.config,

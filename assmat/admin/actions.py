@@ -10,6 +10,7 @@ transaction."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from markupsafe import Markup, escape
@@ -24,6 +25,16 @@ from assmat.admin.backend import console_user
 from assmat.auth import audit
 from assmat.web.csrf import csrf_token
 from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, read_form
+
+
+@dataclass(frozen=True)
+class Done:
+    """What an action did, when there is more to say than a count: locks it lifted on the way,
+    mails it could not queue (the change stands; the audit trail has the reason)."""
+
+    count: int
+    unlocked: int = 0
+    mail_failed: int = 0
 
 
 def run_url(request: Request, identity: str, action: str) -> str:
@@ -57,9 +68,9 @@ class ConfirmedActions:
         """One line naming a row on the confirmation page."""
         return str(row)
 
-    async def perform(self, request: Request, db: Any, name: str, rows: list[Any], by: str) -> Response | int:
+    async def perform(self, request: Request, db: Any, name: str, rows: list[Any], by: str) -> Response | Done | int:
         """Act on `rows` in `db` (committed afterwards) and audit it. Returns how many rows were
-        changed, or a page to show instead of going back to the list."""
+        changed (or a Done saying more), or a page to show instead of going back to the list."""
         raise NotImplementedError
 
     def _require_actor(self, request: Request) -> str:
@@ -101,9 +112,13 @@ class ConfirmedActions:
             worker.nudge()
         if isinstance(result, Response):
             return result
-        return RedirectResponse(
-            str(request.url_for("admin:list", identity=self.identity)) + f"?done={name}&count={result}", status_code=303
-        )
+        done = result if isinstance(result, Done) else Done(result)
+        query = f"?done={name}&count={done.count}"
+        if done.unlocked:
+            query += f"&unlocked={done.unlocked}"
+        if done.mail_failed:
+            query += f"&mail_failed={done.mail_failed}"
+        return RedirectResponse(str(request.url_for("admin:list", identity=self.identity)) + query, status_code=303)
 
 
 class MarkHandled:

@@ -126,7 +126,7 @@ class AdminService:
         try:
             await enqueue(self.db, self.tenant, "reset_link", admin.email, {
                 "url": f"{base_url}/admin/mot-de-passe/{token}", "ttl_hours": int(RESET_TTL.total_seconds() // 3600),
-            })
+            }, base_url=base_url)
         except InvalidRecipient:  # a stored address the mailer refuses: nothing to send, same answer
             await self.db.rollback()
             return

@@ -46,9 +46,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assmat import clock
 from assmat.auth import audit, tokens
-from assmat.auth.identifiers import normalize_email, normalize_identifier
+from assmat.auth.identifiers import normalize_identifier
 from assmat.auth.service import LETTER_TTL, TEMPORARY_PASSWORD
 from assmat.db.models import Account, AccountToken, Agrement, ImportRun
+from assmat.mail.address import address_key, plain_address
 from assmat.tenants.loader import Tenant
 from assmat.tenants.schema import TenantConfig
 
@@ -375,11 +376,12 @@ def parse_file(data: bytes, config: TenantConfig, progress: Progress | None = No
                 errors.append(f"date de naissance dans le futur « {raw} »")
         if "email" in positions:
             raw = cell("email")
-            key = normalize_email(raw) if raw else None
-            if raw and (key is None or len(raw) > MAX_LENGTHS["email"]):
+            # The mailer's own rule: an address stored here is one the lock notice can reach.
+            address = plain_address(raw) if raw else None
+            if raw and address is None:
                 errors.append(f"adresse électronique invalide « {_short(raw)} »")
-            account["email"] = raw or None
-            account["email_key"] = key
+            account["email"] = address
+            account["email_key"] = address_key(address) if address else None
         if "postal_code" in positions:
             raw = cell("postal_code")
             if raw and not _POSTAL_CODE.match(raw):

@@ -8,8 +8,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from assmat.mail.address import address_key
+
 MAX_IDENTIFIER_LENGTH = 254
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def _canonical(raw: str) -> str:
@@ -17,11 +18,9 @@ def _canonical(raw: str) -> str:
 
 
 def normalize_email(raw: object) -> str | None:
-    """The lookup form of an email address, or None when it is not one."""
-    if not isinstance(raw, str) or len(raw) > MAX_IDENTIFIER_LENGTH:
-        return None
-    value = _canonical(raw).lower()
-    return value if _EMAIL.match(value) else None
+    """The lookup form of an email address, or None when it is not one (the shared rule of
+    assmat.mail.address)."""
+    return address_key(raw)
 
 
 def normalize_identifier(kind: str, raw: object) -> str | None:

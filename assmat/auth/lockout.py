@@ -7,12 +7,15 @@ CVE-2024-4629), and exactly one of them locks."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import case, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assmat import clock
+from assmat.i18n import ngettext
 from assmat.tenants.schema import Lockout as LockoutConfig
 
 
@@ -82,3 +85,24 @@ class Lockout:
         await self.db.execute(
             update(self.model).where(self.model.id == row_id).values(locked_at=None, locked_until=None, failed_logins=0)
         )
+
+
+@dataclass(frozen=True)
+class DurationWords:
+    """A temporary lock's length as people say it (« 15 minutes », « 1 heure », « 2 jours »),
+    put into words when shown: a mail renders in its own language, a page in the request's."""
+
+    duration: timedelta
+
+    def __str__(self) -> str:
+        minutes = int(self.duration.total_seconds() // 60)
+        if minutes and minutes % 1440 == 0:
+            return ngettext("%(num)d day", "%(num)d days", minutes // 1440) % {"num": minutes // 1440}
+        if minutes and minutes % 60 == 0:
+            return ngettext("%(num)d hour", "%(num)d hours", minutes // 60) % {"num": minutes // 60}
+        return ngettext("%(num)d minute", "%(num)d minutes", minutes) % {"num": minutes}
+
+
+def lock_duration_words(config: LockoutConfig) -> DurationWords | None:
+    """The words for the tenant's lock length; None when a lock lasts until staff lift it."""
+    return None if config.duration == "permanent" else DurationWords(config.duration)

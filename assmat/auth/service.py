@@ -7,6 +7,7 @@ as the change it announces."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -27,14 +28,15 @@ from assmat.auth.errors import (
 )
 from assmat.auth.hashing import AsyncHasher
 from assmat.auth.identifiers import normalize_email, normalize_identifier, normalize_name
-from assmat.auth.lockout import Lockout
+from assmat.auth.lockout import Lockout, lock_duration_words
 from assmat.auth.policy import check_password, generate_temporary_password
 from assmat.auth.ratelimit import hit
 from assmat.auth.sessions import end_all_sessions
 from assmat.db.models import Account, AccountToken, PasswordHistory
 from assmat.i18n import current_locale
 from assmat.i18n import gettext as _
-from assmat.mail.outbox import enqueue
+from assmat.mail.address import plain_address
+from assmat.mail.outbox import InvalidRecipient, enqueue
 from assmat.messages import message_text
 from assmat.tenants.loader import Tenant
 
@@ -46,6 +48,9 @@ EMAIL_CHANGE = "email_change"
 EMAIL_CONFIRMATION = "email_confirmation"
 LETTER_TTL = timedelta(days=30)  # a letter travels by post: its temporary password lives longer
 STEP2_TTL = timedelta(minutes=30)
+NO_ROW = 0  # an id no row has: a failed login without a usable account runs its statements on it
+
+log = logging.getLogger("assmat.auth")
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ class AccountService:
         self.secret_key = secret_key
         self.base_url = base_url.rstrip("/")
         self.mail_enqueued = False  # the web layer nudges the mail sender after the commit
+        self.mail_failures: list[str] = []  # templates that could not be queued (see _mail)
         self.lockout = Lockout(db, Account, tenant.config.lockout)
 
     # -- lookups -----------------------------------------------------------------------------
@@ -90,10 +96,22 @@ class AccountService:
             select(Account).where(Account.tenant_id == self.tenant.slug, Account.id == account_id)
         )
 
-    async def _mail(self, template: str, to: str | None, **context: object) -> None:
-        if to:
+    async def _mail(self, template: str, to: str | None, *, about: int | None = None, **context: object) -> None:
+        """Queue a mail in the transaction of the change it announces. A mail that cannot be
+        queued (an address the mailer refuses, a template that fails to render) never undoes or
+        blocks that change (a lock, an unlock, a reset): the failure goes to the audit trail of
+        the account `about`, and `mail_failures` lets the console say the mail was not sent."""
+        if not to:
+            return
+        try:
             await enqueue(self.db, self.tenant, template, to, context, base_url=self.base_url)
-            self.mail_enqueued = True
+        except Exception as exc:  # render and address errors alike; nothing was added to the session
+            log.warning("mail %s not queued for account %s: %s", template, about, type(exc).__name__, exc_info=True)
+            audit.record(self.db, self.tenant.slug, "mail.not_sent", account_id=about, template=template,
+                         reason="invalid_address" if isinstance(exc, InvalidRecipient) else "error")
+            self.mail_failures.append(template)
+            return
+        self.mail_enqueued = True
 
     def _url(self, path: str) -> str:
         return f"{self.base_url}{path}"
@@ -108,88 +126,114 @@ class AccountService:
         await end_all_sessions(self.db, account.id)
         audit.record(self.db, self.tenant.slug, "account.locked", account_id=account.id, ip=ip)
         if self.config.lockout.notify_user:
-            await self._mail("account_locked", account.email)
+            # A lock that lifts by itself says so: « contact the administrator » would be false.
+            await self._mail("account_locked", account.email, about=account.id,
+                             lock_duration=lock_duration_words(self.config.lockout))
         if self.config.lockout.notify_admins:
             await self._mail(
                 "account_locked_admin",
                 self.config.branding.admin_email,
+                about=account.id,
                 identifier=account.identifier,
                 full_name=full_name(account),
                 locked_at=now,
             )
         return True
 
-    async def _unlock_with_temporary_password(self, account: Account, password: str) -> bool:
-        """Where the tenant lets a locked account reset its password, the emailed temporary
-        password is the way back in: using it lifts the lock."""
-        if account.locked_at is None or not self.config.password_reset.allowed_when_locked:
-            return False
-        token = await self._temporary_password_matches(account, password)
-        if token is None or token.used_at is not None or token.expires_at <= clock.now() or token.created_at < account.locked_at:
-            return False
-        await self.lockout.unlock(account.id)
-        audit.record(self.db, self.tenant.slug, "account.unlocked", account_id=account.id, by="temporary_password")
-        await self.db.commit()
-        await self.db.refresh(account)
-        return True
+    def _may_unlock_with(self, account: Account, token: AccountToken) -> bool:
+        """Where the tenant lets a locked account reset its password, a temporary password
+        emailed after the lock is the way back in: using it lifts the lock."""
+        return (
+            self.config.password_reset.allowed_when_locked
+            and account.locked_at is not None
+            and token.expires_at > clock.now()
+            and token.created_at >= account.locked_at
+        )
 
-    async def _temporary_password_matches(self, account: Account, password: str) -> AccountToken | None:
-        """The live temporary password token this password opens, checked by keyed hash: a
-        random temporary password is too long to brute-force, so no argon2 work is added."""
-        candidate = tokens.keyed_digest(self.secret_key, self.tenant.slug, str(account.id), password)
+    async def _temporary_password_matches(self, account_id: int, password: str) -> AccountToken | None:
+        """The temporary password token this password opens, checked by keyed hash: a random
+        temporary password is too long to brute-force, so no argon2 work is added."""
+        candidate = tokens.keyed_digest(self.secret_key, self.tenant.slug, str(account_id), password)
         return await self.db.scalar(
             select(AccountToken).where(
-                AccountToken.account_id == account.id,
+                AccountToken.account_id == account_id,
                 AccountToken.purpose == TEMPORARY_PASSWORD,
                 AccountToken.token_hash == candidate,
             )
         )
 
+    async def _find_for_login(self, raw_identifier: object) -> Account | None:
+        """One SELECT whatever was typed: a malformed identifier looks up one no row has."""
+        identifier = self.normalize(raw_identifier) or ""
+        return await self.db.scalar(
+            select(Account).where(Account.tenant_id == self.tenant.slug, Account.identifier == identifier)
+        )
+
     async def authenticate(self, raw_identifier: object, password: str, ip: str | None) -> LoginOutcome:
         """Sign in, or raise. On success the transaction is left open for the caller to add the
-        session and commit: one commit for the whole login."""
-        lockout = self.config.lockout
-        account = await self.find(raw_identifier)
-        if account is None or account.disabled_at is not None:
-            await self.hasher.dummy_verify(password)
-            audit.record(self.db, self.tenant.slug, "login.failed", account_id=account.id if account else None, ip=ip,
-                         reason="disabled" if account else "unknown")
-            await self.db.commit()
-            raise LoginFailed()
-        await self.lockout.clear_expired(account)
-        if not await self.lockout.reserve(account.id):
-            if await self._unlock_with_temporary_password(account, password):
-                return await self.authenticate(raw_identifier, password, ip)
-            await self.hasher.dummy_verify(password)
-            audit.record(self.db, self.tenant.slug, "login.failed", account_id=account.id, ip=ip, reason="locked")
-            await self.db.commit()
-            raise AccountLocked() if lockout.reveal_locked_state else LoginFailed()
+        session and commit: one commit for the whole login.
 
-        temporary: AccountToken | None = None
-        if account.password_hash is not None:
+        Every failure does the same database work, whether the identifier is unknown, disabled,
+        locked, not activated or has a wrong password: the same statements in the same order
+        (the lookup, the reservation UPDATE and its commit, the temporary-password lookup, the
+        lock UPDATE, the audit INSERT and its commit), on an id no row has when there is no
+        usable account, and one password verification. A 5 ms gap between those paths was
+        measurable from outside (security.md).
+
+        A temporary password (letter, emailed reset, unlock) stays valid until a new password
+        replaces it or it expires: leaving the forced change, or having a first choice refused,
+        does not spend it. Signing in with it opens a session restricted to the forced change
+        and ends every other session of the account, so at most one such session lives; the
+        forced change spends it (`change_forced_password`)."""
+        lockout = self.config.lockout
+        account = await self._find_for_login(raw_identifier)
+        usable = account is not None and account.disabled_at is None
+        if usable:
+            await self.lockout.clear_expired(account)
+        row_id = account.id if usable else NO_ROW
+        reserved = await self.lockout.reserve(row_id)
+        ok = False
+        if reserved and account is not None and account.password_hash is not None:
             ok = await self.hasher.verify(account.password_hash, password)
         else:
-            await self.hasher.dummy_verify(password)  # not activated yet: the same work
-            ok = False
-        if not ok:
-            # A temporary password (letter, emailed reset, unlock) is random and long: checked by
-            # keyed hash, it adds no argon2 work and no query to an ordinary login.
-            temporary = await self._temporary_password_matches(account, password)
-            if temporary is not None:
-                ok = temporary.used_at is None
-                if ok and temporary.expires_at <= clock.now():
-                    await self.lockout.release(account.id)
-                    audit.record(self.db, self.tenant.slug, "login.failed", account_id=account.id, ip=ip, reason="temporary_expired")
-                    await self.db.commit()
-                    raise TemporaryPasswordExpired()
+            await self.hasher.dummy_verify(password)  # unknown, disabled, locked, not activated: the same work
 
+        temporary: AccountToken | None = None
         if not ok:
-            locked = await self._lock_if_reached(account, ip)
-            audit.record(self.db, self.tenant.slug, "login.failed", account_id=account.id, ip=ip, reason="password")
+            # Random and long, a temporary password is checked by keyed hash: no argon2 work,
+            # and no query on an ordinary successful login.
+            temporary = await self._temporary_password_matches(row_id, password)
+            if temporary is not None and temporary.used_at is not None:
+                temporary = None
+        if temporary is not None and not reserved:
+            assert account is not None
+            if self._may_unlock_with(account, temporary):
+                await self.lockout.unlock(account.id)
+                audit.record(self.db, self.tenant.slug, "account.unlocked", account_id=account.id, by="temporary_password")
+                await self.db.commit()
+                await self.db.refresh(account)
+                return await self.authenticate(raw_identifier, password, ip)
+            temporary = None
+        if temporary is not None and temporary.expires_at <= clock.now():
+            assert account is not None
+            await self.lockout.release(account.id)
+            audit.record(self.db, self.tenant.slug, "login.failed", account_id=account.id, ip=ip, reason="temporary_expired")
             await self.db.commit()
-            if locked and lockout.reveal_locked_state:
+            raise TemporaryPasswordExpired()
+
+        if not ok and temporary is None:
+            if usable:
+                locked = await self._lock_if_reached(account, ip)
+            else:
+                locked = await self.lockout.lock_if_reached(NO_ROW)  # matches nothing: the same statement
+            reason = "unknown" if account is None else "disabled" if not usable else "locked" if not reserved else "password"
+            audit.record(self.db, self.tenant.slug, "login.failed", account_id=account.id if account else None, ip=ip,
+                         reason=reason)
+            await self.db.commit()
+            if lockout.reveal_locked_state and (locked or (usable and not reserved)):
                 raise AccountLocked()
             raise LoginFailed()
+        assert account is not None
 
         if account.activated_at is not None and account.email_confirmed_at is None and self._needs_email_confirmation(account):
             await self.lockout.release(account.id)
@@ -198,12 +242,25 @@ class AccountService:
             await self.db.commit()
             raise EmailNotConfirmed()
 
-        values: dict[str, object] = {"last_login_at": clock.now(), **self.lockout.released()}
+        now = clock.now()
+        values: dict[str, object] = {"last_login_at": now, **self.lockout.released()}
         if temporary is not None:
-            await self.db.execute(
-                update(AccountToken).where(AccountToken.id == temporary.id).values(used_at=clock.now())
+            # Re-checked and row-locked by a conditional UPDATE … RETURNING: a forced change that
+            # spent it meanwhile wins, and parallel sign-ins with it run this transaction one
+            # after the other, each ending the session the previous one opened.
+            claimed = await self.db.execute(
+                update(AccountToken)
+                .where(AccountToken.id == temporary.id, AccountToken.used_at.is_(None), AccountToken.expires_at > now)
+                .values(data={"last_sign_in_at": now.isoformat()})
+                .returning(AccountToken.id)
             )
-            values["must_change_password"] = True  # a temporary password is only a way in
+            if claimed.scalar() is None:
+                await self.lockout.release(account.id)
+                audit.record(self.db, self.tenant.slug, "login.failed", account_id=account.id, ip=ip, reason="temporary_spent")
+                await self.db.commit()
+                raise LoginFailed()
+            await end_all_sessions(self.db, account.id)
+            values["must_change_password"] = True  # a temporary password is only a way to the forced change
         elif account.password_hash and self.hasher.needs_rehash(account.password_hash):
             values["password_hash"] = await self.hasher.hash(password)
         account = (await self.db.execute(
@@ -214,6 +271,46 @@ class AccountService:
         )
         # No commit here: the caller opens the session and commits both at once.
         return LoginOutcome(account, temporary is not None)
+
+    async def change_forced_password(
+        self, account: Account, password: object, confirmation: object, ip: str | None, reason: str
+    ) -> None:
+        """The forced change. After a temporary-password sign-in, the temporary password is
+        spent here, by a conditional UPDATE … RETURNING in the transaction that stores the new
+        password: of two parallel changes exactly one sets a password. TokenInvalid when none
+        is left to spend (the caller ends its session and sends the browser to sign in)."""
+        await self.validate_new_password(account, password, confirmation)
+        if account.must_change_password:
+            now = clock.now()
+            spent = await self.db.execute(
+                update(AccountToken)
+                .where(
+                    AccountToken.account_id == account.id,
+                    AccountToken.tenant_id == self.tenant.slug,
+                    AccountToken.purpose == TEMPORARY_PASSWORD,
+                    AccountToken.used_at.is_(None),
+                    AccountToken.expires_at > now,
+                )
+                .values(used_at=now)
+                .returning(AccountToken.id)
+            )
+            if not spent.scalars().all():
+                # Expired or revoked while the flag is still set: every session of the account
+                # is restricted, so all end with the flag. When a parallel change won, the flag
+                # is already down and its new session must live: nothing to do but refuse.
+                cleared = await self.db.execute(
+                    update(Account)
+                    .where(Account.id == account.id, Account.tenant_id == self.tenant.slug, Account.must_change_password.is_(True))
+                    .values(must_change_password=False)
+                    .returning(Account.id)
+                )
+                if cleared.scalar() is not None:
+                    await end_all_sessions(self.db, account.id)
+                audit.record(self.db, self.tenant.slug, "password.change_refused", account_id=account.id, ip=ip,
+                             reason="temporary_password_spent")
+                await self.db.commit()
+                raise TokenInvalid()
+        await self.set_password(account, str(password), ip, reason=reason)
 
     def _needs_email_confirmation(self, account: Account) -> bool:
         return self.config.activation.mode == "pmi_number_birthdate" and self.config.activation.email_confirmation
@@ -253,7 +350,7 @@ class AccountService:
         return False
 
     async def _was_temporary_password(self, account: Account, password: str) -> bool:
-        return await self._temporary_password_matches(account, password) is not None
+        return await self._temporary_password_matches(account.id, password) is not None
 
     def _text(self, message_id: str) -> str:
         return message_text(self.config.messages, current_locale.get(), self.config.locale, message_id)
@@ -353,6 +450,7 @@ class AccountService:
         email_key = normalize_email(email) if email else None
         if email and email_key is None:
             raise ValueError(_("Please enter a valid email address."))
+        email = plain_address(email) if email else None
         account = Account(
             tenant_id=self.tenant.slug, kind=kind, identifier=identifier, email=email, email_key=email_key,
             first_name=first_name, last_name=last_name, birth_date=birth_date, created_at=clock.now(),
@@ -376,11 +474,11 @@ class AccountService:
         if reset.mode == "temporary_password":
             ttl = reset.effective_temporary_password_ttl
             password = await self.issue_temporary_password(account, ttl, reason=reason)
-            await self._mail("temporary_password", account.email, password=password, ttl_hours=_hours(ttl))
+            await self._mail("temporary_password", account.email, about=account.id, password=password, ttl_hours=_hours(ttl))
         else:
             ttl = reset.effective_link_ttl
             token = await tokens.issue(self.db, self.tenant.slug, account.id, RESET, ttl)
-            await self._mail("reset_link", account.email, url=self._url(f"/reinitialisation/{token}"), ttl_hours=_hours(ttl))
+            await self._mail("reset_link", account.email, about=account.id, url=self._url(f"/reinitialisation/{token}"), ttl_hours=_hours(ttl))
 
     async def staff_unlock(self, account: Account, by: str) -> None:
         await self.lockout.unlock(account.id)
@@ -388,9 +486,27 @@ class AccountService:
             await self._send_reset(account, reason="unlock")
         audit.record(self.db, self.tenant.slug, "account.unlocked", account_id=account.id, by=by)
 
-    async def staff_send_reset(self, account: Account, by: str) -> None:
+    async def _lift_lock_for_staff(self, account: Account, by: str, action: str) -> bool:
+        """A reset or a letter from staff is a way back in, and a locked account could not use
+        it (the Gers seed: the administrator unlocks, then a temporary password is emailed). So
+        the staff member's act lifts the lock too, audited as an unlock. True when it did."""
+        lifted = await self.db.execute(
+            update(Account)
+            .where(Account.id == account.id, Account.tenant_id == self.tenant.slug, Account.locked_at.is_not(None))
+            .values(locked_at=None, locked_until=None, failed_logins=0)
+            .returning(Account.id)
+        )
+        if lifted.scalar() is None:
+            return False
+        audit.record(self.db, self.tenant.slug, "account.unlocked", account_id=account.id, by=by, action=action)
+        return True
+
+    async def staff_send_reset(self, account: Account, by: str) -> bool:
+        """A reset from staff; True when it also lifted a lock."""
+        unlocked = await self._lift_lock_for_staff(account, by, "send_reset")
         await self._send_reset(account, reason="staff")
         audit.record(self.db, self.tenant.slug, "reset.sent_by_staff", account_id=account.id, by=by)
+        return unlocked
 
     async def staff_set_disabled(self, account: Account, disabled: bool, by: str) -> None:
         await self.db.execute(
@@ -407,13 +523,15 @@ class AccountService:
             return False
         ttl = self.config.activation.link_ttl
         token = await tokens.issue(self.db, self.tenant.slug, account.id, ACTIVATION, ttl, data={"email": account.email})
-        await self._mail("activation_link", account.email, url=self._url(f"/activation/{token}"), ttl_hours=_hours(ttl),
+        await self._mail("activation_link", account.email, about=account.id, url=self._url(f"/activation/{token}"), ttl_hours=_hours(ttl),
                          full_name=full_name(account))
         audit.record(self.db, self.tenant.slug, "activation.sent_by_staff", account_id=account.id, by=by)
         return True
 
     async def staff_letter(self, account: Account, by: str) -> str:
-        """A fresh temporary password for the printed letter, shown once."""
+        """A fresh temporary password for the printed letter, shown once; a locked account is
+        unlocked, or the letter could not be used."""
+        await self._lift_lock_for_staff(account, by, "letter")
         password = await self.issue_temporary_password(account, LETTER_TTL, reason="letter")
         audit.record(self.db, self.tenant.slug, "letter.printed", account_id=account.id, by=by)
         return password
@@ -509,9 +627,9 @@ class AccountService:
             await self.db.commit()
             return
         ttl = self.config.activation.link_ttl
-        address = account.email if "email" not in fields or account.email_key == email else str(raw_email).strip()
+        address = account.email if "email" not in fields or account.email_key == email else plain_address(raw_email)
         token = await tokens.issue(self.db, self.tenant.slug, account.id, ACTIVATION, ttl, data={"email": address})
-        await self._mail("activation_link", address, url=self._url(f"/activation/{token}"), ttl_hours=_hours(ttl),
+        await self._mail("activation_link", address, about=account.id, url=self._url(f"/activation/{token}"), ttl_hours=_hours(ttl),
                          full_name=full_name(account))
         audit.record(self.db, self.tenant.slug, "activation.requested", account_id=account.id, ip=ip)
         await self.db.commit()
@@ -568,7 +686,7 @@ class AccountService:
                 )
             )
         else:
-            address = str(raw_email).strip()
+            address = plain_address(raw_email)
             await self.db.execute(
                 update(Account).where(Account.id == account.id).values(
                     email=address, email_key=email,
@@ -585,7 +703,7 @@ class AccountService:
     async def _send_email_confirmation(self, account: Account, address: str | None) -> None:
         ttl = self.config.activation.link_ttl
         token = await tokens.issue(self.db, self.tenant.slug, account.id, EMAIL_CONFIRMATION, ttl, data={"email": address})
-        await self._mail("email_confirmation", address, url=self._url(f"/confirmation-email/{token}"), ttl_hours=_hours(ttl))
+        await self._mail("email_confirmation", address, about=account.id, url=self._url(f"/confirmation-email/{token}"), ttl_hours=_hours(ttl))
 
     # -- email change --------------------------------------------------------------------------
 
@@ -595,9 +713,9 @@ class AccountService:
             raise PasswordRejected([_("Please enter a valid email address.")], field="email")
         await self.check_current_password(account, current, ip)
         ttl = self.config.activation.link_ttl
-        address = str(raw_email).strip()
+        address = plain_address(raw_email)
         token = await tokens.issue(self.db, self.tenant.slug, account.id, EMAIL_CHANGE, ttl, data={"email": address})
-        await self._mail("email_change_confirmation", address, url=self._url(f"/confirmation-email/{token}"), ttl_hours=_hours(ttl))
+        await self._mail("email_change_confirmation", address, about=account.id, url=self._url(f"/confirmation-email/{token}"), ttl_hours=_hours(ttl))
         audit.record(self.db, self.tenant.slug, "email_change.requested", account_id=account.id, ip=ip)
         await self.db.commit()
 
@@ -627,7 +745,7 @@ class AccountService:
                 # The old address learns of the change: the owner can react if it was not them.
                 await tokens.revoke(self.db, account.id, RESET, TEMPORARY_PASSWORD, EMAIL_CHANGE)
                 if old_address and normalize_email(old_address) != normalize_email(address):
-                    await self._mail("email_change_notice", old_address, new_email_masked=mask_email(address))
+                    await self._mail("email_change_notice", old_address, about=account.id, new_email_masked=mask_email(address))
                 audit.record(self.db, self.tenant.slug, "email.changed", account_id=account.id, ip=ip)
             else:
                 audit.record(self.db, self.tenant.slug, "email.confirmed", account_id=account.id, ip=ip)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assmat import clock
 from assmat.db.models import OutboxMail
 from assmat.i18n import DEFAULT_LOCALE, current_locale, gettext, ngettext
+from assmat.mail.address import plain_address
 from assmat.tenants.loader import Tenant
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -127,18 +127,10 @@ def platform_sender() -> str:
 
 
 def single_recipient(to: object) -> str:
-    """`to` as one bare address, or InvalidRecipient: mail goes to one stored address only."""
-    if not isinstance(to, str):
-        raise InvalidRecipient("one address expected")
-    address = to.strip()
-    if (
-        not address
-        or len(address) > 254
-        or any(c in address for c in ",;<>\"\r\n\t ")
-        or address.count("@") != 1
-        or parseaddr(address)[1] != address
-        or not re.fullmatch(r"[^@]+@[^@]+\.[^@]+", address)
-    ):
+    """`to` as one bare address, or InvalidRecipient: mail goes to one stored address only, and
+    only an address the shared rule accepts (assmat.mail.address)."""
+    address = plain_address(to)
+    if address is None:
         raise InvalidRecipient("one address expected")
     return address
 

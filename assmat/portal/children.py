@@ -34,6 +34,7 @@ from datetime import date, datetime
 from typing import Protocol
 
 from assmat.i18n import gettext
+from assmat.mail.address import plain_address
 from assmat.messages import N_
 from assmat.tenants.schema import ChildcareType
 
@@ -74,7 +75,6 @@ _EMAIL_MAX = 254
 _COMMENT_MAX = 500
 # ASCII digits only: "²" or "٣" are digits to str.isdigit(), not to int() or to the page.
 _PERIOD_FIELD = re.compile(r"^periode-([0-9]{1,6})-(type|debut|fin|heures|commentaire)$")
-_EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
 _PHONE = re.compile(r"0\d{9}")
 _POSTAL_CODE = re.compile(r"\d{5}")
 
@@ -187,7 +187,7 @@ def _guardian(form: _Form, prefix: str) -> Guardian:
     if civility is not None and civility not in CIVILITIES:
         form.error(f"{prefix}-civilite", "children.civility_invalid")
     email = form.text(f"{prefix}-courriel", _EMAIL_MAX, required=False)
-    if email is not None and not _EMAIL.fullmatch(email):
+    if email is not None and plain_address(email) is None:
         form.error(f"{prefix}-courriel", "children.email_invalid")
     phone = form.value(f"{prefix}-telephone") or None
     if phone is not None:

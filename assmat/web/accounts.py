@@ -29,6 +29,7 @@ from assmat.auth.errors import (
     WrongCurrentPassword,
 )
 from assmat.auth.identifiers import normalize_email
+from assmat.auth.lockout import lock_duration_words
 from assmat.auth.policy import rules_as_json
 from assmat.auth.ratelimit import CAPTCHA_FORM, CAPTCHA_ISSUE, hit
 from assmat.auth.service import AccountService, pending_step
@@ -39,7 +40,7 @@ from assmat.mail.links import mail_base_url
 from assmat.mail.outbox import enqueue
 from assmat.tenants.loader import Tenant
 from assmat.web.csrf import read_cookie
-from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, is_mail_address, parse_french_date, read_form
+from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, parse_french_date, read_form
 from assmat.web.redirects import safe_next
 from assmat.web.session_middleware import SESSION_COOKIE
 from assmat.web.templating import render, tenant_text
@@ -49,9 +50,13 @@ from assmat.web.templating import render, tenant_text
 NOTICES = {
     "logged_out": lambda t: _("You are signed out."),
     "session_expired": lambda t: _("Your session has ended. Please sign in again."),
-    "reset_sent": lambda t: tenant_text(t, "reset.sent_temporary_password"),
-    "reset_link_sent": lambda t: tenant_text(t, "reset.sent_generic"),
+    "reset_sent": lambda t: reset_sent_text(t, "reset.sent_temporary_password"),
+    "reset_link_sent": lambda t: reset_sent_text(t, "reset.sent_generic"),
     "password_changed": lambda t: _("Your password has been changed. Sign in with your new password."),
+    "temporary_password_spent": lambda t: _(
+        "Your temporary password is no longer valid: it has expired, or a new password has already replaced it. "
+        "Sign in with your password, or ask for a new one with « Forgot your password? »."
+    ),
     "activation_sent": lambda t: _(
         "If the information matches an account, an email has been sent to the address given with a link to set your password."
     ),
@@ -69,6 +74,65 @@ NOTICES = {
     "deleted": lambda t: _("The child has been deleted."),
     "situation_sent": lambda t: _("Your report has been sent to the département's services. They will contact you if needed."),
 }
+
+
+# -- what a lock means on this tenant -------------------------------------------------------------
+# Each text says what is true for the tenant's lockout (for good, or for how long), within its
+# reveal_locked_state choice: a tenant that hides the lock keeps one answer for every failure,
+# but that answer must stay true for a locked account too.
+
+
+def login_failed_text(tenant: Tenant) -> str:
+    """The one answer to every failed login."""
+    text = tenant_text(tenant, "login.failed")
+    lockout = tenant.config.lockout
+    if lockout.reveal_locked_state:
+        return text  # a locked account gets its own message
+    duration = lock_duration_words(lockout)
+    if duration is None:
+        hint = _("After %(count)s failed attempts, the account is locked until an administrator unlocks it.")
+    else:
+        hint = _("After %(count)s failed attempts, the account is locked for %(duration)s.")
+    return f"{text} {hint % {'count': lockout.max_failures, 'duration': duration}}"
+
+
+def login_locked_text(tenant: Tenant) -> str:
+    """For a tenant that reveals the lock (the Gers' words for a lock that staff lift)."""
+    duration = lock_duration_words(tenant.config.lockout)
+    if duration is None or "login.locked" in tenant.config.messages:
+        return tenant_text(tenant, "login.locked")
+    return _("Your account is locked for %(duration)s after repeated failed attempts. Try again later.") % {
+        "duration": duration
+    }
+
+
+def reset_locked_text(tenant: Tenant) -> str:
+    duration = lock_duration_words(tenant.config.lockout)
+    if duration is None or "reset.locked" in tenant.config.messages:
+        return tenant_text(tenant, "reset.locked")
+    return _(
+        "Your account is locked for %(duration)s after repeated failed attempts: no new password can be sent "
+        "until then. Try again later."
+    ) % {"duration": duration}
+
+
+def reset_sent_text(tenant: Tenant | None, message_id: str) -> str:
+    """The answer to a reset request. A locked account gets no mail where resets are refused
+    when locked; where that is not said explicitly, the generic answer says it."""
+    text = tenant_text(tenant, message_id)
+    if tenant is None:
+        return text
+    reset, lockout = tenant.config.password_reset, tenant.config.lockout
+    if reset.allowed_when_locked or (reset.reveal_unknown_account and lockout.reveal_locked_state):
+        return text
+    duration = lock_duration_words(lockout)
+    if duration is None:
+        caveat = _("No email is sent for an account locked after repeated failed attempts: contact the administrator to unlock it.")
+    else:
+        caveat = _(
+            "No email is sent for an account locked after repeated failed attempts: the lock lasts %(duration)s, then try again."
+        ) % {"duration": duration}
+    return f"{text} {caveat}"
 
 
 # -- plumbing ------------------------------------------------------------------------------------
@@ -253,7 +317,7 @@ async def login(request: Request) -> Response:
             outcome = await service.authenticate(form.get("identifiant", ""), form.get("mot_de_passe", ""), client_ip(request))
         except AccountLocked:
             nudge_mail(request, service)
-            return await login_page(request, form, tenant_text(tenant, "login.locked"), 400)
+            return await login_page(request, form, login_locked_text(tenant), 400)
         except TemporaryPasswordExpired:
             return await login_page(request, form, _(
                 "This temporary password has expired: ask for a new one with « Forgot your password? »."
@@ -265,7 +329,7 @@ async def login(request: Request) -> Response:
             ), 400)
         except LoginFailed:
             nudge_mail(request, service)
-            return await login_page(request, form, tenant_text(tenant, "login.failed"), 400)
+            return await login_page(request, form, login_failed_text(tenant), 400)
         await close_session(db, read_cookie(request.scope, SESSION_COOKIE))
         token = await open_session(
             db, outcome.account, tenant.config.session.absolute_timeout, client_ip(request), request.headers.get("user-agent")
@@ -313,10 +377,18 @@ async def forced_change(request: Request) -> Response:
     async with database(request) as db:
         service = account_service(request, db)
         try:
-            await service.validate_new_password(account, form.get("mot_de_passe"), form.get("confirmation"))
+            await service.change_forced_password(
+                account, form.get("mot_de_passe"), form.get("confirmation"), client_ip(request), reason=reason
+            )
         except PasswordRejected as exc:
             return page(request, "forced_change.html", {**context, "errors": exc.messages, "error_field": exc.field}, 400)
-        await service.set_password(account, form["mot_de_passe"], client_ip(request), reason=reason)
+        except TokenInvalid:
+            # The temporary password expired, or a parallel change already replaced it.
+            await close_session(db, read_cookie(request.scope, SESSION_COOKIE))
+            await db.commit()
+            response = redirect("/connexion", info="temporary_password_spent")
+            clear_session_cookie(request, response)
+            return response
         # Every session ended with the change; this browser gets a fresh one.
         token = await open_session(
             db, account, tenant.config.session.absolute_timeout, client_ip(request), request.headers.get("user-agent")
@@ -384,8 +456,9 @@ async def forgot_password(request: Request) -> Response:
         explicit = {
             "unknown_identifier": tenant_text(tenant, "reset.unknown_identifier"),
             "email_mismatch": tenant_text(tenant, "reset.email_mismatch"),
-            "locked": tenant_text(tenant, "reset.locked"),
         }
+        if tenant.config.lockout.reveal_locked_state:
+            explicit["locked"] = reset_locked_text(tenant)
         if outcome.status in explicit:
             return await forgot_page(request, form, explicit[outcome.status], 400)
     return redirect("/connexion", info=sent_code)
@@ -555,7 +628,7 @@ async def contact(request: Request) -> Response:
     errors: dict[str, str] = {}
     if not name or len(name) > 200:
         errors["nom"] = _("Please enter your name (200 characters at most).")
-    if normalize_email(email) is None or not is_mail_address(email):
+    if normalize_email(email) is None:
         errors["email"] = _("Please enter a valid email address.")
     if not message or len(message) > 5000:
         errors["message"] = _("Please enter your message (5,000 characters at most).")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 
 from starlette.datastructures import UploadFile
@@ -76,15 +75,3 @@ def parse_french_date(value: str | None) -> date | None:
         if 1900 <= parsed.year <= 2100:
             return parsed
     return None
-
-
-# What a mail server accepts as an address (RFC 5321's dot-atom, ASCII): `a<b>@example.org`,
-# `a,b@x.org` or spaces would be refused at delivery, after the form said « envoyé ».
-_MAIL_ADDRESS = re.compile(
-    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
-)
-
-
-def is_mail_address(value: str | None) -> bool:
-    return value is not None and len(value) <= 254 and _MAIL_ADDRESS.fullmatch(value) is not None
