@@ -278,7 +278,6 @@ def create_admin(settings: Settings, args: argparse.Namespace) -> int:
     from assmat.auth.passwords import Hasher
     from assmat.db.engine import make_engine, make_sessionmaker
     from assmat.mail.links import mail_base_url
-    from assmat.i18n.names import of_name
     from assmat.mail.outbox import enqueue
     from assmat.web.app import sync_tenant_rows
 
@@ -301,8 +300,8 @@ def create_admin(settings: Settings, args: argparse.Namespace) -> int:
                 url = f"{base}/admin/mot-de-passe/{token}"
                 await enqueue(db, tenant, "admin_set_password", admin.email, {
                     "url": url, "ttl_hours": int(SET_PASSWORD_TTL.total_seconds() // 3600),
-                    # "of …" with its French article: « la console du Département du Gers ».
-                    "console_name": of_name(tenant.config.name) if tenant else of_name("plateforme assmat"),
+                    # Bare: the mail gives it its French article (« la console du Département du Gers »).
+                    "console_name": tenant.config.name if tenant else "plateforme assmat",
                 }, base_url=base)
                 await db.commit()
         finally:

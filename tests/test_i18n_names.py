@@ -25,6 +25,10 @@ def french():
     ("Le Département de la Drôme", "le Département de la Drôme", "du Département de la Drôme"),
     ("La Métropole de Lyon", "la Métropole de Lyon", "de la Métropole de Lyon"),
     ("plateforme assmat", "la plateforme assmat", "de la plateforme assmat"),
+    ("Ville d'Auch", "la Ville d'Auch", "de la Ville d'Auch"),
+    ("Agglomération du Grand Auch", "l'Agglomération du Grand Auch", "de l'Agglomération du Grand Auch"),
+    ("Le Haillan", "le Haillan", "du Haillan"),
+    ("Les Mureaux", "les Mureaux", "des Mureaux"),
 ])
 def test_french_articles(french, name, the, of):
     assert the_name(name) == the

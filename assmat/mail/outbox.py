@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assmat import clock
 from assmat.db.models import OutboxMail
 from assmat.i18n import DEFAULT_LOCALE, current_locale, gettext, ngettext
+from assmat.i18n.names import of_name
 from assmat.mail.address import plain_address
 from assmat.tenants.loader import Tenant
 
@@ -74,30 +75,6 @@ def _format_datetime(value: Any) -> str:
     if isinstance(value, datetime):
         return format_datetime(value, "short", tzinfo=MAIL_TIMEZONE, locale=current_locale.get())
     return str(value)
-
-
-# « de » + a collectivity's name, as French writes it: the first word's gender decides the article.
-_MASCULINE = {"département", "conseil", "centre", "syndicat", "service", "relais", "pays", "territoire"}
-_FEMININE = {"ville", "commune", "caisse", "communauté", "métropole", "région", "collectivité", "mairie", "maison",
-             "plateforme", "direction", "agglomération"}
-_ARTICLES = {"le": "du", "la": "de la", "les": "des"}
-
-
-def of_name(name: str) -> str:
-    """"the console of X" in the mail's language: « la console du Département du Gers », « de la
-    Ville de Cestas », « de l'Agglomération… », « d'Orléans »; "of X" in English."""
-    if current_locale.get() != "fr":
-        return f"of {name}"
-    first, _, rest = name.partition(" ")
-    word = first.casefold()
-    vowel = word[:1] in "aâàeéèêëiîïoôuûùyh"
-    if word in _ARTICLES and rest:
-        return f"{_ARTICLES[word]} {rest}"
-    if word.startswith(("l'", "l’")):
-        return f"de {name}"
-    if word in _MASCULINE | _FEMININE:
-        return f"de l'{name}" if vowel else f"du {name}" if word in _MASCULINE else f"de la {name}"
-    return f"d'{name}" if vowel else f"de {name}"  # a proper name: « d'Orléans », « de Cestas »
 
 
 def _environment() -> jinja2.Environment:

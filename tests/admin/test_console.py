@@ -126,29 +126,10 @@ def test_the_console_access_mail_names_the_console_in_correct_french(app, slug, 
     from assmat.mail.outbox import render
 
     tenant = app.state.registry.get(slug) if slug else None
-    name = tenant.config.name if tenant else "la plateforme assmat"
+    name = tenant.config.name if tenant else "plateforme assmat"
     mail = render(tenant, "admin_set_password", {"url": "https://x/admin/mot-de-passe/t", "ttl_hours": 48,
-                                                  "console_name": name}, "fr")
+                                                  "console_name": name}, "fr",
+                  base_url="https://x")
     text = " ".join(mail.body_text.split())
     assert expected in text, text
     assert expected in " ".join(html.unescape(re.sub(r"<[^>]+>", " ", mail.body_html)).split())
-
-
-@pytest.mark.parametrize(("name", "expected"), [
-    ("Ville d'Auch", "de la Ville d'Auch"), ("Agglomération du Grand Auch", "de l'Agglomération du Grand Auch"),
-    ("Cestas", "de Cestas"), ("Le Haillan", "du Haillan"), ("Les Mureaux", "des Mureaux"), ("Orléans", "d'Orléans"),
-])
-def test_de_before_a_name_follows_french_contractions(name, expected):
-    from assmat.i18n import current_locale
-    from assmat.mail.outbox import of_name
-
-    token = current_locale.set("fr")
-    try:
-        assert of_name(name) == expected
-    finally:
-        current_locale.reset(token)
-    token = current_locale.set("en")
-    try:
-        assert of_name(name) == f"of {name}"
-    finally:
-        current_locale.reset(token)
