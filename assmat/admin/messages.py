@@ -20,7 +20,7 @@ from assmat.auth import audit
 from assmat.auth.identifiers import normalize_identifier
 from assmat.db.models import Account, Message
 from assmat.mail.links import mail_base_url
-from assmat.mail.outbox import enqueue
+from assmat.mail.outbox import InvalidRecipient, enqueue
 from assmat.web.csrf import csrf_token
 from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, read_form
 
@@ -129,9 +129,13 @@ class MessageView(AccountColumn, TenantScopedView, model=Message):
             notified = False
             if recipient is not None and recipient.email:
                 # The notice only says a message is waiting on the portal: no subject, no body.
-                await enqueue(db, tenant, "personal_message_notice", recipient.email, {},
-                              base_url=mail_base_url(request.app.state.settings, tenant))
-                notified = True
+                try:
+                    await enqueue(db, tenant, "personal_message_notice", recipient.email, {},
+                                  base_url=mail_base_url(request.app.state.settings, tenant))
+                    notified = True
+                except InvalidRecipient:  # an address stored before the shared rule: the message still goes
+                    audit.record(db, tenant.slug, "mail.not_sent", account_id=recipient.id,
+                                 template="personal_message_notice", reason="invalid_address")
             audit.record(db, tenant.slug, "message.sent", account_id=recipient.id if recipient is not None else None,
                          message_id=message.id, general=recipient is None, email_notice=notified, by=by)
             await db.commit()

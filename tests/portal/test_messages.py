@@ -8,9 +8,9 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 
-from assmat.db.models import AuditEvent, Message, MessageState
+from assmat.db.models import Account, AuditEvent, Message, MessageState, OutboxMail
 from tests.admin.conftest import Console, fetch, signed_in, store
 from tests.conftest import smtp_settings
 from tests.support.portal import text_of
@@ -340,6 +340,31 @@ def test_a_personal_message_reaches_one_assistant_and_an_email_notice_without_co
     assert "CONFIDENTIEL" not in content and "Visite du 12 novembre" not in content
     (event,) = fetch(console, select(AuditEvent).where(AuditEvent.type == "message.sent"))
     assert event.AuditEvent.account_id == bruno.id and event.AuditEvent.detail["email_notice"] is True
+
+
+def test_a_stored_address_the_mailer_refuses_never_stops_a_personal_message(world, console_for, app, smtp_server):
+    """An address stored before the shared address rule: the message is written, the notice is not
+    sent, the audit trail says so, and staff get no server error."""
+    bruno_portal, bruno = world["bruno"]
+    console = signed_in(console_for, app, AM, "agent@am.fr")
+
+    async def spoil_address():
+        async with app.state.sessionmaker() as db:
+            await db.execute(update(Account).where(Account.id == bruno.id).values(email="<bad@example.org>"))
+            await db.commit()
+
+    console.client.portal.call(spoil_address)
+    done = write(console, destinataire="un", identifiant="agr-0002", expediteur="Service PMI",
+                 objet="Adresse refusée", corps="Le message reste lisible sur le portail.")
+    assert done.status_code == 303, text_of(done)
+    (sent,) = fetch(console, select(Message).where(Message.subject == "Adresse refusée"))
+    assert sent.Message.id in listed(bruno_portal.client.get("/espace/messages"))
+    (failed,) = fetch(console, select(AuditEvent).where(AuditEvent.type == "mail.not_sent"))
+    assert failed.AuditEvent.account_id == bruno.id
+    assert failed.AuditEvent.detail["template"] == "personal_message_notice"
+    (event,) = fetch(console, select(AuditEvent).where(AuditEvent.type == "message.sent"))
+    assert event.AuditEvent.detail["email_notice"] is False
+    assert fetch(console, select(OutboxMail.id).where(OutboxMail.template == "personal_message_notice")) == []
 
 
 def test_read_only_staff_cannot_write(world, console_for, app):
