@@ -159,14 +159,16 @@ class AccountView(TenantScopedView, model=Account):
                 await service.staff_set_disabled(account, name == "disable", by)
             elif name == "resend_activation":
                 if not await service.staff_resend_activation(account, by):
+                    unlocked += account.locked_at is not None  # staff_letter lifts the lock
                     letters.append((account, await service.staff_letter(account, by)))
             elif name == "letter":
+                unlocked += account.locked_at is not None  # staff_letter lifts the lock
                 letters.append((account, await service.staff_letter(account, by)))
         if not letters:
             return Done(len(rows), unlocked=unlocked, mail_failed=len(service.mail_failures))
         # The temporary password is shown here once, to print; it is stored only hashed.
         response = await self._admin_ref.templates.TemplateResponse(request, "letter.html", {
-            "letters": letters, "tenant": tenant, "config": tenant.config,
+            "letters": letters, "tenant": tenant, "config": tenant.config, "unlocked": unlocked,
         })
         response.headers["cache-control"] = "no-store"
         return response

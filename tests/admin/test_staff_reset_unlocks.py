@@ -71,6 +71,7 @@ def test_a_printed_letter_unlocks_and_its_temporary_password_works(portal_for, c
     assert letter.status_code == 200
     temporary = re.search(r"Mot de passe : <code>([^<]+)</code>", letter.text)
     assert temporary, "the letter shows the temporary password"
+    assert "1 compte(s) bloqué(s) débloqué(s) pour que le mot de passe du courrier serve." in html.unescape(letter.text)
     assert gers.account(account.id).locked_at is None
     assert unlock_events(gers, account.id) == [{"by": "agent@gers.fr", "action": "letter"}]
     gers.client.cookies.clear()
@@ -83,6 +84,8 @@ def test_an_account_that_is_not_locked_gets_no_unlock_line(portal_for, console_f
     gers = portal_for("gers")
     account, _ = gers.create_account("AGR-2026-0802", GOOD, email="assmat@example.org")
     console = staff(console_for, app)
-    assert console.run_action(action, str(account.id)).status_code in (200, 303)
+    done = console.run_action(action, str(account.id))
+    assert done.status_code in (200, 303)
+    assert "débloqué" not in html.unescape(done.text)
     assert unlock_events(gers, account.id) == []
     assert "débloqué" not in text_of(console.client.get("/admin/account/list?done=send_reset&count=1"))
