@@ -36,12 +36,12 @@ def test_the_letter_opens_the_forced_change_again_after_leaving_it(live_server, 
                 # A first choice refused by the rules spends nothing either.
                 page.get_by_label("Nouveau mot de passe").fill("abc")
                 page.get_by_label("Confirmation").fill("abc")
-                page.get_by_role("button", name="Enregistrer mon mot de passe").click()
+                page.get_by_role("button", name="Se connecter").click()  # the Gers seed's forced-change button
                 expect(page.get_by_text("8 caractères").first).to_be_visible()
             if attempt == 3:
                 page.get_by_label("Nouveau mot de passe").fill(NEW_PASSWORD)
                 page.get_by_label("Confirmation").fill(NEW_PASSWORD)
-                page.get_by_role("button", name="Enregistrer mon mot de passe").click()
+                page.get_by_role("button", name="Se connecter").click()  # the Gers seed's forced-change button
                 page.wait_for_url(live_server.url("gers", "/conditions"))
         finally:
             context.close()

@@ -47,6 +47,8 @@ NOT_PAGES = {
     "/captcha/{challenge_id}.wav": "sound",
     "/theme.css": "style sheet",
     "/logo": "image",
+    "/favicon.svg": "image",
+    "/favicon.ico": "image",
     "/langue/{code}": "a redirect that sets the language cookie",
     "/admin/{identity}/export/{export_type}": "CSV download",
     "/admin/{identity}/ajax/lookup": "JSON",
