@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 # Reinstalled whenever pyproject.toml changes.
 STAMP := $(VENV)/.installed
-# axe-core for the accessibility tests, from the npm registry, pinned by package-lock.json;
+# axe-core and vnu-jar for the accessibility and HTML tests (and Lighthouse for a benchmark),
+# from the npm registry, pinned by package-lock.json;
 # reinstalled (npm ci) whenever the lock file changes.
 NODE_STAMP := node_modules/.installed
 
@@ -36,7 +37,7 @@ $(NODE_STAMP): package.json package-lock.json | system-deps
 	  echo "npm not found: the accessibility tests will be skipped (they fail in CI)."; \
 	fi
 
-## Run the whole suite: SQLite, a throwaway PostgreSQL cluster, real SMTP, Chromium, axe-core.
+## Run the whole suite: SQLite, a throwaway PostgreSQL cluster, real SMTP, Chromium, axe-core, vnu.
 test: $(STAMP) system-deps $(NODE_STAMP)
 	$(BIN)/pytest
 
