@@ -43,8 +43,8 @@ test: $(STAMP) system-deps $(NODE_STAMP)
 
 ## Re-extract the translatable texts and merge them into the French catalog.
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --project assmat -o assmat/i18n/messages.pot .
-	$(BIN)/pybabel update -i assmat/i18n/messages.pot -d assmat/i18n/locale -l fr --no-fuzzy-matching --width 100
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --project assmat -o assmat/core/i18n/messages.pot .
+	$(BIN)/pybabel update -i assmat/core/i18n/messages.pot -d assmat/core/i18n/locale -l fr --no-fuzzy-matching --width 100
 
 check-config: $(STAMP)
 	$(BIN)/assmat check-config

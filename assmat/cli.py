@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from assmat.settings import ConfigurationError, Settings
+from assmat.core.settings import ConfigurationError, Settings
 from assmat.tenants.advisories import advisories
 from assmat.tenants.loader import InvalidConfiguration, load_tenants, load_valid_tenants
 from assmat.tenants.registry import TenantRegistry
@@ -45,7 +45,7 @@ def _registry(settings: Settings) -> TenantRegistry:
 def serve(settings: Settings, host: str, port: int) -> int:
     import uvicorn
 
-    from assmat.web.app import create_app
+    from assmat.app import create_app
 
     app = create_app(settings, _registry(settings))  # refuses a bad configuration before any worker starts
     # Forwarded headers are trusted from FORWARDED_ALLOW_IPS (uvicorn: 127.0.0.1 unless set), so the
@@ -56,17 +56,17 @@ def serve(settings: Settings, host: str, port: int) -> int:
     options = {"host": host, "port": port, "proxy_headers": True, "log_level": "info", "log_config": uvicorn_log_config()}
     if settings.workers > 1:
         # Each worker process builds its own app from the same environment.
-        uvicorn.run("assmat.web.app:create_app", factory=True, workers=settings.workers, **options)
+        uvicorn.run("assmat.app:create_app", factory=True, workers=settings.workers, **options)
     else:
         uvicorn.run(app, **options)
     return 0
 
 
 def demo(settings: Settings, port: int) -> int:
-    from assmat.auth.passwords import Hasher
-    from assmat.db.engine import make_engine, make_sessionmaker
+    from assmat.core.security.passwords import Hasher
+    from assmat.core.db.engine import make_engine, make_sessionmaker
     from assmat.demo import PASSWORD_CHANGED, load_demo, load_demo_admins, load_demo_extras
-    from assmat.web.app import sync_tenant_rows
+    from assmat.tenants.rows import sync_tenant_rows
 
     if settings.is_production:
         # The demo creates a super-admin and accounts whose passwords are published in the README.
@@ -114,8 +114,8 @@ def demo(settings: Settings, port: int) -> int:
 
 
 def mail_worker(settings: Settings) -> int:
-    from assmat.mail.sender import make_backend
-    from assmat.mail.worker import run_standalone
+    from assmat.core.mail.sender import make_backend
+    from assmat.core.mail.worker import run_standalone
 
     print(f"Envoi des courriels en attente ({make_backend(settings).description}) ; Ctrl+C pour arrêter.", flush=True)
     asyncio.run(run_standalone(settings))
@@ -135,8 +135,8 @@ PURGE_LABELS = {
 
 
 def purge(settings: Settings) -> int:
-    from assmat.db.engine import make_engine, make_sessionmaker
-    from assmat.db.purge import Retention, purge as run_purge
+    from assmat.core.db.engine import make_engine, make_sessionmaker
+    from assmat.core.db.purge import Retention, purge as run_purge
 
     async def run():
         engine = make_engine(settings.database_url)
@@ -153,12 +153,12 @@ def purge(settings: Settings) -> int:
 
 
 def create_account(settings: Settings, args: argparse.Namespace) -> int:
-    from assmat.auth.hashing import AsyncHasher
-    from assmat.auth.passwords import Hasher
+    from assmat.core.security.hashing import AsyncHasher
+    from assmat.core.security.passwords import Hasher
     from assmat.auth.service import AccountService
-    from assmat.mail.links import mail_base_url
-    from assmat.db.engine import make_engine, make_sessionmaker
-    from assmat.web.app import sync_tenant_rows
+    from assmat.core.mail.links import mail_base_url
+    from assmat.core.db.engine import make_engine, make_sessionmaker
+    from assmat.tenants.rows import sync_tenant_rows
     from assmat.web.forms import parse_french_date
 
     registry = _registry(settings)
@@ -201,9 +201,9 @@ def create_account(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def import_assistants(settings: Settings, args: argparse.Namespace) -> int:
-    from assmat.admin.importer import ImportFileError, import_assistants as run_import
-    from assmat.db.engine import make_engine, make_sessionmaker
-    from assmat.web.app import sync_tenant_rows
+    from assmat.portal.imports.service import ImportFileError, import_assistants as run_import
+    from assmat.core.db.engine import make_engine, make_sessionmaker
+    from assmat.tenants.rows import sync_tenant_rows
 
     registry = _registry(settings)
     tenant = registry.get(args.tenant)
@@ -273,13 +273,13 @@ def import_assistants(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def create_admin(settings: Settings, args: argparse.Namespace) -> int:
-    from assmat.admin.identity import SET_PASSWORD_TTL, AdminService
-    from assmat.auth.hashing import AsyncHasher
-    from assmat.auth.passwords import Hasher
-    from assmat.db.engine import make_engine, make_sessionmaker
-    from assmat.mail.links import mail_base_url
-    from assmat.mail.outbox import enqueue
-    from assmat.web.app import sync_tenant_rows
+    from assmat.auth.staff import SET_PASSWORD_TTL, AdminService
+    from assmat.core.security.hashing import AsyncHasher
+    from assmat.core.security.passwords import Hasher
+    from assmat.core.db.engine import make_engine, make_sessionmaker
+    from assmat.core.mail.links import mail_base_url
+    from assmat.core.mail.outbox import enqueue
+    from assmat.tenants.rows import sync_tenant_rows
 
     registry = _registry(settings)
     tenant = None
@@ -368,7 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check-config":
             return check_config(args.directory or settings.tenant_configs, settings.base_domain)
         if args.command == "db":
-            from assmat.db import migrate
+            from assmat.core.db import migrate
 
             if args.db_command == "upgrade":
                 migrate.upgrade(settings.database_url)

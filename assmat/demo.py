@@ -8,9 +8,12 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from assmat import clock
-from assmat.auth.passwords import Hasher
-from assmat.db.models import Account, Agrement, CarePeriod, Child, Message
+from assmat.core import clock
+from assmat.core.security.passwords import Hasher
+from assmat.auth.models import Account
+from assmat.portal.agrement.models import Agrement
+from assmat.portal.children.models import CarePeriod, Child
+from assmat.portal.messages.models import Message
 from assmat.tenants.loader import Tenant
 
 # One demo assistant per tenant, identified the way that tenant's users sign in.
@@ -134,7 +137,7 @@ async def _demo_space(session, tenant: Tenant, account: Account) -> None:
 async def load_demo_extras(sessionmaker: async_sessionmaker, tenants: dict[str, Tenant], hasher: Hasher, secret_key: str) -> list[DemoAccount]:
     """Accounts that show the seeds' first-login flows: a Gers letter, accounts waiting for
     self-activation and a Cestas legacy account (seed 003), each reported as it is now."""
-    from assmat.auth.hashing import AsyncHasher
+    from assmat.core.security.hashing import AsyncHasher
     from assmat.auth.service import LETTER_TTL, AccountService
 
     result: list[DemoAccount] = []
@@ -205,8 +208,8 @@ async def load_demo_admins(
 ) -> list[tuple[str, str, str | None]]:
     """One console user per tenant and a platform super-admin: (where, email, password), the
     password None when it was changed since the demo set it."""
-    from assmat.admin.identity import AdminService
-    from assmat.auth.hashing import AsyncHasher
+    from assmat.auth.staff import AdminService
+    from assmat.core.security.hashing import AsyncHasher
 
     result: list[tuple[str, str, str]] = []
     async_hasher = AsyncHasher(hasher)

@@ -58,7 +58,7 @@ sys.path.insert(0, str(REPO))
 import httpx2 as httpx  # noqa: E402
 from argon2 import PasswordHasher, Type  # noqa: E402
 
-from assmat.settings import Settings  # noqa: E402
+from assmat.core.settings import Settings  # noqa: E402
 
 PASSWORD = "Bench-Login-2026x"  # meets every tenant's policy
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -87,13 +87,13 @@ def create_accounts(settings: Settings, slug: str, count: int, run_id: str) -> l
     """`count` accounts with PASSWORD, through AccountService as staff create them."""
     from sqlalchemy import update
 
-    from assmat.auth.hashing import AsyncHasher
-    from assmat.auth.passwords import Hasher
+    from assmat.core.security.hashing import AsyncHasher
+    from assmat.core.security.passwords import Hasher
     from assmat.auth.service import AccountService
     from assmat.cli import _registry
-    from assmat.db.engine import make_engine, make_sessionmaker
-    from assmat.db.models import Account
-    from assmat.web.app import sync_tenant_rows
+    from assmat.core.db.engine import make_engine, make_sessionmaker
+    from assmat.auth.models import Account
+    from assmat.tenants.rows import sync_tenant_rows
 
     registry = _registry(settings)
     tenant = registry.get(slug)
@@ -445,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
 
     server: Server | None = None
     try:
-        from assmat.db.migrate import upgrade
+        from assmat.core.db.migrate import upgrade
 
         upgrade(database_url)
         run_id = secrets.token_hex(3)

@@ -82,7 +82,7 @@ import yaml
 # benchmarks/login.py (this folder): the server subprocess and the CPU accounting, shared.
 from login import CLK_TCK, Server, machine_busy_seconds, start_server
 
-from assmat.settings import Settings
+from assmat.core.settings import Settings
 
 PASSWORD = "Bench-Pages-2026x"  # meets every tenant's policy
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -620,8 +620,8 @@ def production_settings(var_dir: Path, database_url: str, configs: Path, **extra
 
 def prepare(database_url: str, configs: Path, scale: float, seed: int, cache: Path | None, label: str) -> dict[str, Any]:
     """Migrate, then generate (or, with a cached description, reuse) the dataset."""
-    from assmat.auth.passwords import Hasher
-    from assmat.db.migrate import upgrade
+    from assmat.core.security.passwords import Hasher
+    from assmat.core.db.migrate import upgrade
     from assmat.tenants.loader import load_valid_tenants
 
     described = cache / "dataset.json" if cache else None
@@ -701,7 +701,7 @@ async def count_statements(settings: Settings, users: list[dict[str, Any]], page
     more requests, in process, one at a time (rows fetched and rendered show here)."""
     from sqlalchemy import event
 
-    from assmat.web.app import create_app
+    from assmat.app import create_app
 
     app = create_app(settings)
     results: dict[tuple[str, str], tuple[int, int, list[str], float]] = {}

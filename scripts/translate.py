@@ -16,7 +16,7 @@ from pathlib import Path
 from babel.messages.pofile import read_po, write_po
 
 REPO = Path(__file__).resolve().parent.parent
-PO = REPO / "assmat/i18n/locale/fr/LC_MESSAGES/messages.po"
+PO = REPO / "assmat/core/i18n/locale/fr/LC_MESSAGES/messages.po"
 BIN = Path(sys.executable).parent
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from assmat.db.migrate import upgrade
-from assmat.settings import Settings
+from assmat.core.db.migrate import upgrade
+from assmat.core.settings import Settings
 from tests.support.postgres import PostgresCluster, find_pg_bin
 
 REPO = Path(__file__).resolve().parent.parent
@@ -114,7 +114,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 @pytest.fixture
 def app(settings: Settings):
-    from assmat.web.app import create_app
+    from assmat.app import create_app
 
     return create_app(settings)
 
@@ -171,7 +171,7 @@ def frozen_clock() -> Iterator:
     """A clock tests move by hand (`frozen_clock.advance(minutes=31)`), never sleep on."""
     from datetime import UTC, datetime, timedelta
 
-    from assmat import clock
+    from assmat.core import clock
 
     class Frozen:
         def __init__(self) -> None:

@@ -5,12 +5,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from assmat.auth.passwords import Hasher
-from assmat.db.engine import make_engine, make_sessionmaker
-from assmat.db.models import Account
+from assmat.core.security.passwords import Hasher
+from assmat.core.db.engine import make_engine, make_sessionmaker
+from assmat.auth.models import Account
 from assmat.demo import load_demo
 from assmat.tenants.loader import load_valid_tenants
-from assmat.web.app import sync_tenant_rows
+from assmat.tenants.rows import sync_tenant_rows
 from assmat.tenants.registry import TenantRegistry
 from tests.conftest import TENANT_CONFIGS
 from tests.support.db import db_session
@@ -66,7 +66,7 @@ def update(settings, model, where, **values):
 
 
 def test_the_demo_summary_tells_each_accounts_state_on_every_run(settings, capsys):
-    from assmat.db.models import Admin
+    from assmat.auth.models import Admin
 
     hasher = Hasher(settings)
     first = demo_summary(settings, capsys)

@@ -4,8 +4,8 @@ import subprocess
 
 from babel.messages.pofile import read_po
 
-from assmat.i18n import LOCALE_DIR, current_locale, gettext, translations
-from assmat.messages import MESSAGES
+from assmat.core.i18n import LOCALE_DIR, current_locale, gettext, translations
+from assmat.tenants.messages import MESSAGES
 from tests.conftest import REPO
 
 

@@ -3,8 +3,8 @@ s'engage… », « la console du Département du Gers »; English keeps the bare
 
 import pytest
 
-from assmat.i18n import current_locale
-from assmat.i18n.names import of_name, the_name
+from assmat.core.i18n import current_locale
+from assmat.core.i18n.names import of_name, the_name
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 import pytest
 
-from assmat.settings import ConfigurationError, Settings
+from assmat.core.settings import ConfigurationError, Settings
 
 
 def test_environment_prefix_is_assmat(monkeypatch, tmp_path):

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from starlette.requests import Request
 
 from assmat.admin.scoping import console_rows
-from assmat.db.models import Account
+from assmat.auth.models import Account
 
 
 def account_label(first_name: str | None, last_name: str | None, identifier: str) -> str:

@@ -20,8 +20,9 @@ from assmat.admin.backend import console_user
 from assmat.admin.filters import ChoiceFilter
 from assmat.admin.scoping import TenantScopedView
 from assmat.auth.service import AccountService
-from assmat.db.models import Account, AuditEvent
-from assmat.mail.links import mail_base_url
+from assmat.auth.models import Account
+from assmat.core.security.models import AuditEvent
+from assmat.core.mail.links import mail_base_url
 
 # An account's state, for the list and for the overview's counts: the first state whose test
 # holds (on a row, in Python; on the table, in SQL) wins, "actif" otherwise.

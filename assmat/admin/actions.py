@@ -20,9 +20,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from assmat import clock
+from assmat.core import clock
 from assmat.admin.backend import console_user
-from assmat.auth import audit
+from assmat.core.security import audit
 from assmat.web.csrf import csrf_token
 from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, read_form
 

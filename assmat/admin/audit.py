@@ -11,7 +11,8 @@ from starlette.requests import Request
 from assmat.admin.account_column import AccountColumn, account_formatter
 from assmat.admin.filters import DateFilter, TenantFilter, TextFilter, ValuesFilter
 from assmat.admin.scoping import PlatformView, TenantScopedView
-from assmat.db.models import Account, AuditEvent
+from assmat.auth.models import Account
+from assmat.core.security.models import AuditEvent
 
 # What staff read for each event type (the type itself stays in the export).
 EVENT_LABELS = {

@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from assmat.admin.identity import AdminService, ConsoleUser, console_lockout
+from assmat.auth.staff import AdminService, ConsoleUser, console_lockout
 from assmat.auth.errors import LoginFailed
 from assmat.web.csrf import read_cookie
 from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, read_form

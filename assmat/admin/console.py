@@ -17,17 +17,17 @@ from starlette.routing import Route
 from assmat.admin.accounts import AccountView
 from assmat.admin.audit import EVENT_LABELS, AuditView, PlatformAuditView
 from assmat.admin.backend import ConsoleAuth
-from assmat.admin.contact import ContactView
-from assmat.admin.declarations import DeclarationView, SituationChangeView
+from assmat.portal.contact.console import ContactView
+from assmat.portal.children.console import DeclarationView, SituationChangeView
 from assmat.admin.forgot_password import add_forgot_password
 from assmat.admin.formatting import detail_text, fr_datetime
 from assmat.admin.french import french_console
-from assmat.admin.import_view import ImportView
-from assmat.admin.messages import MessageView
+from assmat.portal.imports.console import ImportView
+from assmat.portal.messages.console import MessageView
 from assmat.admin.outbox import OutboxView
 from assmat.admin.overview import OverviewView
 from assmat.admin.platform import PlatformTenantsView, TenantAdminView
-from assmat.db.engine import make_sessionmaker
+from assmat.core.db.engine import make_sessionmaker
 from assmat.web.csrf import csrf_token
 from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, read_form
 

@@ -1,5 +1,5 @@
 """SQLAdmin in French. SQLAdmin ships no French catalog: ours (locale/fr/LC_MESSAGES/admin.po,
-made from SQLAdmin's admin.pot) is compiled in memory at start-up, like assmat.i18n does, and
+made from SQLAdmin's admin.pot) is compiled in memory at start-up, like assmat.core.i18n does, and
 registered with SQLAdmin.
 
 The console speaks French whatever the browser asks: no Accept-Language negotiation and no

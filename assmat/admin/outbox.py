@@ -1,7 +1,7 @@
 """A tenant's outgoing mail, read-only, and a retry for mail that failed.
 
 Bodies are never shown: a mail may carry a temporary password or a single-use link, and the
-sender erases them once the mail is delivered (assmat/mail/sender.py)."""
+sender erases them once the mail is delivered (assmat/core/mail/sender.py)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from starlette.responses import Response
 
 from assmat.admin.filters import ChoiceFilter
 from assmat.admin.scoping import TenantScopedView
-from assmat.auth import audit
-from assmat.db.models import OutboxMail
-from assmat.mail.outbox import requeue
+from assmat.core.security import audit
+from assmat.core.mail.models import OutboxMail
+from assmat.core.mail.outbox import requeue
 
 STATUS_LABELS = {"pending": "en attente", "sending": "en cours d'envoi", "sent": "envoyé", "failed": "en échec"}
 

@@ -15,11 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
-from assmat import clock
+from assmat.core import clock
 from assmat.admin.accounts import ACTIVE, STATES, account_state_sql
 from assmat.admin.formatting import PARIS, yes_no
 from assmat.admin.scoping import is_tenant_staff
-from assmat.db.models import Account, AuditEvent
+from assmat.auth.models import Account
+from assmat.core.security.models import AuditEvent
 from assmat.tenants.advisories import advisories
 
 CHART_DAYS = 30

@@ -11,12 +11,14 @@ from sqlalchemy import delete, func, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from assmat import clock
+from assmat.core import clock
 from assmat.admin.filters import TenantFilter
 from assmat.admin.formatting import fr_datetime
 from assmat.admin.scoping import PlatformView, is_platform_admin
-from assmat.auth import audit
-from assmat.db.models import Account, Admin, AdminSession, AuditEvent, TenantRow
+from assmat.core.security import audit
+from assmat.auth.models import Account, Admin, AdminSession
+from assmat.core.security.models import AuditEvent
+from assmat.tenants.models import TenantRow
 from assmat.tenants.advisories import advisories
 
 ROLE_LABELS = {"admin": "administrateur", "read_only": "lecture seule", "super": "super-administrateur"}

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from assmat import clock
+from assmat.core import clock
 from assmat.admin.actions import ConfirmedActions
 from assmat.admin.backend import console_user
 from assmat.admin.formatting import TYPE_FORMATTERS, plain

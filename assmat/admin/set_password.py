@@ -6,11 +6,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from assmat.admin.identity import AdminService
+from assmat.auth.staff import AdminService
 from assmat.auth.errors import PasswordRejected, TokenInvalid
 from assmat.auth.policy import rules_as_json
-from assmat.admin.identity import PLATFORM_POLICY
-from assmat.web.accounts import page, secure_form, token_page
+from assmat.auth.staff import PLATFORM_POLICY
+from assmat.auth.http import page, secure_form, token_page
 
 
 async def set_admin_password(request: Request) -> Response:

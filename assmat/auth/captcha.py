@@ -37,8 +37,8 @@ from captcha.image import ImageCaptcha
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assmat import clock
-from assmat.db.models import CaptchaChallenge
+from assmat.core import clock
+from assmat.auth.models import CaptchaChallenge
 
 ALPHABET = "2356789AHJORUWXY"
 MIN_LENGTH = 4

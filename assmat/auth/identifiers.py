@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from assmat.mail.address import address_key
+from assmat.core.mail.address import address_key
 
 MAX_IDENTIFIER_LENGTH = 254
 
@@ -19,7 +19,7 @@ def _canonical(raw: str) -> str:
 
 def normalize_email(raw: object) -> str | None:
     """The lookup form of an email address, or None when it is not one (the shared rule of
-    assmat.mail.address)."""
+    assmat.core.mail.address)."""
     return address_key(raw)
 
 

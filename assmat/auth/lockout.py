@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import case, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assmat import clock
-from assmat.i18n import ngettext
+from assmat.core import clock
+from assmat.core.i18n import ngettext
 from assmat.tenants.schema import Lockout as LockoutConfig
 
 

@@ -14,8 +14,9 @@ from datetime import date, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assmat import clock
-from assmat.auth import audit, tokens
+from assmat.core import clock
+from assmat.core.security import audit
+from assmat.core.security import tokens
 from assmat.auth.errors import (
     AccountLocked,
     EmailNotConfirmed,
@@ -26,18 +27,19 @@ from assmat.auth.errors import (
     TokenInvalid,
     WrongCurrentPassword,
 )
-from assmat.auth.hashing import AsyncHasher
+from assmat.core.security.hashing import AsyncHasher
 from assmat.auth.identifiers import normalize_email, normalize_identifier, normalize_name
 from assmat.auth.lockout import Lockout, lock_duration_words
 from assmat.auth.policy import check_password, generate_temporary_password
-from assmat.auth.ratelimit import hit
+from assmat.core.security.ratelimit import hit
 from assmat.auth.sessions import end_all_sessions
-from assmat.db.models import Account, AccountToken, PasswordHistory
-from assmat.i18n import current_locale
-from assmat.i18n import gettext as _
-from assmat.mail.address import plain_address
-from assmat.mail.outbox import InvalidRecipient, enqueue
-from assmat.messages import message_text
+from assmat.auth.models import Account, PasswordHistory
+from assmat.core.security.models import AccountToken
+from assmat.core.i18n import current_locale
+from assmat.core.i18n import gettext as _
+from assmat.core.mail.address import plain_address
+from assmat.core.mail.outbox import InvalidRecipient, enqueue
+from assmat.tenants.messages import message_text
 from assmat.tenants.loader import Tenant
 
 TEMPORARY_PASSWORD = "temporary_password"

@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assmat import clock
-from assmat.auth.tokens import digest, new_secret
-from assmat.db.models import Account, UserSession
+from assmat.core import clock
+from assmat.core.security.tokens import digest, new_secret
+from assmat.auth.models import Account, UserSession
 
 # Writing last_seen_at on every request would turn every page view into a write.
 TOUCH_EVERY = timedelta(seconds=60)

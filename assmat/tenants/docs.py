@@ -14,8 +14,8 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from assmat.i18n import translations
-from assmat.messages import MESSAGES
+from assmat.core.i18n import translations
+from assmat.tenants.messages import MESSAGES
 from assmat.tenants.schema import TenantConfig
 
 INTRO = """# Référence de la configuration d'un tenant

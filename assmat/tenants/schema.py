@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from assmat.messages import MESSAGE_IDS
+from assmat.tenants.messages import MESSAGE_IDS
 
 _DURATION = re.compile(r"^([1-9][0-9]*)([mhd])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect, Request
 
-from assmat.i18n import gettext as _
+from assmat.core.i18n import gettext as _
 from assmat.web.csrf import form_csrf_valid
 
 MAX_FORM_BYTES = 64 * 1024  # far above any legitimate form here; a 1 MB password is refused

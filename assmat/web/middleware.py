@@ -10,8 +10,8 @@ from http.cookies import SimpleCookie
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from assmat.i18n import LOCALES, current_locale
-from assmat.i18n import gettext as _
+from assmat.core.i18n import LOCALES, current_locale
+from assmat.core.i18n import gettext as _
 from assmat.tenants.registry import ROOT, TenantRegistry
 
 LANG_COOKIE = "lang"

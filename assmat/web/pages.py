@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from assmat.i18n import LOCALES
+from assmat.core.i18n import LOCALES
 from assmat.web.middleware import LANG_COOKIE
 from assmat.web.redirects import safe_next
 from assmat.web.templating import render

@@ -38,7 +38,7 @@ class Console:
 
 def create_admin(app, portal_client, tenant_slug: str | None, email: str, password: str, role: str = "admin"):
     """A console user with a password, created as `assmat create-admin` does."""
-    from assmat.admin.identity import AdminService
+    from assmat.auth.staff import AdminService
 
     tenant = app.state.registry.get(tenant_slug) if tenant_slug else None
 

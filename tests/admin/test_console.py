@@ -9,7 +9,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from assmat.db.models import AuditEvent
+from assmat.core.security.models import AuditEvent
 from tests.admin.conftest import ADMIN_PASSWORD, create_admin
 
 GOOD = "Lune#Soleil42"
@@ -123,7 +123,7 @@ def test_the_console_reset_answers_the_same_without_a_token_and_is_capped(consol
 ])
 def test_the_console_access_mail_names_the_console_in_correct_french(app, slug, expected):
     """What `assmat create-admin` mails, for each tenant's name (and the platform's)."""
-    from assmat.mail.outbox import render
+    from assmat.core.mail.outbox import render
 
     tenant = app.state.registry.get(slug) if slug else None
     name = tenant.config.name if tenant else "plateforme assmat"

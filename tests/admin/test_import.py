@@ -16,12 +16,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from assmat.admin.importer import DEFAULT_HEADERS, ImportFileError, ImportReport, import_assistants
-from assmat.db.engine import make_engine, make_sessionmaker
-from assmat.db.models import Account, AccountToken, Agrement, AuditEvent, ImportRun
+from assmat.portal.imports.service import DEFAULT_HEADERS, ImportFileError, ImportReport, import_assistants
+from assmat.core.db.engine import make_engine, make_sessionmaker
+from assmat.auth.models import Account
+from assmat.core.security.models import AccountToken, AuditEvent
+from assmat.portal.agrement.models import Agrement
+from assmat.portal.imports.models import ImportRun
 from assmat.tenants.loader import load_valid_tenants
 from assmat.tenants.registry import TenantRegistry
-from assmat.web.app import sync_tenant_rows
+from assmat.tenants.rows import sync_tenant_rows
 from tests.admin.conftest import ADMIN_PASSWORD, create_admin
 from tests.conftest import REPO, TENANT_CONFIGS, make_settings
 from tests.support.tenants import write_tenant
@@ -487,7 +490,7 @@ def test_another_tenants_console_session_is_refused(console_for, app, settings):
 # -- what the import page tells staff -----------------------------------------------------------------
 
 def test_the_import_page_lists_the_columns_of_the_tenants_own_mapping(console_for, app, tmp_path):
-    from assmat.admin.importer import expected_headers
+    from assmat.portal.imports.service import expected_headers
 
     console = console_for("gers")
     create_admin(app, console.client, "gers", "agent@gers.fr", ADMIN_PASSWORD)

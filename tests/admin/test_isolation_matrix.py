@@ -35,25 +35,20 @@ from sqladmin.helpers import slugify_action_name
 from sqlalchemy import func, select
 from starlette.routing import Mount
 
-from assmat import clock
+from assmat.core import clock
 from assmat.admin.console import VIEWS
-from assmat.admin.identity import CONSOLE_LOCKOUT, AdminService
+from assmat.auth.staff import CONSOLE_LOCKOUT, AdminService
 from assmat.admin.scoping import PlatformView, TenantScopedView
 from assmat.auth.errors import LoginFailed
-from assmat.db.models import (
-    Account,
-    Admin,
-    AdminSession,
-    AuditEvent,
-    Base,
-    CarePeriod,
-    Child,
-    ContactMessage,
-    ImportRun,
-    Message,
-    OutboxMail,
-    SituationChange,
-)
+from assmat.auth.models import Account, Admin, AdminSession
+from assmat.core.db.base import Base
+from assmat.core.mail.models import OutboxMail
+from assmat.core.security.models import AuditEvent
+from assmat.portal.children.models import CarePeriod, Child
+from assmat.portal.contact.models import ContactMessage
+from assmat.portal.imports.models import ImportRun
+from assmat.portal.messages.models import Message
+from assmat.portal.space.models import SituationChange
 from tests.admin.conftest import ADMIN_PASSWORD, create_admin, fetch, signed_in, store
 from tests.admin.test_import import ENVOI, csv_bytes, row, upload
 from tests.conftest import REPO, TENANT_CONFIGS
@@ -640,7 +635,7 @@ def test_anonymous_guesses_lock_a_gers_admin_for_fifteen_minutes_then_the_lock_l
 
 
 def test_the_consoles_lockout_comes_from_the_settings(tmp_path, database_url, smtp_server):
-    from assmat.admin.identity import console_lockout
+    from assmat.auth.staff import console_lockout
     from tests.conftest import smtp_settings
 
     settings = smtp_settings(tmp_path, database_url, smtp_server, console_lockout_max_failures=8, console_lockout_minutes=60)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from assmat import clock
-from assmat.db.models import AuditEvent
+from assmat.core import clock
+from assmat.core.security.models import AuditEvent
 from tests.admin.conftest import signed_in, store
 from tests.support.portal import text_of
 

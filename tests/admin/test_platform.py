@@ -9,8 +9,9 @@ import re
 
 from sqlalchemy import select
 
-from assmat import clock
-from assmat.db.models import Admin, AuditEvent
+from assmat.core import clock
+from assmat.auth.models import Admin
+from assmat.core.security.models import AuditEvent
 from tests.admin.conftest import ADMIN_PASSWORD, fetch, signed_in, store
 from tests.support.portal import text_of
 

@@ -10,7 +10,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from assmat.db.models import AuditEvent
+from assmat.core.security.models import AuditEvent
 from tests.admin.conftest import ADMIN_PASSWORD, create_admin
 from tests.support.portal import text_of
 

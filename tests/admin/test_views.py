@@ -11,11 +11,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from assmat import clock
+from assmat.core import clock
 from assmat.admin.accounts import AccountView
-from assmat.admin.contact import ContactView
+from assmat.portal.contact.console import ContactView
 from assmat.admin.outbox import OutboxView
-from assmat.db.models import Account, AuditEvent, ContactMessage, OutboxMail
+from assmat.auth.models import Account
+from assmat.core.mail.models import OutboxMail
+from assmat.core.security.models import AuditEvent
+from assmat.portal.contact.models import ContactMessage
 from tests.admin.conftest import fetch, signed_in, store
 from tests.support.portal import text_of
 

@@ -18,14 +18,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from assmat import clock
+from assmat.core import clock
 from assmat.auth import captcha
-from assmat.db.engine import make_engine, make_sessionmaker
-from assmat.db.models import CaptchaChallenge
-from assmat.i18n import current_locale
+from assmat.core.db.engine import make_engine, make_sessionmaker
+from assmat.auth.models import CaptchaChallenge
+from assmat.core.i18n import current_locale
 from assmat.tenants.loader import load_valid_tenants
 from assmat.tenants.registry import TenantRegistry
-from assmat.web.app import sync_tenant_rows
+from assmat.tenants.rows import sync_tenant_rows
 from assmat.web.templating import templates
 from tests.conftest import IN_CI, REPO, TENANT_CONFIGS
 from tests.support.db import db_session
@@ -492,7 +492,7 @@ def test_a_challenge_cannot_be_rendered_over_and_over(client_for):
     """Fresh noise on each render: unlimited renders would let a bot average the noise away."""
     import re
 
-    from assmat.web.captcha_routes import RENDERS_PER_CHALLENGE
+    from assmat.auth.captcha_http import RENDERS_PER_CHALLENGE
 
     client = client_for("eure-et-loir")
     page = client.get("/connexion").text

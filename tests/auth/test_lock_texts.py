@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 
 from assmat.auth.lockout import DurationWords
-from assmat.i18n import current_locale
+from assmat.core.i18n import current_locale
 from assmat.tenants.loader import load_valid_tenants
-from assmat.web.accounts import login_failed_text, login_locked_text, reset_locked_text, reset_sent_text
+from assmat.auth.http import login_failed_text, login_locked_text, reset_locked_text, reset_sent_text
 from tests.support.tenants import write_tenant
 
 

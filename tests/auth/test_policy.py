@@ -22,7 +22,7 @@ from assmat.auth.policy import (
     policy_rules,
     rules_as_json,
 )
-from assmat.i18n import current_locale
+from assmat.core.i18n import current_locale
 from assmat.tenants.loader import load_valid_tenants
 from assmat.tenants.schema import History, PasswordPolicy
 from assmat.web.templating import templates

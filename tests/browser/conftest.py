@@ -64,7 +64,7 @@ class LiveServer:
         """`await fn(sessionmaker)` on the server's database, with an engine of its own, on a fresh
         event loop in a worker thread: never asyncio.run in the main thread, where Playwright's
         sync API keeps a loop running. The server's own engine belongs to its loop: not shared."""
-        from assmat.db.engine import make_engine, make_sessionmaker
+        from assmat.core.db.engine import make_engine, make_sessionmaker
 
         async def main() -> T:
             engine = make_engine(self.settings.database_url)
@@ -92,10 +92,10 @@ class LiveAccounts:
         accepted unless `accepted_terms=False`."""
         from sqlalchemy import update
 
-        from assmat.auth.hashing import AsyncHasher
-        from assmat.auth.passwords import Hasher
+        from assmat.core.security.hashing import AsyncHasher
+        from assmat.core.security.passwords import Hasher
         from assmat.auth.service import AccountService
-        from assmat.db.models import Account
+        from assmat.auth.models import Account
 
         settings = self.server.settings
         tenant = self.server.app.state.registry.get(slug)
@@ -123,7 +123,7 @@ class LiveAccounts:
         return self.server.run_async(create)
 
     def get(self, account_id: int) -> Any:
-        from assmat.db.models import Account
+        from assmat.auth.models import Account
 
         async def get(sessionmaker) -> Any:
             async with sessionmaker() as db:
@@ -152,7 +152,7 @@ def _wait_until_healthy(port: int, thread: threading.Thread) -> None:
 def live_server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[LiveServer]:
     import uvicorn
 
-    from assmat.web.app import create_app
+    from assmat.app import create_app
 
     base = tmp_path_factory.mktemp("live")
     database = base / "assmat.db"

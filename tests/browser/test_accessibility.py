@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from assmat.portal.children_routes import today as paris_today
+from assmat.portal.children.http import today as paris_today
 from tests.browser.conftest import LiveAccounts, LiveServer
 from tests.conftest import IN_CI, REPO
 
@@ -163,7 +163,8 @@ def sign_in(page: Page, identifier: str, password: str) -> None:
 
 
 def seed_messages_and_agrement(live_server: LiveServer, account_id: int, identifier: str) -> dict[str, int]:
-    from assmat.db.models import Agrement, Message, MessageState
+    from assmat.portal.agrement.models import Agrement
+    from assmat.portal.messages.models import Message, MessageState
 
     async def seed(sessionmaker) -> dict[str, int]:
         now = datetime.now(UTC)
@@ -374,7 +375,7 @@ CONSOLE_PASSWORD = "Console#Solide2026"
 
 def import_csv(live_server: LiveServer, identifier: str) -> bytes:
     """A monthly file with the tenant's own headers: one good line, one rejected."""
-    from assmat.admin.importer import expected_headers
+    from assmat.portal.imports.service import expected_headers
 
     config = live_server.app.state.registry.get(AM).config
     headers = expected_headers(config)
@@ -393,7 +394,10 @@ def console_world(live_server: LiveServer, browser: Browser, world: World) -> Wo
     storage (cookies are per host); the ids the console pages name."""
     from sqlalchemy import func, select
 
-    from assmat.db.models import Account, Admin, AuditEvent, ImportRun, OutboxMail
+    from assmat.auth.models import Account, Admin
+    from assmat.core.mail.models import OutboxMail
+    from assmat.core.security.models import AuditEvent
+    from assmat.portal.imports.models import ImportRun
     from tests.browser.test_console import create_console_admin
 
     tag = uuid.uuid4().hex[:8]

@@ -3,7 +3,7 @@ periods through the form, finds it among the children currently hosted, and once
 has ended finds it in the history, read-only.
 
 Every field is reached by its label or its role, as assistive technologies reach it: the test
-fails if a label goes missing. Time moves with assmat.clock, which the live server (a thread of
+fails if a label goes missing. Time moves with assmat.core.clock, which the live server (a thread of
 this process) reads too. Run on a desktop, and on a phone without JavaScript."""
 
 from __future__ import annotations

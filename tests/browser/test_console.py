@@ -27,9 +27,9 @@ UNLOCK_SUBJECT = "Demande de modification de mot de passe"
 def create_console_admin(live_server, slug: str, email_address: str, password: str, role: str = "admin") -> None:
     """A console user with a password, in the live server's database (as `assmat create-admin`
     and its set-password link do)."""
-    from assmat.admin.identity import AdminService
-    from assmat.auth.hashing import AsyncHasher
-    from assmat.auth.passwords import Hasher
+    from assmat.auth.staff import AdminService
+    from assmat.core.security.hashing import AsyncHasher
+    from assmat.core.security.passwords import Hasher
 
     tenant = live_server.app.state.registry.get(slug) if slug else None
 
@@ -47,8 +47,8 @@ def create_console_admin(live_server, slug: str, email_address: str, password: s
 def lock_by_failed_logins(live_server, slug: str, identifier: str) -> None:
     """The tenant's threshold of wrong passwords, through the portal's login service."""
     from assmat.auth.errors import AccountLocked, LoginFailed
-    from assmat.auth.hashing import AsyncHasher
-    from assmat.auth.passwords import Hasher
+    from assmat.core.security.hashing import AsyncHasher
+    from assmat.core.security.passwords import Hasher
     from assmat.auth.service import AccountService
 
     settings = live_server.settings
@@ -143,7 +143,7 @@ def test_a_locked_out_agent_asks_for_a_link_and_a_super_admin_unlocks_another(li
     console login, the set-password page its link opens, and the platform's « Débloquer »."""
     from sqlalchemy import select
 
-    from assmat.db.models import Admin
+    from assmat.auth.models import Admin
 
     lockout = live_server.settings.console_lockout_max_failures
     staff = f"agent-{uuid.uuid4().hex[:8]}@gers.fr"

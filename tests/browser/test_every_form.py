@@ -57,7 +57,7 @@ def store(live_server, *rows):
 
 
 def a_child(live_server, account) -> object:
-    from assmat.db.models import CarePeriod, Child
+    from assmat.portal.children.models import CarePeriod, Child
 
     (child,) = store(live_server, Child(
         tenant_id=account.tenant_id, account_id=account.id, last_name="ENFANTGARDE", first_name="Anna",
@@ -73,8 +73,8 @@ def a_child(live_server, account) -> object:
 def email_confirmed(live_server, account_id: int) -> None:
     from sqlalchemy import update
 
-    from assmat import clock
-    from assmat.db.models import Account
+    from assmat.core import clock
+    from assmat.auth.models import Account
 
     async def confirm(sessionmaker):
         async with sessionmaker() as db:
@@ -122,7 +122,7 @@ def test_an_assistant_deletes_a_declared_child(live_server, live_accounts, page:
 
 
 def test_an_assistant_archives_a_message_and_moves_it_back(live_server, live_accounts, page: Page) -> None:
-    from assmat.db.models import Message
+    from assmat.portal.messages.models import Message
 
     account = assistant(live_server, live_accounts, page)
     subject = f"Réunion {uuid.uuid4().hex[:6]}"
@@ -170,7 +170,7 @@ def test_an_assistant_signs_out(live_server, live_accounts, page: Page, where: s
 
 def fr(msgid: str, **values: object) -> str:
     """The French text of a catalogue message, as the portal shows it."""
-    from assmat.i18n import current_locale, gettext
+    from assmat.core.i18n import current_locale, gettext
 
     token = current_locale.set("fr")
     try:
@@ -181,7 +181,7 @@ def fr(msgid: str, **values: object) -> str:
 
 def said(live_server, slug: str, message_id: str, default_msgid: str | None = None) -> str:
     """What the tenant shows for `message_id` (its YAML's words, else the catalogue's French)."""
-    from assmat.i18n import current_locale
+    from assmat.core.i18n import current_locale
     from assmat.web.templating import tenant_text
 
     token = current_locale.set("fr")
@@ -440,7 +440,9 @@ def test_staff_import_a_file_dry_run_then_apply(live_server, page: Page, tmp_pat
 
 
 def test_staff_retry_a_mail_and_mark_messages_handled(live_server, live_accounts, page: Page) -> None:
-    from assmat.db.models import ContactMessage, OutboxMail, SituationChange
+    from assmat.core.mail.models import OutboxMail
+    from assmat.portal.contact.models import ContactMessage
+    from assmat.portal.space.models import SituationChange
 
     console_sign_in(live_server, page)
     account, _ = live_accounts.create(GERS, f"AGR-{uuid.uuid4().hex[:8].upper()}", PASSWORD)
@@ -476,9 +478,9 @@ def test_staff_write_a_message_to_every_assistant(live_server, page: Page) -> No
 
 
 def test_a_new_staff_member_sets_the_console_password(live_server, page: Page) -> None:
-    from assmat.admin.identity import AdminService
-    from assmat.auth.hashing import AsyncHasher
-    from assmat.auth.passwords import Hasher
+    from assmat.auth.staff import AdminService
+    from assmat.core.security.hashing import AsyncHasher
+    from assmat.core.security.passwords import Hasher
 
     staff = unique_email()
     tenant = live_server.app.state.registry.get(GERS)

@@ -4,9 +4,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, pool
 
-from assmat.db.engine import sync_url
-from assmat.db.migrate import downgrade, upgrade
-from assmat.db.models import Base
+from assmat.core.db.engine import sync_url
+from assmat.core.db.migrate import downgrade, upgrade
+from assmat.core.db.base import Base
 
 
 def test_migrations_match_the_models(database_url):

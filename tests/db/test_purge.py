@@ -12,22 +12,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from assmat import clock
-from assmat.db.models import (
-    Account,
-    AccountToken,
-    Admin,
-    AdminSession,
-    AdminToken,
-    CaptchaChallenge,
-    OutboxMail,
-    RateLimitHit,
-    TenantRow,
-    UserSession,
-)
-from assmat.db.purge import Retention, purge
-from assmat.mail.sender import FileBackend
-from assmat.mail.worker import MailWorker
+from assmat.core import clock
+from assmat.auth.models import Account, Admin, AdminSession, AdminToken, CaptchaChallenge, UserSession
+from assmat.core.mail.models import OutboxMail
+from assmat.core.security.models import AccountToken, RateLimitHit
+from assmat.tenants.models import TenantRow
+from assmat.core.db.purge import Retention, purge
+from assmat.core.mail.sender import FileBackend
+from assmat.core.mail.worker import MailWorker
 from tests.conftest import REPO
 from tests.mail import sessionmaker_for
 from tests.support.db import db_session

@@ -15,7 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from assmat.db.models import AccountToken, OutboxMail
+from assmat.core.mail.models import OutboxMail
+from assmat.core.security.models import AccountToken
 from tests.support.portal import text_of
 
 SLUG = "alpes-maritimes"

@@ -10,7 +10,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from assmat.db.models import OutboxMail
+from assmat.core.mail.models import OutboxMail
 from tests.support.portal import CSRF, text_of
 
 SLUG = "cestas"

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from assmat.auth.captcha import DEFAULT_LENGTH, derive_answer
-from assmat.db.models import AccountToken, OutboxMail
+from assmat.core.mail.models import OutboxMail
+from assmat.core.security.models import AccountToken
 from tests.support.portal import CSRF, text_of
 
 SLUG = "eure-et-loir"

@@ -7,7 +7,8 @@ import re
 
 from sqlalchemy import select
 
-from assmat.db.models import AuditEvent, ContactMessage
+from assmat.core.security.models import AuditEvent
+from assmat.portal.contact.models import ContactMessage
 from tests.support.portal import text_of
 
 GOOD = "Lune#Soleil42"

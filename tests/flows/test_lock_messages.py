@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from assmat.auth.captcha import DEFAULT_LENGTH, derive_answer
 from assmat.auth.errors import AuthError
-from assmat.db.models import OutboxMail
+from assmat.core.mail.models import OutboxMail
 from tests.conftest import TENANT_CONFIGS
 from tests.support.portal import CSRF, text_of
 

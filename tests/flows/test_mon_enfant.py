@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from assmat.auth.captcha import DEFAULT_LENGTH, derive_answer
-from assmat.db.models import OutboxMail
+from assmat.core.mail.models import OutboxMail
 from tests.support.portal import CSRF, text_of
 
 SLUG = "mon-enfant"

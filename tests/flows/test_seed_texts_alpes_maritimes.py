@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 
-from assmat.db.models import Message
+from assmat.portal.messages.models import Message
 from tests.support.screens import Screens, mail_text, missing_texts
 
 SLUG = "alpes-maritimes"

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from assmat import clock
-from assmat.db.engine import make_engine, make_sessionmaker
-from assmat.db.models import OutboxMail, TenantRow
+from assmat.core import clock
+from assmat.core.db.engine import make_engine, make_sessionmaker
+from assmat.core.mail.models import OutboxMail
+from assmat.tenants.models import TenantRow
 from assmat.tenants.loader import Tenant, load_valid_tenants
 from tests.conftest import TENANT_CONFIGS
 from tests.support.db import db_session
@@ -77,22 +78,22 @@ async def sessionmaker_for(database_url: str) -> AsyncIterator[async_sessionmake
 
 def production_base(tenant_: Tenant | None) -> str:
     """The base of mail links in production: each tenant's public_url (no URL template)."""
-    from assmat.mail.links import mail_base_url
-    from assmat.settings import Settings
+    from assmat.core.mail.links import mail_base_url
+    from assmat.core.settings import Settings
 
     return mail_base_url(Settings(public_url_template=None, platform_url=None), tenant_)
 
 
 def render(tenant_: Tenant | None, template: str, context: dict, locale: str | None = None):
-    """`assmat.mail.outbox.render` with the production links of the tenant."""
-    from assmat.mail import outbox
+    """`assmat.core.mail.outbox.render` with the production links of the tenant."""
+    from assmat.core.mail import outbox
 
     return outbox.render(tenant_, template, context, locale, base_url=production_base(tenant_))
 
 
 async def enqueue(session: AsyncSession, tenant_: Tenant | None, template: str, to: object, context: dict,
                   locale: str | None = None) -> OutboxMail:
-    """`assmat.mail.outbox.enqueue` with the production links of the tenant."""
-    from assmat.mail import outbox
+    """`assmat.core.mail.outbox.enqueue` with the production links of the tenant."""
+    from assmat.core.mail import outbox
 
     return await outbox.enqueue(session, tenant_, template, to, context, locale, base_url=production_base(tenant_))

@@ -44,7 +44,7 @@ def test_an_anonymous_visitor_gets_a_receipt_that_quotes_nothing_they_typed(port
 
 
 def test_a_signed_in_visitor_at_their_confirmed_address_gets_the_copy(portal_for, smtp_server):
-    from assmat import clock
+    from assmat.core import clock
 
     gers = portal_for("gers")
     gers.create_account("AGR-2026-0100", "Lune#Soleil42", email="anne.martin@example.org",
@@ -58,7 +58,7 @@ def test_a_signed_in_visitor_at_their_confirmed_address_gets_the_copy(portal_for
 
 
 def test_a_signed_in_visitor_typing_another_address_gets_no_copy(portal_for, smtp_server):
-    from assmat import clock
+    from assmat.core import clock
 
     gers = portal_for("gers")
     gers.create_account("AGR-2026-0101", "Lune#Soleil42", email="anne.martin@example.org",

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from assmat.mail.links import mail_base_url
-from assmat.mail.outbox import TEMPLATES, render
-from assmat.settings import Settings
+from assmat.core.mail.links import mail_base_url
+from assmat.core.mail.outbox import TEMPLATES, render
+from assmat.core.settings import Settings
 from tests.admin.conftest import Console, signed_in
 from tests.conftest import smtp_settings
 from tests.mail import tenant

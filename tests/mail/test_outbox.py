@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from assmat.db.models import OutboxMail
-from assmat.mail import outbox
-from assmat.mail.outbox import TEMPLATES, InvalidRecipient, MailTemplateError, requeue
+from assmat.core.mail.models import OutboxMail
+from assmat.core.mail import outbox
+from assmat.core.mail.outbox import TEMPLATES, InvalidRecipient, MailTemplateError, requeue
 from tests.mail import (  # noqa: F401
     T0, add_tenant_rows, enqueue, frozen_clock, outbox_rows, render, sessionmaker_for, tenant,
 )

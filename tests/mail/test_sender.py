@@ -12,9 +12,9 @@ from email.utils import parsedate_to_datetime
 import pytest
 from sqlalchemy import select
 
-from assmat.db.models import OutboxMail
-from assmat.mail.outbox import requeue
-from assmat.mail.sender import (
+from assmat.core.mail.models import OutboxMail
+from assmat.core.mail.outbox import requeue
+from assmat.core.mail.sender import (
     LEASE,
     MAX_ATTEMPTS,
     FileBackend,

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from assmat.db.models import OutboxMail
-from assmat.mail.sender import SmtpBackend
-from assmat.mail.worker import STOP_GRACE, MailWorker
+from assmat.core.mail.models import OutboxMail
+from assmat.core.mail.sender import SmtpBackend
+from assmat.core.mail.worker import STOP_GRACE, MailWorker
 from tests.conftest import REPO, make_settings
 from tests.mail import add_tenant_rows, enqueue, frozen_clock, outbox_rows, sessionmaker_for, tenant  # noqa: F401
 from tests.support.db import db_session
@@ -73,7 +73,7 @@ def test_stop_is_clean_and_idempotent_even_when_never_started(settings):
 
 
 def test_the_web_app_delivers_in_process_and_stops_its_worker_on_shutdown(tmp_path, database_url, smtp_server):
-    from assmat.web.app import create_app
+    from assmat.app import create_app
 
     settings = make_settings(tmp_path, database_url, mail_backend="smtp", smtp_host="127.0.0.1", smtp_port=smtp_server.port)
     app = create_app(settings)
@@ -96,7 +96,7 @@ def test_the_web_app_delivers_in_process_and_stops_its_worker_on_shutdown(tmp_pa
 
 
 def test_the_in_process_worker_can_be_turned_off(tmp_path, database_url):
-    from assmat.web.app import create_app
+    from assmat.app import create_app
 
     app = create_app(make_settings(tmp_path, database_url, mail_in_process=False))
     with TestClient(app):

@@ -9,7 +9,8 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from assmat.db.models import AuditEvent, CarePeriod, Child
+from assmat.core.security.models import AuditEvent
+from assmat.portal.children.models import CarePeriod, Child
 from tests.flows import test_eure_et_loir as eure_flow
 from tests.support.portal import text_of
 

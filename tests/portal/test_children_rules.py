@@ -7,8 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from assmat.db.models import Account, CarePeriod, Child, Message, MessageState, TenantRow
-from assmat.portal.children import (
+from assmat.auth.models import Account
+from assmat.portal.children.models import CarePeriod, Child
+from assmat.portal.messages.models import Message, MessageState
+from assmat.tenants.models import TenantRow
+from assmat.portal.children.service import (
     MESSAGES,
     Address,
     PeriodInput,
@@ -472,7 +475,7 @@ def test_children_periods_messages_and_states_are_stored(database_url):
         other_id = other.id
 
     with db_session(database_url) as session:
-        if database_url.startswith("sqlite"):  # as the app's engine does (assmat.db.engine)
+        if database_url.startswith("sqlite"):  # as the app's engine does (assmat.core.db.engine)
             session.connection().exec_driver_sql("PRAGMA foreign_keys=ON")
         stored = session.scalars(select(Child)).one()
         assert stored.declared_at == now and stored.has_second_address

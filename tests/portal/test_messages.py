@@ -10,7 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event, select, update
 
-from assmat.db.models import Account, AuditEvent, Message, MessageState, OutboxMail
+from assmat.auth.models import Account
+from assmat.core.mail.models import OutboxMail
+from assmat.core.security.models import AuditEvent
+from assmat.portal.messages.models import Message, MessageState
 from tests.admin.conftest import Console, fetch, signed_in, store
 from tests.conftest import smtp_settings
 from tests.support.portal import text_of

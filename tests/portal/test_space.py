@@ -11,7 +11,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import event, func, select
 
-from assmat.db.models import Agrement, AuditEvent, CarePeriod, Child, Message, MessageState, SituationChange
+from assmat.core.security.models import AuditEvent
+from assmat.portal.agrement.models import Agrement
+from assmat.portal.children.models import CarePeriod, Child
+from assmat.portal.messages.models import Message, MessageState
+from assmat.portal.space.models import SituationChange
 from tests.admin.conftest import Console, fetch, signed_in
 from tests.conftest import smtp_settings
 from tests.flows import test_eure_et_loir as eure_flow

@@ -16,13 +16,15 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from assmat.admin.identity import AdminService
-from assmat.admin.importer import DEFAULT_HEADERS, import_assistants
+from assmat.auth.staff import AdminService
+from assmat.portal.imports.service import DEFAULT_HEADERS, import_assistants
 from assmat.auth.identifiers import normalize_email
-from assmat.db.models import Account, AuditEvent, OutboxMail
-from assmat.mail.address import plain_address
-from assmat.mail.outbox import InvalidRecipient, single_recipient
-from assmat.portal.children import validate_declaration
+from assmat.auth.models import Account
+from assmat.core.mail.models import OutboxMail
+from assmat.core.security.models import AuditEvent
+from assmat.core.mail.address import plain_address
+from assmat.core.mail.outbox import InvalidRecipient, single_recipient
+from assmat.portal.children.service import validate_declaration
 from tests.admin.conftest import ADMIN_PASSWORD, console_for, create_admin  # noqa: F401 (fixture)
 from tests.conftest import TENANT_CONFIGS, smtp_settings
 from tests.support.portal import text_of

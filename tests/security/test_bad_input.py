@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from assmat.db.models import AuditEvent
+from assmat.core.security.models import AuditEvent
 from tests.support.portal import text_of
 
 GOOD = "Lune2Soleil"
@@ -67,7 +67,10 @@ def test_a_database_error_mid_login_denies_without_a_trace(portal_for, monkeypat
 
 
 def table_counts(portal) -> dict[str, int]:
-    from assmat.db.models import Child, ContactMessage, MessageState, OutboxMail
+    from assmat.core.mail.models import OutboxMail
+    from assmat.portal.children.models import Child
+    from assmat.portal.contact.models import ContactMessage
+    from assmat.portal.messages.models import MessageState
 
     return {model.__name__: portal.query(select(func.count()).select_from(model))[0][0]
             for model in (AuditEvent, Child, ContactMessage, MessageState, OutboxMail)}

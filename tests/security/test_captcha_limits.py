@@ -9,8 +9,9 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from assmat.auth.ratelimit import CAPTCHA_FORM, CAPTCHA_ISSUE, CAPTCHA_RENDER
-from assmat.db.models import CaptchaChallenge, RateLimitHit
+from assmat.core.security.ratelimit import CAPTCHA_FORM, CAPTCHA_ISSUE, CAPTCHA_RENDER
+from assmat.auth.models import CaptchaChallenge
+from assmat.core.security.models import RateLimitHit
 from tests.support.db import db_session
 from tests.support.portal import CSRF, text_of
 

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from starlette.requests import Request
 from starlette.routing import Mount, Route
 
-from assmat.db.models import Account
+from assmat.auth.models import Account
 from assmat.web.csrf import csrf_token
 
 from tests.admin.conftest import ADMIN_PASSWORD, Console, create_admin

@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 
 from assmat.auth.errors import AccountLocked, LoginFailed
 from assmat.auth.service import AccountService
-from assmat.db.models import AuditEvent, OutboxMail
+from assmat.core.mail.models import OutboxMail
+from assmat.core.security.models import AuditEvent
 from tests.support.portal import text_of
 
 GOOD = "Lune#Soleil42"
@@ -133,7 +134,7 @@ def test_where_resets_are_allowed_when_locked_the_emailed_temporary_password_unl
     import yaml
     from starlette.testclient import TestClient
 
-    from assmat.web.app import create_app
+    from assmat.app import create_app
     from tests.conftest import TENANT_CONFIGS, make_settings
     from tests.support.portal import Portal
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from assmat.db.models import OutboxMail
+from assmat.core.mail.models import OutboxMail
 from tests.conftest import make_settings
 
 GOOD = "Lune2Soleil"

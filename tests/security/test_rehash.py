@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
-from assmat.web.app import create_app
+from assmat.app import create_app
 from tests.conftest import make_settings
 from tests.support.portal import Portal
 

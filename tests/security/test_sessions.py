@@ -7,7 +7,7 @@ import re
 import pytest
 from starlette.testclient import TestClient
 
-from assmat.web.app import create_app
+from assmat.app import create_app
 from tests.conftest import make_settings
 from tests.support.portal import Portal, text_of
 

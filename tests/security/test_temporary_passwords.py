@@ -23,7 +23,7 @@ from starlette.routing import Route
 from assmat.auth.errors import TokenInvalid
 from assmat.auth.service import AccountService
 from assmat.auth.sessions import open_session
-from assmat.db.models import PasswordHistory, UserSession
+from assmat.auth.models import PasswordHistory, UserSession
 from tests.support.portal import text_of
 
 GOOD = "Lune#Soleil42"
@@ -166,7 +166,7 @@ def _touch_sessions(portal, account_id: int):
     """Keep the restricted session inside its idle and absolute timeouts after the clock jump."""
     from sqlalchemy import update
 
-    from assmat import clock
+    from assmat.core import clock
 
     async def touch():
         async with portal.app.state.sessionmaker() as db:

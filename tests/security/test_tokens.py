@@ -11,7 +11,7 @@ from sqlalchemy import select
 from assmat.auth.errors import TokenInvalid
 from assmat.auth.policy import check_password
 from assmat.auth.service import AccountService
-from assmat.db.models import AccountToken
+from assmat.core.security.models import AccountToken
 from tests.conftest import make_settings
 from tests.support.portal import text_of
 
@@ -120,7 +120,7 @@ def test_temporary_password_is_valid_single_use_expiring_and_forces_a_change(por
 def test_links_come_from_the_tenant_url_never_from_host_headers(tmp_path, database_url, smtp_server):
     from starlette.testclient import TestClient
 
-    from assmat.web.app import create_app
+    from assmat.app import create_app
     from tests.support.portal import Portal
 
     settings = make_settings(tmp_path, database_url, mail_backend="smtp", smtp_host=smtp_server.host, smtp_port=smtp_server.port)

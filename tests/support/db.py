@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy import create_engine, pool
 from sqlalchemy.orm import Session
 
-from assmat.db.engine import sync_url
+from assmat.core.db.engine import sync_url
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from assmat.auth.service import AccountService
-from assmat.db.models import Account
+from assmat.auth.models import Account
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

@@ -18,20 +18,16 @@ from urllib.parse import urlsplit
 from sqladmin import ModelView
 from starlette.routing import Mount, Route, compile_path
 
-from assmat import clock
+from assmat.core import clock
 from assmat.admin.console import VIEWS
-from assmat.auth import tokens
+from assmat.core.security import tokens
 from assmat.auth.service import ACTIVATION, ACTIVATION_STEP2, EMAIL_CHANGE, RESET
-from assmat.db.models import (
-    CarePeriod,
-    Child,
-    ContactMessage,
-    ImportRun,
-    Message,
-    MessageState,
-    OutboxMail,
-    SituationChange,
-)
+from assmat.core.mail.models import OutboxMail
+from assmat.portal.children.models import CarePeriod, Child
+from assmat.portal.contact.models import ContactMessage
+from assmat.portal.imports.models import ImportRun
+from assmat.portal.messages.models import Message, MessageState
+from assmat.portal.space.models import SituationChange
 from tests.support.portal import CSRF
 
 PASSWORD = "Cathedrale#Beauce28"  # valid under every tenant's policy

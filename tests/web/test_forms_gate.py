@@ -16,8 +16,8 @@ import re
 from sqlalchemy import func, select
 
 from assmat.admin.console import VIEWS
-from assmat.admin.identity import AdminService
-from assmat.db.models import AuditEvent
+from assmat.auth.staff import AdminService
+from assmat.core.security.models import AuditEvent
 from tests.admin.conftest import ADMIN_PASSWORD, Console, create_admin
 from tests.support.portal import CSRF, text_of
 from tests.support.site import (

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from assmat.db.models import TenantRow
+from assmat.tenants.models import TenantRow
 from assmat.tenants.loader import InvalidConfiguration
-from assmat.web.app import create_app
+from assmat.app import create_app
 from tests.conftest import TENANT_CONFIGS, make_settings
 from tests.support.db import db_session
 from tests.support.tenants import write_tenant
@@ -140,7 +140,7 @@ def test_health_endpoints(client_for):
 
 
 def test_readyz_reports_an_unreachable_database(client_for, app, tmp_path):
-    from assmat.db.engine import make_engine, make_sessionmaker
+    from assmat.core.db.engine import make_engine, make_sessionmaker
 
     client = client_for("gers")
     broken = make_engine(f"sqlite:///{tmp_path}/missing-dir/no.db")

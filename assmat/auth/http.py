@@ -1,0 +1,739 @@
+"""Account pages: sign in and out, first login, terms, forgot password, activation, contact,
+my account. Each view reads a safe form, calls the tenant's AccountService, and answers with
+the tenant's wording: 303 to the next page on success, 400 (429 when throttled) with the
+message otherwise."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from assmat.auth import captcha
+from assmat.core.security import audit
+from assmat.auth.errors import (
+    AccountLocked,
+    EmailNotConfirmed,
+    LoginFailed,
+    PasswordRejected,
+    RateLimited,
+    TemporaryPasswordExpired,
+    TokenInvalid,
+    WrongCurrentPassword,
+)
+from assmat.auth.identifiers import normalize_email
+from assmat.auth.lockout import lock_duration_words
+from assmat.auth.policy import rules_as_json
+from assmat.core.security.ratelimit import CAPTCHA_FORM, CAPTCHA_ISSUE, hit
+from assmat.auth.service import AccountService, pending_step
+from assmat.auth.sessions import close_session, open_session
+from assmat.auth.models import Account
+from assmat.portal.contact.models import ContactMessage
+from assmat.core.i18n import gettext as _
+from assmat.core.mail.links import mail_base_url
+from assmat.core.mail.outbox import enqueue
+from assmat.tenants.loader import Tenant
+from assmat.web.csrf import read_cookie
+from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, parse_french_date, read_form
+from assmat.web.redirects import safe_next
+from assmat.auth.session_middleware import SESSION_COOKIE
+from assmat.web.templating import render, tenant_text
+
+
+# Short notices shown after a redirect, by code: nothing user-supplied is ever echoed.
+NOTICES = {
+    "logged_out": lambda t: _("You are signed out."),
+    "session_expired": lambda t: _("Your session has ended. Please sign in again."),
+    "reset_sent": lambda t: reset_sent_text(t, "reset.sent_temporary_password"),
+    "reset_link_sent": lambda t: reset_sent_text(t, "reset.sent_generic"),
+    "password_changed": lambda t: _("Your password has been changed. Sign in with your new password."),
+    "temporary_password_spent": lambda t: _(
+        "Your temporary password is no longer valid: it has expired, or a new password has already replaced it. "
+        "Sign in with your password, or ask for a new one with « Forgot your password? »."
+    ),
+    "activation_sent": lambda t: _(
+        "If the information matches an account, an email has been sent to the address given with a link to set your password."
+    ),
+    "activation_done": lambda t: _("Your account is activated. Sign in with your identifier and your new password."),
+    "email_confirmation_sent": lambda t: _(
+        "Your password is saved. A confirmation email has been sent: click the link it contains to finish creating your account."
+    ),
+    "email_change_sent": lambda t: _("A confirmation link has been sent to the new address. The change applies once you click it."),
+    "email_changed": lambda t: _("Your email address has been updated."),
+    "email_confirmed": lambda t: _("Your email address is confirmed. You can sign in."),
+    "contact_sent": lambda t: _("Your message has been sent to the site administrator."),
+    # The assistant's space
+    "created": lambda t: _("The child has been added."),
+    "updated": lambda t: _("The child's details have been saved."),
+    "deleted": lambda t: _("The child has been deleted."),
+    "situation_sent": lambda t: _("Your report has been sent to the département's services. They will contact you if needed."),
+}
+
+
+# -- what a lock means on this tenant -------------------------------------------------------------
+# Each text says what is true for the tenant's lockout (for good, or for how long), within its
+# reveal_locked_state choice: a tenant that hides the lock keeps one answer for every failure,
+# but that answer must stay true for a locked account too.
+
+
+def login_failed_text(tenant: Tenant) -> str:
+    """The one answer to every failed login."""
+    text = tenant_text(tenant, "login.failed")
+    lockout = tenant.config.lockout
+    if lockout.reveal_locked_state:
+        return text  # a locked account gets its own message
+    duration = lock_duration_words(lockout)
+    if duration is None:
+        hint = _("After %(count)s failed attempts, the account is locked until an administrator unlocks it.")
+    else:
+        hint = _("After %(count)s failed attempts, the account is locked for %(duration)s.")
+    return f"{text} {hint % {'count': lockout.max_failures, 'duration': duration}}"
+
+
+def login_locked_text(tenant: Tenant) -> str:
+    """For a tenant that reveals the lock (the Gers' words for a lock that staff lift)."""
+    duration = lock_duration_words(tenant.config.lockout)
+    if duration is None or "login.locked" in tenant.config.messages:
+        return tenant_text(tenant, "login.locked")
+    return _("Your account is locked for %(duration)s after repeated failed attempts. Try again later.") % {
+        "duration": duration
+    }
+
+
+def reset_locked_text(tenant: Tenant) -> str:
+    duration = lock_duration_words(tenant.config.lockout)
+    if duration is None or "reset.locked" in tenant.config.messages:
+        return tenant_text(tenant, "reset.locked")
+    return _(
+        "Your account is locked for %(duration)s after repeated failed attempts: no new password can be sent "
+        "until then. Try again later."
+    ) % {"duration": duration}
+
+
+def reset_sent_text(tenant: Tenant | None, message_id: str) -> str:
+    """The answer to a reset request. A locked account gets no mail where resets are refused
+    when locked; where that is not said explicitly, the generic answer says it."""
+    text = tenant_text(tenant, message_id)
+    if tenant is None:
+        return text
+    reset, lockout = tenant.config.password_reset, tenant.config.lockout
+    if reset.allowed_when_locked or (reset.reveal_unknown_account and lockout.reveal_locked_state):
+        return text
+    duration = lock_duration_words(lockout)
+    if duration is None:
+        caveat = _("No email is sent for an account locked after repeated failed attempts: contact the administrator to unlock it.")
+    else:
+        caveat = _(
+            "No email is sent for an account locked after repeated failed attempts: the lock lasts %(duration)s, then try again."
+        ) % {"duration": duration}
+    return f"{text} {caveat}"
+
+
+# -- plumbing ------------------------------------------------------------------------------------
+
+
+def tenant_of(request: Request) -> Tenant:
+    tenant = request.scope.get("tenant")
+    if tenant is None:
+        raise HTTPException(404)
+    return tenant
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+@asynccontextmanager
+async def database(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.sessionmaker() as session:
+        yield session
+
+
+def account_service(request: Request, db: AsyncSession) -> AccountService:
+    tenant = tenant_of(request)
+    settings = request.app.state.settings
+    return AccountService(
+        tenant,
+        db,
+        request.app.state.hasher,
+        settings.effective_secret_key,
+        mail_base_url(settings, tenant),
+    )
+
+
+def nudge_mail(request: Request, service: AccountService | None = None) -> None:
+    """Wake the mail sender after a commit that enqueued mail: it goes out now, and the
+    answer never waited for SMTP."""
+    if service is not None and not service.mail_enqueued:
+        return
+    worker = getattr(request.app.state, "mail_worker", None)
+    if worker is not None:
+        worker.nudge()
+
+
+def redirect(path: str, **params: str) -> RedirectResponse:
+    return RedirectResponse(f"{path}?{urlencode(params)}" if params else path, status_code=303)
+
+
+def notice(request: Request) -> str | None:
+    code = request.query_params.get("info")
+    factory = NOTICES.get(code or "")
+    return factory(request.scope.get("tenant")) if factory else None
+
+
+async def current_account(request: Request) -> Account | None:
+    """The signed-in account on this tenant, or None (loaded by AccountSessionMiddleware).
+    Another tenant's session is anonymous here."""
+    return request.scope.get("account")
+
+
+STEP_ROUTES = {"change_password": "/changement-mot-de-passe", "security_update": "/changement-mot-de-passe", "terms": "/conditions"}
+
+
+async def signed_in(request: Request, *, step: str | None = None) -> Account | Response:
+    """The account, or the response that sends the browser where it must go first."""
+    account = await current_account(request)
+    if account is None:
+        expired = read_cookie(request.scope, SESSION_COOKIE) is not None
+        params = {"next": request.url.path}
+        if expired:
+            params["info"] = "session_expired"
+        return redirect("/connexion", **params)
+    pending = pending_step(tenant_of(request), account)
+    if pending != step and not (step == "change_password" and pending == "security_update"):
+        return redirect(STEP_ROUTES[pending] if pending else "/espace")
+    return account
+
+
+def set_session_cookie(request: Request, response: Response, token: str) -> None:
+    response.set_cookie(
+        SESSION_COOKIE, token, httponly=True, samesite="lax", secure=request.app.state.settings.is_production, path="/"
+    )
+
+
+def clear_session_cookie(request: Request, response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=request.app.state.settings.is_production, path="/")
+
+
+def page(request: Request, template: str, context: dict[str, Any] | None = None, status: int = 200) -> Response:
+    base = {"notice": notice(request)}
+    response = render(request, template, {**base, **(context or {})}, status_code=status)
+    return response
+
+
+def bad_form(request: Request, exc: BadForm) -> Response:
+    return render(request, "form_error.html", {"message": exc.message}, status_code=400)
+
+
+def csrf_failed(request: Request) -> Response:
+    return render(request, "form_error.html", {"message": expired_form_message()}, status_code=403)
+
+
+async def secure_form(request: Request, max_fields: int = 50) -> dict[str, str] | Response:
+    try:
+        return await read_form(request, max_fields=max_fields)
+    except BadForm as exc:
+        return bad_form(request, exc)
+    except CsrfFailed:
+        return csrf_failed(request)
+
+
+def password_rules(tenant: Tenant) -> list[dict[str, Any]]:
+    """The checklist, each line in the tenant's seed wording where its YAML gives one."""
+    return [
+        {**rule, "label": tenant_text(tenant, f"password_rule.{rule['code']}", rule["label"])}
+        for rule in rules_as_json(tenant.config.password_policy)
+    ]
+
+
+async def new_captcha(request: Request) -> str:
+    """A new challenge for the page; 429 once this client has asked for too many."""
+    tenant = tenant_of(request)
+    async with database(request) as db:
+        if not await CAPTCHA_ISSUE.hit(db, tenant.slug, f"ip:{client_ip(request)}"):
+            await db.commit()
+            raise HTTPException(429)
+        challenge = await captcha.new_challenge(db, tenant.slug, request.app.state.settings.effective_secret_key)
+        await db.commit()
+    return challenge
+
+
+async def captcha_passes(request: Request, form: dict[str, str]) -> bool:
+    """Whether the form's captcha was answered; 429 once this client has submitted too many
+    forms with a captcha (counted before the check, right or wrong)."""
+    tenant = tenant_of(request)
+    async with database(request) as db:
+        if not await CAPTCHA_FORM.hit(db, tenant.slug, f"ip:{client_ip(request)}"):
+            await db.commit()
+            raise HTTPException(429)
+        ok = await captcha.check_challenge(
+            db, tenant.slug, request.app.state.settings.effective_secret_key, form.get("captcha_id", ""), form.get("captcha", "")
+        )
+        await db.commit()
+    return ok
+
+
+# -- sign in / out -------------------------------------------------------------------------------
+
+
+async def login_page(
+    request: Request, form: dict[str, str] | None = None, error: str | None = None, status: int = 200, captcha_error: bool = False
+) -> Response:
+    tenant = tenant_of(request)
+    context: dict[str, Any] = {
+        "identifier": (form or {}).get("identifiant", ""),
+        "next": safe_next((form or {}).get("next") or request.query_params.get("next"), ""),
+        "error": error,
+        "captcha_error": error if captcha_error else None,
+    }
+    if tenant.config.login.captcha:
+        context["captcha_id"] = await new_captcha(request)
+    return page(request, "login.html", context, status)
+
+
+async def login(request: Request) -> Response:
+    tenant = tenant_of(request)
+    if request.method == "GET":
+        if await current_account(request) is not None:
+            return redirect("/espace")
+        return await login_page(request)
+    form = await secure_form(request)
+    if isinstance(form, Response):
+        return form
+    if form.get("nouveau_captcha"):
+        return await login_page(request, form)
+    if tenant.config.login.captcha and not await captcha_passes(request, form):
+        # Checked before the password: a wrong captcha costs no password verification.
+        return await login_page(request, form, _("The security code typed is incorrect."), 400, captcha_error=True)
+    async with database(request) as db:
+        service = account_service(request, db)
+        try:
+            outcome = await service.authenticate(form.get("identifiant", ""), form.get("mot_de_passe", ""), client_ip(request))
+        except AccountLocked:
+            nudge_mail(request, service)
+            return await login_page(request, form, login_locked_text(tenant), 400)
+        except TemporaryPasswordExpired:
+            return await login_page(request, form, _(
+                "This temporary password has expired: ask for a new one with « Forgot your password? »."
+            ), 400)
+        except EmailNotConfirmed:
+            nudge_mail(request, service)
+            return await login_page(request, form, _(
+                "You must confirm your email address first: a new confirmation link has just been sent to you."
+            ), 400)
+        except LoginFailed:
+            nudge_mail(request, service)
+            return await login_page(request, form, login_failed_text(tenant), 400)
+        await close_session(db, read_cookie(request.scope, SESSION_COOKIE))
+        token = await open_session(
+            db, outcome.account, tenant.config.session.absolute_timeout, client_ip(request), request.headers.get("user-agent")
+        )
+        await db.commit()
+        pending = service.pending_step(outcome.account)
+    target = STEP_ROUTES[pending] if pending else safe_next(form.get("next"), "/espace")
+    response = redirect(target)
+    set_session_cookie(request, response, token)
+    return response
+
+
+async def logout(request: Request) -> Response:
+    tenant = tenant_of(request)
+    form = await secure_form(request)
+    if isinstance(form, Response):
+        return form
+    token = read_cookie(request.scope, SESSION_COOKIE)
+    account = await current_account(request)
+    async with database(request) as db:
+        await close_session(db, token)
+        if account is not None:
+            audit.record(db, tenant.slug, "logout", account_id=account.id, ip=client_ip(request))
+        await db.commit()
+    response = redirect("/connexion", info="logged_out")
+    clear_session_cookie(request, response)
+    return response
+
+
+# -- first login: forced password change, terms ---------------------------------------------------
+
+
+async def forced_change(request: Request) -> Response:
+    tenant = tenant_of(request)
+    account = await signed_in(request, step="change_password")
+    if isinstance(account, Response):
+        return account
+    reason = "security_update" if account.needs_security_update and not account.must_change_password else "first_login"
+    context = {"rules": password_rules(tenant), "reason": reason}
+    if request.method == "GET":
+        return page(request, "forced_change.html", context)
+    form = await secure_form(request)
+    if isinstance(form, Response):
+        return form
+    async with database(request) as db:
+        service = account_service(request, db)
+        try:
+            await service.change_forced_password(
+                account, form.get("mot_de_passe"), form.get("confirmation"), client_ip(request), reason=reason
+            )
+        except PasswordRejected as exc:
+            return page(request, "forced_change.html", {**context, "errors": exc.messages, "error_field": exc.field}, 400)
+        except TokenInvalid:
+            # The temporary password expired, or a parallel change already replaced it.
+            await close_session(db, read_cookie(request.scope, SESSION_COOKIE))
+            await db.commit()
+            response = redirect("/connexion", info="temporary_password_spent")
+            clear_session_cookie(request, response)
+            return response
+        # Every session ended with the change; this browser gets a fresh one.
+        token = await open_session(
+            db, account, tenant.config.session.absolute_timeout, client_ip(request), request.headers.get("user-agent")
+        )
+        await db.commit()
+        refreshed = await service.get(account.id)
+        pending = pending_step(tenant, refreshed) if refreshed else None
+    response = redirect(STEP_ROUTES[pending] if pending else "/espace")
+    set_session_cookie(request, response, token)
+    return response
+
+
+async def terms(request: Request) -> Response:
+    tenant_of(request)
+    account = await signed_in(request, step="terms")
+    if isinstance(account, Response):
+        return account
+    if request.method == "GET":
+        return page(request, "accept_terms.html")
+    form = await secure_form(request)
+    if isinstance(form, Response):
+        return form
+    if form.get("accepter") not in ("1", "on", "oui"):
+        return page(request, "accept_terms.html", {"error": _("You must accept the terms of use to continue.")}, 400)
+    async with database(request) as db:
+        await account_service(request, db).accept_terms(account, client_ip(request))
+    return redirect("/espace")
+
+
+# -- forgot password --------------------------------------------------------------------------------
+
+
+async def forgot_page(
+    request: Request, form: dict[str, str] | None = None, error: str | None = None, status: int = 200, captcha_error: bool = False
+) -> Response:
+    tenant = tenant_of(request)
+    context: dict[str, Any] = {"values": form or {}, "error": error, "captcha_error": error if captcha_error else None}
+    if tenant.config.password_reset.captcha:
+        context["captcha_id"] = await new_captcha(request)
+    return page(request, "forgot_password.html", context, status)
+
+
+async def forgot_password(request: Request) -> Response:
+    tenant = tenant_of(request)
+    if request.method == "GET":
+        return await forgot_page(request)
+    form = await secure_form(request)
+    if isinstance(form, Response):
+        return form
+    if form.get("nouveau_captcha"):
+        return await forgot_page(request, form)
+    reset = tenant.config.password_reset
+    if reset.captcha and not await captcha_passes(request, form):
+        return await forgot_page(request, form, _("The security code typed is incorrect."), 400, captcha_error=True)
+    missing = [f for f, name in (("identifier", "identifiant"), ("email", "email")) if f in reset.identify_by and not form.get(name, "").strip()]
+    if missing:
+        return await forgot_page(request, form, _("Please fill in every field."), 400)
+    async with database(request) as db:
+        service = account_service(request, db)
+        outcome = await service.request_reset(form.get("identifiant"), form.get("email"), client_ip(request))
+    nudge_mail(request, service)
+    sent_code = "reset_sent" if reset.mode == "temporary_password" else "reset_link_sent"
+    if reset.reveal_unknown_account and outcome.status != "sent":
+        # The tenant chose the seed's explicit messages (the Gers).
+        explicit = {
+            "unknown_identifier": tenant_text(tenant, "reset.unknown_identifier"),
+            "email_mismatch": tenant_text(tenant, "reset.email_mismatch"),
+        }
+        if tenant.config.lockout.reveal_locked_state:
+            explicit["locked"] = reset_locked_text(tenant)
+        if outcome.status in explicit:
+            return await forgot_page(request, form, explicit[outcome.status], 400)
+    return redirect("/connexion", info=sent_code)
+
+
+async def reset_with_link(request: Request) -> Response:
+    tenant = tenant_of(request)
+    token = request.path_params["token"]
+    async with database(request) as db:
+        service = account_service(request, db)
+        account = await service.reset_token_account(token)
+        if account is None:
+            return token_page(request, page(request, "link_invalid.html", {}, 400))
+        context = {"rules": password_rules(tenant)}
+        if request.method == "GET":
+            return token_page(request, page(request, "reset_password.html", context))
+        form = await secure_form(request)
+        if isinstance(form, Response):
+            return token_page(request, form)
+        try:
+            await service.reset_with_token(token, form.get("mot_de_passe"), form.get("confirmation"), client_ip(request))
+        except PasswordRejected as exc:
+            return token_page(request, page(request, "reset_password.html", {**context, "errors": exc.messages, "error_field": exc.field}, 400))
+        except TokenInvalid:
+            return token_page(request, page(request, "link_invalid.html", {}, 400))
+    return redirect("/connexion", info="password_changed")
+
+
+def token_page(request: Request, response: Response) -> Response:
+    # The token is in the URL: it must not leak to another site through the Referer header.
+    response.headers["referrer-policy"] = "no-referrer"
+    response.headers["cache-control"] = "no-store"
+    return response
+
+
+# -- activation ------------------------------------------------------------------------------------
+
+
+async def activation(request: Request) -> Response:
+    tenant = tenant_of(request)
+    mode = tenant.config.activation.mode
+    template = f"activation_{mode}.html"
+    if request.method == "GET":
+        return page(request, template, {"values": {}})
+    if mode == "letter":
+        raise HTTPException(405)
+    form = await secure_form(request)
+    if isinstance(form, Response):
+        return form
+    fields = set(tenant.config.activation.identity_fields or []) if mode == "identity_check" else {"birth_date"}
+    birth_date = parse_french_date(form.get("date_naissance")) if "birth_date" in fields else None
+    errors = []
+    if not form.get("identifiant", "").strip():
+        errors.append(_("Please enter your identifier."))
+    if "birth_date" in fields and birth_date is None:
+        errors.append(_("The birth date must be written DD/MM/YYYY."))
+    if "last_name" in fields and not form.get("nom", "").strip():
+        errors.append(_("Please enter your last name."))
+    if "first_name" in fields and not form.get("prenom", "").strip():
+        errors.append(_("Please enter your first name."))
+    if "email" in fields and normalize_email(form.get("email")) is None:
+        errors.append(_("Please enter a valid email address."))
+    if errors:
+        return page(request, template, {"values": form, "errors": errors}, 400)
+    async with database(request) as db:
+        service = account_service(request, db)
+        try:
+            if mode == "identity_check":
+                await service.activation_by_identity(
+                    form.get("identifiant"), form.get("nom"), form.get("prenom"), birth_date, form.get("email"), client_ip(request)
+                )
+                nudge_mail(request, service)
+                return redirect("/connexion", info="activation_sent")
+            token = await service.activation_by_pmi_number(form.get("identifiant"), birth_date, client_ip(request))
+        except RateLimited:
+            return page(request, template, {"values": form, "errors": [_(
+                "Too many attempts for this identifier. Please try again in an hour."
+            )]}, 429)
+    if token is None:
+        return page(request, template, {"values": form, "errors": [_(
+            "These details do not allow an account to be activated. Check them, or contact your PMI service."
+        )]}, 400)
+    return redirect(f"/activation/{token}")
+
+
+async def activation_link(request: Request) -> Response:
+    tenant = tenant_of(request)
+    token = request.path_params["token"]
+    async with database(request) as db:
+        service = account_service(request, db)
+        found = await service.activation_token(token)
+        if found is None:
+            return token_page(request, page(request, "link_invalid.html", {}, 400))
+        row, _account = found
+        context = {"rules": password_rules(tenant), "ask_email": row.purpose == "activation_step2", "values": {}}
+        if request.method == "GET":
+            return token_page(request, page(request, "activation_password.html", context))
+        form = await secure_form(request)
+        if isinstance(form, Response):
+            return token_page(request, form)
+        try:
+            await service.complete_activation(token, form.get("mot_de_passe"), form.get("confirmation"), form.get("email"), client_ip(request))
+        except PasswordRejected as exc:
+            return token_page(request, page(request, "activation_password.html", {
+                **context, "values": {"email": form.get("email", "")}, "errors": exc.messages, "error_field": exc.field,
+            }, 400))
+        except TokenInvalid:
+            return token_page(request, page(request, "link_invalid.html", {}, 400))
+    nudge_mail(request, service)
+    if context["ask_email"] and tenant.config.activation.email_confirmation:
+        return redirect("/connexion", info="email_confirmation_sent")
+    return redirect("/connexion", info="activation_done")
+
+
+async def confirm_email(request: Request) -> Response:
+    """Links in emails are opened by mail scanners too: GET shows a button, POST applies."""
+    tenant_of(request)
+    token = request.path_params["token"]
+    if request.method == "GET":
+        async with database(request) as db:
+            live = await account_service(request, db).email_token_is_live(token)
+        if not live:
+            return token_page(request, page(request, "link_invalid.html", {}, 400))
+        return token_page(request, page(request, "confirm_email.html"))
+    form = await secure_form(request)
+    if isinstance(form, Response):
+        return token_page(request, form)
+    async with database(request) as db:
+        service = account_service(request, db)
+        try:
+            account = await service.confirm_email(token, client_ip(request))
+        except TokenInvalid:
+            return token_page(request, page(request, "link_invalid.html", {}, 400))
+    nudge_mail(request, service)
+    signed = await current_account(request)
+    if signed is not None and signed.id == account.id:
+        return redirect("/espace/compte/email", info="email_changed")
+    return redirect("/connexion", info="email_confirmed")
+
+
+# -- contact the administrator (Gers) ----------------------------------------------------------------
+
+
+def acknowledgment_context(account: Account | None, email: str, name: str, message: str) -> dict[str, str]:
+    """What the acknowledgment may quote. Anyone can type any address in the contact form: a
+    receipt quoting the visitor's words would relay free text, from the tenant's address, to
+    whoever they chose. So it confirms receipt and quotes nothing, except for a signed-in
+    visitor asking it at their account's confirmed address (where their temporary passwords
+    and links already go): they get the copy seed 000 describes."""
+    verified = (
+        account is not None
+        and account.email_confirmed_at is not None
+        and account.email is not None
+        and normalize_email(account.email) == normalize_email(email)
+    )
+    return {"name": name, "message": message} if verified else {}
+
+
+async def contact(request: Request) -> Response:
+    tenant = tenant_of(request)
+    if request.method == "GET":
+        return page(request, "contact.html", {"values": {}})
+    form = await secure_form(request)
+    if isinstance(form, Response):
+        return form
+    name, email, message = (form.get(k, "").strip() for k in ("nom", "email", "message"))
+    errors: dict[str, str] = {}
+    if not name or len(name) > 200:
+        errors["nom"] = _("Please enter your name (200 characters at most).")
+    if normalize_email(email) is None:
+        errors["email"] = _("Please enter a valid email address.")
+    if not message or len(message) > 5000:
+        errors["message"] = _("Please enter your message (5,000 characters at most).")
+    if errors:
+        return page(request, "contact.html", {"values": form, "field_errors": errors}, 400)
+    ack = form.get("accuse_reception") in ("1", "on", "oui")
+    async with database(request) as db:
+        if not await hit(db, tenant.slug, "contact", f"ip:{client_ip(request)}", limit=5, window=timedelta(hours=1)):
+            await db.commit()
+            return page(request, "contact.html", {"values": form, "error": _(
+                "Too many messages were sent from your connection. Please try again later."
+            )}, 429)
+        db.add(ContactMessage(tenant_id=tenant.slug, name=name, email=email, message=message,
+                              acknowledgment_requested=ack, ip=client_ip(request)))
+        links = mail_base_url(request.app.state.settings, tenant)
+        await enqueue(db, tenant, "contact_admin", tenant.config.branding.admin_email,
+                      {"name": name, "email": email, "message": message}, base_url=links)
+        if ack:
+            copy = acknowledgment_context(await current_account(request), email, name, message)
+            await enqueue(db, tenant, "contact_acknowledgment", email, copy, base_url=links)
+        audit.record(db, tenant.slug, "contact.sent", ip=client_ip(request), acknowledgment=ack)
+        await db.commit()
+    nudge_mail(request)
+    return redirect("/contact", info="contact_sent")
+
+
+# -- my account ---------------------------------------------------------------------------------------
+
+
+async def account_page(request: Request) -> Response:
+    """« Mon compte » (seed 001 §2.5): personal information and every account flow."""
+    tenant = tenant_of(request)
+    account = await signed_in(request)
+    if isinstance(account, Response):
+        return account
+    idle_minutes = int(tenant.config.session.idle_timeout.total_seconds() // 60)
+    return page(request, "account.html", {"account": account, "idle_minutes": idle_minutes})
+
+
+async def change_password(request: Request) -> Response:
+    tenant = tenant_of(request)
+    account = await signed_in(request)
+    if isinstance(account, Response):
+        return account
+    context = {"rules": password_rules(tenant), "account": account}
+    if request.method == "GET":
+        return page(request, "change_password.html", context)
+    form = await secure_form(request)
+    if isinstance(form, Response):
+        return form
+    async with database(request) as db:
+        service = account_service(request, db)
+        try:
+            await service.change_password(
+                account, form.get("mot_de_passe_actuel", ""), form.get("mot_de_passe"), form.get("confirmation"), client_ip(request)
+            )
+        except WrongCurrentPassword:
+            return page(request, "change_password.html", {**context, "errors": [_("The current password is incorrect.")],
+                                                           "error_field": "mot_de_passe_actuel"}, 400)
+        except PasswordRejected as exc:
+            return page(request, "change_password.html", {**context, "errors": exc.messages, "error_field": exc.field}, 400)
+    nudge_mail(request, service)
+    # Every session ended, this one too: the user signs in again with the new password (seed 001).
+    response = redirect("/connexion", info="password_changed")
+    clear_session_cookie(request, response)
+    return response
+
+
+async def change_email(request: Request) -> Response:
+    account = await signed_in(request)
+    if isinstance(account, Response):
+        return account
+    context = {"account": account, "values": {}}
+    if request.method == "GET":
+        return page(request, "change_email.html", context)
+    form = await secure_form(request)
+    if isinstance(form, Response):
+        return form
+    async with database(request) as db:
+        service = account_service(request, db)
+        try:
+            await service.request_email_change(account, form.get("mot_de_passe_actuel", ""), form.get("email"), client_ip(request))
+        except WrongCurrentPassword:
+            return page(request, "change_email.html", {**context, "values": form, "errors": [_("The current password is incorrect.")],
+                                                        "error_field": "mot_de_passe_actuel"}, 400)
+        except PasswordRejected as exc:
+            return page(request, "change_email.html", {**context, "values": form, "errors": exc.messages, "error_field": exc.field}, 400)
+    nudge_mail(request, service)
+    return redirect("/espace/compte/email", info="email_change_sent")
+
+
+routes = [
+    Route("/connexion", login, methods=["GET", "POST"], name="login"),
+    Route("/deconnexion", logout, methods=["POST"], name="logout"),
+    Route("/changement-mot-de-passe", forced_change, methods=["GET", "POST"]),
+    Route("/conditions", terms, methods=["GET", "POST"]),
+    Route("/mot-de-passe-oublie", forgot_password, methods=["GET", "POST"]),
+    Route("/reinitialisation/{token}", reset_with_link, methods=["GET", "POST"]),
+    Route("/activation", activation, methods=["GET", "POST"]),
+    Route("/activation/{token}", activation_link, methods=["GET", "POST"]),
+    Route("/confirmation-email/{token}", confirm_email, methods=["GET", "POST"]),
+    Route("/contact", contact, methods=["GET", "POST"]),
+    Route("/espace/compte", account_page),
+    Route("/espace/compte/mot-de-passe", change_password, methods=["GET", "POST"]),
+    Route("/espace/compte/email", change_email, methods=["GET", "POST"]),
+]

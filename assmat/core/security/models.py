@@ -1,0 +1,58 @@
+"""Tables of core.security."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from assmat.core.db.base import Base, _now
+
+
+class AuditEvent(Base):
+    """Who did what, where and when. Never a password or a token."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_tenant_time", "tenant_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.slug"))  # None: platform
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
+    type: Mapped[str] = mapped_column(String(50))
+    ip: Mapped[str | None] = mapped_column(String(45))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=_now, server_default=func.now())
+
+
+class AccountToken(Base):
+    """Single-use secrets sent by email (reset, activation, email change). Only the SHA-256 of
+    the token is stored."""
+
+    __tablename__ = "account_tokens"
+    __table_args__ = (Index("ix_account_tokens_account_purpose", "account_id", "purpose"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(30))  # reset | activation | email_change | email_confirmation
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    expires_at: Mapped[datetime] = mapped_column(index=True)  # the purge's key
+    used_at: Mapped[datetime | None]  # used, or revoked by a newer token or a password change
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class RateLimitHit(Base):
+    """Fixed-window counters shared by every replica (activation per identifier, contact form…)."""
+
+    __tablename__ = "rate_limits"
+    __table_args__ = (UniqueConstraint("tenant_id", "bucket", "key", "window_start", name="uq_rate_limits_window"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
+    bucket: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(128))  # hashed: no identifier or IP in clear
+    window_start: Mapped[datetime] = mapped_column(index=True)  # the purge's key
+    count: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,74 @@
+"""Fixed-window rate limits kept in the database, so every replica shares them."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assmat.core import clock
+from assmat.core.security.models import RateLimitHit
+
+
+def _window_start(now: datetime, window: timedelta) -> datetime:
+    seconds = int(window.total_seconds())
+    epoch = int(now.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % seconds, tz=now.tzinfo)
+
+
+async def hit(
+    session: AsyncSession, tenant_id: str, bucket: str, key: str, *, limit: int, window: timedelta
+) -> bool:
+    """Count one hit; False when this key already used its `limit` hits in the current window.
+
+    Keys are hashed: an identifier or an IP address is not stored in clear for this."""
+    hashed = hashlib.sha256(f"{bucket}\x1f{key}".encode()).hexdigest()
+    start = _window_start(clock.now(), window)
+    where = (
+        RateLimitHit.tenant_id == tenant_id,
+        RateLimitHit.bucket == bucket,
+        RateLimitHit.key == hashed,
+        RateLimitHit.window_start == start,
+    )
+    bumped = await session.execute(
+        update(RateLimitHit).where(*where, RateLimitHit.count < limit).values(count=RateLimitHit.count + 1).returning(RateLimitHit.id)
+    )
+    if bumped.scalar() is not None:
+        return True
+    if await session.scalar(select(RateLimitHit.id).where(*where)) is not None:
+        return False  # window full
+    try:
+        async with session.begin_nested():
+            session.add(RateLimitHit(tenant_id=tenant_id, bucket=bucket, key=hashed, window_start=start, count=1))
+    except IntegrityError:  # a parallel request created the window first: count against it
+        return await hit(session, tenant_id, bucket, key, limit=limit, window=window)
+    return True
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A named limit: at most `limit` hits per `window` for one key of one bucket."""
+
+    bucket: str
+    limit: int
+    window: timedelta
+
+    async def hit(self, session: AsyncSession, tenant_id: str, key: str) -> bool:
+        return await hit(session, tenant_id, self.bucket, key, limit=self.limit, window=self.window)
+
+
+# Anonymous requests that write rows are capped per client, so that no one fills the tables
+# (the purge only removes what has expired).
+# Each view of a form with a captcha issues a challenge (a row, alive ten minutes): a person
+# reloads a page a few times, a bot thousands.
+CAPTCHA_ISSUE = RateLimit("captcha_issue", limit=30, window=timedelta(minutes=10))
+# Each render draws fresh noise: many renders of one code could be averaged by a bot. Counted
+# per challenge, once the challenge is known to exist.
+CAPTCHA_RENDER = RateLimit("captcha_render", limit=6, window=timedelta(minutes=10))
+# Submissions of a form that carries a captcha, per client address: the captcha is not the only
+# brake on a bot that solves it (sign-in, forgot password, and any form that shows one).
+CAPTCHA_FORM = RateLimit("captcha_form", limit=10, window=timedelta(minutes=10))

@@ -1,0 +1,346 @@
+"""Declaring a hosted child (seed 001 §2.4): the form's rules, without any web framework.
+
+Form field names (what the page posts, and the keys of the returned `errors`):
+
+    enfant-nom, enfant-prenom, enfant-naissance            child (required)
+    rl1-civilite, rl1-nom, rl1-prenom, rl1-courriel, rl1-telephone
+    rl2-civilite, rl2-nom, rl2-prenom, rl2-courriel, rl2-telephone
+                                                           guardians 1 and 2 (optional, checked when given)
+    adresse, code-postal, commune                          main address (required)
+    adresse-secondaire-cochee                              checkbox: any non-blank value means checked
+    adresse-secondaire, code-postal-secondaire, commune-secondaire
+                                                           required only when the box is checked
+    periode-N-type, periode-N-debut, periode-N-fin, periode-N-heures, periode-N-commentaire
+                                                           care periods, N = 0, 1, 2… (any non-negative
+                                                           integers, taken in increasing order; a row whose
+                                                           five fields are all blank is ignored, so the
+                                                           page may always post an empty last row)
+
+Dates are JJ/MM/AAAA (AAAA-MM-JJ, what `<input type="date">` posts, is accepted too).
+`errors` maps a field name to the message shown under it; "periode-0-type" carries the error
+when no period at all is given. `banner` holds the messages of the red "ERREUR" banner: the
+seed's three "… est un champ requis." lines when an address is missing altogether.
+
+Messages are in MESSAGES below, by id, translated through the Babel catalog in the request's
+language (French: the seed's wording).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+
+from assmat.core.i18n import gettext
+from assmat.core.mail.address import plain_address
+from assmat.tenants.messages import N_
+from assmat.tenants.schema import ChildcareType
+
+# English msgids; the French catalog holds the seed's wording. Placeholders are str.format's.
+MESSAGES: dict[str, str] = {
+    # Under a field (seed 001 §2.4.1: "Veuillez renseigner ce champ").
+    "children.required": N_("Please fill in this field"),
+    "children.date_invalid": N_("Invalid date, expected format: DD/MM/YYYY"),
+    "children.birth_date_future": N_("The date of birth cannot be in the future"),
+    "children.too_long": N_("This field must not exceed {max} characters"),
+    "children.civility_invalid": N_("Invalid title: choose Madame or Monsieur"),
+    "children.email_invalid": N_("Invalid email address"),
+    "children.phone_invalid": N_("Invalid phone number: 10 digits expected"),
+    "children.postal_code_invalid": N_("The postcode must have 5 digits"),
+    "children.type_unknown": N_("Unknown type of care"),
+    "children.end_before_start": N_("The end date must be on or after the start date"),
+    "children.hours_invalid": N_("The number of hours per month must be a positive whole number"),
+    # Seed 001 §2.4.1, with the tenant's label.
+    "children.hours_wrong_type": N_("To enter the number of hours per month, give the period the type of care « {label} »"),
+    "children.hours_not_allowed": N_("The number of hours per month cannot be entered for this type of care"),
+    "children.hours_over_cap": N_("the number of hours entered exceeds {max}h per month"),
+    "children.days_over_cap": N_("the length entered exceeds {max} days per year (a period of {days} days)"),
+    # Banner (seed 001 §2.4.1, wording of the screenshot).
+    "children.banner.address": N_("\"Main address\" is a required field."),
+    "children.banner.postal_code": N_("\"Postcode of the main address\" is a required field."),
+    "children.banner.city": N_("\"Town of the main address\" is a required field."),
+    "children.banner.second_address": N_("\"Second address\" is a required field."),
+    "children.banner.second_postal_code": N_("\"Postcode of the second address\" is a required field."),
+    "children.banner.second_city": N_("\"Town of the second address\" is a required field."),
+}
+
+CIVILITIES = ("Madame", "Monsieur")
+LATE_AFTER_DAYS = 8  # "La loi vous oblige à déclarer sous 8 jours les enfants accueillis"
+
+_NAME_MAX = 100
+_ADDRESS_MAX = 300
+_EMAIL_MAX = 254
+_COMMENT_MAX = 500
+# ASCII digits only: "²" or "٣" are digits to str.isdigit(), not to int() or to the page.
+_PERIOD_FIELD = re.compile(r"^periode-([0-9]{1,6})-(type|debut|fin|heures|commentaire)$")
+_PHONE = re.compile(r"0\d{9}")
+_POSTAL_CODE = re.compile(r"\d{5}")
+
+
+@dataclass(frozen=True)
+class Guardian:
+    civility: str | None = None
+    last_name: str | None = None
+    first_name: str | None = None
+    email: str | None = None
+    phone: str | None = None  # digits only: "0612345678"
+
+
+@dataclass(frozen=True)
+class Address:
+    address: str
+    postal_code: str
+    city: str
+
+
+@dataclass(frozen=True)
+class PeriodInput:
+    """Same attribute names as `assmat.portal.children.models.CarePeriod`."""
+
+    childcare_type: str
+    start_date: date
+    end_date: date | None = None
+    hours_per_month: int | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class Declaration:
+    last_name: str
+    first_name: str
+    birth_date: date
+    guardian1: Guardian
+    guardian2: Guardian
+    main_address: Address
+    second_address: Address | None  # None: the box is not checked
+    periods: list[PeriodInput]
+
+    @property
+    def has_second_address(self) -> bool:
+        return self.second_address is not None
+
+
+class _Period(Protocol):
+    @property
+    def start_date(self) -> date: ...
+
+    @property
+    def end_date(self) -> date | None: ...
+
+
+def message(message_id: str, **values: object) -> str:
+    return gettext(MESSAGES[message_id]).format(**values)
+
+
+def parse_date(value: str) -> date | None:
+    """JJ/MM/AAAA or AAAA-MM-JJ; None when not a real date."""
+    value = value.strip()
+    for pattern, fmt in ((r"\d{2}/\d{2}/\d{4}", "%d/%m/%Y"), (r"\d{4}-\d{2}-\d{2}", "%Y-%m-%d")):
+        if re.fullmatch(pattern, value):
+            try:
+                return datetime.strptime(value, fmt).date()
+            except ValueError:
+                return None
+    return None
+
+
+class _Form:
+    """Reads stripped values and collects errors; the first error of a field wins."""
+
+    def __init__(self, data: Mapping[str, str]) -> None:
+        self.data = data
+        self.errors: dict[str, str] = {}
+        self.banner: list[str] = []
+
+    def value(self, name: str) -> str:
+        return (self.data.get(name) or "").strip()
+
+    def error(self, name: str, message_id: str, **values: object) -> None:
+        self.errors.setdefault(name, message(message_id, **values))
+
+    def text(self, name: str, max_length: int, *, required: bool) -> str | None:
+        value = self.value(name)
+        if not value:
+            if required:
+                self.error(name, "children.required")
+            return None
+        if len(value) > max_length:
+            self.error(name, "children.too_long", max=max_length)
+        return value
+
+    def date(self, name: str, *, required: bool) -> date | None:
+        value = self.value(name)
+        if not value:
+            if required:
+                self.error(name, "children.required")
+            return None
+        parsed = parse_date(value)
+        if parsed is None:
+            self.error(name, "children.date_invalid")
+        return parsed
+
+
+def _guardian(form: _Form, prefix: str) -> Guardian:
+    civility = form.value(f"{prefix}-civilite") or None
+    if civility is not None and civility not in CIVILITIES:
+        form.error(f"{prefix}-civilite", "children.civility_invalid")
+    email = form.text(f"{prefix}-courriel", _EMAIL_MAX, required=False)
+    if email is not None and plain_address(email) is None:
+        form.error(f"{prefix}-courriel", "children.email_invalid")
+    phone = form.value(f"{prefix}-telephone") or None
+    if phone is not None:
+        phone = re.sub(r"[ .]", "", phone)
+        if not _PHONE.fullmatch(phone):
+            form.error(f"{prefix}-telephone", "children.phone_invalid")
+    return Guardian(
+        civility=civility,
+        last_name=form.text(f"{prefix}-nom", _NAME_MAX, required=False),
+        first_name=form.text(f"{prefix}-prenom", _NAME_MAX, required=False),
+        email=email,
+        phone=phone,
+    )
+
+
+def _address(form: _Form, names: tuple[str, str, str], banner_ids: tuple[str, str, str]) -> Address | None:
+    if not any(form.value(name) for name in names):
+        form.banner.extend(message(message_id) for message_id in banner_ids)
+    address = form.text(names[0], _ADDRESS_MAX, required=True)
+    postal_code = form.value(names[1])
+    if not postal_code:
+        form.error(names[1], "children.required")
+    elif not _POSTAL_CODE.fullmatch(postal_code):
+        form.error(names[1], "children.postal_code_invalid")
+    city = form.text(names[2], _NAME_MAX, required=True)
+    if address and postal_code and city:
+        return Address(address, postal_code, city)
+    return None
+
+
+def period_index(field: str) -> int | None:
+    """N of a `periode-N-…` field name; None for any other name, malformed ones included."""
+    match = _PERIOD_FIELD.match(field)
+    return int(match.group(1)) if match else None
+
+
+def _period_indexes(data: Mapping[str, str]) -> list[int]:
+    return sorted({index for key in data if (index := period_index(key)) is not None})
+
+
+def _period(form: _Form, index: int, types: Mapping[str, ChildcareType], hours_type: ChildcareType | None) -> PeriodInput | None:
+    name = f"periode-{index}-"
+    code = form.value(name + "type")
+    kind = types.get(code)
+    if not code:
+        form.error(name + "type", "children.required")
+    elif kind is None:
+        form.error(name + "type", "children.type_unknown")
+    start = form.date(name + "debut", required=True)
+    # An open-ended period cannot be held to a yearly day cap: its end date is required too.
+    end_required = kind is not None and (kind.requires_end_date or kind.max_days_per_year is not None)
+    end = form.date(name + "fin", required=end_required)
+    if start and end and end < start:
+        form.error(name + "fin", "children.end_before_start")
+    if kind is not None and kind.max_days_per_year is not None and start and end and end >= start:
+        days = (end - start).days + 1
+        if days > kind.max_days_per_year:
+            form.error(name + "fin", "children.days_over_cap", max=kind.max_days_per_year, days=days)
+
+    hours: int | None = None
+    raw_hours = form.value(name + "heures")
+    if raw_hours:
+        if kind is not None and kind.max_hours_per_month is None:
+            if hours_type is not None:
+                form.error(name + "heures", "children.hours_wrong_type", label=hours_type.label)
+            else:
+                form.error(name + "heures", "children.hours_not_allowed")
+        elif not re.fullmatch(r"\d+", raw_hours) or int(raw_hours) < 1:
+            form.error(name + "heures", "children.hours_invalid")
+        else:
+            hours = int(raw_hours)
+            if kind is not None and kind.max_hours_per_month is not None and hours > kind.max_hours_per_month:
+                form.error(name + "heures", "children.hours_over_cap", max=kind.max_hours_per_month)
+    comment = form.text(name + "commentaire", _COMMENT_MAX, required=False)
+    if kind is None or start is None or (end_required and end is None):
+        return None
+    return PeriodInput(childcare_type=code, start_date=start, end_date=end, hours_per_month=hours, comment=comment)
+
+
+def validate_declaration(
+    data: Mapping[str, str], childcare_types: list[ChildcareType], today: date
+) -> tuple[Declaration | None, dict[str, str], list[str]]:
+    """Check a posted form against seed 001 §2.4.1 and the tenant's childcare types.
+
+    Returns (declaration, {}, []) when valid, else (None, errors by field, banner messages)."""
+    form = _Form(data)
+    last_name = form.text("enfant-nom", _NAME_MAX, required=True)
+    first_name = form.text("enfant-prenom", _NAME_MAX, required=True)
+    birth_date = form.date("enfant-naissance", required=True)
+    if birth_date is not None and birth_date > today:
+        form.error("enfant-naissance", "children.birth_date_future")
+
+    guardian1 = _guardian(form, "rl1")
+    guardian2 = _guardian(form, "rl2")
+
+    main_address = _address(
+        form,
+        ("adresse", "code-postal", "commune"),
+        ("children.banner.address", "children.banner.postal_code", "children.banner.city"),
+    )
+    second_address = None
+    has_second_address = bool(form.value("adresse-secondaire-cochee"))
+    if has_second_address:
+        second_address = _address(
+            form,
+            ("adresse-secondaire", "code-postal-secondaire", "commune-secondaire"),
+            ("children.banner.second_address", "children.banner.second_postal_code", "children.banner.second_city"),
+        )
+
+    types = {kind.code: kind for kind in childcare_types}
+    hours_type = next((kind for kind in childcare_types if kind.max_hours_per_month is not None), None)
+    periods: list[PeriodInput | None] = []
+    for index in _period_indexes(data):
+        fields = ("type", "debut", "fin", "heures", "commentaire")
+        if not any(form.value(f"periode-{index}-{field}") for field in fields):
+            continue
+        periods.append(_period(form, index, types, hours_type))
+    if not periods:
+        form.error("periode-0-type", "children.required")
+
+    if form.errors or form.banner:
+        return None, form.errors, form.banner
+    assert last_name and first_name and birth_date and main_address  # no error: all given
+    return (
+        Declaration(
+            last_name=last_name,
+            first_name=first_name,
+            birth_date=birth_date,
+            guardian1=guardian1,
+            guardian2=guardian2,
+            main_address=main_address,
+            second_address=second_address,
+            periods=[period for period in periods if period is not None],
+        ),
+        {},
+        [],
+    )
+
+
+def in_history(periods: Iterable[_Period], today: date) -> bool:
+    """Seed 001 §2.4.3: every care period has ended before today (and there is at least one)."""
+    periods = list(periods)
+    return bool(periods) and all(p.end_date is not None and p.end_date < today for p in periods)
+
+
+def is_current(periods: Iterable[_Period], today: date) -> bool:
+    """At least one care period still running or to come: listed under "Enfants accueillis"."""
+    return not in_history(periods, today)
+
+
+def is_late(declared_at: date, periods: Sequence[_Period]) -> bool:
+    """Declared more than 8 days after the earliest start ("déclarer sous 8 jours")."""
+    if not periods:
+        return False
+    earliest = min(p.start_date for p in periods)
+    return (declared_at - earliest).days > LATE_AFTER_DAYS

@@ -1,0 +1,274 @@
+"""The console page "Import du fichier mensuel": upload → dry-run report → "Appliquer".
+
+The uploaded bytes wait between the two steps in a file under var/imports/ with a random
+name, referenced by a signed hidden field (tenant, console user, SHA-256 of the content, one
+hour). Applying claims the file by renaming it, so a double click applies once, and deletes it.
+Staff with the admin role import; read_only staff see the history only."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import time
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqladmin import BaseView, expose
+from sqlalchemy import select
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import RedirectResponse, Response
+
+from assmat.admin.backend import console_user
+from assmat.portal.imports.service import ImportFileError, ImportReport, expected_columns, import_assistants
+from assmat.admin.scoping import TenantScopedView
+from assmat.portal.imports.models import ImportRun
+from assmat.web import ids  # noqa: F401 - the {…:id} path converter
+from assmat.web.csrf import csrf_token, form_csrf_valid
+from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, read_form
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_REQUEST_BYTES = MAX_UPLOAD_BYTES + 64 * 1024  # the file and a few small fields
+PENDING_TTL = 3600  # seconds an uploaded file waits for "Appliquer"
+SHOWN = 1000  # rejected lines and missing identifiers listed on a page
+_PENDING_NAME = re.compile(r"^[0-9a-f]{32}$")
+TOO_LARGE = f"Le fichier dépasse la taille maximale de {MAX_UPLOAD_BYTES // (1024 * 1024)} Mo : rien n'a été importé."
+
+
+async def read_upload(request: Request, field: str = "fichier") -> tuple[str, bytes]:
+    """(file name, content) of one uploaded file, the body bounded before it is parsed and the
+    CSRF token checked. BadForm (400, French message) or CsrfFailed (403)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "multipart/form-data":
+        raise BadForm("Envoyez le fichier avec le formulaire d'import.")
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_REQUEST_BYTES):
+        raise BadForm(TOO_LARGE)
+    body = bytearray()
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_REQUEST_BYTES:
+                raise BadForm(TOO_LARGE)
+    except ClientDisconnect:
+        raise BadForm("Le fichier n'a pas été reçu en entier : recommencez.") from None
+    request._body = bytes(body)  # the parser below reads the cached body
+    try:
+        form = await request.form(max_files=1, max_fields=10, max_part_size=64 * 1024)
+    except Exception:
+        raise BadForm("Le formulaire envoyé n'a pas pu être lu.") from None
+    try:
+        if not form_csrf_valid(request, form):
+            raise CsrfFailed()
+        upload: UploadFile | None = None
+        values: dict[str, str] = {}
+        for key, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                if key != field or upload is not None:
+                    raise BadForm("Envoyez un seul fichier.")
+                upload = value
+            elif key in values:
+                raise BadForm("Le formulaire envoyé n'est pas valide : chaque champ doit être envoyé une fois.")
+            else:
+                values[key] = value
+        if upload is None or not upload.filename:
+            raise BadForm("Choisissez le fichier CSV à importer.")
+        content = await upload.read(MAX_UPLOAD_BYTES + 1)
+        if len(content) > MAX_UPLOAD_BYTES:
+            raise BadForm(TOO_LARGE)
+        if not content:
+            raise BadForm("Le fichier envoyé est vide.")
+        return _safe_name(upload.filename), content
+    finally:
+        await form.close()
+
+
+def _safe_name(filename: str) -> str:
+    """The base name the browser sent, for the history only (never a path on disk)."""
+    name = PureWindowsPath(PurePosixPath(filename).name).name
+    name = "".join(c for c in name if c.isprintable()).strip()
+    return name[:200] or "fichier.csv"
+
+
+class ImportView(BaseView):
+    name = "Import du fichier mensuel"
+    icon = "fa-solid fa-file-import"
+
+    # -- access ----------------------------------------------------------------------------------
+
+    def is_accessible(self, request: Request) -> bool:
+        user = console_user(request)
+        tenant = request.scope.get("tenant")
+        return user is not None and tenant is not None and user.admin.tenant_id == tenant.slug
+
+    def is_visible(self, request: Request) -> bool:
+        return self.is_accessible(request)
+
+    @staticmethod
+    def _require_admin(request: Request) -> None:
+        TenantScopedView.scope_of(request)
+        user = console_user(request)
+        if user is None or not user.can_act:
+            raise HTTPException(403)
+
+    # -- pending uploads -------------------------------------------------------------------------
+
+    @staticmethod
+    def _pending_dir(request: Request) -> Path:
+        path = Path(request.app.state.settings.var_dir) / "imports"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @classmethod
+    def _purge(cls, request: Request) -> None:
+        """Uploads never applied are deleted after an hour."""
+        limit = time.time() - PENDING_TTL
+        for path in cls._pending_dir(request).iterdir():
+            try:
+                if path.stat().st_mtime < limit:
+                    path.unlink()
+            except FileNotFoundError:
+                pass
+
+    @staticmethod
+    def _serializer(request: Request) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(request.app.state.settings.effective_secret_key, salt="assmat.import.pending")
+
+    def _keep(self, request: Request, filename: str, content: bytes) -> str:
+        name = secrets.token_hex(16)
+        path = self._pending_dir(request) / f"{name}.csv"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(content)
+        user = console_user(request)
+        return self._serializer(request).dumps({
+            "f": name, "t": request.scope["tenant"].slug, "a": user.admin.id if user else None, "n": filename,
+            "h": hashlib.sha256(content).hexdigest(),
+        })
+
+    def _claim(self, request: Request, signed: str) -> tuple[str, bytes]:
+        """(file name, content) of a pending upload, taken once; BadForm when expired or used."""
+        gone = BadForm("Ce fichier a expiré (1 h) ou a déjà été appliqué : envoyez-le de nouveau.")
+        try:
+            data = self._serializer(request).loads(signed, max_age=PENDING_TTL)
+        except (SignatureExpired, BadSignature):
+            raise gone from None
+        user = console_user(request)
+        if (
+            not isinstance(data, dict) or data.get("t") != request.scope["tenant"].slug
+            or user is None or data.get("a") != user.admin.id or not _PENDING_NAME.match(str(data.get("f", "")))
+        ):
+            raise gone
+        directory = self._pending_dir(request)
+        claimed = directory / f"{data['f']}.applying"
+        try:
+            os.rename(directory / f"{data['f']}.csv", claimed)  # atomic: one of two parallel applies wins
+        except FileNotFoundError:
+            raise gone from None
+        try:
+            content = claimed.read_bytes()
+        finally:
+            claimed.unlink(missing_ok=True)
+        if hashlib.sha256(content).hexdigest() != data.get("h"):
+            raise gone
+        return str(data.get("n") or "fichier.csv"), content
+
+    # -- pages -------------------------------------------------------------------------------
+
+    async def _page(self, request: Request, error: str | None = None, status_code: int = 200) -> Response:
+        slug = TenantScopedView.scope_of(request)
+        async with request.app.state.sessionmaker() as db:
+            runs = list((await db.scalars(
+                select(ImportRun).where(ImportRun.tenant_id == slug).order_by(ImportRun.id.desc()).limit(50)
+            )).all())
+        user = console_user(request)
+        config = request.scope["tenant"].config
+        delimiter = config.import_.delimiter
+        return await self.templates.TemplateResponse(request, "import.html", {
+            "title": self.name, "runs": runs, "can_act": user is not None and user.can_act, "error": error,
+            "csrf_value": csrf_token(request), "max_mb": MAX_UPLOAD_BYTES // (1024 * 1024),
+            "columns": expected_columns(config), "delimiter": "tabulation" if delimiter == "\t" else f"« {delimiter} »",
+        }, status_code=status_code)
+
+    async def _run(self, request: Request, filename: str, content: bytes, dry_run: bool) -> ImportReport:
+        tenant = request.scope["tenant"]
+        user = console_user(request)
+        async with request.app.state.sessionmaker() as db:
+            return await import_assistants(
+                db, tenant, content, filename, secret_key=request.app.state.settings.effective_secret_key,
+                dry_run=dry_run, admin_id=user.admin.id if user else None, by=user.admin.email if user else None,
+            )
+
+    @expose("/import", methods=["GET"], identity="import")
+    async def index(self, request: Request) -> Response:
+        self._purge(request)
+        return await self._page(request)
+
+    @expose("/import/simulation", methods=["POST"], identity="import-dry-run")
+    async def dry_run(self, request: Request) -> Response:
+        self._require_admin(request)
+        self._purge(request)
+        try:
+            filename, content = await read_upload(request)
+        except CsrfFailed:
+            raise HTTPException(403, detail=expired_form_message()) from None
+        except BadForm as exc:
+            return await self._page(request, exc.message, status_code=400)
+        try:
+            report = await self._run(request, filename, content, dry_run=True)
+        except ImportFileError as exc:
+            return await self._page(request, f"{filename} : {exc.message}", status_code=400)
+        return await self.templates.TemplateResponse(request, "import_report.html", {
+            "title": self.name, "report": _report_context(report), "pending": self._keep(request, filename, content),
+            "csrf_value": csrf_token(request), "letter_mode": request.scope["tenant"].config.activation.mode == "letter",
+        })
+
+    @expose("/import/appliquer", methods=["POST"], identity="import-apply")
+    async def apply(self, request: Request) -> Response:
+        self._require_admin(request)
+        try:
+            form = await read_form(request)
+            filename, content = self._claim(request, form.get("envoi", ""))
+        except CsrfFailed:
+            raise HTTPException(403, detail=expired_form_message()) from None
+        except BadForm as exc:
+            return await self._page(request, exc.message, status_code=400)
+        try:
+            report = await self._run(request, filename, content, dry_run=False)
+        except ImportFileError as exc:
+            return await self._page(request, f"{filename} : {exc.message}", status_code=400)
+        return RedirectResponse(str(request.url_for("admin:view-import-run", run_id=report.run_id)), status_code=303)
+
+    @expose("/import/{run_id:id}", methods=["GET"], identity="import-run")
+    async def run_details(self, request: Request) -> Response:
+        slug = TenantScopedView.scope_of(request)
+        async with request.app.state.sessionmaker() as db:
+            run = await db.scalar(
+                select(ImportRun).where(ImportRun.id == request.path_params["run_id"], ImportRun.tenant_id == slug)
+            )
+        if run is None:
+            raise HTTPException(404)
+        return await self.templates.TemplateResponse(request, "import_report.html", {
+            "title": self.name, "report": _run_context(run), "pending": None, "csrf_value": csrf_token(request),
+            "letter_mode": request.scope["tenant"].config.activation.mode == "letter",
+        })
+
+
+def _report_context(report: ImportReport) -> dict[str, Any]:
+    return {
+        "filename": report.filename, "dry_run": report.dry_run, "counts": report.counts, "encoding": report.encoding,
+        "warnings": report.warnings, "rejected": [{"line": r.line, "reason": r.reason} for r in report.rejected[:SHOWN]],
+        "missing": report.missing[:SHOWN], "letters": report.letters[:SHOWN], "created_at": None, "shown": SHOWN,
+    }
+
+
+def _run_context(run: ImportRun) -> dict[str, Any]:
+    return {
+        "filename": run.filename, "dry_run": run.dry_run, "counts": run.counts, "encoding": None, "warnings": [],
+        "rejected": run.rejected[:SHOWN], "missing": run.missing[:SHOWN], "letters": None, "created_at": run.created_at,
+        "shown": SHOWN,
+    }

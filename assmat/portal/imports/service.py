@@ -1,0 +1,632 @@
+"""The monthly assistants file from the département's business application: parse, validate,
+upsert by agrément number. No web code here: the CLI and the console both call
+`import_assistants`.
+
+The file
+- CSV in UTF-8 (with or without BOM), else Windows-1252; anything else is refused as a whole.
+- Delimiter and header names from the tenant's `import` section; line 1 is the header.
+- The agrément number column is required; every other known column is optional (a field whose
+  column is absent is left as it is), unknown columns are ignored and reported.
+
+Rules
+- A row is keyed by its agrément number, normalised as the tenant's login identifier: it is the
+  account's identifier and the number of its Agrement row.
+- A row that fails validation is reported with its line and the reasons; the others go on. A
+  repeated number keeps its first row and rejects the later ones.
+- Nothing is ever deleted: accounts absent from the file get `missing_from_import_at` (cleared
+  when they come back) and are listed for the staff to decide.
+- The file's email is the contact the PMI knows: it is applied until the account is activated;
+  afterwards the owner manages their own address (changed with a confirmation link), so a
+  monthly file never reverts it.
+- New accounts follow the tenant's activation mode: `letter` gives each a temporary password
+  valid LETTER_TTL, never shown (the report lists the accounts awaiting a letter; the console's
+  letter action prints a fresh password, which replaces it); the other modes leave them without
+  any password, ready for self-activation.
+- A dry run computes the same report and writes nothing but its ImportRun and audit line.
+
+Performance: one query loads the tenant's accounts, one its agréments; writes go in batches
+(multi-row INSERT … RETURNING, executemany UPDATE by primary key). No per-row query."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import re
+import time
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assmat.core import clock
+from assmat.core.security import audit
+from assmat.core.security import tokens
+from assmat.auth.identifiers import normalize_identifier
+from assmat.auth.service import LETTER_TTL, TEMPORARY_PASSWORD
+from assmat.auth.models import Account
+from assmat.core.security.models import AccountToken
+from assmat.portal.agrement.models import Agrement
+from assmat.portal.imports.models import ImportRun
+from assmat.core.mail.address import address_key, plain_address
+from assmat.tenants.loader import Tenant
+from assmat.tenants.schema import TenantConfig
+
+# field → default header, in the order of the interface document.
+DEFAULT_HEADERS: dict[str, str] = {
+    "agrement_number": "numero_agrement",
+    "civility": "civilite",
+    "last_name": "nom",
+    "first_name": "prenom",
+    "birth_date": "date_naissance",
+    "email": "email",
+    "phone": "telephone",
+    "address": "adresse",
+    "postal_code": "code_postal",
+    "city": "commune",
+    "agrement_start": "date_debut_agrement",
+    "agrement_end": "date_fin_agrement",
+    "capacity": "capacite",
+    "publication": "publication",
+}
+# What each column holds, for the import page that tells staff which columns it expects.
+FIELD_LABELS: dict[str, str] = {
+    "agrement_number": "numéro d'agrément (obligatoire)", "civility": "civilité", "last_name": "nom",
+    "first_name": "prénom", "birth_date": "date de naissance (JJ/MM/AAAA)", "email": "adresse email",
+    "phone": "téléphone", "address": "adresse", "postal_code": "code postal", "city": "commune",
+    "agrement_start": "début de l'agrément (JJ/MM/AAAA)", "agrement_end": "fin de l'agrément (JJ/MM/AAAA)",
+    "capacity": "nombre de places", "publication": "accord de publication (oui/non)",
+    "family_situation": "situation familiale", "agrement_place": "lieu d'agrément",
+}
+# Beyond the interface's fourteen columns: read when present, never reported as absent.
+OPTIONAL_HEADERS: dict[str, str] = {"family_situation": "situation_familiale", "agrement_place": "lieu_agrement"}
+# File fields stored on the account, and on its agrément.
+ACCOUNT_FIELDS = {
+    "civility": "civility", "last_name": "last_name", "first_name": "first_name", "birth_date": "birth_date",
+    "email": "email", "phone": "phone", "address": "address", "postal_code": "postal_code", "city": "city",
+    "publication": "publication_consent", "family_situation": "family_situation",
+}
+AGREMENT_FIELDS = {
+    "agrement_start": "start_date", "agrement_end": "end_date", "capacity": "capacity", "agrement_place": "place",
+}
+MAX_LENGTHS = {
+    "civility": 20, "last_name": 100, "first_name": 100, "phone": 40, "address": 300, "city": 100, "email": 254,
+    "family_situation": 60, "agrement_place": 300,
+}
+LABELS = {
+    "civility": "civilité", "last_name": "nom", "first_name": "prénom", "phone": "téléphone", "address": "adresse",
+    "city": "commune", "email": "adresse électronique", "family_situation": "situation familiale",
+    "agrement_place": "lieu d'agrément",
+}
+CIVILITIES = {
+    "m": "Monsieur", "m.": "Monsieur", "mr": "Monsieur", "mr.": "Monsieur", "monsieur": "Monsieur",
+    "mme": "Madame", "mme.": "Madame", "madame": "Madame", "mlle": "Madame", "melle": "Madame", "mademoiselle": "Madame",
+}
+IDENTIFIER_KINDS = {
+    "agrement_number": "lettres, chiffres et . / _ - ; 40 caractères au plus",
+    "pmi_number": "6 chiffres",
+    "email": "une adresse électronique",
+    "username": "lettres, chiffres et . @ + - _",
+}
+MAX_AGREMENT_NUMBER = 40  # Agrement.number
+BATCH = 1000
+MAX_STORED_REJECTS = 5000  # an ImportRun keeps this many rejected lines (the count is always exact)
+_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_POSTAL_CODE = re.compile(r"^[0-9]{5}$")
+ACCOUNTS = Account.__table__  # Core inserts: no ORM bookkeeping per row
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+T = TypeVar("T")
+
+
+class ImportFileError(Exception):
+    """The file cannot be imported at all (encoding, header, empty): nothing is written."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Rejected:
+    line: int
+    reason: str
+
+
+@dataclass
+class ParsedRow:
+    line: int
+    identifier: str
+    account: dict[str, Any]  # Account attribute → value, for the columns the file has
+    agrement: dict[str, Any]  # Agrement attribute → value
+
+
+@dataclass
+class ParsedFile:
+    encoding: str
+    rows: list[ParsedRow]
+    rejected: list[Rejected]
+    seen: set[str]  # every valid agrément number in the file, rejected rows included
+    total_rows: int
+    account_fields: list[str]
+    agrement_fields: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImportReport:
+    tenant: str
+    filename: str
+    dry_run: bool
+    encoding: str = ""
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # identifiers absent from the file
+    returned: list[str] = field(default_factory=list)  # absent before, back in this file
+    letters: list[str] = field(default_factory=list)  # new accounts awaiting a printed letter
+    warnings: list[str] = field(default_factory=list)
+    run_id: int | None = None
+    seconds: float = 0.0
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            "rows": self.rows, "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
+            "rejected": len(self.rejected), "missing": len(self.missing), "returned": len(self.returned),
+            "letters": len(self.letters),
+        }
+
+
+# -- reading the file ------------------------------------------------------------------------------
+
+def decode(data: bytes) -> tuple[str, str]:
+    """The text and the encoding's name: UTF-8 (BOM or not), else Windows-1252."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ImportFileError(
+            "Le fichier est en UTF-16 : enregistrez-le en CSV UTF-8 ou Windows-1252 (« CSV (séparateur : point-virgule) »)."
+        )
+    if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ImportFileError("Le fichier est un classeur (Excel, LibreOffice) : enregistrez-le au format CSV.")
+    if b"\x00" in data:
+        raise ImportFileError("Le fichier n'est pas un fichier texte CSV (octets nuls) : enregistrez-le au format CSV.")
+    if data.startswith(b"\xef\xbb\xbf"):
+        try:
+            return data[3:].decode("utf-8"), "UTF-8 (BOM)"
+        except UnicodeDecodeError:
+            pass  # a BOM then Windows-1252 bytes: refused below
+    else:
+        try:
+            return data.decode("utf-8"), "UTF-8"
+        except UnicodeDecodeError:
+            pass
+        try:
+            return data.decode("cp1252"), "Windows-1252"
+        except UnicodeDecodeError:
+            pass
+    raise ImportFileError(
+        "Le fichier n'est ni en UTF-8 ni en Windows-1252 : enregistrez-le au format CSV dans l'un de ces encodages."
+    )
+
+
+def _header_key(value: str) -> str:
+    return unicodedata.normalize("NFC", value).strip().strip("\ufeff").strip().casefold()
+
+
+def expected_headers(config: TenantConfig) -> dict[str, str]:
+    """field → header name this tenant's file uses."""
+    columns = config.import_.columns
+    return {name: getattr(columns, name) or default for name, default in {**DEFAULT_HEADERS, **OPTIONAL_HEADERS}.items()}
+
+
+def expected_columns(config: TenantConfig) -> list[tuple[str, str, bool]]:
+    """(header, what it holds, optional) for each column this tenant's file may have, in order."""
+    headers = expected_headers(config)
+    return [(headers[name], FIELD_LABELS[name], name in OPTIONAL_HEADERS) for name in headers]
+
+
+def _short(value: str, limit: int = 40) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def _parse_date(raw: str) -> date | None:
+    match = _DATE.match(raw)
+    if not match:
+        return None
+    day, month, year = (int(g) for g in match.groups())
+    if not 1900 <= year <= 2100:
+        return None
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """(first line of the record, cells), blank lines skipped; csv errors name their line."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', strict=False)
+    previous = 0
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ImportFileError(f"Ligne {previous + 1} illisible : {exc}.") from None
+        line = previous + 1
+        previous = reader.line_num
+        if not cells or all(not c.strip() for c in cells):
+            continue
+        yield line, cells
+
+
+def parse_file(data: bytes, config: TenantConfig, progress: Progress | None = None) -> ParsedFile:
+    """Decode, read the header and validate every row. ImportFileError when the file as a whole
+    cannot be read; row errors are collected, line by line."""
+    text, encoding = decode(data)
+    delimiter = config.import_.delimiter
+    kind = config.login.identifier
+    records = _records(text, delimiter)
+    first = next(records, None)
+    if first is None:
+        raise ImportFileError("Le fichier est vide.")
+    header_line, header = first
+    headers = expected_headers(config)
+    wanted = {_header_key(name): field_name for field_name, name in headers.items()}
+    positions: dict[str, int] = {}
+    ignored: list[str] = []
+    for index, cell in enumerate(header):
+        field_name = wanted.get(_header_key(cell))
+        if field_name is None:
+            if cell.strip():
+                ignored.append(cell.strip())
+        elif field_name in positions:
+            raise ImportFileError(f"Ligne {header_line} : la colonne « {cell.strip()} » apparaît deux fois dans l'en-tête.")
+        else:
+            positions[field_name] = index
+    if "agrement_number" not in positions:
+        hint = ""
+        for other in (";", ",", "\t", "|"):
+            if other != delimiter and len(header) == 1 and other in header[0]:
+                shown = "tabulation" if other == "\t" else f"« {other} »"
+                hint = f" Le fichier semble séparé par {shown} alors que ce portail attend « {delimiter if delimiter != chr(9) else 'tabulation'} »."
+                break
+        raise ImportFileError(
+            f"Ligne {header_line} : la colonne « {headers['agrement_number']} » (numéro d'agrément) est introuvable dans l'en-tête.{hint}"
+        )
+    warnings: list[str] = []
+    absent = [headers[f] for f in DEFAULT_HEADERS if f not in positions]
+    if absent:
+        warnings.append("Colonnes absentes (ces informations ne sont pas modifiées) : " + ", ".join(absent) + ".")
+    if ignored:
+        warnings.append("Colonnes inconnues, ignorées : " + ", ".join(ignored) + ".")
+
+    width = len(header)
+    account_fields = [ACCOUNT_FIELDS[f] for f in ACCOUNT_FIELDS if f in positions]
+    if "email" in positions:
+        account_fields.append("email_key")
+    agrement_fields = [AGREMENT_FIELDS[f] for f in AGREMENT_FIELDS if f in positions]
+    rows: list[ParsedRow] = []
+    rejected: list[Rejected] = []
+    first_line: dict[str, int] = {}
+    present: set[str] = set()  # numbers of rows rejected before their number was read
+    total_lines = text.count("\n") + 1
+    today = clock.now().date()
+    count = 0
+    for line, cells in records:
+        count += 1
+        if progress is not None and count % 1000 == 0:
+            progress("analyse", min(line, total_lines), total_lines)
+        if len(cells) < width or (len(cells) > width and any(c.strip() for c in cells[width:])):
+            # Still in the file: its number, when readable, keeps it off the missing list.
+            position = positions["agrement_number"]
+            readable = normalize_identifier(kind, cells[position]) if position < len(cells) else None
+            if readable is not None:
+                present.add(readable)
+        if len(cells) < width:
+            rejected.append(Rejected(line, f"{len(cells)} colonne(s) au lieu de {width} (vérifiez le séparateur et les guillemets)"))
+            continue
+        if len(cells) > width and any(c.strip() for c in cells[width:]):
+            rejected.append(Rejected(line, f"{len(cells)} colonnes au lieu de {width} (vérifiez le séparateur et les guillemets)"))
+            continue
+
+        def cell(name: str) -> str:
+            return cells[positions[name]].strip() if name in positions else ""
+
+        errors: list[str] = []
+        raw_number = cell("agrement_number")
+        identifier = normalize_identifier(kind, raw_number) if raw_number else None
+        if not raw_number:
+            errors.append("numéro d'agrément manquant")
+        elif identifier is None:
+            errors.append(f"numéro d'agrément invalide « {_short(raw_number)} » ({IDENTIFIER_KINDS[kind]})")
+        elif len(identifier) > MAX_AGREMENT_NUMBER:
+            errors.append(f"numéro d'agrément trop long ({MAX_AGREMENT_NUMBER} caractères au plus)")
+            identifier = None
+        elif identifier in first_line:
+            rejected.append(Rejected(line, f"numéro d'agrément {identifier} en double : déjà à la ligne {first_line[identifier]}"))
+            continue
+        else:
+            first_line[identifier] = line
+
+        account: dict[str, Any] = {}
+        for name in ("last_name", "first_name", "phone", "address", "city", "family_situation"):
+            if name in positions:
+                value = unicodedata.normalize("NFC", cell(name)) or None
+                if value is not None and len(value) > MAX_LENGTHS[name]:
+                    errors.append(f"{LABELS[name]} trop long ({MAX_LENGTHS[name]} caractères au plus)")
+                account[name] = value
+        for name in ("last_name", "first_name"):
+            if name in positions and not account[name]:
+                errors.append(f"{LABELS[name]} manquant")
+        if "civility" in positions:
+            raw = cell("civility")
+            account["civility"] = CIVILITIES.get(raw.casefold()) if raw else None
+            if raw and account["civility"] is None:
+                errors.append(f"civilité invalide « {_short(raw)} » (M ou Mme attendu)")
+        if "birth_date" in positions:
+            raw = cell("birth_date")
+            account["birth_date"] = _parse_date(raw) if raw else None
+            if raw and account["birth_date"] is None:
+                errors.append(f"date de naissance invalide « {_short(raw)} » (JJ/MM/AAAA attendu)")
+            elif account["birth_date"] is not None and account["birth_date"] > today:
+                errors.append(f"date de naissance dans le futur « {raw} »")
+        if "email" in positions:
+            raw = cell("email")
+            # The mailer's own rule: an address stored here is one the lock notice can reach.
+            address = plain_address(raw) if raw else None
+            if raw and address is None:
+                errors.append(f"adresse électronique invalide « {_short(raw)} »")
+            account["email"] = address
+            account["email_key"] = address_key(address) if address else None
+        if "postal_code" in positions:
+            raw = cell("postal_code")
+            if raw and not _POSTAL_CODE.match(raw):
+                errors.append(f"code postal invalide « {_short(raw)} » (5 chiffres attendus)")
+            account["postal_code"] = raw or None
+        if "publication" in positions:
+            raw = cell("publication").casefold()
+            if raw not in ("oui", "non", ""):
+                errors.append(f"publication invalide « {_short(cell('publication'))} » (oui ou non attendu)")
+            account["publication_consent"] = raw == "oui"  # no consent unless it says so
+
+        agrement: dict[str, Any] = {}
+        for name, label in (("agrement_start", "date de début d'agrément"), ("agrement_end", "date de fin d'agrément")):
+            if name in positions:
+                raw = cell(name)
+                agrement[AGREMENT_FIELDS[name]] = _parse_date(raw) if raw else None
+                if raw and agrement[AGREMENT_FIELDS[name]] is None:
+                    errors.append(f"{label} invalide « {_short(raw)} » (JJ/MM/AAAA attendu)")
+        start, end = agrement.get("start_date"), agrement.get("end_date")
+        if start is not None and end is not None and end < start:
+            errors.append("date de fin d'agrément antérieure à la date de début")
+        if "agrement_place" in positions:
+            place = unicodedata.normalize("NFC", cell("agrement_place")) or None
+            if place is not None and len(place) > MAX_LENGTHS["agrement_place"]:
+                errors.append(f"{LABELS['agrement_place']} trop long ({MAX_LENGTHS['agrement_place']} caractères au plus)")
+            agrement["place"] = place
+        if "capacity" in positions:
+            raw = cell("capacity")
+            agrement["capacity"] = int(raw) if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= 6 else None
+            if raw and agrement["capacity"] is None:
+                errors.append(f"capacité invalide « {_short(raw)} » (nombre entier de 1 à 6 attendu)")
+
+        if errors:
+            rejected.append(Rejected(line, " ; ".join(errors)))
+            continue
+        assert identifier is not None
+        rows.append(ParsedRow(line, identifier, account, agrement))
+    if count == 0:
+        raise ImportFileError("Le fichier ne contient que l'en-tête : aucune assistante à importer.")
+    if progress is not None:
+        progress("analyse", total_lines, total_lines)
+    return ParsedFile(
+        encoding=encoding, rows=rows, rejected=rejected, seen=set(first_line) | present, total_rows=count,
+        account_fields=account_fields, agrement_fields=agrement_fields, warnings=warnings,
+    )
+
+
+# -- applying it -----------------------------------------------------------------------------------
+
+def _chunks(items: Sequence[T], size: int = BATCH) -> Iterable[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class _Writes:
+    """Counts written rows across phases for one progress bar."""
+
+    def __init__(self, total: int, progress: Progress | None):
+        self.total = max(total, 1)
+        self.done = 0
+        self.progress = progress
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        if self.progress is not None:
+            self.progress("écriture", min(self.done, self.total), self.total)
+
+
+async def import_assistants(
+    db: AsyncSession,
+    tenant: Tenant,
+    data: bytes,
+    filename: str,
+    *,
+    secret_key: str,
+    dry_run: bool,
+    admin_id: int | None = None,
+    by: str | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import one file for one tenant and store the run (an ImportRun and an audit line, dry
+    run or not). ImportFileError when the file cannot be read: nothing is written then."""
+    started = time.perf_counter()
+    slug = tenant.slug
+    config = tenant.config
+    parsed = await asyncio.to_thread(parse_file, data, config, progress)
+    report = ImportReport(
+        tenant=slug, filename=filename, dry_run=dry_run, encoding=parsed.encoding, rows=parsed.total_rows,
+        warnings=list(parsed.warnings),
+    )
+    rejected = list(parsed.rejected)
+    now = clock.now()
+
+    account_columns = [getattr(Account, name) for name in parsed.account_fields]
+    existing = {
+        row.identifier: row
+        for row in (await db.execute(
+            select(
+                Account.id, Account.identifier, Account.kind, Account.missing_from_import_at,
+                Account.password_hash.is_not(None).label("activated"), *account_columns,
+            ).where(Account.tenant_id == slug)
+        )).all()
+    }
+    agrements = {
+        row.number: row
+        for row in (await db.execute(
+            select(Agrement.id, Agrement.number, Agrement.account_id, *[getattr(Agrement, n) for n in parsed.agrement_fields])
+            .where(Agrement.tenant_id == slug)
+        )).all()
+    }
+
+    new_rows: list[ParsedRow] = []
+    account_updates: list[dict[str, Any]] = []
+    agrement_updates: list[dict[str, Any]] = []
+    agrement_inserts: list[dict[str, Any]] = []  # for existing accounts without one
+    returned_ids: list[int] = []
+    for row in parsed.rows:
+        old = existing.get(row.identifier)
+        if old is None:
+            new_rows.append(row)
+            continue
+        if old.kind == "parent":
+            rejected.append(Rejected(row.line, f"l'identifiant {row.identifier} est celui d'un compte parent, pas d'une assistante"))
+            continue
+        values = dict(row.account)
+        if old.activated and "email" in values:
+            values["email"], values["email_key"] = old.email, old.email_key  # the owner's own address now
+        changed = any(getattr(old, name) != value for name, value in values.items())
+        if changed:
+            account_updates.append({"id": old.id, **values, "imported_at": now, "updated_at": now})
+        current = agrements.get(row.identifier)
+        if current is None:
+            agrement_inserts.append({"tenant_id": slug, "number": row.identifier, "account_id": old.id, **row.agrement})
+            changed = True
+        elif current.account_id != old.id or any(getattr(current, n) != v for n, v in row.agrement.items()):
+            agrement_updates.append({"id": current.id, "account_id": old.id, **row.agrement})
+            changed = True
+        if changed:
+            report.updated += 1
+        else:
+            report.unchanged += 1
+        if old.missing_from_import_at is not None:
+            returned_ids.append(old.id)
+            report.returned.append(row.identifier)
+    report.created = len(new_rows)
+    letter_mode = config.activation.mode == "letter"
+    if letter_mode:
+        report.letters = [row.identifier for row in new_rows]
+    missing = [old for identifier, old in existing.items() if old.kind == "assistant" and identifier not in parsed.seen]
+    report.missing = sorted(old.identifier for old in missing)
+    newly_missing = [old.id for old in missing if old.missing_from_import_at is None]
+    rejected.sort(key=lambda r: r.line)
+    report.rejected = rejected
+
+    if not dry_run:
+        writes = _Writes(
+            len(new_rows) * (3 if letter_mode else 2) + len(account_updates) + len(agrement_updates)
+            + len(agrement_inserts) + len(returned_ids) + len(newly_missing),
+            progress,
+        )
+        try:
+            await _write(db, tenant, secret_key, now, new_rows, account_updates, agrement_updates, agrement_inserts,
+                         returned_ids, newly_missing, letter_mode, writes)
+        except IntegrityError:
+            await db.rollback()
+            raise ImportFileError(
+                "Des comptes ont été créés pendant l'import (un autre import en cours ?) : rien n'a été modifié, recommencez."
+            ) from None
+
+    run = ImportRun(
+        tenant_id=slug, admin_id=admin_id, filename=filename[:255], dry_run=dry_run, created_at=now,
+        counts=report.counts, rejected=[{"line": r.line, "reason": r.reason} for r in rejected[:MAX_STORED_REJECTS]],
+        missing=report.missing,
+    )
+    db.add(run)
+    await db.flush()
+    report.run_id = run.id
+    audit.record(db, slug, "import.dry_run" if dry_run else "import.applied", run_id=run.id, filename=filename[:255],
+                 by=by, **report.counts)
+    await db.commit()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+async def _write(
+    db: AsyncSession, tenant: Tenant, secret_key: str, now: datetime, new_rows: list[ParsedRow],
+    account_updates: list[dict[str, Any]], agrement_updates: list[dict[str, Any]],
+    agrement_inserts: list[dict[str, Any]], returned_ids: list[int], newly_missing: list[int],
+    letter_mode: bool, writes: _Writes,
+) -> None:
+    slug = tenant.slug
+    # executemany without RETURNING (a pipeline on psycopg; a multi-row INSERT … RETURNING costs
+    # more to build than to run), then one query for the new ids.
+    for batch in _chunks(new_rows):
+        await db.execute(insert(ACCOUNTS), [{
+            "tenant_id": slug, "kind": "assistant", "identifier": row.identifier, **row.account,
+            "imported_at": now, "created_at": now, "updated_at": now,
+        } for row in batch])
+        writes.advance(len(batch))
+    created_ids: dict[str, int] = {}
+    if new_rows:
+        new_identifiers = {row.identifier for row in new_rows}
+        created_ids = {
+            identifier: id_
+            for id_, identifier in (await db.execute(
+                select(Account.id, Account.identifier).where(Account.tenant_id == slug, Account.created_at == now)
+            )).all()
+            if identifier in new_identifiers
+        }
+    for batch in _chunks([
+        {"tenant_id": slug, "number": row.identifier, "account_id": created_ids[row.identifier], **row.agrement}
+        for row in new_rows
+    ] + agrement_inserts):
+        await db.execute(insert(Agrement.__table__), list(batch))
+        writes.advance(len(batch))
+    if letter_mode:
+        # A temporary password per new account, stored as the keyed hash a login checks. It is
+        # never shown (256 random bits nobody can type): the account awaits its letter, and the
+        # console's letter action issues the printed one, which replaces it.
+        for batch in _chunks(new_rows):
+            await db.execute(insert(AccountToken.__table__), [{
+                "token_hash": tokens.keyed_digest(secret_key, slug, str(created_ids[row.identifier]), tokens.new_secret()),
+                "tenant_id": slug, "account_id": created_ids[row.identifier], "purpose": TEMPORARY_PASSWORD,
+                "created_at": now, "expires_at": now + LETTER_TTL, "data": {"reason": "import"},
+            } for row in batch])
+            writes.advance(len(batch))
+    for batch in _chunks(account_updates):
+        await db.execute(update(Account), list(batch))
+        writes.advance(len(batch))
+    for batch in _chunks(agrement_updates):
+        await db.execute(update(Agrement), list(batch))
+        writes.advance(len(batch))
+    for batch in _chunks(returned_ids):
+        await db.execute(
+            update(Account).where(Account.tenant_id == slug, Account.id.in_(batch)).values(missing_from_import_at=None),
+            execution_options={"synchronize_session": False},
+        )
+        writes.advance(len(batch))
+    for batch in _chunks(newly_missing):
+        await db.execute(
+            update(Account).where(Account.tenant_id == slug, Account.id.in_(batch)).values(missing_from_import_at=now),
+            execution_options={"synchronize_session": False},
+        )
+        writes.advance(len(batch))
