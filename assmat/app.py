@@ -7,20 +7,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy import text
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from assmat.core.db.engine import make_engine, make_sessionmaker
-from assmat.tenants.models import TenantRow
 from assmat.core.i18n import current_locale
 from assmat.core.mail.sender import make_backend
 from assmat.core.db.purge import Retention
@@ -48,6 +47,9 @@ from assmat.web.middleware import (
     SecurityHeadersMiddleware,
     TenantMiddleware,
 )
+from assmat.core.errors import DomainError
+from assmat.web.forms import FormRefused
+from assmat.web.kit import Redirect
 from assmat.web.templating import render, templates
 
 log = logging.getLogger("assmat")
@@ -109,6 +111,22 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return await error_page(request.scope, status)
 
 
+async def redirect_to(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Redirect)
+    return RedirectResponse(exc.url, status_code=303)
+
+
+async def refused(request: Request, exc: Exception) -> Response:
+    """A domain refusal no handler answered in place: its status and message, on the tenant's
+    page; a refused form on the form error page (never with a token leaking through Referer)."""
+    assert isinstance(exc, DomainError)
+    if isinstance(exc, FormRefused):
+        response = render(request, "form_error.html", {"message": exc.message}, status_code=exc.status)
+        response.headers["referrer-policy"] = "no-referrer"
+        return response
+    return await error_page(request.scope, exc.status, exc.message)
+
+
 async def database_error(request: Request, exc: Exception) -> Response:
     """A database fault in a handler: the request is denied (its transaction rolled back with
     its session), the trace goes to the log, the user gets a plain page: 503 during an outage;
@@ -129,13 +147,17 @@ def create_app(settings: Settings | None = None, registry: TenantRegistry | None
     # Created here (it connects lazily) so that the console can be mounted at once.
     engine = make_engine(settings.database_url)
 
+    def wake_mail() -> None:
+        worker = getattr(app.state, "mail_worker", None)
+        if worker is not None:
+            worker.nudge()
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.engine = engine
-        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.sessionmaker = make_sessionmaker(engine, wake_mail)
         await sync_tenant_rows(app.state.sessionmaker, registry)
-        # Requests enqueue mail and call app.state.mail_worker.nudge() after their commit.
-        # It also purges expired rows (captchas, rate limits, sessions, tokens, old mail) hourly.
+        # A commit that queued mail wakes it (make_sessionmaker); it also purges expired rows (captchas, rate limits, sessions, tokens, old mail) hourly.
         app.state.mail_worker = MailWorker(app.state.sessionmaker, make_backend(settings),
                                            retention=Retention.from_settings(settings))
         if settings.mail_in_process:
@@ -169,13 +191,14 @@ def create_app(settings: Settings | None = None, registry: TenantRegistry | None
             Middleware(AccountSessionMiddleware),
         ],
         # Other exceptions reach ErrorPagesMiddleware, inside the security headers.
-        exception_handlers={HTTPException: http_error, SQLAlchemyError: database_error},
+        exception_handlers={HTTPException: http_error, SQLAlchemyError: database_error, Redirect: redirect_to,
+                            DomainError: refused},
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.registry = registry
     app.state.hasher = AsyncHasher(Hasher(settings))
-    console = mount_console(app, engine)
+    console = mount_console(app, engine, wake_mail)
     # The console is an application of its own: its outage pages are ours too.
     console.admin.exception_handlers[SQLAlchemyError] = database_error
     console.admin.exception_handlers[Exception] = http_error

@@ -106,10 +106,6 @@ class ConfirmedActions:
             rows = await self.scoped_rows(request, db, form.get("pks", "").split(","))
             result = await self.perform(request, db, name, rows, by)
             await db.commit()
-        # Actions may queue mail (or requeue it): deliver now rather than at the next poll.
-        worker = getattr(request.app.state, "mail_worker", None)
-        if worker is not None:
-            worker.nudge()
         if isinstance(result, Response):
             return result
         done = result if isinstance(result, Done) else Done(result)

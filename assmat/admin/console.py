@@ -3,6 +3,8 @@ platform's console on the root domain. Views decide per request what they show."
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pathlib import Path
 
 from sqladmin import Admin
@@ -70,11 +72,11 @@ def console_title(request: Request) -> str:
     return f"Console – {tenant.config.name if tenant else 'Plateforme assmat'}"
 
 
-def mount_console(app: Starlette, engine: AsyncEngine) -> Admin:
+def mount_console(app: Starlette, engine: AsyncEngine, wake_mail: Callable[[], None]) -> Admin:
     # SQLAdmin turns autoflush off on the sessionmaker it gets: it gets its own.
     console = Console(
         app,
-        session_maker=make_sessionmaker(engine),
+        session_maker=make_sessionmaker(engine, wake_mail),
         base_url="/admin",
         title="Console",
         authentication_backend=ConsoleAuth(),

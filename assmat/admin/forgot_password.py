@@ -38,9 +38,6 @@ def add_forgot_password(console: Admin) -> None:
                     await admin_service(request, db).request_reset(
                         form.get("email", ""), base, request.client.host if request.client else None
                     )
-                worker = getattr(request.app.state, "mail_worker", None)
-                if worker is not None:
-                    worker.nudge()
                 context["sent"] = SENT
         return await console.templates.TemplateResponse(request, "forgot_password.html", context, status_code=status)
 

@@ -10,7 +10,9 @@ from assmat.auth.staff import AdminService
 from assmat.auth.errors import PasswordRejected, TokenInvalid
 from assmat.auth.policy import rules_as_json
 from assmat.auth.staff import PLATFORM_POLICY
-from assmat.auth.http import page, secure_form, token_page
+from assmat.auth.http import token_page
+from assmat.web import kit
+from assmat.web.kit import page
 
 
 async def set_admin_password(request: Request) -> Response:
@@ -19,9 +21,7 @@ async def set_admin_password(request: Request) -> Response:
     context = {"rules": rules_as_json(policy)}
     if request.method == "GET":
         return token_page(request, page(request, "admin_set_password.html", context))
-    form = await secure_form(request)
-    if isinstance(form, Response):
-        return token_page(request, form)
+    form = await kit.form(request)
     async with request.app.state.sessionmaker() as db:
         service = AdminService(db, request.app.state.hasher, tenant)
         try:

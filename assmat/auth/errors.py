@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from assmat.core.errors import DomainError
 
-class AuthError(Exception):
+
+class AuthError(DomainError):
     """Base of every account-flow refusal."""
 
 
@@ -42,3 +44,5 @@ class TokenInvalid(AuthError):
 
 class RateLimited(AuthError):
     """Too many attempts for this identifier or address; try again later."""
+
+    status = 429

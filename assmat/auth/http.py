@@ -5,16 +5,13 @@ message otherwise."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from assmat.auth import captcha
@@ -42,14 +39,17 @@ from assmat.core.mail.links import mail_base_url
 from assmat.core.mail.outbox import enqueue
 from assmat.tenants.loader import Tenant
 from assmat.web.csrf import read_cookie
-from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, parse_french_date, read_form
+from assmat.web.forms import parse_french_date
 from assmat.web.redirects import safe_next
 from assmat.auth.session_middleware import SESSION_COOKIE
-from assmat.web.templating import render, tenant_text
+from assmat.web.templating import tenant_text
+from assmat.web import kit
+from assmat.auth.guards import STEP_ROUTES, clear_session_cookie, current_account, set_session_cookie, signed_in
+from assmat.web.kit import client_ip, database, page, redirect, register_notices
 
 
 # Short notices shown after a redirect, by code: nothing user-supplied is ever echoed.
-NOTICES = {
+register_notices(**{
     "logged_out": lambda t: _("You are signed out."),
     "session_expired": lambda t: _("Your session has ended. Please sign in again."),
     "reset_sent": lambda t: reset_sent_text(t, "reset.sent_temporary_password"),
@@ -75,7 +75,7 @@ NOTICES = {
     "updated": lambda t: _("The child's details have been saved."),
     "deleted": lambda t: _("The child has been deleted."),
     "situation_sent": lambda t: _("Your report has been sent to the département's services. They will contact you if needed."),
-}
+})
 
 
 # -- what a lock means on this tenant -------------------------------------------------------------
@@ -140,25 +140,8 @@ def reset_sent_text(tenant: Tenant | None, message_id: str) -> str:
 # -- plumbing ------------------------------------------------------------------------------------
 
 
-def tenant_of(request: Request) -> Tenant:
-    tenant = request.scope.get("tenant")
-    if tenant is None:
-        raise HTTPException(404)
-    return tenant
-
-
-def client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
-
-
-@asynccontextmanager
-async def database(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.sessionmaker() as session:
-        yield session
-
-
 def account_service(request: Request, db: AsyncSession) -> AccountService:
-    tenant = tenant_of(request)
+    tenant = kit.tenant(request)
     settings = request.app.state.settings
     return AccountService(
         tenant,
@@ -167,83 +150,6 @@ def account_service(request: Request, db: AsyncSession) -> AccountService:
         settings.effective_secret_key,
         mail_base_url(settings, tenant),
     )
-
-
-def nudge_mail(request: Request, service: AccountService | None = None) -> None:
-    """Wake the mail sender after a commit that enqueued mail: it goes out now, and the
-    answer never waited for SMTP."""
-    if service is not None and not service.mail_enqueued:
-        return
-    worker = getattr(request.app.state, "mail_worker", None)
-    if worker is not None:
-        worker.nudge()
-
-
-def redirect(path: str, **params: str) -> RedirectResponse:
-    return RedirectResponse(f"{path}?{urlencode(params)}" if params else path, status_code=303)
-
-
-def notice(request: Request) -> str | None:
-    code = request.query_params.get("info")
-    factory = NOTICES.get(code or "")
-    return factory(request.scope.get("tenant")) if factory else None
-
-
-async def current_account(request: Request) -> Account | None:
-    """The signed-in account on this tenant, or None (loaded by AccountSessionMiddleware).
-    Another tenant's session is anonymous here."""
-    return request.scope.get("account")
-
-
-STEP_ROUTES = {"change_password": "/changement-mot-de-passe", "security_update": "/changement-mot-de-passe", "terms": "/conditions"}
-
-
-async def signed_in(request: Request, *, step: str | None = None) -> Account | Response:
-    """The account, or the response that sends the browser where it must go first."""
-    account = await current_account(request)
-    if account is None:
-        expired = read_cookie(request.scope, SESSION_COOKIE) is not None
-        params = {"next": request.url.path}
-        if expired:
-            params["info"] = "session_expired"
-        return redirect("/connexion", **params)
-    pending = pending_step(tenant_of(request), account)
-    if pending != step and not (step == "change_password" and pending == "security_update"):
-        return redirect(STEP_ROUTES[pending] if pending else "/espace")
-    return account
-
-
-def set_session_cookie(request: Request, response: Response, token: str) -> None:
-    response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="lax", secure=request.app.state.settings.is_production, path="/"
-    )
-
-
-def clear_session_cookie(request: Request, response: Response) -> None:
-    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=request.app.state.settings.is_production, path="/")
-
-
-def page(request: Request, template: str, context: dict[str, Any] | None = None, status: int = 200) -> Response:
-    base = {"notice": notice(request)}
-    response = render(request, template, {**base, **(context or {})}, status_code=status)
-    return response
-
-
-def bad_form(request: Request, exc: BadForm) -> Response:
-    return render(request, "form_error.html", {"message": exc.message}, status_code=400)
-
-
-def csrf_failed(request: Request) -> Response:
-    return render(request, "form_error.html", {"message": expired_form_message()}, status_code=403)
-
-
-async def secure_form(request: Request, max_fields: int = 50) -> dict[str, str] | Response:
-    try:
-        return await read_form(request, max_fields=max_fields)
-    except BadForm as exc:
-        return bad_form(request, exc)
-    except CsrfFailed:
-        return csrf_failed(request)
 
 
 def password_rules(tenant: Tenant) -> list[dict[str, Any]]:
@@ -256,7 +162,7 @@ def password_rules(tenant: Tenant) -> list[dict[str, Any]]:
 
 async def new_captcha(request: Request) -> str:
     """A new challenge for the page; 429 once this client has asked for too many."""
-    tenant = tenant_of(request)
+    tenant = kit.tenant(request)
     async with database(request) as db:
         if not await CAPTCHA_ISSUE.hit(db, tenant.slug, f"ip:{client_ip(request)}"):
             await db.commit()
@@ -269,7 +175,7 @@ async def new_captcha(request: Request) -> str:
 async def captcha_passes(request: Request, form: dict[str, str]) -> bool:
     """Whether the form's captcha was answered; 429 once this client has submitted too many
     forms with a captcha (counted before the check, right or wrong)."""
-    tenant = tenant_of(request)
+    tenant = kit.tenant(request)
     async with database(request) as db:
         if not await CAPTCHA_FORM.hit(db, tenant.slug, f"ip:{client_ip(request)}"):
             await db.commit()
@@ -287,7 +193,7 @@ async def captcha_passes(request: Request, form: dict[str, str]) -> bool:
 async def login_page(
     request: Request, form: dict[str, str] | None = None, error: str | None = None, status: int = 200, captcha_error: bool = False
 ) -> Response:
-    tenant = tenant_of(request)
+    tenant = kit.tenant(request)
     context: dict[str, Any] = {
         "identifier": (form or {}).get("identifiant", ""),
         "next": safe_next((form or {}).get("next") or request.query_params.get("next"), ""),
@@ -300,14 +206,12 @@ async def login_page(
 
 
 async def login(request: Request) -> Response:
-    tenant = tenant_of(request)
+    tenant = kit.tenant(request)
     if request.method == "GET":
-        if await current_account(request) is not None:
+        if current_account(request) is not None:
             return redirect("/espace")
         return await login_page(request)
-    form = await secure_form(request)
-    if isinstance(form, Response):
-        return form
+    form = await kit.form(request)
     if form.get("nouveau_captcha"):
         return await login_page(request, form)
     if tenant.config.login.captcha and not await captcha_passes(request, form):
@@ -318,19 +222,16 @@ async def login(request: Request) -> Response:
         try:
             outcome = await service.authenticate(form.get("identifiant", ""), form.get("mot_de_passe", ""), client_ip(request))
         except AccountLocked:
-            nudge_mail(request, service)
             return await login_page(request, form, login_locked_text(tenant), 400)
         except TemporaryPasswordExpired:
             return await login_page(request, form, _(
                 "This temporary password has expired: ask for a new one with « Forgot your password? »."
             ), 400)
         except EmailNotConfirmed:
-            nudge_mail(request, service)
             return await login_page(request, form, _(
                 "You must confirm your email address first: a new confirmation link has just been sent to you."
             ), 400)
         except LoginFailed:
-            nudge_mail(request, service)
             return await login_page(request, form, login_failed_text(tenant), 400)
         await close_session(db, read_cookie(request.scope, SESSION_COOKIE))
         token = await open_session(
@@ -345,12 +246,10 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    tenant = tenant_of(request)
-    form = await secure_form(request)
-    if isinstance(form, Response):
-        return form
+    tenant = kit.tenant(request)
+    form = await kit.form(request)
     token = read_cookie(request.scope, SESSION_COOKIE)
-    account = await current_account(request)
+    account = current_account(request)
     async with database(request) as db:
         await close_session(db, token)
         if account is not None:
@@ -365,17 +264,13 @@ async def logout(request: Request) -> Response:
 
 
 async def forced_change(request: Request) -> Response:
-    tenant = tenant_of(request)
-    account = await signed_in(request, step="change_password")
-    if isinstance(account, Response):
-        return account
+    tenant = kit.tenant(request)
+    account = signed_in(request, step="change_password")
     reason = "security_update" if account.needs_security_update and not account.must_change_password else "first_login"
     context = {"rules": password_rules(tenant), "reason": reason}
     if request.method == "GET":
         return page(request, "forced_change.html", context)
-    form = await secure_form(request)
-    if isinstance(form, Response):
-        return form
+    form = await kit.form(request)
     async with database(request) as db:
         service = account_service(request, db)
         try:
@@ -404,15 +299,11 @@ async def forced_change(request: Request) -> Response:
 
 
 async def terms(request: Request) -> Response:
-    tenant_of(request)
-    account = await signed_in(request, step="terms")
-    if isinstance(account, Response):
-        return account
+    kit.tenant(request)
+    account = signed_in(request, step="terms")
     if request.method == "GET":
         return page(request, "accept_terms.html")
-    form = await secure_form(request)
-    if isinstance(form, Response):
-        return form
+    form = await kit.form(request)
     if form.get("accepter") not in ("1", "on", "oui"):
         return page(request, "accept_terms.html", {"error": _("You must accept the terms of use to continue.")}, 400)
     async with database(request) as db:
@@ -426,7 +317,7 @@ async def terms(request: Request) -> Response:
 async def forgot_page(
     request: Request, form: dict[str, str] | None = None, error: str | None = None, status: int = 200, captcha_error: bool = False
 ) -> Response:
-    tenant = tenant_of(request)
+    tenant = kit.tenant(request)
     context: dict[str, Any] = {"values": form or {}, "error": error, "captcha_error": error if captcha_error else None}
     if tenant.config.password_reset.captcha:
         context["captcha_id"] = await new_captcha(request)
@@ -434,12 +325,10 @@ async def forgot_page(
 
 
 async def forgot_password(request: Request) -> Response:
-    tenant = tenant_of(request)
+    tenant = kit.tenant(request)
     if request.method == "GET":
         return await forgot_page(request)
-    form = await secure_form(request)
-    if isinstance(form, Response):
-        return form
+    form = await kit.form(request)
     if form.get("nouveau_captcha"):
         return await forgot_page(request, form)
     reset = tenant.config.password_reset
@@ -451,7 +340,6 @@ async def forgot_password(request: Request) -> Response:
     async with database(request) as db:
         service = account_service(request, db)
         outcome = await service.request_reset(form.get("identifiant"), form.get("email"), client_ip(request))
-    nudge_mail(request, service)
     sent_code = "reset_sent" if reset.mode == "temporary_password" else "reset_link_sent"
     if reset.reveal_unknown_account and outcome.status != "sent":
         # The tenant chose the seed's explicit messages (the Gers).
@@ -467,7 +355,7 @@ async def forgot_password(request: Request) -> Response:
 
 
 async def reset_with_link(request: Request) -> Response:
-    tenant = tenant_of(request)
+    tenant = kit.tenant(request)
     token = request.path_params["token"]
     async with database(request) as db:
         service = account_service(request, db)
@@ -477,9 +365,7 @@ async def reset_with_link(request: Request) -> Response:
         context = {"rules": password_rules(tenant)}
         if request.method == "GET":
             return token_page(request, page(request, "reset_password.html", context))
-        form = await secure_form(request)
-        if isinstance(form, Response):
-            return token_page(request, form)
+        form = await kit.form(request)
         try:
             await service.reset_with_token(token, form.get("mot_de_passe"), form.get("confirmation"), client_ip(request))
         except PasswordRejected as exc:
@@ -500,16 +386,14 @@ def token_page(request: Request, response: Response) -> Response:
 
 
 async def activation(request: Request) -> Response:
-    tenant = tenant_of(request)
+    tenant = kit.tenant(request)
     mode = tenant.config.activation.mode
     template = f"activation_{mode}.html"
     if request.method == "GET":
         return page(request, template, {"values": {}})
     if mode == "letter":
         raise HTTPException(405)
-    form = await secure_form(request)
-    if isinstance(form, Response):
-        return form
+    form = await kit.form(request)
     fields = set(tenant.config.activation.identity_fields or []) if mode == "identity_check" else {"birth_date"}
     birth_date = parse_french_date(form.get("date_naissance")) if "birth_date" in fields else None
     errors = []
@@ -532,7 +416,6 @@ async def activation(request: Request) -> Response:
                 await service.activation_by_identity(
                     form.get("identifiant"), form.get("nom"), form.get("prenom"), birth_date, form.get("email"), client_ip(request)
                 )
-                nudge_mail(request, service)
                 return redirect("/connexion", info="activation_sent")
             token = await service.activation_by_pmi_number(form.get("identifiant"), birth_date, client_ip(request))
         except RateLimited:
@@ -547,7 +430,7 @@ async def activation(request: Request) -> Response:
 
 
 async def activation_link(request: Request) -> Response:
-    tenant = tenant_of(request)
+    tenant = kit.tenant(request)
     token = request.path_params["token"]
     async with database(request) as db:
         service = account_service(request, db)
@@ -558,9 +441,7 @@ async def activation_link(request: Request) -> Response:
         context = {"rules": password_rules(tenant), "ask_email": row.purpose == "activation_step2", "values": {}}
         if request.method == "GET":
             return token_page(request, page(request, "activation_password.html", context))
-        form = await secure_form(request)
-        if isinstance(form, Response):
-            return token_page(request, form)
+        form = await kit.form(request)
         try:
             await service.complete_activation(token, form.get("mot_de_passe"), form.get("confirmation"), form.get("email"), client_ip(request))
         except PasswordRejected as exc:
@@ -569,7 +450,6 @@ async def activation_link(request: Request) -> Response:
             }, 400))
         except TokenInvalid:
             return token_page(request, page(request, "link_invalid.html", {}, 400))
-    nudge_mail(request, service)
     if context["ask_email"] and tenant.config.activation.email_confirmation:
         return redirect("/connexion", info="email_confirmation_sent")
     return redirect("/connexion", info="activation_done")
@@ -577,7 +457,7 @@ async def activation_link(request: Request) -> Response:
 
 async def confirm_email(request: Request) -> Response:
     """Links in emails are opened by mail scanners too: GET shows a button, POST applies."""
-    tenant_of(request)
+    kit.tenant(request)
     token = request.path_params["token"]
     if request.method == "GET":
         async with database(request) as db:
@@ -585,17 +465,14 @@ async def confirm_email(request: Request) -> Response:
         if not live:
             return token_page(request, page(request, "link_invalid.html", {}, 400))
         return token_page(request, page(request, "confirm_email.html"))
-    form = await secure_form(request)
-    if isinstance(form, Response):
-        return token_page(request, form)
+    form = await kit.form(request)
     async with database(request) as db:
         service = account_service(request, db)
         try:
             account = await service.confirm_email(token, client_ip(request))
         except TokenInvalid:
             return token_page(request, page(request, "link_invalid.html", {}, 400))
-    nudge_mail(request, service)
-    signed = await current_account(request)
+    signed = current_account(request)
     if signed is not None and signed.id == account.id:
         return redirect("/espace/compte/email", info="email_changed")
     return redirect("/connexion", info="email_confirmed")
@@ -620,12 +497,10 @@ def acknowledgment_context(account: Account | None, email: str, name: str, messa
 
 
 async def contact(request: Request) -> Response:
-    tenant = tenant_of(request)
+    tenant = kit.tenant(request)
     if request.method == "GET":
         return page(request, "contact.html", {"values": {}})
-    form = await secure_form(request)
-    if isinstance(form, Response):
-        return form
+    form = await kit.form(request)
     name, email, message = (form.get(k, "").strip() for k in ("nom", "email", "message"))
     errors: dict[str, str] = {}
     if not name or len(name) > 200:
@@ -649,11 +524,10 @@ async def contact(request: Request) -> Response:
         await enqueue(db, tenant, "contact_admin", tenant.config.branding.admin_email,
                       {"name": name, "email": email, "message": message}, base_url=links)
         if ack:
-            copy = acknowledgment_context(await current_account(request), email, name, message)
+            copy = acknowledgment_context(current_account(request), email, name, message)
             await enqueue(db, tenant, "contact_acknowledgment", email, copy, base_url=links)
         audit.record(db, tenant.slug, "contact.sent", ip=client_ip(request), acknowledgment=ack)
         await db.commit()
-    nudge_mail(request)
     return redirect("/contact", info="contact_sent")
 
 
@@ -662,25 +536,19 @@ async def contact(request: Request) -> Response:
 
 async def account_page(request: Request) -> Response:
     """« Mon compte » (seed 001 §2.5): personal information and every account flow."""
-    tenant = tenant_of(request)
-    account = await signed_in(request)
-    if isinstance(account, Response):
-        return account
+    tenant = kit.tenant(request)
+    account = signed_in(request)
     idle_minutes = int(tenant.config.session.idle_timeout.total_seconds() // 60)
     return page(request, "account.html", {"account": account, "idle_minutes": idle_minutes})
 
 
 async def change_password(request: Request) -> Response:
-    tenant = tenant_of(request)
-    account = await signed_in(request)
-    if isinstance(account, Response):
-        return account
+    tenant = kit.tenant(request)
+    account = signed_in(request)
     context = {"rules": password_rules(tenant), "account": account}
     if request.method == "GET":
         return page(request, "change_password.html", context)
-    form = await secure_form(request)
-    if isinstance(form, Response):
-        return form
+    form = await kit.form(request)
     async with database(request) as db:
         service = account_service(request, db)
         try:
@@ -692,7 +560,6 @@ async def change_password(request: Request) -> Response:
                                                            "error_field": "mot_de_passe_actuel"}, 400)
         except PasswordRejected as exc:
             return page(request, "change_password.html", {**context, "errors": exc.messages, "error_field": exc.field}, 400)
-    nudge_mail(request, service)
     # Every session ended, this one too: the user signs in again with the new password (seed 001).
     response = redirect("/connexion", info="password_changed")
     clear_session_cookie(request, response)
@@ -700,15 +567,11 @@ async def change_password(request: Request) -> Response:
 
 
 async def change_email(request: Request) -> Response:
-    account = await signed_in(request)
-    if isinstance(account, Response):
-        return account
+    account = signed_in(request)
     context = {"account": account, "values": {}}
     if request.method == "GET":
         return page(request, "change_email.html", context)
-    form = await secure_form(request)
-    if isinstance(form, Response):
-        return form
+    form = await kit.form(request)
     async with database(request) as db:
         service = account_service(request, db)
         try:
@@ -718,7 +581,6 @@ async def change_email(request: Request) -> Response:
                                                         "error_field": "mot_de_passe_actuel"}, 400)
         except PasswordRejected as exc:
             return page(request, "change_email.html", {**context, "values": form, "errors": exc.messages, "error_field": exc.field}, 400)
-    nudge_mail(request, service)
     return redirect("/espace/compte/email", info="email_change_sent")
 
 

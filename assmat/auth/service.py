@@ -76,7 +76,6 @@ class AccountService:
         self.hasher = hasher
         self.secret_key = secret_key
         self.base_url = base_url.rstrip("/")
-        self.mail_enqueued = False  # the web layer nudges the mail sender after the commit
         self.mail_failures: list[str] = []  # templates that could not be queued (see _mail)
         self.lockout = Lockout(db, Account, tenant.config.lockout)
 
@@ -113,7 +112,6 @@ class AccountService:
                          reason="invalid_address" if isinstance(exc, InvalidRecipient) else "error")
             self.mail_failures.append(template)
             return
-        self.mail_enqueued = True
 
     def _url(self, path: str) -> str:
         return f"{self.base_url}{path}"

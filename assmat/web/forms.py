@@ -7,22 +7,30 @@ from datetime import date, datetime
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect, Request
 
+from assmat.core.errors import DomainError
 from assmat.core.i18n import gettext as _
 from assmat.web.csrf import form_csrf_valid
 
 MAX_FORM_BYTES = 64 * 1024  # far above any legitimate form here; a 1 MB password is refused
 
 
-class BadForm(Exception):
+class FormRefused(DomainError):
+    """A POST that is not a form we act on: answered with the form error page, nothing done."""
+
+
+class BadForm(FormRefused):
     """The request is not a form we can read: answered 400 with this French message."""
 
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+    status = 400
 
 
-class CsrfFailed(Exception):
+class CsrfFailed(FormRefused):
     """Missing or wrong CSRF token: answered 403, nothing done."""
+
+    status = 403
+
+    def __init__(self) -> None:
+        super().__init__(expired_form_message())
 
 
 def expired_form_message() -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
 SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
@@ -51,5 +53,27 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(target, **kwargs)
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
-    return async_sessionmaker(engine, expire_on_commit=False)
+# Set in a session's `info` by the outbox when it adds a mail (assmat.core.mail.outbox.enqueue).
+MAIL_ENQUEUED = "mail_enqueued"
+
+
+def make_sessionmaker(engine: AsyncEngine, wake_mail: Callable[[], None] | None = None) -> async_sessionmaker:
+    """The unit of work of every request, console view and command. A commit that queued mail
+    wakes the mail sender (`wake_mail`) once the mail is durable, so it goes out now and no
+    caller has to remember to do it; a rollback forgets the mail with its change."""
+
+    class UnitOfWork(Session):
+        pass
+
+    if wake_mail is not None:
+
+        @event.listens_for(UnitOfWork, "after_commit")
+        def _wake(session: Session) -> None:
+            if session.info.pop(MAIL_ENQUEUED, False):
+                wake_mail()
+
+        @event.listens_for(UnitOfWork, "after_soft_rollback")
+        def _forget(session: Session, _previous: Any) -> None:
+            session.info.pop(MAIL_ENQUEUED, None)
+
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=UnitOfWork)

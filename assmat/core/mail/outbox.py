@@ -23,6 +23,7 @@ from assmat.core import clock
 from assmat.core.mail.models import OutboxMail
 from assmat.core.i18n import DEFAULT_LOCALE, current_locale, gettext, ngettext
 from assmat.core.i18n.names import of_name
+from assmat.core.db.engine import MAIL_ENQUEUED
 from assmat.core.mail.address import plain_address
 from assmat.tenants.loader import Tenant
 
@@ -203,6 +204,7 @@ async def enqueue(
         created_at=now,
     )
     session.add(row)
+    session.info[MAIL_ENQUEUED] = True  # the commit wakes the sender (make_sessionmaker)
     return row
 
 

@@ -30,15 +30,9 @@ from assmat.portal.children.service import (
 )
 from assmat.tenants.loader import Tenant
 from assmat.web import ids  # noqa: F401 - the {…:id} path converter
-from assmat.auth.http import (
-    client_ip,
-    database,
-    page,
-    redirect,
-    secure_form,
-    signed_in,
-    tenant_of,
-)
+from assmat.web import kit
+from assmat.auth.guards import signed_in
+from assmat.web.kit import client_ip, database, page, redirect
 
 PARIS = ZoneInfo("Europe/Paris")
 MAX_PERIOD_ROWS = 24  # a child hosted for years, several arrangements a year
@@ -51,7 +45,7 @@ def today() -> date:
 
 
 def _tenant(request: Request) -> Tenant:
-    tenant = tenant_of(request)
+    tenant = kit.tenant(request)
     if not tenant.config.features.children:
         raise HTTPException(404)
     return tenant
@@ -206,9 +200,7 @@ async def hosted_children(
 
 async def children_list(request: Request) -> Response:
     tenant = _tenant(request)
-    account = await signed_in(request)
-    if isinstance(account, Response):
-        return account
+    account = signed_in(request)
     async with database(request) as db:
         current, history = await hosted_children(db, tenant, account, today())
     return page(request, "children_list.html", {"current": current, "history": history})
@@ -216,14 +208,10 @@ async def children_list(request: Request) -> Response:
 
 async def child_new(request: Request) -> Response:
     tenant = _tenant(request)
-    account = await signed_in(request)
-    if isinstance(account, Response):
-        return account
+    account = signed_in(request)
     if request.method == "GET":
         return _form_page(request, tenant, {}, _rows({}, 0))
-    form = await secure_form(request, max_fields=FORM_FIELDS)
-    if isinstance(form, Response):
-        return form
+    form = await kit.form(request, max_fields=FORM_FIELDS)
     declaration, errors, banner = validate_declaration(form, tenant.config.childcare_types, today())
     if declaration is None:
         return _form_page(request, tenant, form, _rows(form, 0), errors=errors, banner=banner, status=400)
@@ -250,9 +238,7 @@ async def _editable(db, tenant, account, child_id: int):
 
 async def child_view(request: Request) -> Response:
     tenant = _tenant(request)
-    account = await signed_in(request)
-    if isinstance(account, Response):
-        return account
+    account = signed_in(request)
     async with database(request) as db:
         child, periods = await _owned(db, tenant, account, request.path_params["child_id"])
     labels = {kind.code: kind.label for kind in tenant.config.childcare_types}
@@ -264,18 +250,14 @@ async def child_view(request: Request) -> Response:
 
 async def child_edit(request: Request) -> Response:
     tenant = _tenant(request)
-    account = await signed_in(request)
-    if isinstance(account, Response):
-        return account
+    account = signed_in(request)
     child_id = request.path_params["child_id"]
     if request.method == "GET":
         async with database(request) as db:
             child, periods = await _editable(db, tenant, account, child_id)
         values = _values(child, periods)
         return _form_page(request, tenant, values, _rows(values, len(periods)), child=child)
-    form = await secure_form(request, max_fields=FORM_FIELDS)
-    if isinstance(form, Response):
-        return form
+    form = await kit.form(request, max_fields=FORM_FIELDS)
     async with database(request) as db:
         child, periods = await _editable(db, tenant, account, child_id)
         declaration, errors, banner = validate_declaration(form, tenant.config.childcare_types, today())
@@ -292,17 +274,13 @@ async def child_edit(request: Request) -> Response:
 
 async def child_delete(request: Request) -> Response:
     tenant = _tenant(request)
-    account = await signed_in(request)
-    if isinstance(account, Response):
-        return account
+    account = signed_in(request)
     child_id = request.path_params["child_id"]
     if request.method == "GET":
         async with database(request) as db:
             child, periods = await _editable(db, tenant, account, child_id)
         return page(request, "children_delete.html", {"child": child})
-    form = await secure_form(request, max_fields=FORM_FIELDS)
-    if isinstance(form, Response):
-        return form
+    form = await kit.form(request, max_fields=FORM_FIELDS)
     async with database(request) as db:
         child, periods = await _editable(db, tenant, account, child_id)
         await db.execute(delete(CarePeriod).where(CarePeriod.child_id == child.id, CarePeriod.tenant_id == tenant.slug))

@@ -141,9 +141,5 @@ class MessageView(AccountColumn, TenantScopedView, model=Message):
                          message_id=message.id, general=recipient is None, email_notice=notified, by=by)
             await db.commit()
             message_id = message.id
-        if notified:
-            worker = getattr(request.app.state, "mail_worker", None)
-            if worker is not None:
-                worker.nudge()
         target = request.url_for("admin:details", identity=self.identity, pk=message_id)
         return RedirectResponse(f"{target}?envoye=1", status_code=303)

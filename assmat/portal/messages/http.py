@@ -27,14 +27,9 @@ from assmat.portal.messages.models import Message, MessageState, search_text
 from assmat.core.i18n import gettext as _
 from assmat.tenants.loader import Tenant
 from assmat.web import ids  # noqa: F401 - the {…:id} path converter
-from assmat.auth.http import (
-    database,
-    page,
-    redirect,
-    secure_form,
-    signed_in,
-    tenant_of,
-)
+from assmat.web import kit
+from assmat.auth.guards import signed_in
+from assmat.web.kit import database, page, redirect
 
 PAGE_SIZE = 20
 SORTS = ("date", "expediteur", "destinataire", "objet")
@@ -43,7 +38,7 @@ TIMEZONE = ZoneInfo("Europe/Paris")
 
 
 def _messages_tenant(request: Request) -> Tenant:
-    tenant = tenant_of(request)
+    tenant = kit.tenant(request)
     if not tenant.config.features.messages:
         raise HTTPException(404)
     return tenant
@@ -134,9 +129,7 @@ def _listing_params(request: Request) -> tuple[str, str, str, int]:
 
 async def _listing(request: Request, archived: bool) -> Response:
     tenant = _messages_tenant(request)
-    account = await signed_in(request)
-    if isinstance(account, Response):
-        return account
+    account = signed_in(request)
     if account.kind != "assistant":  # messages are written to the licensed childminders
         raise HTTPException(404)
     sort, order, query, page_number = _listing_params(request)
@@ -218,9 +211,7 @@ async def _set_state(db: AsyncSession, tenant: Tenant, account: Account, message
 
 async def read(request: Request) -> Response:
     tenant = _messages_tenant(request)
-    account = await signed_in(request)
-    if isinstance(account, Response):
-        return account
+    account = signed_in(request)
     if account.kind != "assistant":  # messages are written to the licensed childminders
         raise HTTPException(404)
     async with database(request) as db:
@@ -243,14 +234,10 @@ async def read(request: Request) -> Response:
 
 async def _archive(request: Request, archive: bool) -> Response:
     tenant = _messages_tenant(request)
-    account = await signed_in(request)
-    if isinstance(account, Response):
-        return account
+    account = signed_in(request)
     if account.kind != "assistant":  # messages are written to the licensed childminders
         raise HTTPException(404)
-    form = await secure_form(request)
-    if isinstance(form, Response):
-        return form
+    form = await kit.form(request)
     async with database(request) as db:
         message = await _visible_message(db, tenant, account, request.path_params["message_id"])
         await _set_state(db, tenant, account, message, archived_at=clock.now() if archive else None)

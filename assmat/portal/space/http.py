@@ -28,7 +28,9 @@ from assmat.core.mail.outbox import enqueue
 from assmat.portal.children.http import current_children, today
 from assmat.portal.messages.http import account_name, latest_messages
 from assmat.tenants.loader import Tenant
-from assmat.auth.http import client_ip, database, nudge_mail, page, redirect, secure_form, signed_in, tenant_of
+from assmat.web import kit
+from assmat.auth.guards import signed_in
+from assmat.web.kit import client_ip, database, page, redirect
 
 DASHBOARD_MESSAGES = 5  # seed 001's dashboard shows the latest few, "Voir plus..." leads to the list
 DASHBOARD_CHILDREN = 10  # an agrément is for 6 children at most: the list page has the rest
@@ -43,10 +45,8 @@ async def _agrements(db: AsyncSession, tenant: Tenant, account: Account) -> list
 
 
 async def dashboard(request: Request) -> Response:
-    tenant = tenant_of(request)
-    account = await signed_in(request)
-    if isinstance(account, Response):
-        return account
+    tenant = kit.tenant(request)
+    account = signed_in(request)
     features = tenant.config.features
     context: dict[str, Any] = {"account": account, "messages": None, "children": None, "agrements": None}
     async with database(request) as db:
@@ -62,17 +62,15 @@ async def dashboard(request: Request) -> Response:
 
 async def documents(request: Request) -> Response:
     """« Documents utiles » (seed 001 §2.1.3): the département's links, also on the dashboard."""
-    tenant = tenant_of(request)
+    tenant = kit.tenant(request)
     if not tenant.config.features.documents:
         raise HTTPException(404)
-    account = await signed_in(request)
-    if isinstance(account, Response):
-        return account
+    account = signed_in(request)
     return page(request, "documents.html", {"account": account})
 
 
 def _agrement_tenant(request: Request) -> Tenant:
-    tenant = tenant_of(request)
+    tenant = kit.tenant(request)
     if not tenant.config.features.agrement:
         raise HTTPException(404)
     return tenant
@@ -80,9 +78,7 @@ def _agrement_tenant(request: Request) -> Tenant:
 
 async def agrement(request: Request) -> Response:
     tenant = _agrement_tenant(request)
-    account = await signed_in(request)
-    if isinstance(account, Response):
-        return account
+    account = signed_in(request)
     async with database(request) as db:
         agrements = await _agrements(db, tenant, account)
     return page(request, "agrement.html", {"account": account, "agrements": agrements})
@@ -90,14 +86,10 @@ async def agrement(request: Request) -> Response:
 
 async def situation_change(request: Request) -> Response:
     tenant = _agrement_tenant(request)
-    account = await signed_in(request)
-    if isinstance(account, Response):
-        return account
+    account = signed_in(request)
     if request.method == "GET":
         return page(request, "situation_change.html", {"values": {}})
-    form = await secure_form(request)
-    if isinstance(form, Response):
-        return form
+    form = await kit.form(request)
     message = form.get("message", "").strip()
     if not message or len(message) > SITUATION_MAX:
         error = _("Please describe the change (5,000 characters at most).")
@@ -118,7 +110,6 @@ async def situation_change(request: Request) -> Response:
         audit.record(db, tenant.slug, "situation_change.sent", account_id=account.id, ip=client_ip(request),
                      situation_change_id=change.id)
         await db.commit()
-    nudge_mail(request)
     return redirect("/espace/agrement", info="situation_sent")
 
 
