@@ -53,6 +53,51 @@ def test_a_nudge_sends_at_once_without_waiting_for_the_next_poll(settings, smtp_
     assert row.status == "sent"
 
 
+def test_the_commit_that_queued_a_mail_wakes_the_sender_and_a_rollback_does_not(settings, smtp_server, frozen_clock):
+    """The unit of work (make_sessionmaker): nobody nudges by hand, and a rolled-back mail wakes nothing."""
+    from assmat.core.db.engine import make_engine, make_sessionmaker
+
+    add_tenant_rows(settings.database_url, "gers")
+    backend = SmtpBackend(smtp_settings(settings, smtp_server.port))
+
+    async def run():
+        engine = make_engine(settings.database_url)
+        wakes: list[str] = []
+        worker: MailWorker | None = None
+
+        def wake() -> None:
+            wakes.append("wake")
+            assert worker is not None
+            worker.nudge()
+
+        sessionmaker = make_sessionmaker(engine, wake)
+        worker = MailWorker(sessionmaker, backend, poll_interval=3600)  # only a wake can make it send
+        worker.start()
+        try:
+            while worker.last_report is None:
+                await asyncio.sleep(0.01)
+            async with sessionmaker() as session:
+                await enqueue(session, tenant("gers"), "account_locked", "annule@exemple.fr", {})
+                await session.rollback()
+            async with sessionmaker() as session:
+                await session.commit()  # a commit without mail wakes nothing either
+            assert wakes == []
+            async with sessionmaker() as session:
+                await enqueue(session, tenant("gers"), "account_locked", "marie@exemple.fr", {})
+                await session.commit()
+            assert wakes == ["wake"]
+            messages = await smtp_server.wait_for_async(1, timeout=10)
+        finally:
+            await worker.stop()
+            await engine.dispose()
+        return messages
+
+    [message] = asyncio.run(run())
+    assert message["To"] == "marie@exemple.fr"
+    [row] = outbox_rows(settings.database_url)
+    assert row.status == "sent"
+
+
 def test_stop_is_clean_and_idempotent_even_when_never_started(settings):
     async def run():
         async with sessionmaker_for(settings.database_url) as sessionmaker:
