@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from assmat.admin.accounts import AccountView
-from assmat.admin.audit import EVENT_LABELS, AuditView, PlatformAuditView
+from assmat.admin.audit import AuditView, PlatformAuditView
 from assmat.admin.backend import ConsoleAuth
 from assmat.portal.contact.console import ContactView
 from assmat.portal.children.console import DeclarationView, SituationChangeView
@@ -30,6 +30,7 @@ from assmat.admin.outbox import OutboxView
 from assmat.admin.overview import OverviewView
 from assmat.admin.platform import PlatformTenantsView, TenantAdminView
 from assmat.core.db.engine import make_sessionmaker
+from assmat.core.security.audit import event_label
 from assmat.web.csrf import csrf_token
 from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, read_form
 
@@ -90,8 +91,8 @@ def mount_console(app: Starlette, engine: AsyncEngine, wake_mail: Callable[[], N
     console.admin.state = app.state
     console.templates.env.globals["csrf_token"] = csrf_token
     console.templates.env.globals["console_title"] = console_title
-    console.templates.env.globals["event_label"] = lambda event_type: EVENT_LABELS.get(event_type, event_type)
-    # Every time a console page writes: Europe/Paris, one formatter (assmat.admin.formatting).
+    console.templates.env.globals["event_label"] = event_label
+    # Every time a console page writes: the tenant's time (assmat.core.clock), one formatter (assmat.admin.formatting).
     console.templates.env.filters["fr_datetime"] = fr_datetime
     console.templates.env.filters["detail_text"] = detail_text
     for view in VIEWS:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, select
 from starlette.requests import Request
 
-from assmat.admin.formatting import PARIS
+from assmat.core.clock import PARIS
 from assmat.admin.scoping import console_rows
 from assmat.web.forms import parse_french_date
 

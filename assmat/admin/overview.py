@@ -17,7 +17,8 @@ from starlette.responses import Response
 
 from assmat.core import clock
 from assmat.admin.accounts import ACTIVE, STATES, account_state_sql
-from assmat.admin.formatting import PARIS, yes_no
+from assmat.admin.formatting import yes_no
+from assmat.core.clock import PARIS
 from assmat.admin.scoping import is_tenant_staff
 from assmat.auth.models import Account
 from assmat.core.security.models import AuditEvent
@@ -129,7 +130,7 @@ class OverviewView(BaseView):
     @expose("/vue-d-ensemble", methods=["GET"], identity="overview")
     async def overview(self, request: Request) -> Response:
         tenant = request.scope["tenant"]
-        today = clock.now().astimezone(PARIS).date()
+        today = clock.today()
         async with request.app.state.sessionmaker() as db:
             counts = await account_counts(db, tenant.slug)
             locks = await daily_locks(db, tenant.slug, today)

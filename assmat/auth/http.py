@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from assmat.auth import captcha
 from assmat.core.security import audit
+from assmat.core.security.audit import EventType
 from assmat.auth.errors import (
     AccountLocked,
     EmailNotConfirmed,
@@ -253,7 +254,7 @@ async def logout(request: Request) -> Response:
     async with database(request) as db:
         await close_session(db, token)
         if account is not None:
-            audit.record(db, tenant.slug, "logout", account_id=account.id, ip=client_ip(request))
+            audit.record(db, tenant.slug, EventType.LOGOUT, account_id=account.id, ip=client_ip(request))
         await db.commit()
     response = redirect("/connexion", info="logged_out")
     clear_session_cookie(request, response)
@@ -526,7 +527,7 @@ async def contact(request: Request) -> Response:
         if ack:
             copy = acknowledgment_context(current_account(request), email, name, message)
             await enqueue(db, tenant, "contact_acknowledgment", email, copy, base_url=links)
-        audit.record(db, tenant.slug, "contact.sent", ip=client_ip(request), acknowledgment=ack)
+        audit.record(db, tenant.slug, EventType.CONTACT_SENT, ip=client_ip(request), acknowledgment=ack)
         await db.commit()
     return redirect("/contact", info="contact_sent")
 

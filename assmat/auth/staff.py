@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assmat.core import clock
 from assmat.core.security import audit
+from assmat.core.security.audit import EventType
 from assmat.auth.errors import LoginFailed, PasswordRejected, TokenInvalid
 from assmat.core.security.hashing import AsyncHasher
 from assmat.auth.identifiers import normalize_email
@@ -94,7 +95,7 @@ class AdminService:
         self.db.add(admin)
         await self.db.flush()
         token = await self.issue_set_password(admin)
-        audit.record(self.db, self.tenant_id, "admin.created", role=role, admin_email=admin.email)
+        audit.record(self.db, self.tenant_id, EventType.ADMIN_CREATED, role=role, admin_email=admin.email)
         return admin, token
 
     async def issue_set_password(self, admin: Admin, ttl: timedelta = SET_PASSWORD_TTL, purpose: str = "set_password") -> str:
@@ -130,32 +131,32 @@ class AdminService:
         except InvalidRecipient:  # a stored address the mailer refuses: nothing to send, same answer
             await self.db.rollback()
             return
-        audit.record(self.db, self.tenant_id, "admin.password_reset_requested", ip=ip, admin_email=admin.email)
+        audit.record(self.db, self.tenant_id, EventType.ADMIN_PASSWORD_RESET_REQUESTED, ip=ip, admin_email=admin.email)
         await self.db.commit()
 
     async def authenticate(self, email: object, password: str, ip: str | None) -> Admin:
         admin = await self.find(email)
         if admin is None or admin.disabled_at is not None or admin.password_hash is None:
             await self.hasher.dummy_verify(password)
-            audit.record(self.db, self.tenant_id, "admin.login_failed", ip=ip)
+            audit.record(self.db, self.tenant_id, EventType.ADMIN_LOGIN_FAILED, ip=ip)
             await self.db.commit()
             raise LoginFailed()
         await self.lockout.clear_expired(admin)
         if not await self.lockout.reserve(admin.id):
             await self.hasher.dummy_verify(password)
-            audit.record(self.db, self.tenant_id, "admin.login_failed", ip=ip, admin_email=admin.email, reason="locked")
+            audit.record(self.db, self.tenant_id, EventType.ADMIN_LOGIN_FAILED, ip=ip, admin_email=admin.email, reason="locked")
             await self.db.commit()
             raise LoginFailed()
         if not await self.hasher.verify(admin.password_hash, password):
             if await self.lockout.lock_if_reached(admin.id):
                 await self.db.execute(delete(AdminSession).where(AdminSession.admin_id == admin.id))
-                audit.record(self.db, self.tenant_id, "admin.locked", ip=ip, admin_email=admin.email)
-            audit.record(self.db, self.tenant_id, "admin.login_failed", ip=ip, admin_email=admin.email)
+                audit.record(self.db, self.tenant_id, EventType.ADMIN_LOCKED, ip=ip, admin_email=admin.email)
+            audit.record(self.db, self.tenant_id, EventType.ADMIN_LOGIN_FAILED, ip=ip, admin_email=admin.email)
             await self.db.commit()
             raise LoginFailed()
         await self.lockout.release(admin.id)
         await self.db.execute(update(Admin).where(Admin.id == admin.id).values(last_login_at=clock.now()))
-        audit.record(self.db, self.tenant_id, "admin.login", ip=ip, admin_email=admin.email)
+        audit.record(self.db, self.tenant_id, EventType.ADMIN_LOGIN, ip=ip, admin_email=admin.email)
         await self.db.commit()
         return admin
 
@@ -187,7 +188,7 @@ class AdminService:
             )
         )
         await self.db.execute(delete(AdminSession).where(AdminSession.admin_id == admin.id))
-        audit.record(self.db, self.tenant_id, "admin.password_set", admin_email=admin.email)
+        audit.record(self.db, self.tenant_id, EventType.ADMIN_PASSWORD_SET, admin_email=admin.email)
         await self.db.commit()
         return admin
 

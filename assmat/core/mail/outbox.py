@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import jinja2
 from babel.dates import format_datetime
@@ -50,8 +49,6 @@ TEMPLATES: dict[str, frozenset[str]] = {
 
 PLATFORM_NAME = "Portals of licensed childminders"  # msgid already in the catalog
 PLATFORM_COLOUR = "#1f3a5f"
-# The tenants are French authorities: dates in mails are read in metropolitan French time.
-MAIL_TIMEZONE = ZoneInfo("Europe/Paris")
 SUBJECT_MAX = 300  # OutboxMail.subject
 
 
@@ -74,7 +71,8 @@ class RenderedMail:
 
 def _format_datetime(value: Any) -> str:
     if isinstance(value, datetime):
-        return format_datetime(value, "short", tzinfo=MAIL_TIMEZONE, locale=current_locale.get())
+        # Read in the tenant's time (assmat.core.clock), whatever the server's zone.
+        return format_datetime(value, "short", tzinfo=clock.PARIS, locale=current_locale.get())
     return str(value)
 
 

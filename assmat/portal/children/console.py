@@ -13,6 +13,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from starlette.requests import Request
 
+from assmat.core.security.audit import EventType
 from assmat.admin.account_column import AccountColumn, account_formatter
 from assmat.admin.actions import MarkHandled
 from assmat.admin.filters import ChoiceFilter, DateFilter
@@ -138,7 +139,7 @@ class SituationChangeView(AccountColumn, MarkHandled, TenantScopedView, model=Si
             "true": ("oui", SituationChange.handled_at.is_not(None)), "false": ("non", SituationChange.handled_at.is_(None)),
         }),
     ]
-    handled_event = "situation_change.handled"
+    handled_event = EventType.SITUATION_CHANGE_HANDLED
 
     def is_visible(self, request: Request) -> bool:
         return super().is_visible(request) and _feature_on(request, "agrement")
