@@ -302,7 +302,7 @@ def create_admin(settings: Settings, args: argparse.Namespace) -> int:
                     "url": url, "ttl_hours": int(SET_PASSWORD_TTL.total_seconds() // 3600),
                     # Bare: the mail gives it its French article (« la console du Département du Gers »).
                     "console_name": tenant.config.name if tenant else "plateforme assmat",
-                }, base_url=base)
+                }, base_url=base, platform_sender=settings.platform_mail_from)
                 await db.commit()
         finally:
             await engine.dispose()

@@ -108,7 +108,7 @@ class AdminService:
                                created_at=now, expires_at=now + ttl))
         return token
 
-    async def request_reset(self, email: object, base_url: str, ip: str | None) -> None:
+    async def request_reset(self, email: object, base_url: str, ip: str | None, platform_sender: str) -> None:
         """A console's « Mot de passe oublié ? »: a single-use link to choose a new password,
         mailed to the stored address of an active console user of this console. The caller
         answers the same whatever happens here; the mail waits in the outbox, never the reply.
@@ -127,7 +127,7 @@ class AdminService:
         try:
             await enqueue(self.db, self.tenant, "reset_link", admin.email, {
                 "url": f"{base_url}/admin/mot-de-passe/{token}", "ttl_hours": int(RESET_TTL.total_seconds() // 3600),
-            }, base_url=base_url)
+            }, base_url=base_url, platform_sender=platform_sender)
         except InvalidRecipient:  # a stored address the mailer refuses: nothing to send, same answer
             await self.db.rollback()
             return
