@@ -40,7 +40,7 @@ from assmat.core.mail.links import mail_base_url
 from assmat.core.mail.outbox import enqueue
 from assmat.tenants.loader import Tenant
 from assmat.web.csrf import read_cookie
-from assmat.web.forms import parse_french_date
+from assmat.core.dates import parse_french_date
 from assmat.web.redirects import safe_next
 from assmat.auth.session_middleware import SESSION_COOKIE
 from assmat.web.templating import tenant_text
