@@ -81,7 +81,7 @@ def mount_console(
     console.templates.env.globals["csrf_token"] = csrf_token
     console.templates.env.globals["console_title"] = console_title
     console.templates.env.globals["event_label"] = event_label
-    # Every time a console page writes: the tenant's time (assmat.core.clock), one formatter (assmat.admin.formatting).
+    # Times in the tenant's zone (assmat.core.clock), one formatter (assmat.admin.formatting).
     console.templates.env.filters["fr_datetime"] = fr_datetime
     console.templates.env.filters["detail_text"] = detail_text
     for view in views:
