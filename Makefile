@@ -37,8 +37,10 @@ $(NODE_STAMP): package.json package-lock.json | system-deps
 	  echo "npm not found: the accessibility tests will be skipped (they fail in CI)."; \
 	fi
 
-## Run the whole suite: SQLite, a throwaway PostgreSQL cluster, real SMTP, Chromium, axe-core, vnu.
+## Check the import contracts (.importlinter), then run the whole suite: SQLite, a throwaway
+## PostgreSQL cluster, real SMTP, Chromium, axe-core, vnu. A broken contract stops it before pytest.
 test: $(STAMP) system-deps $(NODE_STAMP)
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/pytest
 
 ## Re-extract the translatable texts and merge them into the French catalog.
@@ -50,7 +52,7 @@ check-config: $(STAMP)
 	$(BIN)/assmat check-config
 
 clean:
-	rm -rf $(VENV) var .pytest_cache node_modules
+	rm -rf $(VENV) var .pytest_cache .import_linter_cache node_modules
 
 ## Regenerate the tenant configuration reference from the schema.
 docs: $(STAMP)

@@ -29,13 +29,25 @@ from assmat.tenants.loader import load_valid_tenants
 from assmat.tenants.registry import TenantRegistry
 from assmat.tenants.rows import sync_tenant_rows
 from assmat.admin import set_password as admin_set_password
+from assmat.admin.accounts import AccountView
+from assmat.admin.audit import AuditView, PlatformAuditView
 from assmat.admin.console import mount_console
+from assmat.admin.outbox import OutboxView
+from assmat.admin.overview import OverviewView
+from assmat.admin.platform import PlatformTenantsView, TenantAdminView
 from assmat.core.security.hashing import AsyncHasher
 from assmat.core.security.passwords import Hasher
 from assmat.portal.children import http as children_routes
+from assmat.portal.children.console import DeclarationView
+from assmat.portal.contact.console import ContactView
+from assmat.portal.imports.console import ImportView
+from assmat.portal.messages.console import MessageView
+from assmat.portal.space.console import SituationChangeView
 from assmat.portal.messages import http as messages_routes
 from assmat.portal.space import http as space_routes
 from assmat.web import pages
+# `assmat serve` logs through it: the command reaches the HTTP chassis only through this module.
+from assmat.web.access_log import uvicorn_log_config  # noqa: F401
 from assmat.auth import http as accounts
 from assmat.auth import captcha_http as captcha_routes
 from assmat.web.csrf import CsrfCookieMiddleware
@@ -54,6 +66,12 @@ from assmat.web.templating import render, templates
 
 log = logging.getLogger("assmat")
 STATIC = Path(__file__).resolve().parent / "static"
+# The console's menu, in this order: a tenant's views, then the platform's.
+CONSOLE_VIEWS = [
+    OverviewView, AccountView, ImportView, AuditView, OutboxView, ContactView, MessageView,
+    DeclarationView, SituationChangeView,
+    PlatformTenantsView, TenantAdminView, PlatformAuditView,
+]
 
 
 async def healthz(request: Request) -> Response:
@@ -198,7 +216,7 @@ def create_app(settings: Settings | None = None, registry: TenantRegistry | None
     app.state.settings = settings
     app.state.registry = registry
     app.state.hasher = AsyncHasher(Hasher(settings))
-    console = mount_console(app, engine, wake_mail)
+    console = mount_console(app, engine, wake_mail, CONSOLE_VIEWS)
     # The console is an application of its own: its outage pages are ours too.
     console.admin.exception_handlers[SQLAlchemyError] = database_error
     console.admin.exception_handlers[Exception] = http_error

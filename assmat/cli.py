@@ -45,13 +45,11 @@ def _registry(settings: Settings) -> TenantRegistry:
 def serve(settings: Settings, host: str, port: int) -> int:
     import uvicorn
 
-    from assmat.app import create_app
+    from assmat.app import create_app, uvicorn_log_config
 
     app = create_app(settings, _registry(settings))  # refuses a bad configuration before any worker starts
     # Forwarded headers are trusted from FORWARDED_ALLOW_IPS (uvicorn: 127.0.0.1 unless set), so the
     # client address seen behind the proxy is the real one.
-    from assmat.web.access_log import uvicorn_log_config
-
     # Tokens in reset and activation paths never reach the access log.
     options = {"host": host, "port": port, "proxy_headers": True, "log_level": "info", "log_config": uvicorn_log_config()}
     if settings.workers > 1:
@@ -159,7 +157,7 @@ def create_account(settings: Settings, args: argparse.Namespace) -> int:
     from assmat.core.mail.links import mail_base_url
     from assmat.core.db.engine import make_engine, make_sessionmaker
     from assmat.tenants.rows import sync_tenant_rows
-    from assmat.web.forms import parse_french_date
+    from assmat.core.dates import parse_french_date
 
     registry = _registry(settings)
     tenant = registry.get(args.tenant)
@@ -302,7 +300,7 @@ def create_admin(settings: Settings, args: argparse.Namespace) -> int:
                     "url": url, "ttl_hours": int(SET_PASSWORD_TTL.total_seconds() // 3600),
                     # Bare: the mail gives it its French article (« la console du Département du Gers »).
                     "console_name": tenant.config.name if tenant else "plateforme assmat",
-                }, base_url=base)
+                }, base_url=base, platform_sender=settings.platform_mail_from)
                 await db.commit()
         finally:
             await engine.dispose()

@@ -23,6 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from assmat.core import clock
 from assmat.admin.backend import console_user
 from assmat.core.security import audit
+from assmat.core.security.audit import EventType
 from assmat.web.csrf import csrf_token
 from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, read_form
 
@@ -121,7 +122,7 @@ class MarkHandled:
     """« Marquer comme traité » for rows with a `handled_at` column (contact messages, changes of
     situation): the first date and its audit line (`handled_event`) are kept."""
 
-    handled_event: ClassVar[str]
+    handled_event: ClassVar[EventType]
     action_labels: ClassVar[dict[str, str]] = {"mark_handled": "Marquer comme traité"}
 
     @action(name="mark_handled", label="Marquer comme traité", add_in_detail=True, add_in_list=True)

@@ -12,58 +12,13 @@ from assmat.admin.account_column import AccountColumn, account_formatter
 from assmat.admin.filters import DateFilter, TenantFilter, TextFilter, ValuesFilter
 from assmat.admin.scoping import PlatformView, TenantScopedView
 from assmat.auth.models import Account
+from assmat.core.security.audit import EventType, event_label
 from assmat.core.security.models import AuditEvent
-
-# What staff read for each event type (the type itself stays in the export).
-EVENT_LABELS = {
-    "account.created": "compte créé",
-    "account.disabled": "compte désactivé",
-    "account.enabled": "compte réactivé",
-    "account.locked": "compte bloqué",
-    "account.unlocked": "compte débloqué",
-    "activation.completed": "activation terminée",
-    "activation.identified": "activation : identité vérifiée",
-    "activation.refused": "activation refusée",
-    "activation.requested": "activation demandée",
-    "activation.sent_by_staff": "activation renvoyée par le service",
-    "admin.created": "accès console créé",
-    "admin.disabled": "accès console désactivé",
-    "admin.enabled": "accès console réactivé",
-    "admin.locked": "accès console bloqué",
-    "admin.login": "connexion à la console",
-    "admin.login_failed": "échec de connexion à la console",
-    "admin.password_set": "mot de passe console choisi",
-    "admin.password_reset_requested": "mot de passe console oublié : lien envoyé",
-    "admin.unlocked": "accès console débloqué",
-    "contact.handled": "message de contact traité",
-    "contact.sent": "message de contact envoyé",
-    "child.created": "enfant déclaré",
-    "child.deleted": "déclaration d'enfant supprimée",
-    "child.updated": "déclaration d'enfant modifiée",
-    "email.changed": "email modifié",
-    "email.confirmed": "email confirmé",
-    "email_change.requested": "changement d'email demandé",
-    "letter.printed": "courrier imprimé",
-    "login.failed": "échec de connexion",
-    "mail.not_sent": "courriel non envoyé (adresse refusée ou erreur)",
-    "mail.requeued": "courriel relancé",
-    "message.sent": "message envoyé aux assistants",
-    "password.change_refused": "changement de mot de passe refusé (mot de passe provisoire expiré ou déjà remplacé)",
-    "password.changed": "mot de passe changé",
-    "password.check_failed": "mot de passe actuel erroné",
-    "reset.refused": "réinitialisation refusée",
-    "reset.requested": "réinitialisation demandée",
-    "reset.sent_by_staff": "réinitialisation envoyée par le service",
-    "reset.used": "réinitialisation utilisée",
-    "situation_change.handled": "changement de situation traité",
-    "situation_change.sent": "changement de situation signalé",
-    "temporary_password.issued": "mot de passe provisoire émis",
-    "terms.accepted": "conditions acceptées",
-}
 
 
 def _event_cell(event: AuditEvent, _attribute: Any) -> str:
-    return EVENT_LABELS.get(event.type, event.type)
+    """Staff read the event's label (the type itself stays in the export and the details)."""
+    return event_label(event.type)
 
 
 def _account_matches(text: str):
@@ -88,7 +43,7 @@ class AuditColumns(AccountColumn):
     column_formatters_detail = {"event": _event_cell, "account": account_formatter("account_id")}
     can_export = True
     common_filters = [
-        ValuesFilter(AuditEvent.type, "Type d'événement", labels=EVENT_LABELS),
+        ValuesFilter(AuditEvent.type, "Type d'événement", labels={event.value: event.label for event in EventType}),
         TextFilter("account", "Compte (identifiant ou email)", _account_matches),
         DateFilter(AuditEvent.created_at, "du", "Depuis le", since=True),
         DateFilter(AuditEvent.created_at, "au", "Jusqu'au", since=False),

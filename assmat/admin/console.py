@@ -3,11 +3,10 @@ platform's console on the root domain. Views decide per request what they show."
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from sqladmin import Admin
+from sqladmin import Admin, BaseView, ModelView
 from sqladmin.authentication import login_required
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -16,29 +15,16 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from assmat.admin.accounts import AccountView
-from assmat.admin.audit import EVENT_LABELS, AuditView, PlatformAuditView
 from assmat.admin.backend import ConsoleAuth
-from assmat.portal.contact.console import ContactView
-from assmat.portal.children.console import DeclarationView, SituationChangeView
 from assmat.admin.forgot_password import add_forgot_password
 from assmat.admin.formatting import detail_text, fr_datetime
 from assmat.admin.french import french_console
-from assmat.portal.imports.console import ImportView
-from assmat.portal.messages.console import MessageView
-from assmat.admin.outbox import OutboxView
-from assmat.admin.overview import OverviewView
-from assmat.admin.platform import PlatformTenantsView, TenantAdminView
 from assmat.core.db.engine import make_sessionmaker
+from assmat.core.security.audit import event_label
 from assmat.web.csrf import csrf_token
 from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, read_form
 
 TEMPLATES = Path(__file__).parent / "templates"
-VIEWS = [
-    OverviewView, AccountView, ImportView, AuditView, OutboxView, ContactView, MessageView,  # a tenant's console
-    DeclarationView, SituationChangeView,
-    PlatformTenantsView, TenantAdminView, PlatformAuditView,  # the platform's
-]
 
 
 class Console(Admin):
@@ -72,7 +58,11 @@ def console_title(request: Request) -> str:
     return f"Console – {tenant.config.name if tenant else 'Plateforme assmat'}"
 
 
-def mount_console(app: Starlette, engine: AsyncEngine, wake_mail: Callable[[], None]) -> Admin:
+def mount_console(
+    app: Starlette, engine: AsyncEngine, wake_mail: Callable[[], None], views: Sequence[type[BaseView | ModelView]]
+) -> Admin:
+    """The console at /admin with `views` in menu order: the composition root (assmat.app) gives
+    every feature's views beside the chassis's own, so the chassis imports no feature."""
     # SQLAdmin turns autoflush off on the sessionmaker it gets: it gets its own.
     console = Console(
         app,
@@ -90,10 +80,10 @@ def mount_console(app: Starlette, engine: AsyncEngine, wake_mail: Callable[[], N
     console.admin.state = app.state
     console.templates.env.globals["csrf_token"] = csrf_token
     console.templates.env.globals["console_title"] = console_title
-    console.templates.env.globals["event_label"] = lambda event_type: EVENT_LABELS.get(event_type, event_type)
-    # Every time a console page writes: Europe/Paris, one formatter (assmat.admin.formatting).
+    console.templates.env.globals["event_label"] = event_label
+    # Times in the tenant's zone (assmat.core.clock), one formatter (assmat.admin.formatting).
     console.templates.env.filters["fr_datetime"] = fr_datetime
     console.templates.env.filters["detail_text"] = detail_text
-    for view in VIEWS:
+    for view in views:
         console.add_view(view)
     return console

@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, select
 from starlette.requests import Request
 
-from assmat.admin.formatting import PARIS
+from assmat.core.clock import PARIS
 from assmat.admin.scoping import console_rows
-from assmat.web.forms import parse_french_date
+from assmat.core.dates import parse_french_date
 
 ALL = "__all"  # SQLAdmin's "no filter" value
 

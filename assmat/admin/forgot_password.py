@@ -36,7 +36,8 @@ def add_forgot_password(console: Admin) -> None:
                         else settings.effective_platform_url)
                 async with request.app.state.sessionmaker() as db:
                     await admin_service(request, db).request_reset(
-                        form.get("email", ""), base, request.client.host if request.client else None
+                        form.get("email", ""), base, request.client.host if request.client else None,
+                        settings.platform_mail_from,
                     )
                 context["sent"] = SENT
         return await console.templates.TemplateResponse(request, "forgot_password.html", context, status_code=status)

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 from sqladmin.formatters import BASE_FORMATTERS
 
-# The tenants are French authorities: staff read times in metropolitan French time.
-PARIS = ZoneInfo("Europe/Paris")
-
+from assmat.core import clock
 
 def fr_datetime(value: datetime) -> str:
-    return value.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
+    """In the tenant's time (assmat.core.clock): staff read times where they work."""
+    return clock.local(value).strftime("%d/%m/%Y %H:%M")
 
 
 def fr_date(value: date) -> str:

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from assmat.admin.filters import ChoiceFilter
 from assmat.admin.scoping import TenantScopedView
 from assmat.core.security import audit
+from assmat.core.security.audit import EventType
 from assmat.core.mail.models import OutboxMail
 from assmat.core.mail.outbox import requeue
 
@@ -69,6 +70,6 @@ class OutboxView(TenantScopedView, model=OutboxMail):
         retried = 0
         for mail in rows:
             if await requeue(db, tenant, mail.id):
-                audit.record(db, tenant.slug, "mail.requeued", mail_id=mail.id, recipient=mail.recipient, by=by)
+                audit.record(db, tenant.slug, EventType.MAIL_REQUEUED, mail_id=mail.id, recipient=mail.recipient, by=by)
                 retried += 1
         return retried

@@ -17,9 +17,11 @@ from starlette.responses import Response
 
 from assmat.core import clock
 from assmat.admin.accounts import ACTIVE, STATES, account_state_sql
-from assmat.admin.formatting import PARIS, yes_no
+from assmat.admin.formatting import yes_no
+from assmat.core.clock import PARIS
 from assmat.admin.scoping import is_tenant_staff
 from assmat.auth.models import Account
+from assmat.core.security.audit import EventType
 from assmat.core.security.models import AuditEvent
 from assmat.tenants.advisories import advisories
 
@@ -87,7 +89,7 @@ async def daily_locks(db: AsyncSession, tenant_id: str, today: date, days: int =
     since = datetime.combine(first, time(), PARIS).astimezone(UTC)
     stamps = (await db.scalars(
         select(AuditEvent.created_at).where(
-            AuditEvent.tenant_id == tenant_id, AuditEvent.type == "account.locked", AuditEvent.created_at >= since
+            AuditEvent.tenant_id == tenant_id, AuditEvent.type == EventType.ACCOUNT_LOCKED.value, AuditEvent.created_at >= since
         )
     )).all()
     per_day = {first + timedelta(days=offset): 0 for offset in range(days)}
@@ -129,7 +131,7 @@ class OverviewView(BaseView):
     @expose("/vue-d-ensemble", methods=["GET"], identity="overview")
     async def overview(self, request: Request) -> Response:
         tenant = request.scope["tenant"]
-        today = clock.now().astimezone(PARIS).date()
+        today = clock.today()
         async with request.app.state.sessionmaker() as db:
             counts = await account_counts(db, tenant.slug)
             locks = await daily_locks(db, tenant.slug, today)

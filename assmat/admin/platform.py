@@ -16,6 +16,7 @@ from assmat.admin.filters import TenantFilter
 from assmat.admin.formatting import fr_datetime
 from assmat.admin.scoping import PlatformView, is_platform_admin
 from assmat.core.security import audit
+from assmat.core.security.audit import EventType
 from assmat.auth.models import Account, Admin, AdminSession
 from assmat.core.security.models import AuditEvent
 from assmat.tenants.models import TenantRow
@@ -141,7 +142,7 @@ class TenantAdminView(PlatformView, model=Admin):
                     continue
                 admin.locked_at = admin.locked_until = None
                 admin.failed_logins = 0
-                audit.record(db, admin.tenant_id, "admin.unlocked", admin_email=admin.email, by=by)
+                audit.record(db, admin.tenant_id, EventType.ADMIN_UNLOCKED, admin_email=admin.email, by=by)
                 changed += 1
                 continue
             if name == "disable":
@@ -154,7 +155,7 @@ class TenantAdminView(PlatformView, model=Admin):
                     continue
                 admin.disabled_at = None
             # In the tenant's own trail: its staff see who changed their access.
-            event = "admin.disabled" if name == "disable" else "admin.enabled"
+            event = EventType.ADMIN_DISABLED if name == "disable" else EventType.ADMIN_ENABLED
             audit.record(db, admin.tenant_id, event, admin_email=admin.email, by=by)
             changed += 1
         return changed

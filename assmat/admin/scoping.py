@@ -41,6 +41,12 @@ def is_platform_admin(request: Request) -> bool:
     return user is not None and user.is_super and request.scope.get("tenant") is None
 
 
+def feature_on(request: Request, name: str) -> bool:
+    """The host's tenant has turned `name` on (a feature's menu entry shows only then)."""
+    tenant = request.scope.get("tenant")
+    return tenant is not None and bool(getattr(tenant.config.features, name))
+
+
 def console_rows(model: Any, request: Request) -> ColumnElement[bool]:
     """The rows of `model` this request's console may see: its tenant's on a tenant host,
     every tenant's on the root domain for a super-admin. Anyone else: 403."""

@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from assmat.auth import captcha
 from assmat.core.security import audit
+from assmat.core.security.audit import EventType
 from assmat.auth.errors import (
     AccountLocked,
     EmailNotConfirmed,
@@ -39,7 +40,7 @@ from assmat.core.mail.links import mail_base_url
 from assmat.core.mail.outbox import enqueue
 from assmat.tenants.loader import Tenant
 from assmat.web.csrf import read_cookie
-from assmat.web.forms import parse_french_date
+from assmat.core.dates import parse_french_date
 from assmat.web.redirects import safe_next
 from assmat.auth.session_middleware import SESSION_COOKIE
 from assmat.web.templating import tenant_text
@@ -253,7 +254,7 @@ async def logout(request: Request) -> Response:
     async with database(request) as db:
         await close_session(db, token)
         if account is not None:
-            audit.record(db, tenant.slug, "logout", account_id=account.id, ip=client_ip(request))
+            audit.record(db, tenant.slug, EventType.LOGOUT, account_id=account.id, ip=client_ip(request))
         await db.commit()
     response = redirect("/connexion", info="logged_out")
     clear_session_cookie(request, response)
@@ -526,7 +527,7 @@ async def contact(request: Request) -> Response:
         if ack:
             copy = acknowledgment_context(current_account(request), email, name, message)
             await enqueue(db, tenant, "contact_acknowledgment", email, copy, base_url=links)
-        audit.record(db, tenant.slug, "contact.sent", ip=client_ip(request), acknowledgment=ack)
+        audit.record(db, tenant.slug, EventType.CONTACT_SENT, ip=client_ip(request), acknowledgment=ack)
         await db.commit()
     return redirect("/contact", info="contact_sent")
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assmat.core import clock
 from assmat.core.security import audit
+from assmat.core.security.audit import EventType
 from assmat.core.security import tokens
 from assmat.auth.errors import (
     AccountLocked,
@@ -108,7 +109,7 @@ class AccountService:
             await enqueue(self.db, self.tenant, template, to, context, base_url=self.base_url)
         except Exception as exc:  # render and address errors alike; nothing was added to the session
             log.warning("mail %s not queued for account %s: %s", template, about, type(exc).__name__, exc_info=True)
-            audit.record(self.db, self.tenant.slug, "mail.not_sent", account_id=about, template=template,
+            audit.record(self.db, self.tenant.slug, EventType.MAIL_NOT_SENT, account_id=about, template=template,
                          reason="invalid_address" if isinstance(exc, InvalidRecipient) else "error")
             self.mail_failures.append(template)
             return
@@ -124,7 +125,7 @@ class AccountService:
             return False
         now = clock.now()
         await end_all_sessions(self.db, account.id)
-        audit.record(self.db, self.tenant.slug, "account.locked", account_id=account.id, ip=ip)
+        audit.record(self.db, self.tenant.slug, EventType.ACCOUNT_LOCKED, account_id=account.id, ip=ip)
         if self.config.lockout.notify_user:
             # A lock that lifts by itself says so: « contact the administrator » would be false.
             await self._mail("account_locked", account.email, about=account.id,
@@ -209,7 +210,7 @@ class AccountService:
             assert account is not None
             if self._may_unlock_with(account, temporary):
                 await self.lockout.unlock(account.id)
-                audit.record(self.db, self.tenant.slug, "account.unlocked", account_id=account.id, by="temporary_password")
+                audit.record(self.db, self.tenant.slug, EventType.ACCOUNT_UNLOCKED, account_id=account.id, by="temporary_password")
                 await self.db.commit()
                 await self.db.refresh(account)
                 return await self.authenticate(raw_identifier, password, ip)
@@ -217,7 +218,7 @@ class AccountService:
         if temporary is not None and temporary.expires_at <= clock.now():
             assert account is not None
             await self.lockout.release(account.id)
-            audit.record(self.db, self.tenant.slug, "login.failed", account_id=account.id, ip=ip, reason="temporary_expired")
+            audit.record(self.db, self.tenant.slug, EventType.LOGIN_FAILED, account_id=account.id, ip=ip, reason="temporary_expired")
             await self.db.commit()
             raise TemporaryPasswordExpired()
 
@@ -227,7 +228,7 @@ class AccountService:
             else:
                 locked = await self.lockout.lock_if_reached(NO_ROW)  # matches nothing: the same statement
             reason = "unknown" if account is None else "disabled" if not usable else "locked" if not reserved else "password"
-            audit.record(self.db, self.tenant.slug, "login.failed", account_id=account.id if account else None, ip=ip,
+            audit.record(self.db, self.tenant.slug, EventType.LOGIN_FAILED, account_id=account.id if account else None, ip=ip,
                          reason=reason)
             await self.db.commit()
             if lockout.reveal_locked_state and (locked or (usable and not reserved)):
@@ -238,7 +239,7 @@ class AccountService:
         if account.activated_at is not None and account.email_confirmed_at is None and self._needs_email_confirmation(account):
             await self.lockout.release(account.id)
             await self._send_email_confirmation(account, account.email)
-            audit.record(self.db, self.tenant.slug, "login.failed", account_id=account.id, ip=ip, reason="email_unconfirmed")
+            audit.record(self.db, self.tenant.slug, EventType.LOGIN_FAILED, account_id=account.id, ip=ip, reason="email_unconfirmed")
             await self.db.commit()
             raise EmailNotConfirmed()
 
@@ -256,7 +257,7 @@ class AccountService:
             )
             if claimed.scalar() is None:
                 await self.lockout.release(account.id)
-                audit.record(self.db, self.tenant.slug, "login.failed", account_id=account.id, ip=ip, reason="temporary_spent")
+                audit.record(self.db, self.tenant.slug, EventType.LOGIN_FAILED, account_id=account.id, ip=ip, reason="temporary_spent")
                 await self.db.commit()
                 raise LoginFailed()
             await end_all_sessions(self.db, account.id)
@@ -267,7 +268,7 @@ class AccountService:
             update(Account).where(Account.id == account.id).values(**values).returning(Account)
         )).scalar_one()
         audit.record(
-            self.db, self.tenant.slug, "login.success", account_id=account.id, ip=ip, with_temporary=temporary is not None
+            self.db, self.tenant.slug, EventType.LOGIN_SUCCEEDED, account_id=account.id, ip=ip, with_temporary=temporary is not None
         )
         # No commit here: the caller opens the session and commits both at once.
         return LoginOutcome(account, temporary is not None)
@@ -306,7 +307,7 @@ class AccountService:
                 )
                 if cleared.scalar() is not None:
                     await end_all_sessions(self.db, account.id)
-                audit.record(self.db, self.tenant.slug, "password.change_refused", account_id=account.id, ip=ip,
+                audit.record(self.db, self.tenant.slug, EventType.PASSWORD_CHANGE_REFUSED, account_id=account.id, ip=ip,
                              reason="temporary_password_spent")
                 await self.db.commit()
                 raise TokenInvalid()
@@ -324,7 +325,7 @@ class AccountService:
         ok = account.password_hash is not None and await self.hasher.verify(account.password_hash, password)
         if not ok:
             await self._lock_if_reached(account, ip)
-            audit.record(self.db, self.tenant.slug, "password.check_failed", account_id=account.id, ip=ip)
+            audit.record(self.db, self.tenant.slug, EventType.PASSWORD_CHECK_FAILED, account_id=account.id, ip=ip)
             await self.db.commit()
             raise WrongCurrentPassword()
         await self.lockout.release(account.id)
@@ -398,7 +399,7 @@ class AccountService:
         # An email change asked with the old password must not outlive it.
         await tokens.revoke(self.db, account.id, RESET, TEMPORARY_PASSWORD, ACTIVATION, ACTIVATION_STEP2, EMAIL_CHANGE)
         await end_all_sessions(self.db, account.id)
-        audit.record(self.db, self.tenant.slug, "password.changed", account_id=account.id, ip=ip, reason=reason)
+        audit.record(self.db, self.tenant.slug, EventType.PASSWORD_CHANGED, account_id=account.id, ip=ip, reason=reason)
 
     async def change_password(self, account: Account, current: str, password: object, confirmation: object, ip: str | None) -> None:
         await self.check_current_password(account, current, ip)
@@ -414,7 +415,7 @@ class AccountService:
             self.db, self.tenant.slug, account.id, TEMPORARY_PASSWORD, ttl,
             token_hash=tokens.keyed_digest(self.secret_key, self.tenant.slug, str(account.id), password),
         )
-        audit.record(self.db, self.tenant.slug, "temporary_password.issued", account_id=account.id, ip=ip, reason=reason)
+        audit.record(self.db, self.tenant.slug, EventType.TEMPORARY_PASSWORD_ISSUED, account_id=account.id, ip=ip, reason=reason)
         return password
 
     async def accept_terms(self, account: Account, ip: str | None) -> None:
@@ -423,7 +424,7 @@ class AccountService:
             .where(Account.id == account.id, Account.tenant_id == self.tenant.slug)
             .values(terms_version=self.tenant.terms_version, terms_accepted_at=clock.now())
         )
-        audit.record(self.db, self.tenant.slug, "terms.accepted", account_id=account.id, ip=ip, version=self.tenant.terms_version)
+        audit.record(self.db, self.tenant.slug, EventType.TERMS_ACCEPTED, account_id=account.id, ip=ip, version=self.tenant.terms_version)
         await self.db.commit()
 
     def pending_step(self, account: Account) -> str | None:
@@ -460,7 +461,7 @@ class AccountService:
         password = None
         if with_temporary_password:
             password = await self.issue_temporary_password(account, LETTER_TTL, reason="letter")
-        audit.record(self.db, self.tenant.slug, "account.created", account_id=account.id, kind=kind,
+        audit.record(self.db, self.tenant.slug, EventType.ACCOUNT_CREATED, account_id=account.id, kind=kind,
                      with_temporary_password=with_temporary_password)
         await self.db.commit()
         return account, password
@@ -484,7 +485,7 @@ class AccountService:
         await self.lockout.unlock(account.id)
         if account.email:
             await self._send_reset(account, reason="unlock")
-        audit.record(self.db, self.tenant.slug, "account.unlocked", account_id=account.id, by=by)
+        audit.record(self.db, self.tenant.slug, EventType.ACCOUNT_UNLOCKED, account_id=account.id, by=by)
 
     async def _lift_lock_for_staff(self, account: Account, by: str, action: str) -> bool:
         """A reset or a letter from staff is a way back in, and a locked account could not use
@@ -498,14 +499,14 @@ class AccountService:
         )
         if lifted.scalar() is None:
             return False
-        audit.record(self.db, self.tenant.slug, "account.unlocked", account_id=account.id, by=by, action=action)
+        audit.record(self.db, self.tenant.slug, EventType.ACCOUNT_UNLOCKED, account_id=account.id, by=by, action=action)
         return True
 
     async def staff_send_reset(self, account: Account, by: str) -> bool:
         """A reset from staff; True when it also lifted a lock."""
         unlocked = await self._lift_lock_for_staff(account, by, "send_reset")
         await self._send_reset(account, reason="staff")
-        audit.record(self.db, self.tenant.slug, "reset.sent_by_staff", account_id=account.id, by=by)
+        audit.record(self.db, self.tenant.slug, EventType.RESET_SENT_BY_STAFF, account_id=account.id, by=by)
         return unlocked
 
     async def staff_set_disabled(self, account: Account, disabled: bool, by: str) -> None:
@@ -515,7 +516,7 @@ class AccountService:
         )
         if disabled:
             await end_all_sessions(self.db, account.id)
-        audit.record(self.db, self.tenant.slug, "account.disabled" if disabled else "account.enabled", account_id=account.id, by=by)
+        audit.record(self.db, self.tenant.slug, EventType.ACCOUNT_DISABLED if disabled else EventType.ACCOUNT_ENABLED, account_id=account.id, by=by)
 
     async def staff_resend_activation(self, account: Account, by: str) -> bool:
         """An activation link to the stored address; False when there is none (print a letter)."""
@@ -525,7 +526,7 @@ class AccountService:
         token = await tokens.issue(self.db, self.tenant.slug, account.id, ACTIVATION, ttl, data={"email": account.email})
         await self._mail("activation_link", account.email, about=account.id, url=self._url(f"/activation/{token}"), ttl_hours=_hours(ttl),
                          full_name=full_name(account))
-        audit.record(self.db, self.tenant.slug, "activation.sent_by_staff", account_id=account.id, by=by)
+        audit.record(self.db, self.tenant.slug, EventType.ACTIVATION_SENT_BY_STAFF, account_id=account.id, by=by)
         return True
 
     async def staff_letter(self, account: Account, by: str) -> str:
@@ -533,7 +534,7 @@ class AccountService:
         unlocked, or the letter could not be used."""
         await self._lift_lock_for_staff(account, by, "letter")
         password = await self.issue_temporary_password(account, LETTER_TTL, reason="letter")
-        audit.record(self.db, self.tenant.slug, "letter.printed", account_id=account.id, by=by)
+        audit.record(self.db, self.tenant.slug, EventType.LETTER_PRINTED, account_id=account.id, by=by)
         return password
 
     # -- forgot password -------------------------------------------------------------------------
@@ -568,12 +569,12 @@ class AccountService:
         if not await hit(self.db, self.tenant.slug, "reset", str(account.id), limit=5, window=timedelta(hours=1)):
             return await self._reset_refused("throttled", account, ip)
         await self._send_reset(account, reason="reset")
-        audit.record(self.db, self.tenant.slug, "reset.requested", account_id=account.id, ip=ip, mode=reset.mode)
+        audit.record(self.db, self.tenant.slug, EventType.RESET_REQUESTED, account_id=account.id, ip=ip, mode=reset.mode)
         await self.db.commit()
         return ResetOutcome("sent")
 
     async def _reset_refused(self, status: str, account: Account | None, ip: str | None) -> ResetOutcome:
-        audit.record(self.db, self.tenant.slug, "reset.refused", account_id=account.id if account else None, ip=ip, reason=status)
+        audit.record(self.db, self.tenant.slug, EventType.RESET_REFUSED, account_id=account.id if account else None, ip=ip, reason=status)
         await self.db.commit()
         return ResetOutcome(status)
 
@@ -589,7 +590,7 @@ class AccountService:
         if await tokens.consume(self.db, self.tenant.slug, RESET, token) is None:
             raise TokenInvalid()
         await self.set_password(account, str(password), ip, reason="reset")
-        audit.record(self.db, self.tenant.slug, "reset.used", account_id=account.id, ip=ip)
+        audit.record(self.db, self.tenant.slug, EventType.RESET_USED, account_id=account.id, ip=ip)
         await self.db.commit()
         return account
 
@@ -623,7 +624,7 @@ class AccountService:
             and ("email" not in fields or (email is not None and (account.email_key is None or account.email_key == email)))
         )
         if not matches or account is None:
-            audit.record(self.db, self.tenant.slug, "activation.refused", account_id=account.id if account else None, ip=ip)
+            audit.record(self.db, self.tenant.slug, EventType.ACTIVATION_REFUSED, account_id=account.id if account else None, ip=ip)
             await self.db.commit()
             return
         ttl = self.config.activation.link_ttl
@@ -631,7 +632,7 @@ class AccountService:
         token = await tokens.issue(self.db, self.tenant.slug, account.id, ACTIVATION, ttl, data={"email": address})
         await self._mail("activation_link", address, about=account.id, url=self._url(f"/activation/{token}"), ttl_hours=_hours(ttl),
                          full_name=full_name(account))
-        audit.record(self.db, self.tenant.slug, "activation.requested", account_id=account.id, ip=ip)
+        audit.record(self.db, self.tenant.slug, EventType.ACTIVATION_REQUESTED, account_id=account.id, ip=ip)
         await self.db.commit()
 
     async def activation_by_pmi_number(self, raw_identifier: object, birth_date: date | None, ip: str | None) -> str | None:
@@ -645,11 +646,11 @@ class AccountService:
             or birth_date is None
             or account.birth_date != birth_date
         ):
-            audit.record(self.db, self.tenant.slug, "activation.refused", account_id=account.id if account else None, ip=ip)
+            audit.record(self.db, self.tenant.slug, EventType.ACTIVATION_REFUSED, account_id=account.id if account else None, ip=ip)
             await self.db.commit()
             return None
         token = await tokens.issue(self.db, self.tenant.slug, account.id, ACTIVATION_STEP2, STEP2_TTL)
-        audit.record(self.db, self.tenant.slug, "activation.identified", account_id=account.id, ip=ip)
+        audit.record(self.db, self.tenant.slug, EventType.ACTIVATION_IDENTIFIED, account_id=account.id, ip=ip)
         await self.db.commit()
         return token
 
@@ -696,7 +697,7 @@ class AccountService:
         await self.set_password(account, str(password), ip, reason="activation")
         if row.purpose == ACTIVATION_STEP2 and self.config.activation.email_confirmation:
             await self._send_email_confirmation(account, address)
-        audit.record(self.db, self.tenant.slug, "activation.completed", account_id=account.id, ip=ip)
+        audit.record(self.db, self.tenant.slug, EventType.ACTIVATION_COMPLETED, account_id=account.id, ip=ip)
         await self.db.commit()
         return account
 
@@ -716,7 +717,7 @@ class AccountService:
         address = plain_address(raw_email)
         token = await tokens.issue(self.db, self.tenant.slug, account.id, EMAIL_CHANGE, ttl, data={"email": address})
         await self._mail("email_change_confirmation", address, about=account.id, url=self._url(f"/confirmation-email/{token}"), ttl_hours=_hours(ttl))
-        audit.record(self.db, self.tenant.slug, "email_change.requested", account_id=account.id, ip=ip)
+        audit.record(self.db, self.tenant.slug, EventType.EMAIL_CHANGE_REQUESTED, account_id=account.id, ip=ip)
         await self.db.commit()
 
     async def email_token_is_live(self, token: object) -> bool:
@@ -746,9 +747,9 @@ class AccountService:
                 await tokens.revoke(self.db, account.id, RESET, TEMPORARY_PASSWORD, EMAIL_CHANGE)
                 if old_address and normalize_email(old_address) != normalize_email(address):
                     await self._mail("email_change_notice", old_address, about=account.id, new_email_masked=mask_email(address))
-                audit.record(self.db, self.tenant.slug, "email.changed", account_id=account.id, ip=ip)
+                audit.record(self.db, self.tenant.slug, EventType.EMAIL_CHANGED, account_id=account.id, ip=ip)
             else:
-                audit.record(self.db, self.tenant.slug, "email.confirmed", account_id=account.id, ip=ip)
+                audit.record(self.db, self.tenant.slug, EventType.EMAIL_CONFIRMED, account_id=account.id, ip=ip)
             await self.db.commit()
             await self.db.refresh(account)
             return account

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assmat.core import clock
 from assmat.core.security import audit
+from assmat.core.security.audit import EventType
 from assmat.auth.errors import LoginFailed, PasswordRejected, TokenInvalid
 from assmat.core.security.hashing import AsyncHasher
 from assmat.auth.identifiers import normalize_email
@@ -94,7 +95,7 @@ class AdminService:
         self.db.add(admin)
         await self.db.flush()
         token = await self.issue_set_password(admin)
-        audit.record(self.db, self.tenant_id, "admin.created", role=role, admin_email=admin.email)
+        audit.record(self.db, self.tenant_id, EventType.ADMIN_CREATED, role=role, admin_email=admin.email)
         return admin, token
 
     async def issue_set_password(self, admin: Admin, ttl: timedelta = SET_PASSWORD_TTL, purpose: str = "set_password") -> str:
@@ -107,7 +108,7 @@ class AdminService:
                                created_at=now, expires_at=now + ttl))
         return token
 
-    async def request_reset(self, email: object, base_url: str, ip: str | None) -> None:
+    async def request_reset(self, email: object, base_url: str, ip: str | None, platform_sender: str) -> None:
         """A console's « Mot de passe oublié ? »: a single-use link to choose a new password,
         mailed to the stored address of an active console user of this console. The caller
         answers the same whatever happens here; the mail waits in the outbox, never the reply.
@@ -126,36 +127,36 @@ class AdminService:
         try:
             await enqueue(self.db, self.tenant, "reset_link", admin.email, {
                 "url": f"{base_url}/admin/mot-de-passe/{token}", "ttl_hours": int(RESET_TTL.total_seconds() // 3600),
-            }, base_url=base_url)
+            }, base_url=base_url, platform_sender=platform_sender)
         except InvalidRecipient:  # a stored address the mailer refuses: nothing to send, same answer
             await self.db.rollback()
             return
-        audit.record(self.db, self.tenant_id, "admin.password_reset_requested", ip=ip, admin_email=admin.email)
+        audit.record(self.db, self.tenant_id, EventType.ADMIN_PASSWORD_RESET_REQUESTED, ip=ip, admin_email=admin.email)
         await self.db.commit()
 
     async def authenticate(self, email: object, password: str, ip: str | None) -> Admin:
         admin = await self.find(email)
         if admin is None or admin.disabled_at is not None or admin.password_hash is None:
             await self.hasher.dummy_verify(password)
-            audit.record(self.db, self.tenant_id, "admin.login_failed", ip=ip)
+            audit.record(self.db, self.tenant_id, EventType.ADMIN_LOGIN_FAILED, ip=ip)
             await self.db.commit()
             raise LoginFailed()
         await self.lockout.clear_expired(admin)
         if not await self.lockout.reserve(admin.id):
             await self.hasher.dummy_verify(password)
-            audit.record(self.db, self.tenant_id, "admin.login_failed", ip=ip, admin_email=admin.email, reason="locked")
+            audit.record(self.db, self.tenant_id, EventType.ADMIN_LOGIN_FAILED, ip=ip, admin_email=admin.email, reason="locked")
             await self.db.commit()
             raise LoginFailed()
         if not await self.hasher.verify(admin.password_hash, password):
             if await self.lockout.lock_if_reached(admin.id):
                 await self.db.execute(delete(AdminSession).where(AdminSession.admin_id == admin.id))
-                audit.record(self.db, self.tenant_id, "admin.locked", ip=ip, admin_email=admin.email)
-            audit.record(self.db, self.tenant_id, "admin.login_failed", ip=ip, admin_email=admin.email)
+                audit.record(self.db, self.tenant_id, EventType.ADMIN_LOCKED, ip=ip, admin_email=admin.email)
+            audit.record(self.db, self.tenant_id, EventType.ADMIN_LOGIN_FAILED, ip=ip, admin_email=admin.email)
             await self.db.commit()
             raise LoginFailed()
         await self.lockout.release(admin.id)
         await self.db.execute(update(Admin).where(Admin.id == admin.id).values(last_login_at=clock.now()))
-        audit.record(self.db, self.tenant_id, "admin.login", ip=ip, admin_email=admin.email)
+        audit.record(self.db, self.tenant_id, EventType.ADMIN_LOGIN, ip=ip, admin_email=admin.email)
         await self.db.commit()
         return admin
 
@@ -187,7 +188,7 @@ class AdminService:
             )
         )
         await self.db.execute(delete(AdminSession).where(AdminSession.admin_id == admin.id))
-        audit.record(self.db, self.tenant_id, "admin.password_set", admin_email=admin.email)
+        audit.record(self.db, self.tenant_id, EventType.ADMIN_PASSWORD_SET, admin_email=admin.email)
         await self.db.commit()
         return admin
 

@@ -104,5 +104,10 @@ class Settings(BaseSettings):
         return (self.platform_url or f"https://{self.base_domain}").rstrip("/")
 
     @property
+    def platform_mail_from(self) -> str:
+        """The sender of mails that belong to no tenant (the platform console's)."""
+        return f"Assmat <ne-pas-repondre@{self.base_domain}>"
+
+    @property
     def mail_dir(self) -> Path:
         return self.var_dir / "mail"

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from assmat.core.mail.outbox import MailBranding
 from assmat.tenants.schema import TenantConfig
 
 
@@ -27,6 +28,16 @@ class Tenant:
     @property
     def slug(self) -> str:
         return self.config.slug
+
+    @property
+    def mail(self) -> MailBranding:
+        """What the mailer shows of this tenant (assmat.core.mail.outbox.MailTenant)."""
+        branding = self.config.branding
+        return MailBranding(
+            name=self.config.name, service_name=branding.service_name, primary_color=branding.primary_color,
+            mail_from=branding.mail_from, locale=self.config.locale, public_url=self.config.public_url,
+            contact_phone=branding.contact.phone, contact_email=branding.contact.email,
+        )
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect, Request
 
@@ -68,18 +66,3 @@ async def read_form(request: Request, max_fields: int = 50) -> dict[str, str]:
             raise BadForm(_("The form sent contains a character that is not allowed."))
         values[key] = value
     return values
-
-
-def parse_french_date(value: str | None) -> date | None:
-    """JJ/MM/AAAA (or the AAAA-MM-JJ of a date input); None when absent or malformed."""
-    if not value:
-        return None
-    value = value.strip()
-    for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
-        try:
-            parsed = datetime.strptime(value, pattern).date()
-        except ValueError:
-            continue
-        if 1900 <= parsed.year <= 2100:
-            return parsed
-    return None

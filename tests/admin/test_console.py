@@ -129,7 +129,7 @@ def test_the_console_access_mail_names_the_console_in_correct_french(app, slug, 
     name = tenant.config.name if tenant else "plateforme assmat"
     mail = render(tenant, "admin_set_password", {"url": "https://x/admin/mot-de-passe/t", "ttl_hours": 48,
                                                   "console_name": name}, "fr",
-                  base_url="https://x")
+                  base_url="https://x", platform_sender=app.state.settings.platform_mail_from)
     text = " ".join(mail.body_text.split())
     assert expected in text, text
     assert expected in " ".join(html.unescape(re.sub(r"<[^>]+>", " ", mail.body_html)).split())

@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from assmat.portal.children.http import today as paris_today
+from assmat.core.clock import today as paris_today
 from tests.browser.conftest import LiveAccounts, LiveServer
 from tests.conftest import IN_CI, REPO
 

@@ -76,19 +76,26 @@ async def sessionmaker_for(database_url: str) -> AsyncIterator[async_sessionmake
         await engine.dispose()
 
 
+def production_settings():
+    """The deployment's settings without the demo's link template."""
+    from assmat.core.settings import Settings
+
+    return Settings(public_url_template=None, platform_url=None)
+
+
 def production_base(tenant_: Tenant | None) -> str:
     """The base of mail links in production: each tenant's public_url (no URL template)."""
     from assmat.core.mail.links import mail_base_url
-    from assmat.core.settings import Settings
 
-    return mail_base_url(Settings(public_url_template=None, platform_url=None), tenant_)
+    return mail_base_url(production_settings(), tenant_)
 
 
 def render(tenant_: Tenant | None, template: str, context: dict, locale: str | None = None):
     """`assmat.core.mail.outbox.render` with the production links of the tenant."""
     from assmat.core.mail import outbox
 
-    return outbox.render(tenant_, template, context, locale, base_url=production_base(tenant_))
+    return outbox.render(tenant_, template, context, locale, base_url=production_base(tenant_),
+                         platform_sender=production_settings().platform_mail_from)
 
 
 async def enqueue(session: AsyncSession, tenant_: Tenant | None, template: str, to: object, context: dict,
@@ -96,4 +103,5 @@ async def enqueue(session: AsyncSession, tenant_: Tenant | None, template: str, 
     """`assmat.core.mail.outbox.enqueue` with the production links of the tenant."""
     from assmat.core.mail import outbox
 
-    return await outbox.enqueue(session, tenant_, template, to, context, locale, base_url=production_base(tenant_))
+    return await outbox.enqueue(session, tenant_, template, to, context, locale, base_url=production_base(tenant_),
+                                platform_sender=production_settings().platform_mail_from)

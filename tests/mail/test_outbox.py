@@ -154,6 +154,21 @@ def test_platform_mail_without_tenant_uses_the_platform_sender():
     assert "Portails des assistants maternels" in mail.body_html
 
 
+def test_the_platform_sender_comes_from_the_settings_passed_never_read_again():
+    from assmat.core.settings import Settings
+
+    settings = Settings(base_domain="Assmat.Example.org.")
+    mail = outbox.render(None, "contact_acknowledgment", {"name": "A", "message": "m"},
+                         base_url="https://assmat.example.org", platform_sender=settings.platform_mail_from)
+    assert mail.sender == "Assmat <ne-pas-repondre@assmat.example.org>"
+    with pytest.raises(MailTemplateError, match="platform_sender"):
+        outbox.render(None, "contact_acknowledgment", {"name": "A", "message": "m"}, base_url="https://assmat.example.org")
+    # A tenant's mail comes from the tenant, whatever platform sender is passed.
+    gers = outbox.render(tenant("gers"), "account_locked", {}, base_url="https://assmat.gers.fr",
+                         platform_sender=settings.platform_mail_from)
+    assert gers.sender == "Webasma <ne-pas-repondre@gers.fr>"
+
+
 def test_unknown_template_missing_context_and_foreign_links_are_refused():
     with pytest.raises(MailTemplateError, match="unknown"):
         render(tenant("gers"), "no_such_mail", {})

@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from assmat.core.mail.outbox import MailTenant
     from assmat.core.settings import Settings
-    from assmat.tenants.loader import Tenant
 
 
-def mail_base_url(settings: "Settings", tenant: "Tenant | None") -> str:
+def mail_base_url(settings: "Settings", tenant: "MailTenant | None") -> str:
     """The base of the links of `tenant`'s mails; without a tenant, the platform console's."""
     if tenant is None:
         return settings.effective_platform_url
-    return settings.tenant_base_url(tenant.slug, tenant.config.public_url).rstrip("/")
+    return settings.tenant_base_url(tenant.slug, tenant.mail.public_url).rstrip("/")

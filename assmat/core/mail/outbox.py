@@ -11,8 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import Any, Protocol
 
 import jinja2
 from babel.dates import format_datetime
@@ -25,7 +24,6 @@ from assmat.core.i18n import DEFAULT_LOCALE, current_locale, gettext, ngettext
 from assmat.core.i18n.names import of_name
 from assmat.core.db.engine import MAIL_ENQUEUED
 from assmat.core.mail.address import plain_address
-from assmat.tenants.loader import Tenant
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -50,8 +48,6 @@ TEMPLATES: dict[str, frozenset[str]] = {
 
 PLATFORM_NAME = "Portals of licensed childminders"  # msgid already in the catalog
 PLATFORM_COLOUR = "#1f3a5f"
-# The tenants are French authorities: dates in mails are read in metropolitan French time.
-MAIL_TIMEZONE = ZoneInfo("Europe/Paris")
 SUBJECT_MAX = 300  # OutboxMail.subject
 
 
@@ -74,7 +70,8 @@ class RenderedMail:
 
 def _format_datetime(value: Any) -> str:
     if isinstance(value, datetime):
-        return format_datetime(value, "short", tzinfo=MAIL_TIMEZONE, locale=current_locale.get())
+        # Read in the tenant's time (assmat.core.clock), whatever the server's zone.
+        return format_datetime(value, "short", tzinfo=clock.PARIS, locale=current_locale.get())
     return str(value)
 
 
@@ -97,11 +94,29 @@ def _environment() -> jinja2.Environment:
 _env = _environment()
 
 
-def platform_sender() -> str:
-    """The sender of mails that belong to no tenant."""
-    from assmat.core.settings import Settings
+@dataclass(frozen=True)
+class MailBranding:
+    """What a mail shows of the tenant that sends it: its names, colour, contact and sender."""
 
-    return f"Assmat <ne-pas-repondre@{Settings().base_domain}>"
+    name: str
+    service_name: str
+    primary_color: str  # validated #rrggbb by the tenant schema: safe in a style attribute
+    mail_from: str
+    locale: str
+    public_url: str | None = None
+    contact_phone: str | None = None
+    contact_email: str | None = None
+
+
+class MailTenant(Protocol):
+    """A tenant as the mailer sees it (assmat.tenants.loader.Tenant is one): mail sits below the
+    tenants' configuration and asks only for what it shows."""
+
+    @property
+    def slug(self) -> str: ...
+
+    @property
+    def mail(self) -> MailBranding: ...
 
 
 def single_recipient(to: object) -> str:
@@ -113,14 +128,12 @@ def single_recipient(to: object) -> str:
     return address
 
 
-def _common_context(tenant: Tenant | None, locale: str, base_url: str) -> dict[str, Any]:
-    config = tenant.config if tenant is not None else None
+def _common_context(tenant: MailTenant | None, locale: str, base_url: str) -> dict[str, Any]:
     # Links come from the deployment's base (assmat.core.mail.links), never from the request's Host.
     links = {"portal_url": f"{base_url}/", "admin_url": f"{base_url}/admin"}
-    if config is None:
+    if tenant is None:
         service_name = gettext(PLATFORM_NAME)
         return {
-            "tenant": None,
             "service_name": service_name,
             "tenant_name": service_name,
             "primary_color": PLATFORM_COLOUR,
@@ -128,17 +141,16 @@ def _common_context(tenant: Tenant | None, locale: str, base_url: str) -> dict[s
             "contact_lines": [],
             "locale": locale,
         }
-    contact = config.branding.contact
+    branding = tenant.mail
     contact_lines = []
-    if contact.phone:
-        contact_lines.append(gettext("Phone: %(phone)s") % {"phone": contact.phone})
-    if contact.email:
-        contact_lines.append(gettext("Email: %(email)s") % {"email": contact.email})
+    if branding.contact_phone:
+        contact_lines.append(gettext("Phone: %(phone)s") % {"phone": branding.contact_phone})
+    if branding.contact_email:
+        contact_lines.append(gettext("Email: %(email)s") % {"email": branding.contact_email})
     return {
-        "tenant": config,
-        "service_name": config.branding.service_name,
-        "tenant_name": config.name,
-        "primary_color": config.branding.primary_color,  # validated #rrggbb: safe in a style
+        "service_name": branding.service_name,
+        "tenant_name": branding.name,
+        "primary_color": branding.primary_color,
         **links,
         "contact_lines": contact_lines,
         "locale": locale,
@@ -146,10 +158,18 @@ def _common_context(tenant: Tenant | None, locale: str, base_url: str) -> dict[s
 
 
 def render(
-    tenant: Tenant | None, template: str, context: dict[str, Any], locale: str | None = None, *, base_url: str
+    tenant: MailTenant | None,
+    template: str,
+    context: dict[str, Any],
+    locale: str | None = None,
+    *,
+    base_url: str,
+    platform_sender: str | None = None,
 ) -> RenderedMail:
     """Subject, text and HTML of `template` in `locale` (else the tenant's, else French).
-    `base_url` is `assmat.core.mail.links.mail_base_url(settings, tenant)`: every link of the mail starts with it."""
+    `base_url` is `assmat.core.mail.links.mail_base_url(settings, tenant)`: every link of the mail starts with it.
+    A tenant's mail comes from its `mail_from`; a mail of no tenant from `platform_sender`
+    (`Settings.platform_mail_from`), which it then needs."""
     if template not in TEMPLATES:
         raise MailTemplateError(f"unknown mail template: {template}")
     missing = TEMPLATES[template] - context.keys()
@@ -161,7 +181,9 @@ def render(
     url = context.get("url")
     if url is not None and not (isinstance(url, str) and url.startswith(f"{base_url}/") and not re.search(r"\s", url)):
         raise MailTemplateError("url must start with the mail's base_url (assmat.core.mail.links)")
-    locale = locale or (tenant.config.locale if tenant is not None else DEFAULT_LOCALE)
+    if tenant is None and not platform_sender:
+        raise MailTemplateError("a mail of no tenant needs platform_sender (Settings.platform_mail_from)")
+    locale = locale or (tenant.mail.locale if tenant is not None else DEFAULT_LOCALE)
     token = current_locale.set(locale)
     try:
         values = {**context, **_common_context(tenant, locale, base_url)}
@@ -171,24 +193,25 @@ def render(
         body_html = _env.get_template(f"{template}/body.html").render(values)
     finally:
         current_locale.reset(token)
-    sender = tenant.config.branding.mail_from if tenant is not None else platform_sender()
+    sender = tenant.mail.mail_from if tenant is not None else platform_sender
     return RenderedMail(sender=sender, subject=subject, body_text=body_text, body_html=body_html, locale=locale)
 
 
 async def enqueue(
     session: AsyncSession,
-    tenant: Tenant | None,
+    tenant: MailTenant | None,
     template: str,
     to: str,
     context: dict[str, Any],
     locale: str | None = None,
     *,
     base_url: str,
+    platform_sender: str | None = None,
 ) -> OutboxMail:
     """Add the rendered mail to `session`; it is queued when the caller commits, with its change.
-    `base_url`: see `render`."""
+    `base_url` and `platform_sender`: see `render`."""
     recipient = single_recipient(to)
-    mail = render(tenant, template, context, locale, base_url=base_url)
+    mail = render(tenant, template, context, locale, base_url=base_url, platform_sender=platform_sender)
     now = clock.now()
     row = OutboxMail(
         tenant_id=tenant.slug if tenant is not None else None,
@@ -208,7 +231,7 @@ async def enqueue(
     return row
 
 
-async def requeue(session: AsyncSession, tenant: Tenant | None, mail_id: int) -> bool:
+async def requeue(session: AsyncSession, tenant: MailTenant | None, mail_id: int) -> bool:
     """Give a failed mail a fresh series of attempts (the console's "retry"). False when the
     mail is not this tenant's or has not failed."""
     tenant_match = OutboxMail.tenant_id == tenant.slug if tenant is not None else OutboxMail.tenant_id.is_(None)

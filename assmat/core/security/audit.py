@@ -1,7 +1,12 @@
-"""The audit trail: who did what, from where, when. Never a password or a token."""
+"""The audit trail: who did what, from where, when. Never a password or a token.
+
+Every line's type is an `EventType`: its value is what the row stores (the strings the trail has
+always held, so old rows keep their meaning) and its label is what staff read in the console.
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,21 +17,95 @@ from assmat.core.security.models import AuditEvent
 FORBIDDEN_KEYS = {"password", "mot_de_passe", "token", "temporary_password", "confirmation"}
 
 
+class EventType(StrEnum):
+    """Every kind of audit line, with the French label the console shows for it."""
+
+    label: str
+
+    def __new__(cls, value: str, label: str) -> EventType:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
+    ACCOUNT_CREATED = "account.created", "compte créé"
+    ACCOUNT_DISABLED = "account.disabled", "compte désactivé"
+    ACCOUNT_ENABLED = "account.enabled", "compte réactivé"
+    ACCOUNT_LOCKED = "account.locked", "compte bloqué"
+    ACCOUNT_UNLOCKED = "account.unlocked", "compte débloqué"
+    ACTIVATION_COMPLETED = "activation.completed", "activation terminée"
+    ACTIVATION_IDENTIFIED = "activation.identified", "activation : identité vérifiée"
+    ACTIVATION_REFUSED = "activation.refused", "activation refusée"
+    ACTIVATION_REQUESTED = "activation.requested", "activation demandée"
+    ACTIVATION_SENT_BY_STAFF = "activation.sent_by_staff", "activation renvoyée par le service"
+    ADMIN_CREATED = "admin.created", "accès console créé"
+    ADMIN_DISABLED = "admin.disabled", "accès console désactivé"
+    ADMIN_ENABLED = "admin.enabled", "accès console réactivé"
+    ADMIN_LOCKED = "admin.locked", "accès console bloqué"
+    ADMIN_LOGIN = "admin.login", "connexion à la console"
+    ADMIN_LOGIN_FAILED = "admin.login_failed", "échec de connexion à la console"
+    ADMIN_PASSWORD_SET = "admin.password_set", "mot de passe console choisi"
+    ADMIN_PASSWORD_RESET_REQUESTED = "admin.password_reset_requested", "mot de passe console oublié : lien envoyé"
+    ADMIN_UNLOCKED = "admin.unlocked", "accès console débloqué"
+    CHILD_CREATED = "child.created", "enfant déclaré"
+    CHILD_DELETED = "child.deleted", "déclaration d'enfant supprimée"
+    CHILD_UPDATED = "child.updated", "déclaration d'enfant modifiée"
+    CONTACT_HANDLED = "contact.handled", "message de contact traité"
+    CONTACT_SENT = "contact.sent", "message de contact envoyé"
+    EMAIL_CHANGED = "email.changed", "email modifié"
+    EMAIL_CONFIRMED = "email.confirmed", "email confirmé"
+    EMAIL_CHANGE_REQUESTED = "email_change.requested", "changement d'email demandé"
+    IMPORT_APPLIED = "import.applied", "import des assistants appliqué"
+    IMPORT_DRY_RUN = "import.dry_run", "import des assistants simulé"
+    LETTER_PRINTED = "letter.printed", "courrier imprimé"
+    LOGIN_FAILED = "login.failed", "échec de connexion"
+    LOGIN_SUCCEEDED = "login.success", "connexion"
+    LOGOUT = "logout", "déconnexion"
+    MAIL_NOT_SENT = "mail.not_sent", "courriel non envoyé (adresse refusée ou erreur)"
+    MAIL_REQUEUED = "mail.requeued", "courriel relancé"
+    MESSAGE_SENT = "message.sent", "message envoyé aux assistants"
+    PASSWORD_CHANGE_REFUSED = (
+        "password.change_refused",
+        "changement de mot de passe refusé (mot de passe provisoire expiré ou déjà remplacé)",
+    )
+    PASSWORD_CHANGED = "password.changed", "mot de passe changé"
+    PASSWORD_CHECK_FAILED = "password.check_failed", "mot de passe actuel erroné"
+    RESET_REFUSED = "reset.refused", "réinitialisation refusée"
+    RESET_REQUESTED = "reset.requested", "réinitialisation demandée"
+    RESET_SENT_BY_STAFF = "reset.sent_by_staff", "réinitialisation envoyée par le service"
+    RESET_USED = "reset.used", "réinitialisation utilisée"
+    SITUATION_CHANGE_HANDLED = "situation_change.handled", "changement de situation traité"
+    SITUATION_CHANGE_SENT = "situation_change.sent", "changement de situation signalé"
+    TEMPORARY_PASSWORD_ISSUED = "temporary_password.issued", "mot de passe provisoire émis"
+    TERMS_ACCEPTED = "terms.accepted", "conditions acceptées"
+
+
+def event_label(stored: str) -> str:
+    """What staff read for a stored type; a type no member carries any more shows as stored."""
+    try:
+        return EventType(stored).label
+    except ValueError:
+        return stored
+
+
 def record(
     session: AsyncSession,
     tenant_id: str | None,
-    event_type: str,
+    event_type: EventType,
     *,
     account_id: int | None = None,
     ip: str | None = None,
     **detail: Any,
 ) -> AuditEvent:
     """Add an audit line to the caller's transaction."""
+    # A free string would be a type without a label, shown raw in the console: refuse it loudly.
+    if not isinstance(event_type, EventType):
+        raise TypeError(f"audit event types are EventType members, not {event_type!r}")
     leaked = FORBIDDEN_KEYS & set(detail)
     if leaked:
         raise ValueError(f"secrets never go to the audit trail: {sorted(leaked)}")
     event = AuditEvent(
-        tenant_id=tenant_id, account_id=account_id, type=event_type, ip=ip, detail=detail, created_at=clock.now()
+        tenant_id=tenant_id, account_id=account_id, type=event_type.value, ip=ip, detail=detail, created_at=clock.now()
     )
     session.add(event)
     return event

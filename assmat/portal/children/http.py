@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +18,7 @@ from starlette.routing import Route
 
 from assmat.core import clock
 from assmat.core.security import audit
+from assmat.core.security.audit import EventType
 from assmat.auth.models import Account
 from assmat.portal.children.models import CarePeriod, Child
 from assmat.portal.children.service import (
@@ -34,15 +34,10 @@ from assmat.web import kit
 from assmat.auth.guards import signed_in
 from assmat.web.kit import client_ip, database, page, redirect
 
-PARIS = ZoneInfo("Europe/Paris")
 MAX_PERIOD_ROWS = 24  # a child hosted for years, several arrangements a year
 EMPTY_ROWS = 2
 # The fixed fields (child, guardians, addresses, CSRF) and five per period row.
 FORM_FIELDS = 21 + 5 * (MAX_PERIOD_ROWS + EMPTY_ROWS)
-
-def today() -> date:
-    return clock.now().astimezone(PARIS).date()
-
 
 def _tenant(request: Request) -> Tenant:
     tenant = kit.tenant(request)
@@ -131,7 +126,7 @@ def _form_page(
 def _apply(child: Child, declaration: Declaration) -> None:
     """The declaration's values on the child; its declaration time is already set."""
     child.care_start = min(period.start_date for period in declaration.periods)
-    child.declared_late = is_late(child.declared_at.astimezone(PARIS).date(), declaration.periods)
+    child.declared_late = is_late(clock.local(child.declared_at).date(), declaration.periods)
     child.last_name = declaration.last_name
     child.first_name = declaration.first_name
     child.birth_date = declaration.birth_date
@@ -202,7 +197,7 @@ async def children_list(request: Request) -> Response:
     tenant = _tenant(request)
     account = signed_in(request)
     async with database(request) as db:
-        current, history = await hosted_children(db, tenant, account, today())
+        current, history = await hosted_children(db, tenant, account, clock.today())
     return page(request, "children_list.html", {"current": current, "history": history})
 
 
@@ -212,7 +207,7 @@ async def child_new(request: Request) -> Response:
     if request.method == "GET":
         return _form_page(request, tenant, {}, _rows({}, 0))
     form = await kit.form(request, max_fields=FORM_FIELDS)
-    declaration, errors, banner = validate_declaration(form, tenant.config.childcare_types, today())
+    declaration, errors, banner = validate_declaration(form, tenant.config.childcare_types, clock.today())
     if declaration is None:
         return _form_page(request, tenant, form, _rows(form, 0), errors=errors, banner=banner, status=400)
     async with database(request) as db:
@@ -221,7 +216,7 @@ async def child_new(request: Request) -> Response:
         db.add(child)
         await db.flush()
         _add_periods(db, tenant, child, declaration)
-        audit.record(db, tenant.slug, "child.created", account_id=account.id, ip=client_ip(request),
+        audit.record(db, tenant.slug, EventType.CHILD_CREATED, account_id=account.id, ip=client_ip(request),
                      child_id=child.id, periods=len(declaration.periods))
         await db.commit()
     return redirect("/espace/enfants", info="created")
@@ -231,7 +226,7 @@ async def _editable(db, tenant, account, child_id: int):
     """The assistant's own child, if it may still change: the history is read-only (seed 001
     §2.4.3), so a child whose periods all ended is 404 for edit and delete."""
     child, periods = await _owned(db, tenant, account, child_id)
-    if in_history(periods, today()):
+    if in_history(periods, clock.today()):
         raise HTTPException(404)
     return child, periods
 
@@ -243,7 +238,7 @@ async def child_view(request: Request) -> Response:
         child, periods = await _owned(db, tenant, account, request.path_params["child_id"])
     labels = {kind.code: kind.label for kind in tenant.config.childcare_types}
     return page(request, "children_view.html", {
-        "child": child, "periods": periods, "labels": labels, "read_only": in_history(periods, today()),
+        "child": child, "periods": periods, "labels": labels, "read_only": in_history(periods, clock.today()),
         "late": child.declared_late,
     })
 
@@ -260,13 +255,13 @@ async def child_edit(request: Request) -> Response:
     form = await kit.form(request, max_fields=FORM_FIELDS)
     async with database(request) as db:
         child, periods = await _editable(db, tenant, account, child_id)
-        declaration, errors, banner = validate_declaration(form, tenant.config.childcare_types, today())
+        declaration, errors, banner = validate_declaration(form, tenant.config.childcare_types, clock.today())
         if declaration is None:
             return _form_page(request, tenant, form, _rows(form, 0), child=child, errors=errors, banner=banner, status=400)
         _apply(child, declaration)
         await db.execute(delete(CarePeriod).where(CarePeriod.child_id == child.id, CarePeriod.tenant_id == tenant.slug))
         _add_periods(db, tenant, child, declaration)
-        audit.record(db, tenant.slug, "child.updated", account_id=account.id, ip=client_ip(request),
+        audit.record(db, tenant.slug, EventType.CHILD_UPDATED, account_id=account.id, ip=client_ip(request),
                      child_id=child.id, periods=len(declaration.periods))
         await db.commit()
     return redirect("/espace/enfants", info="updated")
@@ -287,7 +282,7 @@ async def child_delete(request: Request) -> Response:
         await db.execute(delete(Child).where(
             Child.id == child.id, Child.tenant_id == tenant.slug, Child.account_id == account.id
         ))
-        audit.record(db, tenant.slug, "child.deleted", account_id=account.id, ip=client_ip(request), child_id=child.id)
+        audit.record(db, tenant.slug, EventType.CHILD_DELETED, account_id=account.id, ip=client_ip(request), child_id=child.id)
         await db.commit()
     return redirect("/espace/enfants", info="deleted")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from assmat.core.security.audit import EventType
 from assmat.admin.actions import MarkHandled
 from assmat.admin.filters import ChoiceFilter
 from assmat.admin.formatting import excerpt
@@ -30,7 +31,7 @@ class ContactView(MarkHandled, TenantScopedView, model=ContactMessage):
             "true": ("oui", ContactMessage.handled_at.is_not(None)), "false": ("non", ContactMessage.handled_at.is_(None)),
         }),
     ]
-    handled_event = "contact.handled"
+    handled_event = EventType.CONTACT_HANDLED
 
     def describe(self, row: ContactMessage) -> str:
         return f"{row.name} <{row.email}> — {excerpt(row.message)}"

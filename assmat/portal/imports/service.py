@@ -46,6 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assmat.core import clock
 from assmat.core.security import audit
+from assmat.core.security.audit import EventType
 from assmat.core.security import tokens
 from assmat.auth.identifiers import normalize_identifier
 from assmat.auth.service import LETTER_TTL, TEMPORARY_PASSWORD
@@ -318,7 +319,7 @@ def parse_file(data: bytes, config: TenantConfig, progress: Progress | None = No
     first_line: dict[str, int] = {}
     present: set[str] = set()  # numbers of rows rejected before their number was read
     total_lines = text.count("\n") + 1
-    today = clock.now().date()
+    today = clock.today()
     count = 0
     for line, cells in records:
         count += 1
@@ -563,7 +564,7 @@ async def import_assistants(
     db.add(run)
     await db.flush()
     report.run_id = run.id
-    audit.record(db, slug, "import.dry_run" if dry_run else "import.applied", run_id=run.id, filename=filename[:255],
+    audit.record(db, slug, EventType.IMPORT_DRY_RUN if dry_run else EventType.IMPORT_APPLIED, run_id=run.id, filename=filename[:255],
                  by=by, **report.counts)
     await db.commit()
     report.seconds = time.perf_counter() - started

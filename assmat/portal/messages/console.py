@@ -17,6 +17,7 @@ from assmat.admin.account_column import AccountColumn, account_formatter
 from assmat.admin.backend import console_user
 from assmat.admin.scoping import TenantScopedView, is_tenant_staff
 from assmat.core.security import audit
+from assmat.core.security.audit import EventType
 from assmat.auth.identifiers import normalize_identifier
 from assmat.auth.models import Account
 from assmat.portal.messages.models import Message
@@ -135,9 +136,9 @@ class MessageView(AccountColumn, TenantScopedView, model=Message):
                                   base_url=mail_base_url(request.app.state.settings, tenant))
                     notified = True
                 except InvalidRecipient:  # an address stored before the shared rule: the message still goes
-                    audit.record(db, tenant.slug, "mail.not_sent", account_id=recipient.id,
+                    audit.record(db, tenant.slug, EventType.MAIL_NOT_SENT, account_id=recipient.id,
                                  template="personal_message_notice", reason="invalid_address")
-            audit.record(db, tenant.slug, "message.sent", account_id=recipient.id if recipient is not None else None,
+            audit.record(db, tenant.slug, EventType.MESSAGE_SENT, account_id=recipient.id if recipient is not None else None,
                          message_id=message.id, general=recipient is None, email_notice=notified, by=by)
             await db.commit()
             message_id = message.id

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, and_, case, func, literal, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -34,7 +33,6 @@ from assmat.web.kit import database, page, redirect
 PAGE_SIZE = 20
 SORTS = ("date", "expediteur", "destinataire", "objet")
 SEARCH_MAX = 200
-TIMEZONE = ZoneInfo("Europe/Paris")
 
 
 def _messages_tenant(request: Request) -> Tenant:
@@ -72,7 +70,7 @@ def _state_join(tenant: Tenant, account: Account) -> Any:
 def local_time(value: datetime) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(TIMEZONE)
+    return clock.local(value)
 
 
 def _received(tenant: Tenant, account: Account, archived: bool) -> Any:

@@ -17,7 +17,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from assmat.core import clock
 from assmat.core.security import audit
+from assmat.core.security.audit import EventType
 from assmat.core.security.ratelimit import hit
 from assmat.auth.models import Account
 from assmat.portal.agrement.models import Agrement
@@ -25,7 +27,7 @@ from assmat.portal.space.models import SituationChange
 from assmat.core.i18n import gettext as _
 from assmat.core.mail.links import mail_base_url
 from assmat.core.mail.outbox import enqueue
-from assmat.portal.children.http import current_children, today
+from assmat.portal.children.http import current_children
 from assmat.portal.messages.http import account_name, latest_messages
 from assmat.tenants.loader import Tenant
 from assmat.web import kit
@@ -54,7 +56,7 @@ async def dashboard(request: Request) -> Response:
         if features.messages and account.kind == "assistant":
             context["messages"] = await latest_messages(db, tenant, account, DASHBOARD_MESSAGES)
         if features.children:
-            context["children"] = await current_children(db, tenant, account, today(), DASHBOARD_CHILDREN)
+            context["children"] = await current_children(db, tenant, account, clock.today(), DASHBOARD_CHILDREN)
         if features.agrement:
             context["agrements"] = await _agrements(db, tenant, account)
     return page(request, "dashboard.html", context)
@@ -107,7 +109,7 @@ async def situation_change(request: Request) -> Response:
         await enqueue(db, tenant, "situation_change_admin", tenant.config.branding.admin_email, {
             "name": account_name(account), "identifier": account.identifier, "message": message,
         }, base_url=mail_base_url(request.app.state.settings, tenant))
-        audit.record(db, tenant.slug, "situation_change.sent", account_id=account.id, ip=client_ip(request),
+        audit.record(db, tenant.slug, EventType.SITUATION_CHANGE_SENT, account_id=account.id, ip=client_ip(request),
                      situation_change_id=change.id)
         await db.commit()
     return redirect("/espace/agrement", info="situation_sent")

@@ -1,0 +1,1 @@
+"""The console chassis (SQLAdmin) and the views that belong to no feature."""

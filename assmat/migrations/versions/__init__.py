@@ -1,0 +1,1 @@
+"""Revisions: each freezes the types and rules it applies, so it never imports the application."""
