@@ -33,6 +33,7 @@ from assmat.admin.console import mount_console
 from assmat.core.security.hashing import AsyncHasher
 from assmat.core.security.passwords import Hasher
 from assmat.portal.children import http as children_routes
+from assmat.portal.contact import http as contact_routes
 from assmat.portal.messages import http as messages_routes
 from assmat.portal.space import http as space_routes
 from assmat.web import pages
@@ -176,6 +177,7 @@ def create_app(settings: Settings | None = None, registry: TenantRegistry | None
             *pages.routes,
             *captcha_routes.routes,
             *accounts.routes,
+            *contact_routes.routes,
             *space_routes.routes,
             *messages_routes.routes,
             *children_routes.routes,
