@@ -32,6 +32,7 @@ from assmat.admin import set_password as admin_set_password
 from assmat.admin.console import mount_console
 from assmat.core.security.hashing import AsyncHasher
 from assmat.core.security.passwords import Hasher
+from assmat.portal.agrement import http as agrement_routes
 from assmat.portal.children import http as children_routes
 from assmat.portal.contact import http as contact_routes
 from assmat.portal.messages import http as messages_routes
@@ -179,6 +180,7 @@ def create_app(settings: Settings | None = None, registry: TenantRegistry | None
             *accounts.routes,
             *contact_routes.routes,
             *space_routes.routes,
+            *agrement_routes.routes,
             *messages_routes.routes,
             *children_routes.routes,
             *admin_set_password.routes,

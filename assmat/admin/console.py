@@ -20,12 +20,13 @@ from assmat.admin.accounts import AccountView
 from assmat.admin.audit import EVENT_LABELS, AuditView, PlatformAuditView
 from assmat.admin.backend import ConsoleAuth
 from assmat.portal.contact.console import ContactView
-from assmat.portal.children.console import DeclarationView, SituationChangeView
+from assmat.portal.children.console import DeclarationView
 from assmat.admin.forgot_password import add_forgot_password
 from assmat.admin.formatting import detail_text, fr_datetime
 from assmat.admin.french import french_console
 from assmat.portal.imports.console import ImportView
 from assmat.portal.messages.console import MessageView
+from assmat.portal.space.console import SituationChangeView
 from assmat.admin.outbox import OutboxView
 from assmat.admin.overview import OverviewView
 from assmat.admin.platform import PlatformTenantsView, TenantAdminView

@@ -65,11 +65,6 @@ register_notices(**{
     "email_change_sent": lambda t: _("A confirmation link has been sent to the new address. The change applies once you click it."),
     "email_changed": lambda t: _("Your email address has been updated."),
     "email_confirmed": lambda t: _("Your email address is confirmed. You can sign in."),
-    # The assistant's space
-    "created": lambda t: _("The child has been added."),
-    "updated": lambda t: _("The child's details have been saved."),
-    "deleted": lambda t: _("The child has been deleted."),
-    "situation_sent": lambda t: _("Your report has been sent to the département's services. They will contact you if needed."),
 })
 
 

@@ -1,31 +1,27 @@
-"""What assistants declare in their space, for the tenant's staff: the children hosted (read-only,
-with the filter for late declarations, seed 001's "déclarer sous 8 jours") and the reported
-changes of situation (seed 002), which staff mark handled.
+"""The children assistants declare in their space, for the tenant's staff: read-only, with the
+filter for late declarations (seed 001's "déclarer sous 8 jours").
 
-Both are readable by the tenant's staff whatever its features (a tenant that turns a feature
-off keeps its past records); the menu shows them only where the feature is on."""
+Readable by the tenant's staff whatever its features (a tenant that turns the feature off keeps
+its past records); the menu shows it only where the feature is on."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from markupsafe import Markup, escape
-from sqlalchemy import select
 from starlette.requests import Request
 
 from assmat.admin.account_column import AccountColumn, account_formatter
-from assmat.admin.actions import MarkHandled
 from assmat.admin.filters import ChoiceFilter, DateFilter
-from assmat.admin.formatting import excerpt, fr_date
+from assmat.admin.formatting import fr_date
 from assmat.admin.scoping import TenantScopedView
-from assmat.portal.children.models import CarePeriod, Child
-from assmat.portal.space.models import SituationChange
-from assmat.portal.children.service import LATE_AFTER_DAYS
+from assmat.portal.children.models import Child
+from assmat.portal.children.service import LATE_AFTER_DAYS, periods_query
 
 
-def _feature_on(request: Request, name: str) -> bool:
+def _feature_on(request: Request) -> bool:
     tenant = request.scope.get("tenant")
-    return tenant is not None and bool(getattr(tenant.config.features, name))
+    return tenant is not None and tenant.config.features.children
 
 
 def _periods_cell(child: Child, _attribute: Any, request: Request) -> Markup:
@@ -101,55 +97,15 @@ class DeclarationView(AccountColumn, TenantScopedView, model=Child):
     can_export = True
 
     def is_visible(self, request: Request) -> bool:
-        return super().is_visible(request) and _feature_on(request, "children")
+        return super().is_visible(request) and _feature_on(request)
 
     async def get_object_for_details(self, request: Request) -> Any:
         child = await super().get_object_for_details(request)
         if child is not None:
-            rows = await self._run_arbitrary_query(
-                select(CarePeriod)
-                .where(CarePeriod.child_id == child.id, CarePeriod.tenant_id == self.scope_of(request))
-                .order_by(CarePeriod.start_date, CarePeriod.id)
-            )
+            rows = await self._run_arbitrary_query(periods_query(self.scope_of(request), child.id))
             child._periods = [period for (period,) in rows]
         return child
 
 
-class SituationChangeView(AccountColumn, MarkHandled, TenantScopedView, model=SituationChange):
-    name = "Changement de situation"
-    name_plural = "Changements de situation"
-    icon = "fa-solid fa-file-pen"
-    column_list = [SituationChange.created_at, "account", SituationChange.message, SituationChange.handled_at]
-    column_details_list = [SituationChange.id, SituationChange.created_at, "account", SituationChange.message,
-                           SituationChange.handled_at]
-    column_labels = {
-        "id": "N°", "created_at": "Reçu le", "account": "Assistant(e) maternel(le)", "message": "Message",
-        "handled_at": "Traité le",
-    }
-    column_formatters = {
-        "account": account_formatter("account_id"), "message": lambda change, _attribute: excerpt(change.message),
-    }
-    column_formatters_detail = {"account": account_formatter("account_id")}
-    column_searchable_list = [SituationChange.message]
-    column_sortable_list = [SituationChange.created_at, SituationChange.handled_at]
-    column_default_sort = [(SituationChange.created_at, True), (SituationChange.id, True)]
-    column_filters = [
-        ChoiceFilter("traite", "Traité", {
-            "true": ("oui", SituationChange.handled_at.is_not(None)), "false": ("non", SituationChange.handled_at.is_(None)),
-        }),
-    ]
-    handled_event = "situation_change.handled"
-
-    def is_visible(self, request: Request) -> bool:
-        return super().is_visible(request) and _feature_on(request, "agrement")
-
-    def describe(self, row: SituationChange) -> str:
-        return f"n° {row.id} — {excerpt(row.message)}"
-
-    def handled_detail(self, row: SituationChange) -> dict:
-        return {"situation_change_id": row.id, "account_id": row.account_id}
-
-
 # SQLAdmin names a view after its model; French addresses for staff.
 DeclarationView.identity = "declaration"
-SituationChangeView.identity = "changement-situation"
