@@ -29,14 +29,24 @@ from assmat.tenants.loader import load_valid_tenants
 from assmat.tenants.registry import TenantRegistry
 from assmat.tenants.rows import sync_tenant_rows
 from assmat.admin import set_password as admin_set_password
+from assmat.admin.accounts import AccountView
+from assmat.admin.audit import AuditView, PlatformAuditView
 from assmat.admin.console import mount_console
+from assmat.admin.outbox import OutboxView
+from assmat.admin.overview import OverviewView
+from assmat.admin.platform import PlatformTenantsView, TenantAdminView
 from assmat.core.security.hashing import AsyncHasher
 from assmat.core.security.passwords import Hasher
 from assmat.portal.agrement import http as agrement_routes
+from assmat.portal.children.console import DeclarationView
 from assmat.portal.children import http as children_routes
 from assmat.portal.contact import http as contact_routes
+from assmat.portal.contact.console import ContactView
+from assmat.portal.imports.console import ImportView
 from assmat.portal.messages import http as messages_routes
+from assmat.portal.messages.console import MessageView
 from assmat.portal.space import http as space_routes
+from assmat.portal.space.console import SituationChangeView
 from assmat.web import pages
 from assmat.auth import http as accounts
 from assmat.auth import captcha_http as captcha_routes
@@ -56,6 +66,13 @@ from assmat.web.templating import render, templates
 
 log = logging.getLogger("assmat")
 STATIC = Path(__file__).resolve().parent / "static"
+
+# The console's views in their menu order: the chassis' own and each feature's.
+CONSOLE_VIEWS = [
+    OverviewView, AccountView, ImportView, AuditView, OutboxView, ContactView, MessageView,  # a tenant's console
+    DeclarationView, SituationChangeView,
+    PlatformTenantsView, TenantAdminView, PlatformAuditView,  # the platform's
+]
 
 
 async def healthz(request: Request) -> Response:
@@ -202,7 +219,7 @@ def create_app(settings: Settings | None = None, registry: TenantRegistry | None
     app.state.settings = settings
     app.state.registry = registry
     app.state.hasher = AsyncHasher(Hasher(settings))
-    console = mount_console(app, engine, wake_mail)
+    console = mount_console(app, engine, wake_mail, CONSOLE_VIEWS)
     # The console is an application of its own: its outage pages are ours too.
     console.admin.exception_handlers[SQLAlchemyError] = database_error
     console.admin.exception_handlers[Exception] = http_error

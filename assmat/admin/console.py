@@ -3,8 +3,7 @@ platform's console on the root domain. Views decide per request what they show."
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sqladmin import Admin
@@ -16,30 +15,16 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from assmat.admin.accounts import AccountView
-from assmat.admin.audit import EVENT_LABELS, AuditView, PlatformAuditView
+from assmat.admin.audit import EVENT_LABELS
 from assmat.admin.backend import ConsoleAuth
-from assmat.portal.contact.console import ContactView
-from assmat.portal.children.console import DeclarationView
 from assmat.admin.forgot_password import add_forgot_password
 from assmat.admin.formatting import detail_text, fr_datetime
 from assmat.admin.french import french_console
-from assmat.portal.imports.console import ImportView
-from assmat.portal.messages.console import MessageView
-from assmat.portal.space.console import SituationChangeView
-from assmat.admin.outbox import OutboxView
-from assmat.admin.overview import OverviewView
-from assmat.admin.platform import PlatformTenantsView, TenantAdminView
 from assmat.core.db.engine import make_sessionmaker
 from assmat.web.csrf import csrf_token
 from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, read_form
 
 TEMPLATES = Path(__file__).parent / "templates"
-VIEWS = [
-    OverviewView, AccountView, ImportView, AuditView, OutboxView, ContactView, MessageView,  # a tenant's console
-    DeclarationView, SituationChangeView,
-    PlatformTenantsView, TenantAdminView, PlatformAuditView,  # the platform's
-]
 
 
 class Console(Admin):
@@ -73,7 +58,9 @@ def console_title(request: Request) -> str:
     return f"Console – {tenant.config.name if tenant else 'Plateforme assmat'}"
 
 
-def mount_console(app: Starlette, engine: AsyncEngine, wake_mail: Callable[[], None]) -> Admin:
+def mount_console(app: Starlette, engine: AsyncEngine, wake_mail: Callable[[], None], views: Sequence[type]) -> Admin:
+    """The console at /admin with `views` in their menu order (assmat.app composes them: the
+    chassis' own views and each feature's)."""
     # SQLAdmin turns autoflush off on the sessionmaker it gets: it gets its own.
     console = Console(
         app,
@@ -95,6 +82,6 @@ def mount_console(app: Starlette, engine: AsyncEngine, wake_mail: Callable[[], N
     # Every time a console page writes: Europe/Paris, one formatter (assmat.admin.formatting).
     console.templates.env.filters["fr_datetime"] = fr_datetime
     console.templates.env.filters["detail_text"] = detail_text
-    for view in VIEWS:
+    for view in views:
         console.add_view(view)
     return console

@@ -1,7 +1,7 @@
 """The console's isolation matrix (security.md: "every console view, tried with another tenant's
 ids: 404, never data").
 
-Data-driven: the cells come from the views the console registers (assmat.admin.console.VIEWS,
+Data-driven: the cells come from the views the console registers (assmat.app.CONSOLE_VIEWS,
 checked against the running app's /admin mount). For every model view and every operation
 SQLAdmin routes (list with search, details, edit GET and POST, create, delete, export, ajax
 lookup, file download, SQLAdmin's import) and every action (its GET confirmation and its POST
@@ -36,7 +36,7 @@ from sqlalchemy import func, select
 from starlette.routing import Mount
 
 from assmat.core import clock
-from assmat.admin.console import VIEWS
+from assmat.app import CONSOLE_VIEWS as VIEWS
 from assmat.auth.staff import CONSOLE_LOCKOUT, AdminService
 from assmat.admin.scoping import PlatformView, TenantScopedView
 from assmat.auth.errors import LoginFailed

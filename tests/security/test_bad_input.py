@@ -126,7 +126,7 @@ def test_an_undeliverable_contact_address_is_a_french_400(portal_for, address):
 
 @pytest.mark.parametrize("key", ["abc", "1.5", "99999999999999999999", "2147483648", "-1", "0"])
 def test_a_malformed_console_key_is_a_404_on_every_view(app, client_for, key):
-    from assmat.admin.console import VIEWS
+    from assmat.app import CONSOLE_VIEWS as VIEWS
     from tests.admin.conftest import ADMIN_PASSWORD, Console, create_admin
 
     staff = Console(client_for("alpes-maritimes"), app)

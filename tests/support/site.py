@@ -19,7 +19,7 @@ from sqladmin import ModelView
 from starlette.routing import Mount, Route, compile_path
 
 from assmat.core import clock
-from assmat.admin.console import VIEWS
+from assmat.app import CONSOLE_VIEWS as VIEWS
 from assmat.core.security import tokens
 from assmat.auth.service import ACTIVATION, ACTIVATION_STEP2, EMAIL_CHANGE, RESET
 from assmat.core.mail.models import OutboxMail

@@ -15,7 +15,7 @@ import re
 
 from sqlalchemy import func, select
 
-from assmat.admin.console import VIEWS
+from assmat.app import CONSOLE_VIEWS as VIEWS
 from assmat.auth.staff import AdminService
 from assmat.core.security.models import AuditEvent
 from tests.admin.conftest import ADMIN_PASSWORD, Console, create_admin
