@@ -116,7 +116,7 @@ class ConfirmedActions:
         async with request.app.state.sessionmaker() as db:
             rows = await self.scoped_rows(request, db, form.get("pks", "").split(","))
             done = await self.perform(request, db, name, rows, by)
-            # Rendered before the commit, like the rows it shows were read.
+            # The page (a letter) shows this transaction's rows: rendered before it ends.
             shown = await self._action_page(request, done.page) if done.page is not None else None
             await db.commit()
         if shown is not None:
@@ -127,7 +127,6 @@ class ConfirmedActions:
         if done.mail_failed:
             query += f"&mail_failed={done.mail_failed}"
         return RedirectResponse(str(request.url_for("admin:list", identity=self.identity)) + query, status_code=303)
-
 
     async def _action_page(self, request: Request, page: Page) -> Response:
         response = await self._admin_ref.templates.TemplateResponse(request, page.template, page.context)
