@@ -37,14 +37,16 @@ from assmat.admin.overview import OverviewView
 from assmat.admin.platform import PlatformTenantsView, TenantAdminView
 from assmat.core.security.hashing import AsyncHasher
 from assmat.core.security.passwords import Hasher
-from assmat.portal.children import http as children_routes
+from assmat.portal.agrement import http as agrement_routes
 from assmat.portal.children.console import DeclarationView
+from assmat.portal.children import http as children_routes
+from assmat.portal.contact import http as contact_routes
 from assmat.portal.contact.console import ContactView
 from assmat.portal.imports.console import ImportView
-from assmat.portal.messages.console import MessageView
-from assmat.portal.space.console import SituationChangeView
 from assmat.portal.messages import http as messages_routes
+from assmat.portal.messages.console import MessageView
 from assmat.portal.space import http as space_routes
+from assmat.portal.space.console import SituationChangeView
 from assmat.web import pages
 # `assmat serve` logs through it: the command reaches the HTTP chassis only through this module.
 from assmat.web.access_log import uvicorn_log_config  # noqa: F401
@@ -66,11 +68,12 @@ from assmat.web.templating import render, templates
 
 log = logging.getLogger("assmat")
 STATIC = Path(__file__).resolve().parent / "static"
-# The console's menu, in this order: a tenant's views, then the platform's.
+
+# The console's views in their menu order: the chassis' own and each feature's.
 CONSOLE_VIEWS = [
-    OverviewView, AccountView, ImportView, AuditView, OutboxView, ContactView, MessageView,
+    OverviewView, AccountView, ImportView, AuditView, OutboxView, ContactView, MessageView,  # a tenant's console
     DeclarationView, SituationChangeView,
-    PlatformTenantsView, TenantAdminView, PlatformAuditView,
+    PlatformTenantsView, TenantAdminView, PlatformAuditView,  # the platform's
 ]
 
 
@@ -194,7 +197,9 @@ def create_app(settings: Settings | None = None, registry: TenantRegistry | None
             *pages.routes,
             *captcha_routes.routes,
             *accounts.routes,
+            *contact_routes.routes,
             *space_routes.routes,
+            *agrement_routes.routes,
             *messages_routes.routes,
             *children_routes.routes,
             *admin_set_password.routes,

@@ -7,6 +7,7 @@ primary key, and leaves an audit line."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -15,7 +16,7 @@ from sqlalchemy import ColumnElement, and_, case, or_, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from assmat.admin.actions import Done, action_button
+from assmat.admin.actions import Done, Page, action_button
 from assmat.admin.backend import console_user
 from assmat.admin.filters import ChoiceFilter
 from assmat.admin.scoping import TenantScopedView
@@ -144,7 +145,7 @@ class AccountView(TenantScopedView, model=Account):
     async def letter(self, request: Request) -> Response:
         return await self.confirm(request, "letter")
 
-    async def perform(self, request: Request, db, name: str, rows: list[Account], by: str) -> Response | int:
+    async def perform(self, request: Request, db, name: str, rows: list[Account], by: str) -> Done:
         tenant = request.scope["tenant"]
         settings = request.app.state.settings
         service = AccountService(tenant, db, request.app.state.hasher, settings.effective_secret_key,
@@ -165,11 +166,10 @@ class AccountView(TenantScopedView, model=Account):
             elif name == "letter":
                 unlocked += account.locked_at is not None  # staff_letter lifts the lock
                 letters.append((account, await service.staff_letter(account, by)))
+        done = Done(len(rows), unlocked=unlocked, mail_failed=len(service.mail_failures))
         if not letters:
-            return Done(len(rows), unlocked=unlocked, mail_failed=len(service.mail_failures))
+            return done
         # The temporary password is shown here once, to print; it is stored only hashed.
-        response = await self._admin_ref.templates.TemplateResponse(request, "letter.html", {
+        return replace(done, page=Page("letter.html", {
             "letters": letters, "tenant": tenant, "config": tenant.config, "unlocked": unlocked,
-        })
-        response.headers["cache-control"] = "no-store"
-        return response
+        }))

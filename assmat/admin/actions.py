@@ -6,7 +6,8 @@ self.confirm(request, name)`; the change itself happens on POST /{identity}/run/
 checks, in this order: the action exists (404), the user may act here (403), the CSRF token
 (403), every primary key is one of the rows the view shows (404 for the whole request,
 nothing done). The view's `perform` then acts and writes its audit lines in the same
-transaction."""
+transaction, and says what it did with a `Done`: the console goes back to the list with the
+counts, or shows the page the `Done` names (a letter to print)."""
 
 from __future__ import annotations
 
@@ -29,13 +30,24 @@ from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, read_for
 
 
 @dataclass(frozen=True)
+class Page:
+    """A console page an action shows instead of going back to the list. It comes once, after
+    a change (a temporary password to print): never cached."""
+
+    template: str
+    context: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Done:
-    """What an action did, when there is more to say than a count: locks it lifted on the way,
-    mails it could not queue (the change stands; the audit trail has the reason)."""
+    """What an action did: how many rows it changed, locks it lifted on the way, mails it could
+    not queue (the change stands; the audit trail has the reason), and the page to show, if
+    any, instead of the list."""
 
     count: int
     unlocked: int = 0
     mail_failed: int = 0
+    page: Page | None = None
 
 
 def run_url(request: Request, identity: str, action: str) -> str:
@@ -69,9 +81,8 @@ class ConfirmedActions:
         """One line naming a row on the confirmation page."""
         return str(row)
 
-    async def perform(self, request: Request, db: Any, name: str, rows: list[Any], by: str) -> Response | Done | int:
-        """Act on `rows` in `db` (committed afterwards) and audit it. Returns how many rows were
-        changed (or a Done saying more), or a page to show instead of going back to the list."""
+    async def perform(self, request: Request, db: Any, name: str, rows: list[Any], by: str) -> Done:
+        """Act on `rows` in `db` (committed afterwards) and audit it; say what was done."""
         raise NotImplementedError
 
     def _require_actor(self, request: Request) -> str:
@@ -105,17 +116,23 @@ class ConfirmedActions:
             raise HTTPException(403) from None
         async with request.app.state.sessionmaker() as db:
             rows = await self.scoped_rows(request, db, form.get("pks", "").split(","))
-            result = await self.perform(request, db, name, rows, by)
+            done = await self.perform(request, db, name, rows, by)
+            # The page (a letter) shows this transaction's rows: rendered before it ends.
+            shown = await self._action_page(request, done.page) if done.page is not None else None
             await db.commit()
-        if isinstance(result, Response):
-            return result
-        done = result if isinstance(result, Done) else Done(result)
+        if shown is not None:
+            return shown
         query = f"?done={name}&count={done.count}"
         if done.unlocked:
             query += f"&unlocked={done.unlocked}"
         if done.mail_failed:
             query += f"&mail_failed={done.mail_failed}"
         return RedirectResponse(str(request.url_for("admin:list", identity=self.identity)) + query, status_code=303)
+
+    async def _action_page(self, request: Request, page: Page) -> Response:
+        response = await self._admin_ref.templates.TemplateResponse(request, page.template, page.context)
+        response.headers["cache-control"] = "no-store"
+        return response
 
 
 class MarkHandled:
@@ -133,7 +150,7 @@ class MarkHandled:
         """What the audit line says of the row (its id under the name the trail uses)."""
         raise NotImplementedError
 
-    async def perform(self, request: Request, db, name: str, rows: list[Any], by: str) -> int:
+    async def perform(self, request: Request, db, name: str, rows: list[Any], by: str) -> Done:
         model, tenant_id = self.model, self.scope_of(request)  # type: ignore[attr-defined]
         handled = 0
         for row in rows:
@@ -146,4 +163,4 @@ class MarkHandled:
             if result.rowcount == 1:
                 audit.record(db, tenant_id, self.handled_event, by=by, **self.handled_detail(row))
                 handled += 1
-        return handled
+        return Done(handled)

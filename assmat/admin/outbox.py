@@ -11,6 +11,7 @@ from sqladmin import action
 from starlette.requests import Request
 from starlette.responses import Response
 
+from assmat.admin.actions import Done
 from assmat.admin.filters import ChoiceFilter
 from assmat.admin.scoping import TenantScopedView
 from assmat.core.security import audit
@@ -65,11 +66,11 @@ class OutboxView(TenantScopedView, model=OutboxMail):
     async def retry(self, request: Request) -> Response:
         return await self.confirm(request, "retry")
 
-    async def perform(self, request: Request, db, name: str, rows: list[OutboxMail], by: str) -> int:
+    async def perform(self, request: Request, db, name: str, rows: list[OutboxMail], by: str) -> Done:
         tenant = request.scope["tenant"]
         retried = 0
         for mail in rows:
             if await requeue(db, tenant, mail.id):
                 audit.record(db, tenant.slug, EventType.MAIL_REQUEUED, mail_id=mail.id, recipient=mail.recipient, by=by)
                 retried += 1
-        return retried
+        return Done(retried)

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from assmat.core import clock
+from assmat.admin.actions import Done
 from assmat.admin.filters import TenantFilter
 from assmat.admin.formatting import fr_datetime
 from assmat.admin.scoping import PlatformView, is_platform_admin
@@ -133,7 +134,7 @@ class TenantAdminView(PlatformView, model=Admin):
     async def unlock(self, request: Request) -> Response:
         return await self.confirm(request, "unlock")
 
-    async def perform(self, request: Request, db, name: str, rows: list[Admin], by: str) -> int:
+    async def perform(self, request: Request, db, name: str, rows: list[Admin], by: str) -> Done:
         changed = 0
         for admin in rows:
             if name == "unlock":
@@ -158,7 +159,7 @@ class TenantAdminView(PlatformView, model=Admin):
             event = EventType.ADMIN_DISABLED if name == "disable" else EventType.ADMIN_ENABLED
             audit.record(db, admin.tenant_id, event, admin_email=admin.email, by=by)
             changed += 1
-        return changed
+        return Done(changed)
 
 
 TenantAdminView.identity = "tenant-admin"  # SQLAdmin would name it after the model: "admin"

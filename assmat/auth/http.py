@@ -1,11 +1,10 @@
-"""Account pages: sign in and out, first login, terms, forgot password, activation, contact,
+"""Account pages: sign in and out, first login, terms, forgot password, activation,
 my account. Each view reads a safe form, calls the tenant's AccountService, and answers with
 the tenant's wording: 303 to the next page on success, 400 (429 when throttled) with the
 message otherwise."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,14 +29,11 @@ from assmat.auth.errors import (
 from assmat.auth.identifiers import normalize_email
 from assmat.auth.lockout import lock_duration_words
 from assmat.auth.policy import rules_as_json
-from assmat.core.security.ratelimit import CAPTCHA_FORM, CAPTCHA_ISSUE, hit
+from assmat.core.security.ratelimit import CAPTCHA_FORM, CAPTCHA_ISSUE
 from assmat.auth.service import AccountService, pending_step
 from assmat.auth.sessions import close_session, open_session
-from assmat.auth.models import Account
-from assmat.portal.contact.models import ContactMessage
 from assmat.core.i18n import gettext as _
 from assmat.core.mail.links import mail_base_url
-from assmat.core.mail.outbox import enqueue
 from assmat.tenants.loader import Tenant
 from assmat.web.csrf import read_cookie
 from assmat.core.dates import parse_french_date
@@ -70,12 +66,6 @@ register_notices(**{
     "email_change_sent": lambda t: _("A confirmation link has been sent to the new address. The change applies once you click it."),
     "email_changed": lambda t: _("Your email address has been updated."),
     "email_confirmed": lambda t: _("Your email address is confirmed. You can sign in."),
-    "contact_sent": lambda t: _("Your message has been sent to the site administrator."),
-    # The assistant's space
-    "created": lambda t: _("The child has been added."),
-    "updated": lambda t: _("The child's details have been saved."),
-    "deleted": lambda t: _("The child has been deleted."),
-    "situation_sent": lambda t: _("Your report has been sent to the département's services. They will contact you if needed."),
 })
 
 
@@ -479,59 +469,6 @@ async def confirm_email(request: Request) -> Response:
     return redirect("/connexion", info="email_confirmed")
 
 
-# -- contact the administrator (Gers) ----------------------------------------------------------------
-
-
-def acknowledgment_context(account: Account | None, email: str, name: str, message: str) -> dict[str, str]:
-    """What the acknowledgment may quote. Anyone can type any address in the contact form: a
-    receipt quoting the visitor's words would relay free text, from the tenant's address, to
-    whoever they chose. So it confirms receipt and quotes nothing, except for a signed-in
-    visitor asking it at their account's confirmed address (where their temporary passwords
-    and links already go): they get the copy seed 000 describes."""
-    verified = (
-        account is not None
-        and account.email_confirmed_at is not None
-        and account.email is not None
-        and normalize_email(account.email) == normalize_email(email)
-    )
-    return {"name": name, "message": message} if verified else {}
-
-
-async def contact(request: Request) -> Response:
-    tenant = kit.tenant(request)
-    if request.method == "GET":
-        return page(request, "contact.html", {"values": {}})
-    form = await kit.form(request)
-    name, email, message = (form.get(k, "").strip() for k in ("nom", "email", "message"))
-    errors: dict[str, str] = {}
-    if not name or len(name) > 200:
-        errors["nom"] = _("Please enter your name (200 characters at most).")
-    if normalize_email(email) is None:
-        errors["email"] = _("Please enter a valid email address.")
-    if not message or len(message) > 5000:
-        errors["message"] = _("Please enter your message (5,000 characters at most).")
-    if errors:
-        return page(request, "contact.html", {"values": form, "field_errors": errors}, 400)
-    ack = form.get("accuse_reception") in ("1", "on", "oui")
-    async with database(request) as db:
-        if not await hit(db, tenant.slug, "contact", f"ip:{client_ip(request)}", limit=5, window=timedelta(hours=1)):
-            await db.commit()
-            return page(request, "contact.html", {"values": form, "error": _(
-                "Too many messages were sent from your connection. Please try again later."
-            )}, 429)
-        db.add(ContactMessage(tenant_id=tenant.slug, name=name, email=email, message=message,
-                              acknowledgment_requested=ack, ip=client_ip(request)))
-        links = mail_base_url(request.app.state.settings, tenant)
-        await enqueue(db, tenant, "contact_admin", tenant.config.branding.admin_email,
-                      {"name": name, "email": email, "message": message}, base_url=links)
-        if ack:
-            copy = acknowledgment_context(current_account(request), email, name, message)
-            await enqueue(db, tenant, "contact_acknowledgment", email, copy, base_url=links)
-        audit.record(db, tenant.slug, EventType.CONTACT_SENT, ip=client_ip(request), acknowledgment=ack)
-        await db.commit()
-    return redirect("/contact", info="contact_sent")
-
-
 # -- my account ---------------------------------------------------------------------------------------
 
 
@@ -595,7 +532,6 @@ routes = [
     Route("/activation", activation, methods=["GET", "POST"]),
     Route("/activation/{token}", activation_link, methods=["GET", "POST"]),
     Route("/confirmation-email/{token}", confirm_email, methods=["GET", "POST"]),
-    Route("/contact", contact, methods=["GET", "POST"]),
     Route("/espace/compte", account_page),
     Route("/espace/compte/mot-de-passe", change_password, methods=["GET", "POST"]),
     Route("/espace/compte/email", change_email, methods=["GET", "POST"]),

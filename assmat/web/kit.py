@@ -28,10 +28,12 @@ class Redirect(Exception):
         self.url = f"{path}?{urlencode(params)}" if params else path
 
 
-def tenant(request: Request) -> Tenant:
-    """The tenant whose host this is (TenantMiddleware); a host of none is refused before."""
+def tenant(request: Request, feature: str | None = None) -> Tenant:
+    """The tenant whose host this is (TenantMiddleware); a host of none is refused before.
+    With `feature`, the page of a feature the tenant does not offer (`features.<feature>` off)
+    does not exist: NotFound."""
     found = request.scope.get("tenant")
-    if found is None:
+    if found is None or (feature is not None and not getattr(found.config.features, feature)):
         raise NotFound()
     return found
 

@@ -39,7 +39,7 @@ TEMPLATES: dict[str, frozenset[str]] = {
     "email_change_notice": frozenset({"new_email_masked"}),
     "contact_admin": frozenset({"name", "email", "message"}),
     # Quotes the visitor's name and message only when given them (a verified address): see
-    # acknowledgment_context in assmat/auth/http.py.
+    # acknowledgment_context in assmat/portal/contact/service.py.
     "contact_acknowledgment": frozenset(),
     "situation_change_admin": frozenset({"name", "identifier", "message"}),
     "personal_message_notice": frozenset(),

@@ -1,24 +1,22 @@
-"""What assistants declare in their space, for the tenant's staff: the children hosted (read-only,
-with the filter for late declarations, seed 001's "déclarer sous 8 jours"). The reported changes
-of situation are the space's (assmat.portal.space.console).
+"""The children assistants declare in their space, for the tenant's staff: read-only, with the
+filter for late declarations (seed 001's "déclarer sous 8 jours").
 
-It is readable by the tenant's staff whatever its features (a tenant that turns a feature
-off keeps its past records); the menu shows them only where the feature is on."""
+Readable by the tenant's staff whatever its features (a tenant that turns the feature off keeps
+its past records); the menu shows it only where the feature is on."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from markupsafe import Markup, escape
-from sqlalchemy import select
 from starlette.requests import Request
 
 from assmat.admin.account_column import AccountColumn, account_formatter
 from assmat.admin.filters import ChoiceFilter, DateFilter
 from assmat.admin.formatting import fr_date
 from assmat.admin.scoping import TenantScopedView, feature_on
-from assmat.portal.children.models import CarePeriod, Child
-from assmat.portal.children.service import LATE_AFTER_DAYS
+from assmat.portal.children.models import Child
+from assmat.portal.children.service import LATE_AFTER_DAYS, periods_query
 
 
 def _periods_cell(child: Child, _attribute: Any, request: Request) -> Markup:
@@ -99,14 +97,10 @@ class DeclarationView(AccountColumn, TenantScopedView, model=Child):
     async def get_object_for_details(self, request: Request) -> Any:
         child = await super().get_object_for_details(request)
         if child is not None:
-            rows = await self._run_arbitrary_query(
-                select(CarePeriod)
-                .where(CarePeriod.child_id == child.id, CarePeriod.tenant_id == self.scope_of(request))
-                .order_by(CarePeriod.start_date, CarePeriod.id)
-            )
+            rows = await self._run_arbitrary_query(periods_query(self.scope_of(request), child.id))
             child._periods = [period for (period,) in rows]
         return child
 
 
-# SQLAdmin names a view after its model; a French address for staff.
+# SQLAdmin names a view after its model; French addresses for staff.
 DeclarationView.identity = "declaration"

@@ -1,68 +1,46 @@
 """« Enfants accueillis » pages (seed 001 §2.4): list and history, declare, view, edit, delete.
 
-Only on tenants with `features.children`; every query is bound to the signed-in assistant's
-tenant and account, so another assistant's child is a 404, never data. The rules live in
-assmat.portal.children.service; these views read the form, call them, and write."""
+Only on tenants with `features.children`. The rules and queries live in
+assmat.portal.children.service; these views read the form, call them, and render."""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
-from sqlalchemy import delete, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from assmat.auth.guards import signed_in
 from assmat.core import clock
-from assmat.core.security import audit
-from assmat.core.security.audit import EventType
-from assmat.auth.models import Account
+from assmat.core.i18n import gettext as _
 from assmat.portal.children.models import CarePeriod, Child
 from assmat.portal.children.service import (
-    Declaration,
+    InvalidDeclaration,
+    declare_child,
+    delete_child,
+    editable_child,
+    hosted_children,
     in_history,
-    is_late,
+    owned_child,
     period_index,
-    validate_declaration,
+    update_child,
 )
 from assmat.tenants.loader import Tenant
 from assmat.web import ids  # noqa: F401 - the {…:id} path converter
 from assmat.web import kit
-from assmat.auth.guards import signed_in
-from assmat.web.kit import client_ip, database, page, redirect
+from assmat.web.kit import client_ip, database, page, redirect, register_notices
 
 MAX_PERIOD_ROWS = 24  # a child hosted for years, several arrangements a year
 EMPTY_ROWS = 2
 # The fixed fields (child, guardians, addresses, CSRF) and five per period row.
 FORM_FIELDS = 21 + 5 * (MAX_PERIOD_ROWS + EMPTY_ROWS)
 
-def _tenant(request: Request) -> Tenant:
-    tenant = kit.tenant(request)
-    if not tenant.config.features.children:
-        raise HTTPException(404)
-    return tenant
-
-
-async def _owned(db: AsyncSession, tenant: Tenant, account: Account, child_id: int) -> tuple[Child, list[CarePeriod]]:
-    """The assistant's own child and its periods, else 404."""
-    child = await db.scalar(
-        select(Child).where(Child.id == child_id, Child.tenant_id == tenant.slug, Child.account_id == account.id)
-    )
-    if child is None:
-        raise HTTPException(404)
-    return child, await _periods(db, tenant, child.id)
-
-
-async def _periods(db: AsyncSession, tenant: Tenant, child_id: int) -> list[CarePeriod]:
-    rows = await db.scalars(
-        select(CarePeriod)
-        .where(CarePeriod.child_id == child_id, CarePeriod.tenant_id == tenant.slug)
-        .order_by(CarePeriod.start_date, CarePeriod.id)
-    )
-    return list(rows)
+register_notices(
+    created=lambda t: _("The child has been added."),
+    updated=lambda t: _("The child's details have been saved."),
+    deleted=lambda t: _("The child has been deleted."),
+)
 
 
 def _french(value: date | None) -> str:
@@ -123,78 +101,11 @@ def _form_page(
     }, status)
 
 
-def _apply(child: Child, declaration: Declaration) -> None:
-    """The declaration's values on the child; its declaration time is already set."""
-    child.care_start = min(period.start_date for period in declaration.periods)
-    child.declared_late = is_late(clock.local(child.declared_at).date(), declaration.periods)
-    child.last_name = declaration.last_name
-    child.first_name = declaration.first_name
-    child.birth_date = declaration.birth_date
-    for number, guardian in ((1, declaration.guardian1), (2, declaration.guardian2)):
-        for attribute in ("civility", "last_name", "first_name", "email", "phone"):
-            setattr(child, f"guardian{number}_{attribute}", getattr(guardian, attribute))
-    child.address = declaration.main_address.address
-    child.postal_code = declaration.main_address.postal_code
-    child.city = declaration.main_address.city
-    second = declaration.second_address
-    child.has_second_address = second is not None
-    child.second_address = second.address if second else None
-    child.second_postal_code = second.postal_code if second else None
-    child.second_city = second.city if second else None
-
-
-def _add_periods(db: AsyncSession, tenant: Tenant, child: Child, declaration: Declaration) -> None:
-    for period in declaration.periods:
-        db.add(CarePeriod(
-            tenant_id=tenant.slug, child_id=child.id, childcare_type=period.childcare_type, start_date=period.start_date,
-            end_date=period.end_date, hours_per_month=period.hours_per_month, comment=period.comment,
-        ))
-
-
-async def current_children(db: AsyncSession, tenant: Tenant, account: Account, day: date, limit: int) -> list[Child]:
-    """The children with a care period still running or to come (not in the history), without
-    their periods: the dashboard's list, one query."""
-    running = select(CarePeriod.id).where(
-        CarePeriod.child_id == Child.id, CarePeriod.tenant_id == tenant.slug,
-        or_(CarePeriod.end_date.is_(None), CarePeriod.end_date >= day),
-    )
-    return list(await db.scalars(
-        select(Child).where(Child.tenant_id == tenant.slug, Child.account_id == account.id, running.exists())
-        .order_by(Child.last_name, Child.first_name, Child.id).limit(limit)
-    ))
-
-
-async def hosted_children(
-    db: AsyncSession, tenant: Tenant, account: Account, day: date
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The assistant's children, current then history, each with its periods: two queries,
-    however many children."""
-    children = list(await db.scalars(
-        select(Child).where(Child.tenant_id == tenant.slug, Child.account_id == account.id)
-        .order_by(Child.last_name, Child.first_name, Child.id)
-    ))
-    periods: dict[int, list[CarePeriod]] = {child.id: [] for child in children}
-    rows = await db.scalars(
-        select(CarePeriod)
-        .join(Child, Child.id == CarePeriod.child_id)
-        .where(Child.tenant_id == tenant.slug, Child.account_id == account.id, CarePeriod.tenant_id == tenant.slug)
-        .order_by(CarePeriod.start_date, CarePeriod.id)
-    )
-    for period in rows:
-        periods[period.child_id].append(period)
-    current: list[dict[str, Any]] = []
-    history: list[dict[str, Any]] = []
-    for child in children:
-        entry = {"child": child, "periods": periods[child.id], "late": child.declared_late}
-        (history if in_history(periods[child.id], day) else current).append(entry)
-    return current, history
-
-
 # -- views -------------------------------------------------------------------------------------------
 
 
 async def children_list(request: Request) -> Response:
-    tenant = _tenant(request)
+    tenant = kit.tenant(request, feature="children")
     account = signed_in(request)
     async with database(request) as db:
         current, history = await hosted_children(db, tenant, account, clock.today())
@@ -202,40 +113,26 @@ async def children_list(request: Request) -> Response:
 
 
 async def child_new(request: Request) -> Response:
-    tenant = _tenant(request)
+    tenant = kit.tenant(request, feature="children")
     account = signed_in(request)
     if request.method == "GET":
         return _form_page(request, tenant, {}, _rows({}, 0))
     form = await kit.form(request, max_fields=FORM_FIELDS)
-    declaration, errors, banner = validate_declaration(form, tenant.config.childcare_types, clock.today())
-    if declaration is None:
-        return _form_page(request, tenant, form, _rows(form, 0), errors=errors, banner=banner, status=400)
     async with database(request) as db:
-        child = Child(tenant_id=tenant.slug, account_id=account.id, declared_at=clock.now())
-        _apply(child, declaration)
-        db.add(child)
-        await db.flush()
-        _add_periods(db, tenant, child, declaration)
-        audit.record(db, tenant.slug, EventType.CHILD_CREATED, account_id=account.id, ip=client_ip(request),
-                     child_id=child.id, periods=len(declaration.periods))
+        try:
+            await declare_child(db, tenant, account, form, day=clock.today(), ip=client_ip(request))
+        except InvalidDeclaration as refused:
+            return _form_page(request, tenant, form, _rows(form, 0), errors=refused.field_errors, banner=refused.banner,
+                              status=400)
         await db.commit()
     return redirect("/espace/enfants", info="created")
 
 
-async def _editable(db, tenant, account, child_id: int):
-    """The assistant's own child, if it may still change: the history is read-only (seed 001
-    §2.4.3), so a child whose periods all ended is 404 for edit and delete."""
-    child, periods = await _owned(db, tenant, account, child_id)
-    if in_history(periods, clock.today()):
-        raise HTTPException(404)
-    return child, periods
-
-
 async def child_view(request: Request) -> Response:
-    tenant = _tenant(request)
+    tenant = kit.tenant(request, feature="children")
     account = signed_in(request)
     async with database(request) as db:
-        child, periods = await _owned(db, tenant, account, request.path_params["child_id"])
+        child, periods = await owned_child(db, tenant, account, request.path_params["child_id"])
     labels = {kind.code: kind.label for kind in tenant.config.childcare_types}
     return page(request, "children_view.html", {
         "child": child, "periods": periods, "labels": labels, "read_only": in_history(periods, clock.today()),
@@ -244,45 +141,39 @@ async def child_view(request: Request) -> Response:
 
 
 async def child_edit(request: Request) -> Response:
-    tenant = _tenant(request)
+    tenant = kit.tenant(request, feature="children")
     account = signed_in(request)
     child_id = request.path_params["child_id"]
     if request.method == "GET":
         async with database(request) as db:
-            child, periods = await _editable(db, tenant, account, child_id)
+            child, periods = await editable_child(db, tenant, account, child_id, clock.today())
         values = _values(child, periods)
         return _form_page(request, tenant, values, _rows(values, len(periods)), child=child)
     form = await kit.form(request, max_fields=FORM_FIELDS)
+    day = clock.today()
     async with database(request) as db:
-        child, periods = await _editable(db, tenant, account, child_id)
-        declaration, errors, banner = validate_declaration(form, tenant.config.childcare_types, clock.today())
-        if declaration is None:
-            return _form_page(request, tenant, form, _rows(form, 0), child=child, errors=errors, banner=banner, status=400)
-        _apply(child, declaration)
-        await db.execute(delete(CarePeriod).where(CarePeriod.child_id == child.id, CarePeriod.tenant_id == tenant.slug))
-        _add_periods(db, tenant, child, declaration)
-        audit.record(db, tenant.slug, EventType.CHILD_UPDATED, account_id=account.id, ip=client_ip(request),
-                     child_id=child.id, periods=len(declaration.periods))
+        child, _periods = await editable_child(db, tenant, account, child_id, day)
+        try:
+            await update_child(db, tenant, account, child, form, day=day, ip=client_ip(request))
+        except InvalidDeclaration as refused:
+            return _form_page(request, tenant, form, _rows(form, 0), child=child, errors=refused.field_errors,
+                              banner=refused.banner, status=400)
         await db.commit()
     return redirect("/espace/enfants", info="updated")
 
 
 async def child_delete(request: Request) -> Response:
-    tenant = _tenant(request)
+    tenant = kit.tenant(request, feature="children")
     account = signed_in(request)
     child_id = request.path_params["child_id"]
     if request.method == "GET":
         async with database(request) as db:
-            child, periods = await _editable(db, tenant, account, child_id)
+            child, _periods = await editable_child(db, tenant, account, child_id, clock.today())
         return page(request, "children_delete.html", {"child": child})
-    form = await kit.form(request, max_fields=FORM_FIELDS)
+    await kit.form(request, max_fields=FORM_FIELDS)
     async with database(request) as db:
-        child, periods = await _editable(db, tenant, account, child_id)
-        await db.execute(delete(CarePeriod).where(CarePeriod.child_id == child.id, CarePeriod.tenant_id == tenant.slug))
-        await db.execute(delete(Child).where(
-            Child.id == child.id, Child.tenant_id == tenant.slug, Child.account_id == account.id
-        ))
-        audit.record(db, tenant.slug, EventType.CHILD_DELETED, account_id=account.id, ip=client_ip(request), child_id=child.id)
+        child, _periods = await editable_child(db, tenant, account, child_id, clock.today())
+        await delete_child(db, tenant, account, child, ip=client_ip(request))
         await db.commit()
     return redirect("/espace/enfants", info="deleted")
 

@@ -23,6 +23,9 @@ seed's three "… est un champ requis." lines when an address is missing altoget
 
 Messages are in MESSAGES below, by id, translated through the Babel catalog in the request's
 language (French: the seed's wording).
+
+Below the rule, the stored children: every query is bound to the assistant's tenant and
+account, so another assistant's child is NotFound, never data.
 """
 
 from __future__ import annotations
@@ -31,10 +34,20 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
+from sqlalchemy import Select, delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assmat.auth.models import Account
+from assmat.core import clock
+from assmat.core.errors import Invalid, NotFound
 from assmat.core.i18n import gettext
+from assmat.core.security import audit
+from assmat.core.security.audit import EventType
 from assmat.core.mail.address import plain_address
+from assmat.portal.children.models import CarePeriod, Child
+from assmat.tenants.loader import Tenant
 from assmat.tenants.messages import N_
 from assmat.tenants.schema import ChildcareType
 
@@ -344,3 +357,157 @@ def is_late(declared_at: date, periods: Sequence[_Period]) -> bool:
         return False
     earliest = min(p.start_date for p in periods)
     return (declared_at - earliest).days > LATE_AFTER_DAYS
+
+
+# -- stored children -----------------------------------------------------------------------------
+
+
+
+class InvalidDeclaration(Invalid):
+    """validate_declaration's refusal: the errors by field, and the banner's messages."""
+
+    def __init__(self, field_errors: dict[str, str], banner: list[str]):
+        super().__init__(field_errors=field_errors)
+        self.banner = banner
+
+
+def periods_query(tenant_slug: str, child_id: int) -> Select[tuple[CarePeriod]]:
+    """A child's care periods in their order (the portal's pages and the console's details)."""
+    return (
+        select(CarePeriod)
+        .where(CarePeriod.child_id == child_id, CarePeriod.tenant_id == tenant_slug)
+        .order_by(CarePeriod.start_date, CarePeriod.id)
+    )
+
+
+async def owned_child(db: AsyncSession, tenant: Tenant, account: Account, child_id: int) -> tuple[Child, list[CarePeriod]]:
+    """The assistant's own child and its periods, else NotFound."""
+    child = await db.scalar(
+        select(Child).where(Child.id == child_id, Child.tenant_id == tenant.slug, Child.account_id == account.id)
+    )
+    if child is None:
+        raise NotFound()
+    return child, list(await db.scalars(periods_query(tenant.slug, child.id)))
+
+
+async def editable_child(
+    db: AsyncSession, tenant: Tenant, account: Account, child_id: int, day: date
+) -> tuple[Child, list[CarePeriod]]:
+    """The assistant's own child, if it may still change: the history is read-only (seed 001
+    §2.4.3), so a child whose periods all ended is NotFound for edit and delete."""
+    child, periods = await owned_child(db, tenant, account, child_id)
+    if in_history(periods, day):
+        raise NotFound()
+    return child, periods
+
+
+async def current_children(db: AsyncSession, tenant: Tenant, account: Account, day: date, limit: int) -> list[Child]:
+    """The children with a care period still running or to come (not in the history), without
+    their periods: the dashboard's list, one query."""
+    running = select(CarePeriod.id).where(
+        CarePeriod.child_id == Child.id, CarePeriod.tenant_id == tenant.slug,
+        or_(CarePeriod.end_date.is_(None), CarePeriod.end_date >= day),
+    )
+    return list(await db.scalars(
+        select(Child).where(Child.tenant_id == tenant.slug, Child.account_id == account.id, running.exists())
+        .order_by(Child.last_name, Child.first_name, Child.id).limit(limit)
+    ))
+
+
+async def hosted_children(
+    db: AsyncSession, tenant: Tenant, account: Account, day: date
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The assistant's children, current then history, each with its periods: two queries,
+    however many children."""
+    children = list(await db.scalars(
+        select(Child).where(Child.tenant_id == tenant.slug, Child.account_id == account.id)
+        .order_by(Child.last_name, Child.first_name, Child.id)
+    ))
+    periods: dict[int, list[CarePeriod]] = {child.id: [] for child in children}
+    rows = await db.scalars(
+        select(CarePeriod)
+        .join(Child, Child.id == CarePeriod.child_id)
+        .where(Child.tenant_id == tenant.slug, Child.account_id == account.id, CarePeriod.tenant_id == tenant.slug)
+        .order_by(CarePeriod.start_date, CarePeriod.id)
+    )
+    for period in rows:
+        periods[period.child_id].append(period)
+    current: list[dict[str, Any]] = []
+    history: list[dict[str, Any]] = []
+    for child in children:
+        entry = {"child": child, "periods": periods[child.id], "late": child.declared_late}
+        (history if in_history(periods[child.id], day) else current).append(entry)
+    return current, history
+
+
+def _checked(tenant: Tenant, values: Mapping[str, str], day: date) -> Declaration:
+    declaration, errors, banner = validate_declaration(values, tenant.config.childcare_types, day)
+    if declaration is None:
+        raise InvalidDeclaration(errors, banner)
+    return declaration
+
+
+def _apply(child: Child, declaration: Declaration) -> None:
+    """The declaration's values on the child; its declaration time is already set."""
+    child.care_start = min(period.start_date for period in declaration.periods)
+    child.declared_late = is_late(clock.local(child.declared_at).date(), declaration.periods)
+    child.last_name = declaration.last_name
+    child.first_name = declaration.first_name
+    child.birth_date = declaration.birth_date
+    for number, guardian in ((1, declaration.guardian1), (2, declaration.guardian2)):
+        for attribute in ("civility", "last_name", "first_name", "email", "phone"):
+            setattr(child, f"guardian{number}_{attribute}", getattr(guardian, attribute))
+    child.address = declaration.main_address.address
+    child.postal_code = declaration.main_address.postal_code
+    child.city = declaration.main_address.city
+    second = declaration.second_address
+    child.has_second_address = second is not None
+    child.second_address = second.address if second else None
+    child.second_postal_code = second.postal_code if second else None
+    child.second_city = second.city if second else None
+
+
+def _add_periods(db: AsyncSession, tenant: Tenant, child: Child, declaration: Declaration) -> None:
+    for period in declaration.periods:
+        db.add(CarePeriod(
+            tenant_id=tenant.slug, child_id=child.id, childcare_type=period.childcare_type, start_date=period.start_date,
+            end_date=period.end_date, hours_per_month=period.hours_per_month, comment=period.comment,
+        ))
+
+
+async def declare_child(
+    db: AsyncSession, tenant: Tenant, account: Account, values: Mapping[str, str], *, day: date, ip: str | None
+) -> Child:
+    """A new child from the posted form (InvalidDeclaration when refused). The caller commits."""
+    declaration = _checked(tenant, values, day)
+    child = Child(tenant_id=tenant.slug, account_id=account.id, declared_at=clock.now())
+    _apply(child, declaration)
+    db.add(child)
+    await db.flush()
+    _add_periods(db, tenant, child, declaration)
+    audit.record(db, tenant.slug, EventType.CHILD_CREATED, account_id=account.id, ip=ip,
+                 child_id=child.id, periods=len(declaration.periods))
+    return child
+
+
+async def update_child(
+    db: AsyncSession, tenant: Tenant, account: Account, child: Child, values: Mapping[str, str], *, day: date,
+    ip: str | None,
+) -> None:
+    """The editable child (editable_child) from the posted form, its periods replaced
+    (InvalidDeclaration when refused). The caller commits."""
+    declaration = _checked(tenant, values, day)
+    _apply(child, declaration)
+    await db.execute(delete(CarePeriod).where(CarePeriod.child_id == child.id, CarePeriod.tenant_id == tenant.slug))
+    _add_periods(db, tenant, child, declaration)
+    audit.record(db, tenant.slug, EventType.CHILD_UPDATED, account_id=account.id, ip=ip,
+                 child_id=child.id, periods=len(declaration.periods))
+
+
+async def delete_child(db: AsyncSession, tenant: Tenant, account: Account, child: Child, *, ip: str | None) -> None:
+    """The editable child (editable_child) and its periods. The caller commits."""
+    await db.execute(delete(CarePeriod).where(CarePeriod.child_id == child.id, CarePeriod.tenant_id == tenant.slug))
+    await db.execute(delete(Child).where(
+        Child.id == child.id, Child.tenant_id == tenant.slug, Child.account_id == account.id
+    ))
+    audit.record(db, tenant.slug, EventType.CHILD_DELETED, account_id=account.id, ip=ip, child_id=child.id)

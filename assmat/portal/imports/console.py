@@ -17,14 +17,20 @@ from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqladmin import BaseView, expose
-from sqlalchemy import select
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import RedirectResponse, Response
 
 from assmat.admin.backend import console_user
-from assmat.portal.imports.service import ImportFileError, ImportReport, expected_columns, import_assistants
+from assmat.portal.imports.service import (
+    ImportFileError,
+    ImportReport,
+    expected_columns,
+    find_run,
+    import_assistants,
+    recent_runs,
+)
 from assmat.admin.scoping import TenantScopedView
 from assmat.portal.imports.models import ImportRun
 from assmat.web import ids  # noqa: F401 - the {…:id} path converter
@@ -182,9 +188,7 @@ class ImportView(BaseView):
     async def _page(self, request: Request, error: str | None = None, status_code: int = 200) -> Response:
         slug = TenantScopedView.scope_of(request)
         async with request.app.state.sessionmaker() as db:
-            runs = list((await db.scalars(
-                select(ImportRun).where(ImportRun.tenant_id == slug).order_by(ImportRun.id.desc()).limit(50)
-            )).all())
+            runs = await recent_runs(db, slug)
         user = console_user(request)
         config = request.scope["tenant"].config
         delimiter = config.import_.delimiter
@@ -247,9 +251,7 @@ class ImportView(BaseView):
     async def run_details(self, request: Request) -> Response:
         slug = TenantScopedView.scope_of(request)
         async with request.app.state.sessionmaker() as db:
-            run = await db.scalar(
-                select(ImportRun).where(ImportRun.id == request.path_params["run_id"], ImportRun.tenant_id == slug)
-            )
+            run = await find_run(db, slug, request.path_params["run_id"])
         if run is None:
             raise HTTPException(404)
         return await self.templates.TemplateResponse(request, "import_report.html", {

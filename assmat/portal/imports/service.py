@@ -631,3 +631,18 @@ async def _write(
             execution_options={"synchronize_session": False},
         )
         writes.advance(len(batch))
+
+
+# -- the runs, for the console ---------------------------------------------------------------------
+
+
+async def recent_runs(db: AsyncSession, tenant_slug: str, limit: int = 50) -> list[ImportRun]:
+    """The tenant's latest imports, newest first."""
+    return list(await db.scalars(
+        select(ImportRun).where(ImportRun.tenant_id == tenant_slug).order_by(ImportRun.id.desc()).limit(limit)
+    ))
+
+
+async def find_run(db: AsyncSession, tenant_slug: str, run_id: int) -> ImportRun | None:
+    """One of the tenant's imports; another tenant's is None, like a missing one."""
+    return await db.scalar(select(ImportRun).where(ImportRun.id == run_id, ImportRun.tenant_id == tenant_slug))

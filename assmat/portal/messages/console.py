@@ -8,7 +8,6 @@ transaction: the notice says a message is waiting, never what it says."""
 from __future__ import annotations
 
 from sqladmin import expose
-from sqlalchemy import select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -16,20 +15,12 @@ from starlette.responses import RedirectResponse, Response
 from assmat.admin.account_column import AccountColumn, account_formatter
 from assmat.admin.backend import console_user
 from assmat.admin.scoping import TenantScopedView, is_tenant_staff
-from assmat.core.security import audit
-from assmat.core.security.audit import EventType
-from assmat.auth.identifiers import normalize_identifier
-from assmat.auth.models import Account
-from assmat.portal.messages.models import Message
+from assmat.core.errors import Invalid
 from assmat.core.mail.links import mail_base_url
-from assmat.core.mail.outbox import InvalidRecipient, enqueue
+from assmat.portal.messages.models import Message
+from assmat.portal.messages.service import EVERYONE, write_message
 from assmat.web.csrf import csrf_token
 from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, read_form
-
-EVERYONE = "tous les assistants maternels"
-SUBJECT_MAX = 300
-SENDER_MAX = 200
-BODY_MAX = 20_000
 
 
 def _has_messages(request: Request) -> bool:
@@ -98,48 +89,12 @@ class MessageView(AccountColumn, TenantScopedView, model=Message):
             return await self._write_page(request, errors=[exc.message], status_code=400)
         tenant = request.scope["tenant"]
         values = {key: form.get(key, "") for key in ("expediteur", "destinataire", "identifiant", "objet", "corps")}
-        sender = " ".join(values["expediteur"].split())
-        subject = " ".join(values["objet"].split())
-        body = values["corps"].replace("\r\n", "\n").strip()
-        errors = []
-        if not sender or len(sender) > SENDER_MAX:
-            errors.append(f"Indiquez l'expéditeur ({SENDER_MAX} caractères au plus).")
-        if not subject or len(subject) > SUBJECT_MAX:
-            errors.append(f"Indiquez l'objet ({SUBJECT_MAX} caractères au plus).")
-        if not body or len(body) > BODY_MAX:
-            errors.append(f"Écrivez le message ({BODY_MAX} caractères au plus).")
-        if values["destinataire"] not in ("tous", "un"):
-            errors.append("Choisissez le destinataire.")
         async with request.app.state.sessionmaker() as db:
-            recipient: Account | None = None
-            if values["destinataire"] == "un":
-                identifier = normalize_identifier(tenant.config.login.identifier, values["identifiant"])
-                if identifier is not None:
-                    recipient = await db.scalar(select(Account).where(
-                        Account.tenant_id == tenant.slug, Account.identifier == identifier, Account.kind == "assistant",
-                    ))
-                if recipient is None:
-                    errors.append("Aucun assistant maternel de votre département n'a cet identifiant.")
-            if errors:
-                return await self._write_page(request, values, errors, status_code=400)
-            message = Message(
-                tenant_id=tenant.slug, sender=sender, subject=subject, body=body,
-                recipient_account_id=recipient.id if recipient is not None else None,
-            )
-            db.add(message)
-            await db.flush()
-            notified = False
-            if recipient is not None and recipient.email:
-                # The notice only says a message is waiting on the portal: no subject, no body.
-                try:
-                    await enqueue(db, tenant, "personal_message_notice", recipient.email, {},
-                                  base_url=mail_base_url(request.app.state.settings, tenant))
-                    notified = True
-                except InvalidRecipient:  # an address stored before the shared rule: the message still goes
-                    audit.record(db, tenant.slug, EventType.MAIL_NOT_SENT, account_id=recipient.id,
-                                 template="personal_message_notice", reason="invalid_address")
-            audit.record(db, tenant.slug, EventType.MESSAGE_SENT, account_id=recipient.id if recipient is not None else None,
-                         message_id=message.id, general=recipient is None, email_notice=notified, by=by)
+            try:
+                message = await write_message(db, tenant, values, by=by,
+                                              base_url=mail_base_url(request.app.state.settings, tenant))
+            except Invalid as refused:
+                return await self._write_page(request, values, list(refused.field_errors.values()), status_code=400)
             await db.commit()
             message_id = message.id
         target = request.url_for("admin:details", identity=self.identity, pk=message_id)

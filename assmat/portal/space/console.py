@@ -1,6 +1,6 @@
-"""The changes of situation assistants report from their space (seed 002), for the tenant's
-staff, who mark them handled. Readable whatever the tenant's features (a tenant that turns the
-agrément page off keeps its past reports); the menu shows them only where it is on."""
+"""The changes of situation assistants report (seed 002), for the tenant's staff, who mark them
+handled. Readable by the tenant's staff whatever its features (a tenant that turns « Mon
+agrément » off keeps its past reports); the menu shows them only where the feature is on."""
 
 from __future__ import annotations
 

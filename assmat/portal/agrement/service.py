@@ -1,0 +1,18 @@
+"""« Mon agrément » (seed 001 §2.2): the assistant's agréments, as imported by the staff."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assmat.auth.models import Account
+from assmat.portal.agrement.models import Agrement
+from assmat.tenants.loader import Tenant
+
+
+async def agrements_of(db: AsyncSession, tenant: Tenant, account: Account) -> list[Agrement]:
+    """The account's agréments, the latest start first (those without a start date last)."""
+    return list(await db.scalars(
+        select(Agrement).where(Agrement.tenant_id == tenant.slug, Agrement.account_id == account.id)
+        .order_by(Agrement.start_date.desc().nulls_last(), Agrement.id.desc())
+    ))
