@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,9 +21,10 @@ from starlette.routing import Route
 from assmat.core import clock
 from assmat.core.security import audit
 from assmat.auth.models import Account
-from assmat.portal.children.models import CarePeriod, Child
+from assmat.portal.children.models import CarePeriod, Child, Guardian
 from assmat.portal.children.service import (
     Declaration,
+    GuardianInput,
     in_history,
     is_late,
     period_index,
@@ -52,9 +54,10 @@ def _tenant(request: Request) -> Tenant:
 
 
 async def _owned(db: AsyncSession, tenant: Tenant, account: Account, child_id: int) -> tuple[Child, list[CarePeriod]]:
-    """The assistant's own child and its periods, else 404."""
+    """The assistant's own child, its guardians loaded, and its periods, else 404."""
     child = await db.scalar(
         select(Child).where(Child.id == child_id, Child.tenant_id == tenant.slug, Child.account_id == account.id)
+        .options(selectinload(Child.guardians.and_(Guardian.tenant_id == tenant.slug)))
     )
     if child is None:
         raise HTTPException(404)
@@ -89,9 +92,10 @@ def _values(child: Child, periods: list[CarePeriod]) -> dict[str, str]:
         "commune-secondaire": child.second_city or "",
     }
     for number in (1, 2):
+        guardian = child.guardian(number)
         for field, attribute in (("civilite", "civility"), ("nom", "last_name"), ("prenom", "first_name"),
                                  ("courriel", "email"), ("telephone", "phone")):
-            values[f"rl{number}-{field}"] = getattr(child, f"guardian{number}_{attribute}") or ""
+            values[f"rl{number}-{field}"] = (getattr(guardian, attribute) if guardian else None) or ""
     for index, period in enumerate(periods):
         values[f"periode-{index}-type"] = period.childcare_type
         values[f"periode-{index}-debut"] = _french(period.start_date)
@@ -135,9 +139,8 @@ def _apply(child: Child, declaration: Declaration) -> None:
     child.last_name = declaration.last_name
     child.first_name = declaration.first_name
     child.birth_date = declaration.birth_date
-    for number, guardian in ((1, declaration.guardian1), (2, declaration.guardian2)):
-        for attribute in ("civility", "last_name", "first_name", "email", "phone"):
-            setattr(child, f"guardian{number}_{attribute}", getattr(guardian, attribute))
+    for position, details in ((1, declaration.guardian1), (2, declaration.guardian2)):
+        _set_guardian(child, position, details)
     child.address = declaration.main_address.address
     child.postal_code = declaration.main_address.postal_code
     child.city = declaration.main_address.city
@@ -146,6 +149,21 @@ def _apply(child: Child, declaration: Declaration) -> None:
     child.second_address = second.address if second else None
     child.second_postal_code = second.postal_code if second else None
     child.second_city = second.city if second else None
+
+
+def _set_guardian(child: Child, position: int, details: GuardianInput) -> None:
+    """Updated in place, so a guardian keeps its row (and what will link to it) across edits;
+    a guardian left empty has no row."""
+    row = child.guardian(position)
+    if not details.given:
+        if row is not None:
+            child.guardians.remove(row)  # delete-orphan: the row goes with the flush
+        return
+    if row is None:
+        row = Guardian(tenant_id=child.tenant_id, position=position)
+        child.guardians.append(row)
+    for attribute in ("civility", "last_name", "first_name", "email", "phone"):
+        setattr(row, attribute, getattr(details, attribute))
 
 
 def _add_periods(db: AsyncSession, tenant: Tenant, child: Child, declaration: Declaration) -> None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Protocol
 
@@ -80,12 +80,19 @@ _POSTAL_CODE = re.compile(r"\d{5}")
 
 
 @dataclass(frozen=True)
-class Guardian:
+class GuardianInput:
+    """Same attribute names as `assmat.portal.children.models.Guardian`."""
+
     civility: str | None = None
     last_name: str | None = None
     first_name: str | None = None
     email: str | None = None
     phone: str | None = None  # digits only: "0612345678"
+
+    @property
+    def given(self) -> bool:
+        """Any detail given: only such a guardian is stored."""
+        return any(getattr(self, field.name) for field in fields(self))
 
 
 @dataclass(frozen=True)
@@ -111,8 +118,8 @@ class Declaration:
     last_name: str
     first_name: str
     birth_date: date
-    guardian1: Guardian
-    guardian2: Guardian
+    guardian1: GuardianInput
+    guardian2: GuardianInput
     main_address: Address
     second_address: Address | None  # None: the box is not checked
     periods: list[PeriodInput]
@@ -182,7 +189,7 @@ class _Form:
         return parsed
 
 
-def _guardian(form: _Form, prefix: str) -> Guardian:
+def _guardian(form: _Form, prefix: str) -> GuardianInput:
     civility = form.value(f"{prefix}-civilite") or None
     if civility is not None and civility not in CIVILITIES:
         form.error(f"{prefix}-civilite", "children.civility_invalid")
@@ -194,7 +201,7 @@ def _guardian(form: _Form, prefix: str) -> Guardian:
         phone = re.sub(r"[ .]", "", phone)
         if not _PHONE.fullmatch(phone):
             form.error(f"{prefix}-telephone", "children.phone_invalid")
-    return Guardian(
+    return GuardianInput(
         civility=civility,
         last_name=form.text(f"{prefix}-nom", _NAME_MAX, required=False),
         first_name=form.text(f"{prefix}-prenom", _NAME_MAX, required=False),
