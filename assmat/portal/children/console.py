@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from markupsafe import Markup, escape
-from sqlalchemy import String, cast, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 from starlette.requests import Request
 
@@ -114,11 +114,10 @@ class DeclarationView(AccountColumn, TenantScopedView, model=Child):
         guardian_named = (
             select(Guardian.id)
             .where(Guardian.child_id == Child.id, Guardian.tenant_id == Child.tenant_id,
-                   cast(Guardian.last_name, String).ilike(pattern))
+                   Guardian.last_name.ilike(pattern))
             .exists()
         )
-        return stmt.filter(or_(*(cast(column, String).ilike(pattern) for column in self.column_searchable_list),
-                               guardian_named))
+        return stmt.filter(or_(*(column.ilike(pattern) for column in self.column_searchable_list), guardian_named))
 
     def search_placeholder(self) -> str:
         return f"{super().search_placeholder()}, Nom d'un représentant légal"
