@@ -12,7 +12,7 @@ from assmat.core import clock
 from assmat.core.security.passwords import Hasher
 from assmat.auth.models import Account
 from assmat.portal.agrement.models import Agrement
-from assmat.portal.children.models import CarePeriod, Child
+from assmat.portal.children.models import CarePeriod, Child, Guardian
 from assmat.portal.messages.models import Message
 from assmat.tenants.loader import Tenant
 
@@ -124,10 +124,10 @@ async def _demo_space(session, tenant: Tenant, account: Account) -> None:
         ])
     if features.children and tenant.config.childcare_types:
         child = Child(tenant_id=tenant.slug, account_id=account.id, last_name="PETIT", first_name="Léa",
-                      birth_date=date(today.year - 1, 5, 3), guardian1_civility="Madame", guardian1_last_name="PETIT",
-                      guardian1_first_name="Claire", guardian1_email="claire.petit@example.org",
-                      guardian1_phone="0612345678", address="4 avenue de la Gare", postal_code=account.postal_code or "06000",
-                      city=account.city or "Nice", care_start=today - timedelta(days=3))
+                      birth_date=date(today.year - 1, 5, 3), address="4 avenue de la Gare", postal_code=account.postal_code or "06000",
+                      city=account.city or "Nice", care_start=today - timedelta(days=3),
+                      guardians=[Guardian(tenant_id=tenant.slug, position=1, civility="Madame", last_name="PETIT",
+                                          first_name="Claire", email="claire.petit@example.org", phone="0612345678")])
         session.add(child)
         await session.flush()
         session.add(CarePeriod(tenant_id=tenant.slug, child_id=child.id, childcare_type=tenant.config.childcare_types[0].code,

@@ -88,7 +88,7 @@ PASSWORD = "Bench-Pages-2026x"  # meets every tenant's policy
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 MESSAGE_LINK = re.compile(r'href="/espace/messages/\d+"')
 PARIS = ZoneInfo("Europe/Paris")
-DATASET_VERSION = 1  # bump when the generator changes: --reuse then regenerates
+DATASET_VERSION = 2  # bump when the generator changes: --reuse then regenerates
 GOAL_P95_MS = 50.0
 COPIES = 96  # + the 5 real tenants = 101
 PAGE_SIZE = 20  # assmat.portal.messages_routes.PAGE_SIZE: which inbox pages have rows
@@ -189,7 +189,7 @@ class Generator:
                  list(t.config.childcare_types), bool(t.config.features.children), bool(t.config.features.messages))
             for slug, t in sorted(tenants.items())
         ]
-        self.ids = {"children": 0, "care_periods": 0, "messages": 0, "message_states": 0}
+        self.ids = {"children": 0, "guardians": 0, "care_periods": 0, "messages": 0, "message_states": 0}
         self.counts: dict[str, int] = {}
         self.users: dict[str, dict[str, Any]] = {}  # identifier → facts the checks use
 
@@ -281,7 +281,7 @@ class Generator:
             periods.insert(0, special(start))
         return periods
 
-    def _child(self, plan: Plan, account_id: int, current: bool) -> tuple[tuple, list[tuple]]:
+    def _child(self, plan: Plan, account_id: int, current: bool) -> tuple[tuple, list[tuple], list[tuple]]:
         rng = self.rng
         child_id = self.next_id("children")
         periods = self._periods(plan.types, current)
@@ -293,12 +293,17 @@ class Generator:
         second = rng.random() < 0.5
         other_home = second and rng.random() < 0.2
         stamp = ts(declared)
+        # The draws in the order of the columns before the guardians had a table: the same seed
+        # gives the same people.
+        first_name = rng.choice(FIRST_NAMES)
+        birth_date = (earliest - timedelta(days=rng.randint(60, 900))).isoformat()
+        guardians = [(self.next_id("guardians"), plan.slug, child_id, 1, "Madame", last, rng.choice(FIRST_NAMES),
+                      f"parent{child_id}@example.org", f"06{child_id % 10**8:08d}")]
+        if second:
+            guardians.append((self.next_id("guardians"), plan.slug, child_id, 2, "Monsieur", last,
+                              rng.choice(FIRST_NAMES), None, None))
         child = (
-            child_id, plan.slug, account_id, last, rng.choice(FIRST_NAMES),
-            (earliest - timedelta(days=rng.randint(60, 900))).isoformat(),
-            "Madame", last, rng.choice(FIRST_NAMES), f"parent{child_id}@example.org", f"06{child_id % 10**8:08d}",
-            "Monsieur" if second else None, last if second else None, rng.choice(FIRST_NAMES) if second else None,
-            None, None,
+            child_id, plan.slug, account_id, last, first_name, birth_date,
             f"{rng.randint(1, 99)} {rng.choice(STREETS)}", "06000", rng.choice(CITIES), other_home,
             f"{rng.randint(1, 99)} {rng.choice(STREETS)}" if other_home else None,
             "06100" if other_home else None, rng.choice(CITIES) if other_home else None,
@@ -309,16 +314,14 @@ class Generator:
              end.isoformat() if end else None, hours, None)
             for code, start, end, hours in periods
         ]
-        return child, rows
+        return child, guardians, rows
 
     CHILD_COLUMNS = (
-        "id", "tenant_id", "account_id", "last_name", "first_name", "birth_date",
-        "guardian1_civility", "guardian1_last_name", "guardian1_first_name", "guardian1_email", "guardian1_phone",
-        "guardian2_civility", "guardian2_last_name", "guardian2_first_name", "guardian2_email", "guardian2_phone",
-        "address", "postal_code", "city", "has_second_address", "second_address", "second_postal_code",
+        "id", "tenant_id", "account_id", "last_name", "first_name", "birth_date", "address", "postal_code", "city", "has_second_address", "second_address", "second_postal_code",
         "second_city", "declared_at", "created_at", "updated_at", "care_start", "declared_late",
     )
     OPTIONAL_CHILD_COLUMNS = ("care_start", "declared_late")  # migration 0005
+    GUARDIAN_COLUMNS = ("id", "tenant_id", "child_id", "position", "civility", "last_name", "first_name", "email", "phone")
     PERIOD_COLUMNS = ("id", "tenant_id", "child_id", "childcare_type", "start_date", "end_date", "hours_per_month", "comment")
 
     def _profiles(self) -> list[tuple[Plan, int, dict[str, int]]]:
@@ -327,28 +330,33 @@ class Generator:
         heavy = next(plan for plan in self.plans if plan.slug == "alpes-maritimes")
         return planted + [(heavy, heavy.first_id + 1, HEAVY)]
 
-    def children(self) -> Iterable[tuple[list[tuple], list[tuple]]]:
-        """(children, their care periods), batch by batch."""
-        children, periods = [], []
+    def children(self) -> Iterable[tuple[list[tuple], list[tuple], list[tuple]]]:
+        """(children, their guardians, their care periods), batch by batch."""
+        children, guardians, periods = [], [], []
         first_child: dict[int, int] = {}
         for plan, account_id, profile in self._profiles():
             for current in [True] * profile["current"] + [False] * profile["history"]:
-                child, rows = self._child(plan, account_id, current)
+                child, people, rows = self._child(plan, account_id, current)
                 first_child.setdefault(account_id, child[0])
                 children.append(child)
+                guardians.extend(people)
                 periods.extend(rows)
         self.first_child = first_child
         eligible = [plan for plan in self.plans if plan.children and plan.types]  # a form needs a type
         for _ in range(max(0, round(FULL["children"] * self.scale) - len(children))):
             plan = eligible[self.rng.randrange(len(eligible))]
-            child, rows = self._child(plan, plan.first_id + self.rng.randrange(2, plan.count), self.rng.random() < 0.7)
+            child, people, rows = self._child(
+                plan, plan.first_id + self.rng.randrange(2, plan.count), self.rng.random() < 0.7
+            )
             children.append(child)
+            guardians.extend(people)
             periods.extend(rows)
             if len(children) >= self.BATCH:
-                yield children, periods
-                children, periods = [], []
-        yield children, periods
+                yield children, guardians, periods
+                children, guardians, periods = [], [], []
+        yield children, guardians, periods
         self.counts["children"], self.counts["care_periods"] = self.ids["children"], self.ids["care_periods"]
+        self.counts["guardians"] = self.ids["guardians"]
 
     # Messages and their states -------------------------------------------------------------
 
@@ -478,7 +486,7 @@ class PostgresWriter:
 
     def finish(self) -> None:
         # Ids were given here: move the sequences past them for the rows the app inserts.
-        for table in ("accounts", "agrements", "children", "care_periods", "messages", "message_states"):
+        for table in ("accounts", "agrements", "children", "guardians", "care_periods", "messages", "message_states"):
             self.connection.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
             )
@@ -508,10 +516,11 @@ def generate(database_url: str, tenants: dict[str, Any], scale: float, seed: int
         writer.write("accounts", Generator.ACCOUNT_COLUMNS, rows)
     for rows in generator.agrements():
         writer.write("agrements", Generator.AGREMENT_COLUMNS, rows)
-    for children, periods in generator.children():
+    for children, guardians, periods in generator.children():
         if child_columns != Generator.CHILD_COLUMNS:
             children = [project(row) for row in children]
         writer.write("children", child_columns, children)
+        writer.write("guardians", Generator.GUARDIAN_COLUMNS, guardians)
         writer.write("care_periods", Generator.PERIOD_COLUMNS, periods)
     for messages, states in generator.messages():
         writer.write("messages", Generator.MESSAGE_COLUMNS, messages)

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from assmat.core.security.passwords import Hasher
 from assmat.core.db.engine import make_engine, make_sessionmaker
 from assmat.auth.models import Account
+from assmat.portal.children.models import Child, Guardian
 from assmat.demo import load_demo
 from assmat.tenants.loader import load_valid_tenants
 from assmat.tenants.rows import sync_tenant_rows
@@ -39,6 +40,9 @@ def test_demo_load_is_idempotent(settings):
             row = session.scalar(select(Account).where(Account.tenant_id == account.tenant.slug))
             assert row.identifier == account.identifier
             assert hasher.verify(row.password_hash, account.password)
+        # Each demo child has its guardian 1, given once.
+        children = session.scalar(select(func.count()).select_from(Child))
+        assert children > 0 and session.scalars(select(Guardian.position)).all() == [1] * children
 
 
 def demo_summary(settings, capsys) -> dict[str, str]:

@@ -44,7 +44,7 @@ from assmat.auth.models import Account, Admin, AdminSession
 from assmat.core.db.base import Base
 from assmat.core.mail.models import OutboxMail
 from assmat.core.security.models import AuditEvent
-from assmat.portal.children.models import CarePeriod, Child
+from assmat.portal.children.models import CarePeriod, Child, Guardian
 from assmat.portal.contact.models import ContactMessage
 from assmat.portal.imports.models import ImportRun
 from assmat.portal.messages.models import Message
@@ -158,8 +158,9 @@ def make_rows(console) -> tuple[dict[type, tuple[Any, Any]], tuple[ImportRun, Im
 
     def child(tenant: str, tag: str, account_id: int) -> Child:
         return Child(tenant_id=tenant, account_id=account_id, last_name=f"{tag}-enfant", first_name="Lou",
-                     birth_date=date(2024, 3, 1), guardian1_last_name=f"{tag}-parent", address=f"1 rue {tag}",
-                     postal_code="32000", city="Auch", declared_at=now, care_start=date(2025, 1, 6), declared_late=True)
+                     birth_date=date(2024, 3, 1), address=f"1 rue {tag}", postal_code="32000", city="Auch",
+                     declared_at=now, care_start=date(2025, 1, 6), declared_late=True,
+                     guardians=[Guardian(tenant_id=tenant, position=1, last_name=f"{tag}-parent")])
 
     rows[Child] = store(console, child(A, A_TAG, ours.id), child(B, B_TAG, theirs.id))
     store(console, *(CarePeriod(tenant_id=kid.tenant_id, child_id=kid.id, childcare_type="standard",

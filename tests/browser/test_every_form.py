@@ -57,13 +57,14 @@ def store(live_server, *rows):
 
 
 def a_child(live_server, account) -> object:
-    from assmat.portal.children.models import CarePeriod, Child
+    from assmat.portal.children.models import CarePeriod, Child, Guardian
 
     (child,) = store(live_server, Child(
         tenant_id=account.tenant_id, account_id=account.id, last_name="ENFANTGARDE", first_name="Anna",
-        birth_date=date(2025, 1, 1), guardian1_civility="Madame", guardian1_last_name="ENFANTGARDE",
-        guardian1_first_name="Maman", guardian1_email="maman@example.org", guardian1_phone="0612345678",
-        address="147 boulevard du Mercantour", postal_code="06200", city="Nice", care_start=date(2026, 11, 2),
+        birth_date=date(2025, 1, 1), address="147 boulevard du Mercantour", postal_code="06200", city="Nice",
+        care_start=date(2026, 11, 2),
+        guardians=[Guardian(tenant_id=account.tenant_id, position=1, civility="Madame", last_name="ENFANTGARDE",
+                            first_name="Maman", email="maman@example.org", phone="0612345678")],
     ))
     store(live_server, CarePeriod(tenant_id=account.tenant_id, child_id=child.id, childcare_type="standard",
                                   start_date=date(2026, 11, 2)))

@@ -93,3 +93,67 @@ def test_0007_folds_the_messages_written_before_it_for_search(database_url):
     finally:
         engine.dispose()
     assert folded == {n: f"service pmi alerte meteo n°{n} episode neigeux." for n in range(1, 4)}
+
+
+def test_0010_moves_the_guardians_to_rows_and_back(database_url):
+    """Guardians given before 0010 become rows (an empty guardian none), the children and their
+    periods stay; the downgrade puts every detail back in its column."""
+    from datetime import date, datetime
+
+    from sqlalchemy import text
+
+    downgrade(database_url, "0007_message_search")
+    engine = create_engine(sync_url(database_url), poolclass=pool.NullPool)
+    now = datetime(2026, 11, 2, 9, 0)
+    details = ("civility", "last_name", "first_name", "email", "phone")
+    columns = [f"guardian{n}_{name}" for n in (1, 2) for name in details]
+    both = ("Madame", "PETIT", "Claire", "claire@example.org", "0612345678",
+            "Monsieur", "PETIT", "Paul", None, "0623456789")
+    children = {
+        1: both,
+        2: ("Madame", "MARTIN", None, None, None, *[None] * 5),  # guardian 2 left empty
+        3: (*[None] * 5, None, None, None, "papa@example.org", None),  # only guardian 2
+        4: (None, "", None, None, None, *[None] * 5),  # nothing given: an empty string is not a detail
+    }
+    select_children = text(f"SELECT id, {', '.join(columns)} FROM children ORDER BY id")
+    try:
+        with engine.begin() as db:
+            db.execute(text("INSERT INTO tenants (slug, name, created_at) VALUES ('t', 'T', :now)"), {"now": now})
+            db.execute(text("INSERT INTO accounts (id, tenant_id, kind, identifier, must_change_password, "
+                            "needs_security_update, failed_logins, publication_consent, created_at, updated_at) "
+                            "VALUES (1, 't', 'assistant', 'a', false, false, 0, false, :now, :now)"), {"now": now})
+            for child_id, values in children.items():
+                db.execute(text(f"INSERT INTO children (id, tenant_id, account_id, last_name, first_name, birth_date, "
+                                f"address, postal_code, city, has_second_address, declared_at, created_at, updated_at, "
+                                f"declared_late, {', '.join(columns)}) VALUES (:id, 't', 1, 'N', 'P', :birth, 'a', "
+                                f"'06000', 'Nice', false, :now, :now, :now, false, "
+                                f"{', '.join(':' + column for column in columns)})"),
+                           {"id": child_id, "birth": date(2025, 1, 1), "now": now, **dict(zip(columns, values))})
+                db.execute(text("INSERT INTO care_periods (tenant_id, child_id, childcare_type, start_date) "
+                                "VALUES ('t', :child, 'standard', :start)"), {"child": child_id, "start": date(2026, 1, 5)})
+
+        upgrade(database_url)
+        with engine.connect() as db:
+            guardians = [tuple(row) for row in db.execute(text(
+                "SELECT tenant_id, child_id, position, civility, last_name, first_name, email, phone "
+                "FROM guardians ORDER BY child_id, position"))]
+            kept = db.execute(text("SELECT count(*) FROM children")).scalar_one(), \
+                db.execute(text("SELECT count(*) FROM care_periods")).scalar_one()
+            left = {column["name"] for column in inspect(db).get_columns("children")} & set(columns)
+
+        downgrade(database_url, "0007_message_search")
+        with engine.connect() as db:
+            restored = {row[0]: tuple(row[1:]) for row in db.execute(select_children)}
+            periods = db.execute(text("SELECT count(*) FROM care_periods")).scalar_one()
+            tables = set(inspect(db).get_table_names())
+        upgrade(database_url)
+    finally:
+        engine.dispose()
+    assert guardians == [
+        ("t", 1, 1, "Madame", "PETIT", "Claire", "claire@example.org", "0612345678"),
+        ("t", 1, 2, "Monsieur", "PETIT", "Paul", None, "0623456789"),
+        ("t", 2, 1, "Madame", "MARTIN", None, None, None),
+        ("t", 3, 2, None, None, None, "papa@example.org", None),
+    ]
+    assert kept == (4, 4) and left == set()
+    assert restored == {**children, 4: (None,) * 10} and periods == 4 and "guardians" not in tables

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from assmat.core.security.models import AuditEvent
-from assmat.portal.children.models import CarePeriod, Child
+from assmat.portal.children.models import CarePeriod, Child, Guardian
 from tests.flows import test_eure_et_loir as eure_flow
 from tests.support.portal import text_of
 
@@ -110,7 +110,9 @@ def test_declare_a_child_with_two_periods_lists_it(am):
     children = am.query(select(Child))
     assert len(children) == 1
     child = children[0][0]
-    assert (child.tenant_id, child.account_id, child.last_name, child.guardian1_phone) == (SLUG, account.id, "ENFANTGARDE", "0612345678")
+    guardians = am.query(select(Guardian.tenant_id, Guardian.child_id, Guardian.position, Guardian.phone))
+    assert (child.tenant_id, child.account_id, child.last_name) == (SLUG, account.id, "ENFANTGARDE")
+    assert guardians == [(SLUG, child.id, 1, "0612345678")]  # guardian 2 left empty: no row
     periods = [row[0] for row in am.query(select(CarePeriod).order_by(CarePeriod.start_date))]
     assert [(p.childcare_type, p.hours_per_month) for p in periods] == [("depassement", 40), ("standard", None)]
 
@@ -125,9 +127,11 @@ def test_declare_a_child_with_two_periods_lists_it(am):
     view = am.client.get(f"/espace/enfants/{child.id}")
     assert view.status_code == 200
     assert "Dépassement exceptionnel (50 h/mois)" in text_of(view) and "Vacances des parents" in text_of(view)
+    assert "mailmaman@mailperso.fr" in text_of(view) and "0612345678" in text_of(view)
 
     edit = text_of(am.client.get(f"/espace/enfants/{child.id}/modifier"))
     assert 'value="01/01/2025"' in edit and 'name="periode-3-type"' in edit  # stored rows + 2 empty
+    assert 'value="mailmaman@mailperso.fr"' in edit and 'value="0612345678"' in edit
 
     audits = am.query(select(AuditEvent.type, AuditEvent.detail).where(AuditEvent.type == "child.created"))
     assert audits == [("child.created", {"child_id": child.id, "periods": 2})]
@@ -185,6 +189,29 @@ def test_edit_a_child(am):
     assert am.query(select(AuditEvent.detail).where(AuditEvent.type == "child.updated")) == [({"child_id": child_id, "periods": 3},)]
 
 
+def test_edit_keeps_a_guardians_row_adds_and_removes_them(am):
+    """A guardian is updated in place (parents' accounts will link to its row); one emptied on the
+    form loses its row, one filled in gets one."""
+    sign_in(am)
+    declare(am)
+    (child_id,) = child_ids(am)
+    ((first_id,),) = am.query(select(Guardian.id))
+    second = {"rl2-civilite": "Monsieur", "rl2-nom": "ENFANTGARDE", "rl2-prenom": "Papa", "rl2-telephone": "0623456789"}
+    response = am.post(f"/espace/enfants/{child_id}/modifier", declaration(**{"rl1-prenom": "Mamie", **second}))
+    assert response.status_code == 303
+    rows = am.query(select(Guardian.id, Guardian.position, Guardian.first_name, Guardian.phone).order_by(Guardian.position))
+    assert rows[0] == (first_id, 1, "Mamie", "0612345678") and rows[1][1:] == (2, "Papa", "0623456789")
+    view = text_of(am.client.get(f"/espace/enfants/{child_id}"))
+    assert "Mamie" in view and "Papa" in view
+
+    emptied = {f"rl1-{field}": "" for field in ("civilite", "nom", "prenom", "courriel", "telephone")}
+    response = am.post(f"/espace/enfants/{child_id}/modifier", declaration(**emptied, **second))
+    assert response.status_code == 303
+    assert am.query(select(Guardian.position, Guardian.first_name)) == [(2, "Papa")]
+    edit = text_of(am.client.get(f"/espace/enfants/{child_id}/modifier"))
+    assert 'value="Papa"' in edit and 'value="Mamie"' not in edit
+
+
 def test_delete_with_confirmation(am):
     sign_in(am)
     declare(am)
@@ -194,7 +221,7 @@ def test_delete_with_confirmation(am):
     assert count(am, Child) == 1  # a GET deletes nothing
     response = am.post(f"/espace/enfants/{child_id}/supprimer", {})
     assert response.status_code == 303 and response.headers["location"] == "/espace/enfants?info=deleted"
-    assert count(am, Child) == 0 and count(am, CarePeriod) == 0
+    assert count(am, Child) == 0 and count(am, CarePeriod) == 0 and count(am, Guardian) == 0
     assert am.client.get(f"/espace/enfants/{child_id}").status_code == 404
     assert am.query(select(AuditEvent.detail).where(AuditEvent.type == "child.deleted")) == [({"child_id": child_id},)]
 

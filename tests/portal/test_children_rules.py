@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from assmat.auth.models import Account
-from assmat.portal.children.models import CarePeriod, Child
+from assmat.portal.children.models import CarePeriod, Child, Guardian
 from assmat.portal.messages.models import Message, MessageState
 from assmat.tenants.models import TenantRow
 from assmat.portal.children.service import (
@@ -446,7 +446,8 @@ def test_children_periods_messages_and_states_are_stored(database_url):
         session.flush()
         child = Child(
             tenant_id="alpes-maritimes", account_id=assistant.id, last_name="ENFANTGARDE", first_name="Anna",
-            birth_date=date(2022, 1, 1), guardian1_civility="Madame", guardian1_phone="0612345678",
+            birth_date=date(2022, 1, 1),
+            guardians=[Guardian(tenant_id="alpes-maritimes", position=1, civility="Madame", phone="0612345678")],
             address="147 boulevard du Mercantour", postal_code="06200", city="Nice",
             has_second_address=True, second_address="148 boulevard du Mercantour", second_postal_code="06200",
             second_city="Nice", declared_at=now,
@@ -479,6 +480,10 @@ def test_children_periods_messages_and_states_are_stored(database_url):
             session.connection().exec_driver_sql("PRAGMA foreign_keys=ON")
         stored = session.scalars(select(Child)).one()
         assert stored.declared_at == now and stored.has_second_address
+        guardians = session.scalars(select(Guardian).where(Guardian.child_id == stored.id)).all()
+        assert [(g.tenant_id, g.position, g.civility, g.phone) for g in guardians] == [
+            ("alpes-maritimes", 1, "Madame", "0612345678"),
+        ]
         periods = session.scalars(select(CarePeriod).where(CarePeriod.child_id == stored.id).order_by(CarePeriod.id)).all()
         assert [(p.childcare_type, p.end_date, p.hours_per_month) for p in periods] == [
             ("standard", None, None), ("depassement", date(2025, 7, 10), 50),
@@ -494,7 +499,8 @@ def test_children_periods_messages_and_states_are_stored(database_url):
         assert visible == ["Alerte météo"]
         states = session.scalars(select(MessageState).order_by(MessageState.message_id)).all()
         assert [(s.read_at, s.archived_at) for s in states] == [(now, None), (None, now)]
-        # Deleting the child deletes its periods.
+        # Deleting the child deletes its periods and its guardians.
         session.delete(stored)
         session.commit()
         assert session.scalars(select(CarePeriod)).all() == []
+        assert session.scalars(select(Guardian)).all() == []

@@ -287,7 +287,8 @@ def test_declarations_are_marked_late_after_eight_days_and_filtered_in_the_conso
     late = declaration(**{"enfant-nom": "TARDIF", "periode-0-debut": "24/10/2026", "periode-1-type": "",
                           "periode-1-debut": "", "periode-1-fin": "", "periode-1-heures": "", "periode-1-commentaire": ""})
     on_time = declaration(**{"enfant-nom": "ALHEURE", "periode-0-debut": "25/10/2026", "periode-1-type": "",
-                             "periode-1-debut": "", "periode-1-fin": "", "periode-1-heures": "", "periode-1-commentaire": ""})
+                             "periode-1-debut": "", "periode-1-fin": "", "periode-1-heures": "", "periode-1-commentaire": "",
+                             "rl2-nom": "ENFANTGARDE", "rl2-prenom": "Papa"})
     assert portal.post("/espace/enfants/nouveau", late).status_code == 303
     assert portal.post("/espace/enfants/nouveau", on_time).status_code == 303
     stored = {row.last_name: row for (row,) in portal.query(select(Child))}
@@ -313,6 +314,15 @@ def test_declarations_are_marked_late_after_eight_days_and_filtered_in_the_conso
     for expected in ("TARDIF", "Madame Maman ENFANTGARDE", "mailmaman@mailperso.fr", "147 boulevard du Mercantour 06200 Nice",
                      "Garde standard : du 24/10/2026 (sans date de fin)"):
         assert expected in details, expected
+    # A guardian's last name finds the child, once even when both guardians bear it.
+    by_guardian = console.client.get("/admin/declaration/list", params={"search": "enfantgarde"}).text
+    listed = console.client.get("/admin/declaration/list").text
+    for child in stored.values():
+        link = f'/admin/declaration/details/{child.id}"'
+        assert by_guardian.count(link) == listed.count(link) > 0
+    assert "Nom d&#39;un représentant légal" in by_guardian or "Nom d'un représentant légal" in by_guardian
+    unknown = text_of(console.client.get("/admin/declaration/list", params={"search": "personne"}))
+    assert "TARDIF" not in unknown and "ALHEURE" not in unknown
     export = console.client.get("/admin/declaration/export/csv", params={"tardive": "true"})
     assert export.status_code == 200 and "TARDIF" in export.text and "ALHEURE" not in export.text
     # Read-only: no edit, no delete, no create.

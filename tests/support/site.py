@@ -23,7 +23,7 @@ from assmat.app import CONSOLE_VIEWS as VIEWS
 from assmat.core.security import tokens
 from assmat.auth.service import ACTIVATION, ACTIVATION_STEP2, EMAIL_CHANGE, RESET
 from assmat.core.mail.models import OutboxMail
-from assmat.portal.children.models import CarePeriod, Child
+from assmat.portal.children.models import CarePeriod, Child, Guardian
 from assmat.portal.contact.models import ContactMessage
 from assmat.portal.imports.models import ImportRun
 from assmat.portal.messages.models import Message, MessageState
@@ -279,9 +279,10 @@ def fill_space(portal: Any, account: Any) -> SpaceData:
     if features.children:
         (data.child,) = _store(portal, Child(
             tenant_id=portal.slug, account_id=account.id, last_name="ENFANTGARDE", first_name="Anna",
-            birth_date=date(2025, 1, 1), guardian1_civility="Madame", guardian1_last_name="ENFANTGARDE",
-            guardian1_first_name="Maman", guardian1_email="maman@example.org", guardian1_phone="0612345678",
-            address="147 boulevard du Mercantour", postal_code="06200", city="Nice", care_start=date(2026, 11, 2),
+            birth_date=date(2025, 1, 1), address="147 boulevard du Mercantour", postal_code="06200", city="Nice",
+            care_start=date(2026, 11, 2),
+            guardians=[Guardian(tenant_id=portal.slug, position=1, civility="Madame", last_name="ENFANTGARDE",
+                                first_name="Maman", email="maman@example.org", phone="0612345678")],
         ))
         if tenant.config.childcare_types:
             code = tenant.config.childcare_types[0].code

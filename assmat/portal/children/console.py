@@ -9,13 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from markupsafe import Markup, escape
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 from starlette.requests import Request
 
 from assmat.admin.account_column import AccountColumn, account_formatter
 from assmat.admin.filters import ChoiceFilter, DateFilter
 from assmat.admin.formatting import fr_date
 from assmat.admin.scoping import TenantScopedView, feature_on
-from assmat.portal.children.models import Child
+from assmat.portal.children.models import Child, Guardian
 from assmat.portal.children.service import LATE_AFTER_DAYS, periods_query
 
 
@@ -35,8 +37,11 @@ def _periods_cell(child: Child, _attribute: Any, request: Request) -> Markup:
 
 def _guardian_cell(number: int):
     def cell(child: Child, _attribute: Any) -> str:
-        parts = [getattr(child, f"guardian{number}_{name}") for name in ("civility", "first_name", "last_name")]
-        contact = [getattr(child, f"guardian{number}_{name}") for name in ("email", "phone")]
+        guardian = child.guardian(number)
+        if guardian is None:
+            return ""
+        parts = [getattr(guardian, name) for name in ("civility", "first_name", "last_name")]
+        contact = [getattr(guardian, name) for name in ("email", "phone")]
         name = " ".join(part for part in parts if part)
         return " — ".join(part for part in [name, *contact] if part)
 
@@ -78,7 +83,7 @@ class DeclarationView(AccountColumn, TenantScopedView, model=Child):
         "account": account_formatter("account_id"), "guardian1": _guardian_cell(1), "guardian2": _guardian_cell(2),
         "main_address": _address_cell(""), "second_address": _address_cell("second_"), "periods": _periods_cell,
     }
-    column_searchable_list = [Child.last_name, Child.first_name, Child.guardian1_last_name, Child.guardian2_last_name]
+    column_searchable_list = [Child.last_name, Child.first_name]  # and the guardians' last names: search_query
     column_sortable_list = [Child.declared_at, Child.care_start, Child.last_name]
     column_default_sort = [(Child.declared_at, True), (Child.id, True)]
     column_filters = [
@@ -93,6 +98,26 @@ class DeclarationView(AccountColumn, TenantScopedView, model=Child):
 
     def is_visible(self, request: Request) -> bool:
         return super().is_visible(request) and feature_on(request, "children")
+
+    def search_query(self, stmt: Any, term: str) -> Any:
+        """The child's names, as SQLAdmin searches them, or a guardian's last name: a guardian is a
+        row of its own, matched with EXISTS so a child named by both guardians is listed once."""
+        pattern = f"%{term}%"
+        guardian_named = (
+            select(Guardian.id)
+            .where(Guardian.child_id == Child.id, Guardian.tenant_id == Child.tenant_id,
+                   Guardian.last_name.ilike(pattern))
+            .exists()
+        )
+        return stmt.filter(or_(*(column.ilike(pattern) for column in self.column_searchable_list), guardian_named))
+
+    def search_placeholder(self) -> str:
+        return f"{super().search_placeholder()}, Nom d'un représentant légal"
+
+    def details_query(self, request: Request) -> Any:
+        return super().details_query(request).options(
+            selectinload(Child.guardians.and_(Guardian.tenant_id == self.scope_of(request)))
+        )
 
     async def get_object_for_details(self, request: Request) -> Any:
         child = await super().get_object_for_details(request)

@@ -62,9 +62,10 @@ def _values(child: Child, periods: list[CarePeriod]) -> dict[str, str]:
         "commune-secondaire": child.second_city or "",
     }
     for number in (1, 2):
+        guardian = child.guardian(number)
         for field, attribute in (("civilite", "civility"), ("nom", "last_name"), ("prenom", "first_name"),
                                  ("courriel", "email"), ("telephone", "phone")):
-            values[f"rl{number}-{field}"] = getattr(child, f"guardian{number}_{attribute}") or ""
+            values[f"rl{number}-{field}"] = (getattr(guardian, attribute) if guardian else None) or ""
     for index, period in enumerate(periods):
         values[f"periode-{index}-type"] = period.childcare_type
         values[f"periode-{index}-debut"] = _french(period.start_date)

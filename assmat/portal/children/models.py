@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, false
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, String, UniqueConstraint, false
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from assmat.core.db.base import Base, _now
 
 
 class Child(Base):
-    """A child an assistant declares as hosted (seed 001 §2.4.1), with the guardians' details."""
+    """A child an assistant declares as hosted (seed 001 §2.4.1); its guardians are rows of their own."""
 
     __tablename__ = "children"
     __table_args__ = (
@@ -25,17 +25,6 @@ class Child(Base):
     last_name: Mapped[str] = mapped_column(String(100))
     first_name: Mapped[str] = mapped_column(String(100))
     birth_date: Mapped[date]
-    # Guardians: optional in the form, "mais doivent être renseignées".
-    guardian1_civility: Mapped[str | None] = mapped_column(String(20))
-    guardian1_last_name: Mapped[str | None] = mapped_column(String(100))
-    guardian1_first_name: Mapped[str | None] = mapped_column(String(100))
-    guardian1_email: Mapped[str | None] = mapped_column(String(254))
-    guardian1_phone: Mapped[str | None] = mapped_column(String(40))
-    guardian2_civility: Mapped[str | None] = mapped_column(String(20))
-    guardian2_last_name: Mapped[str | None] = mapped_column(String(100))
-    guardian2_first_name: Mapped[str | None] = mapped_column(String(100))
-    guardian2_email: Mapped[str | None] = mapped_column(String(254))
-    guardian2_phone: Mapped[str | None] = mapped_column(String(40))
     # Main address (guardian 1), required; second address only when guardian 2 lives elsewhere.
     address: Mapped[str] = mapped_column(String(300))
     postal_code: Mapped[str] = mapped_column(String(10))
@@ -51,6 +40,39 @@ class Child(Base):
     declared_late: Mapped[bool] = mapped_column(default=False, server_default=false())  # children.is_late
     created_at: Mapped[datetime] = mapped_column(default=_now)
     updated_at: Mapped[datetime] = mapped_column(default=_now, onupdate=_now)
+
+    # Never loaded behind the caller's back: a page loads them for its children in one query,
+    # scoped to the tenant (`selectinload(Child.guardians.and_(Guardian.tenant_id == …))`).
+    # The database deletes them with the child (ON DELETE CASCADE).
+    guardians: Mapped[list[Guardian]] = relationship(
+        order_by="Guardian.position", lazy="raise", passive_deletes=True, cascade="all, delete-orphan"
+    )
+
+    def guardian(self, position: int) -> Guardian | None:
+        """Legal guardian 1 or 2, when given (guardians must be loaded)."""
+        return next((guardian for guardian in self.guardians if guardian.position == position), None)
+
+
+class Guardian(Base):
+    """A legal guardian of a declared child (« représentant légal » 1 or 2), stored only when
+    the assistant gave any of its details: optional in the form, "mais doivent être renseignées"
+    (seed 001 §2.4.1). Parents' accounts will link to these rows."""
+
+    __tablename__ = "guardians"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "child_id", "position"),
+        CheckConstraint("position IN (1, 2)", name="position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
+    child_id: Mapped[int] = mapped_column(ForeignKey("children.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(SmallInteger)  # 1 or 2, as numbered on the form
+    civility: Mapped[str | None] = mapped_column(String(20))
+    last_name: Mapped[str | None] = mapped_column(String(100))
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
 
 
 class CarePeriod(Base):

@@ -32,12 +32,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from assmat.auth.models import Account
 from assmat.core import clock
@@ -46,7 +47,7 @@ from assmat.core.i18n import gettext
 from assmat.core.security import audit
 from assmat.core.security.audit import EventType
 from assmat.core.mail.address import plain_address
-from assmat.portal.children.models import CarePeriod, Child
+from assmat.portal.children.models import CarePeriod, Child, Guardian
 from assmat.tenants.loader import Tenant
 from assmat.tenants.messages import N_
 from assmat.tenants.schema import ChildcareType
@@ -93,12 +94,19 @@ _POSTAL_CODE = re.compile(r"\d{5}")
 
 
 @dataclass(frozen=True)
-class Guardian:
+class GuardianInput:
+    """Same attribute names as `assmat.portal.children.models.Guardian`."""
+
     civility: str | None = None
     last_name: str | None = None
     first_name: str | None = None
     email: str | None = None
     phone: str | None = None  # digits only: "0612345678"
+
+    @property
+    def given(self) -> bool:
+        """Any detail given: only such a guardian is stored."""
+        return any(getattr(self, field.name) for field in fields(self))
 
 
 @dataclass(frozen=True)
@@ -124,8 +132,8 @@ class Declaration:
     last_name: str
     first_name: str
     birth_date: date
-    guardian1: Guardian
-    guardian2: Guardian
+    guardian1: GuardianInput
+    guardian2: GuardianInput
     main_address: Address
     second_address: Address | None  # None: the box is not checked
     periods: list[PeriodInput]
@@ -195,7 +203,7 @@ class _Form:
         return parsed
 
 
-def _guardian(form: _Form, prefix: str) -> Guardian:
+def _guardian(form: _Form, prefix: str) -> GuardianInput:
     civility = form.value(f"{prefix}-civilite") or None
     if civility is not None and civility not in CIVILITIES:
         form.error(f"{prefix}-civilite", "children.civility_invalid")
@@ -207,7 +215,7 @@ def _guardian(form: _Form, prefix: str) -> Guardian:
         phone = re.sub(r"[ .]", "", phone)
         if not _PHONE.fullmatch(phone):
             form.error(f"{prefix}-telephone", "children.phone_invalid")
-    return Guardian(
+    return GuardianInput(
         civility=civility,
         last_name=form.text(f"{prefix}-nom", _NAME_MAX, required=False),
         first_name=form.text(f"{prefix}-prenom", _NAME_MAX, required=False),
@@ -381,9 +389,10 @@ def periods_query(tenant_slug: str, child_id: int) -> Select[tuple[CarePeriod]]:
 
 
 async def owned_child(db: AsyncSession, tenant: Tenant, account: Account, child_id: int) -> tuple[Child, list[CarePeriod]]:
-    """The assistant's own child and its periods, else NotFound."""
+    """The assistant's own child, its guardians loaded, and its periods, else NotFound."""
     child = await db.scalar(
         select(Child).where(Child.id == child_id, Child.tenant_id == tenant.slug, Child.account_id == account.id)
+        .options(selectinload(Child.guardians.and_(Guardian.tenant_id == tenant.slug)))
     )
     if child is None:
         raise NotFound()
@@ -447,6 +456,21 @@ def _checked(tenant: Tenant, values: Mapping[str, str], day: date) -> Declaratio
     return declaration
 
 
+def _set_guardian(child: Child, position: int, details: GuardianInput) -> None:
+    """Updated in place, so a guardian keeps its row (and what will link to it) across edits;
+    a guardian left empty has no row."""
+    row = child.guardian(position)
+    if not details.given:
+        if row is not None:
+            child.guardians.remove(row)  # delete-orphan: the row goes with the flush
+        return
+    if row is None:
+        row = Guardian(tenant_id=child.tenant_id, position=position)
+        child.guardians.append(row)
+    for attribute in ("civility", "last_name", "first_name", "email", "phone"):
+        setattr(row, attribute, getattr(details, attribute))
+
+
 def _apply(child: Child, declaration: Declaration) -> None:
     """The declaration's values on the child; its declaration time is already set."""
     child.care_start = min(period.start_date for period in declaration.periods)
@@ -454,9 +478,8 @@ def _apply(child: Child, declaration: Declaration) -> None:
     child.last_name = declaration.last_name
     child.first_name = declaration.first_name
     child.birth_date = declaration.birth_date
-    for number, guardian in ((1, declaration.guardian1), (2, declaration.guardian2)):
-        for attribute in ("civility", "last_name", "first_name", "email", "phone"):
-            setattr(child, f"guardian{number}_{attribute}", getattr(guardian, attribute))
+    for position, details in ((1, declaration.guardian1), (2, declaration.guardian2)):
+        _set_guardian(child, position, details)
     child.address = declaration.main_address.address
     child.postal_code = declaration.main_address.postal_code
     child.city = declaration.main_address.city
