@@ -126,10 +126,8 @@ def mail_worker(settings: Settings) -> int:
 PURGE_LABELS = {
     "captcha_challenges": "captchas expirés ou utilisés",
     "rate_limits": "compteurs de limitation échus",
-    "sessions": "sessions du portail expirées",
-    "admin_sessions": "sessions de console expirées",
-    "account_tokens": "liens du portail expirés ou utilisés",
-    "admin_tokens": "liens de console expirés ou utilisés",
+    "sessions": "sessions du portail et des consoles expirées",
+    "account_tokens": "liens et mots de passe provisoires expirés ou utilisés",
     "outbox": "courriels envoyés ou en échec",
 }
 
@@ -234,7 +232,7 @@ def import_assistants(settings: Settings, args: argparse.Namespace) -> int:
             sessionmaker = make_sessionmaker(engine)
             await sync_tenant_rows(sessionmaker, registry)
             async with sessionmaker() as db:
-                return await run_import(db, tenant, data, path.name, secret_key=settings.effective_secret_key,
+                return await run_import(db, tenant, data, path.name,
                                         dry_run=args.dry_run, by="cli", progress=progress)
         finally:
             await engine.dispose()

@@ -1,7 +1,8 @@
 """SQLAdmin authentication for the consoles: our own server-side sessions, CSRF on login.
 
 SQLAdmin's AuthenticationBackend installs a second SessionMiddleware that clashes with the
-app's (stack.md): it is removed, and the console identity lives in `admin_sessions`."""
+app's (stack.md): it is removed, and the console identity lives in the one session store
+(`assmat.auth.sessions`), under its own cookie."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assmat.core import clock
 from assmat.core.security import audit
-from assmat.core.security import tokens
+from assmat.core.security.tokens import Principal, TokenService
 from assmat.auth.errors import (
     AccountLocked,
     EmailNotConfirmed,
@@ -78,6 +78,7 @@ class AccountService:
         self.base_url = base_url.rstrip("/")
         self.mail_failures: list[str] = []  # templates that could not be queued (see _mail)
         self.lockout = Lockout(db, Account, tenant.config.lockout)
+        self.tokens = TokenService(db, secret_key)
 
     # -- lookups -----------------------------------------------------------------------------
 
@@ -123,7 +124,7 @@ class AccountService:
         if not await self.lockout.lock_if_reached(account.id):
             return False
         now = clock.now()
-        await end_all_sessions(self.db, account.id)
+        await end_all_sessions(self.db, account.principal)
         audit.record(self.db, self.tenant.slug, "account.locked", account_id=account.id, ip=ip)
         if self.config.lockout.notify_user:
             # A lock that lifts by itself says so: « contact the administrator » would be false.
@@ -153,7 +154,7 @@ class AccountService:
     async def _temporary_password_matches(self, account_id: int, password: str) -> AccountToken | None:
         """The temporary password token this password opens, checked by keyed hash: a random
         temporary password is too long to brute-force, so no argon2 work is added."""
-        candidate = tokens.keyed_digest(self.secret_key, self.tenant.slug, str(account_id), password)
+        candidate = self.tokens.password_hash(Principal("account", account_id, self.tenant.slug), password)
         return await self.db.scalar(
             select(AccountToken).where(
                 AccountToken.account_id == account_id,
@@ -259,7 +260,7 @@ class AccountService:
                 audit.record(self.db, self.tenant.slug, "login.failed", account_id=account.id, ip=ip, reason="temporary_spent")
                 await self.db.commit()
                 raise LoginFailed()
-            await end_all_sessions(self.db, account.id)
+            await end_all_sessions(self.db, account.principal)
             values["must_change_password"] = True  # a temporary password is only a way to the forced change
         elif account.password_hash and self.hasher.needs_rehash(account.password_hash):
             values["password_hash"] = await self.hasher.hash(password)
@@ -305,7 +306,7 @@ class AccountService:
                     .returning(Account.id)
                 )
                 if cleared.scalar() is not None:
-                    await end_all_sessions(self.db, account.id)
+                    await end_all_sessions(self.db, account.principal)
                 audit.record(self.db, self.tenant.slug, "password.change_refused", account_id=account.id, ip=ip,
                              reason="temporary_password_spent")
                 await self.db.commit()
@@ -396,8 +397,8 @@ class AccountService:
         )
         self.db.add(PasswordHistory(tenant_id=self.tenant.slug, account_id=account.id, password_hash=new_hash, created_at=now))
         # An email change asked with the old password must not outlive it.
-        await tokens.revoke(self.db, account.id, RESET, TEMPORARY_PASSWORD, ACTIVATION, ACTIVATION_STEP2, EMAIL_CHANGE)
-        await end_all_sessions(self.db, account.id)
+        await self.tokens.revoke(account.principal, RESET, TEMPORARY_PASSWORD, ACTIVATION, ACTIVATION_STEP2, EMAIL_CHANGE)
+        await end_all_sessions(self.db, account.principal)
         audit.record(self.db, self.tenant.slug, "password.changed", account_id=account.id, ip=ip, reason=reason)
 
     async def change_password(self, account: Account, current: str, password: object, confirmation: object, ip: str | None) -> None:
@@ -410,10 +411,7 @@ class AccountService:
         """A fresh temporary password, valid under the policy; the account keeps its current
         password until the temporary one is used (a reset request changes nothing by itself)."""
         password = generate_temporary_password(self.config.password_policy)
-        await tokens.issue(
-            self.db, self.tenant.slug, account.id, TEMPORARY_PASSWORD, ttl,
-            token_hash=tokens.keyed_digest(self.secret_key, self.tenant.slug, str(account.id), password),
-        )
+        await self.tokens.issue(TEMPORARY_PASSWORD, account.principal, ttl, password=password)
         audit.record(self.db, self.tenant.slug, "temporary_password.issued", account_id=account.id, ip=ip, reason=reason)
         return password
 
@@ -477,7 +475,7 @@ class AccountService:
             await self._mail("temporary_password", account.email, about=account.id, password=password, ttl_hours=_hours(ttl))
         else:
             ttl = reset.effective_link_ttl
-            token = await tokens.issue(self.db, self.tenant.slug, account.id, RESET, ttl)
+            token = await self.tokens.issue(RESET, account.principal, ttl)
             await self._mail("reset_link", account.email, about=account.id, url=self._url(f"/reinitialisation/{token}"), ttl_hours=_hours(ttl))
 
     async def staff_unlock(self, account: Account, by: str) -> None:
@@ -514,7 +512,7 @@ class AccountService:
             .values(disabled_at=clock.now() if disabled else None)
         )
         if disabled:
-            await end_all_sessions(self.db, account.id)
+            await end_all_sessions(self.db, account.principal)
         audit.record(self.db, self.tenant.slug, "account.disabled" if disabled else "account.enabled", account_id=account.id, by=by)
 
     async def staff_resend_activation(self, account: Account, by: str) -> bool:
@@ -522,7 +520,7 @@ class AccountService:
         if not account.email or account.password_hash is not None:
             return False
         ttl = self.config.activation.link_ttl
-        token = await tokens.issue(self.db, self.tenant.slug, account.id, ACTIVATION, ttl, data={"email": account.email})
+        token = await self.tokens.issue(ACTIVATION, account.principal, ttl, data={"email": account.email})
         await self._mail("activation_link", account.email, about=account.id, url=self._url(f"/activation/{token}"), ttl_hours=_hours(ttl),
                          full_name=full_name(account))
         audit.record(self.db, self.tenant.slug, "activation.sent_by_staff", account_id=account.id, by=by)
@@ -578,7 +576,7 @@ class AccountService:
         return ResetOutcome(status)
 
     async def reset_token_account(self, token: object) -> Account | None:
-        row = await tokens.find_live(self.db, self.tenant.slug, RESET, token)
+        row = await self.tokens.find(RESET, token, self.tenant.slug)
         return await self.get(row.account_id) if row else None
 
     async def reset_with_token(self, token: object, password: object, confirmation: object, ip: str | None) -> Account:
@@ -586,7 +584,7 @@ class AccountService:
         if account is None:
             raise TokenInvalid()
         await self.validate_new_password(account, password, confirmation)
-        if await tokens.consume(self.db, self.tenant.slug, RESET, token) is None:
+        if await self.tokens.consume(RESET, token, self.tenant.slug) is None:
             raise TokenInvalid()
         await self.set_password(account, str(password), ip, reason="reset")
         audit.record(self.db, self.tenant.slug, "reset.used", account_id=account.id, ip=ip)
@@ -628,7 +626,7 @@ class AccountService:
             return
         ttl = self.config.activation.link_ttl
         address = account.email if "email" not in fields or account.email_key == email else plain_address(raw_email)
-        token = await tokens.issue(self.db, self.tenant.slug, account.id, ACTIVATION, ttl, data={"email": address})
+        token = await self.tokens.issue(ACTIVATION, account.principal, ttl, data={"email": address})
         await self._mail("activation_link", address, about=account.id, url=self._url(f"/activation/{token}"), ttl_hours=_hours(ttl),
                          full_name=full_name(account))
         audit.record(self.db, self.tenant.slug, "activation.requested", account_id=account.id, ip=ip)
@@ -648,14 +646,14 @@ class AccountService:
             audit.record(self.db, self.tenant.slug, "activation.refused", account_id=account.id if account else None, ip=ip)
             await self.db.commit()
             return None
-        token = await tokens.issue(self.db, self.tenant.slug, account.id, ACTIVATION_STEP2, STEP2_TTL)
+        token = await self.tokens.issue(ACTIVATION_STEP2, account.principal, STEP2_TTL)
         audit.record(self.db, self.tenant.slug, "activation.identified", account_id=account.id, ip=ip)
         await self.db.commit()
         return token
 
     async def activation_token(self, token: object) -> tuple[AccountToken, Account] | None:
         for purpose in (ACTIVATION, ACTIVATION_STEP2):
-            row = await tokens.find_live(self.db, self.tenant.slug, purpose, token)
+            row = await self.tokens.find(purpose, token, self.tenant.slug)
             if row is not None and (account := await self.get(row.account_id)) is not None:
                 return row, account
         return None
@@ -675,7 +673,7 @@ class AccountService:
             if email is None:
                 raise PasswordRejected([_("Please enter a valid email address.")], field="email")
         await self.validate_new_password(account, password, confirmation)
-        if await tokens.consume(self.db, self.tenant.slug, row.purpose, token) is None:
+        if await self.tokens.consume(row.purpose, token, self.tenant.slug) is None:
             raise TokenInvalid()
         now = clock.now()
         if row.purpose == ACTIVATION:
@@ -702,7 +700,7 @@ class AccountService:
 
     async def _send_email_confirmation(self, account: Account, address: str | None) -> None:
         ttl = self.config.activation.link_ttl
-        token = await tokens.issue(self.db, self.tenant.slug, account.id, EMAIL_CONFIRMATION, ttl, data={"email": address})
+        token = await self.tokens.issue(EMAIL_CONFIRMATION, account.principal, ttl, data={"email": address})
         await self._mail("email_confirmation", address, about=account.id, url=self._url(f"/confirmation-email/{token}"), ttl_hours=_hours(ttl))
 
     # -- email change --------------------------------------------------------------------------
@@ -714,21 +712,21 @@ class AccountService:
         await self.check_current_password(account, current, ip)
         ttl = self.config.activation.link_ttl
         address = plain_address(raw_email)
-        token = await tokens.issue(self.db, self.tenant.slug, account.id, EMAIL_CHANGE, ttl, data={"email": address})
+        token = await self.tokens.issue(EMAIL_CHANGE, account.principal, ttl, data={"email": address})
         await self._mail("email_change_confirmation", address, about=account.id, url=self._url(f"/confirmation-email/{token}"), ttl_hours=_hours(ttl))
         audit.record(self.db, self.tenant.slug, "email_change.requested", account_id=account.id, ip=ip)
         await self.db.commit()
 
     async def email_token_is_live(self, token: object) -> bool:
         for purpose in (EMAIL_CHANGE, EMAIL_CONFIRMATION):
-            if await tokens.find_live(self.db, self.tenant.slug, purpose, token) is not None:
+            if await self.tokens.find(purpose, token, self.tenant.slug) is not None:
                 return True
         return False
 
     async def confirm_email(self, token: object, ip: str | None) -> Account:
         """A link from an email: confirms an address (activation) or applies an email change."""
         for purpose in (EMAIL_CHANGE, EMAIL_CONFIRMATION):
-            row = await tokens.consume(self.db, self.tenant.slug, purpose, token)
+            row = await self.tokens.consume(purpose, token, self.tenant.slug)
             if row is None:
                 continue
             account = await self.get(row.account_id)
@@ -743,7 +741,7 @@ class AccountService:
             )
             if purpose == EMAIL_CHANGE:
                 # The old address learns of the change: the owner can react if it was not them.
-                await tokens.revoke(self.db, account.id, RESET, TEMPORARY_PASSWORD, EMAIL_CHANGE)
+                await self.tokens.revoke(account.principal, RESET, TEMPORARY_PASSWORD, EMAIL_CHANGE)
                 if old_address and normalize_email(old_address) != normalize_email(address):
                     await self._mail("email_change_notice", old_address, about=account.id, new_email_masked=mask_email(address))
                 audit.record(self.db, self.tenant.slug, "email.changed", account_id=account.id, ip=ip)

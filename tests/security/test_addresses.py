@@ -87,8 +87,7 @@ def test_import_console_and_cli_refuse_what_the_mailer_refuses(portal_for, app):
 
     async def run_import():
         async with app.state.sessionmaker() as db:
-            report = await import_assistants(db, tenant, "\r\n".join(lines).encode(), "a.csv",
-                                             secret_key=app.state.settings.effective_secret_key, dry_run=False)
+            report = await import_assistants(db, tenant, "\r\n".join(lines).encode(), "a.csv", dry_run=False)
             await db.commit()
             return report
 
