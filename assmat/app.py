@@ -30,8 +30,7 @@ from assmat.tenants.registry import TenantRegistry
 from assmat.tenants.rows import sync_tenant_rows
 from assmat.admin import set_password as admin_set_password
 from assmat.admin.console import mount_console
-from assmat.core.security.hashing import AsyncHasher
-from assmat.core.security.passwords import Hasher
+from assmat.core.security.hashing import make_hasher
 from assmat.portal.children import http as children_routes
 from assmat.portal.messages import http as messages_routes
 from assmat.portal.space import http as space_routes
@@ -197,7 +196,7 @@ def create_app(settings: Settings | None = None, registry: TenantRegistry | None
     )
     app.state.settings = settings
     app.state.registry = registry
-    app.state.hasher = AsyncHasher(Hasher(settings))
+    app.state.hasher = make_hasher(settings)
     console = mount_console(app, engine, wake_mail)
     # The console is an application of its own: its outage pages are ours too.
     console.admin.exception_handlers[SQLAlchemyError] = database_error

@@ -21,7 +21,7 @@ from starlette.routing import Mount, Route, compile_path
 from assmat.core import clock
 from assmat.admin.console import VIEWS
 from assmat.core.security.tokens import Principal, TokenService
-from assmat.auth.service import ACTIVATION, ACTIVATION_STEP2, EMAIL_CHANGE, RESET
+from assmat.auth.context import ACTIVATION, ACTIVATION_STEP2, EMAIL_CHANGE, RESET
 from assmat.core.mail.models import OutboxMail
 from assmat.portal.children.models import CarePeriod, Child
 from assmat.portal.contact.models import ContactMessage

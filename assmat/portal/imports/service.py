@@ -48,7 +48,7 @@ from assmat.core import clock
 from assmat.core.security import audit
 from assmat.core.security.tokens import Principal, TokenService
 from assmat.auth.identifiers import normalize_identifier
-from assmat.auth.service import LETTER_TTL, TEMPORARY_PASSWORD
+from assmat.auth.context import LETTER_TTL, TEMPORARY_PASSWORD
 from assmat.auth.models import Account
 from assmat.portal.agrement.models import Agrement
 from assmat.portal.imports.models import ImportRun
