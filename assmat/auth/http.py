@@ -18,6 +18,7 @@ from assmat.auth import captcha
 from assmat.core.security import audit
 from assmat.auth.errors import (
     AccountLocked,
+    CaptchaWrong,
     EmailNotConfirmed,
     LoginFailed,
     PasswordRejected,
@@ -30,9 +31,9 @@ from assmat.auth.identifiers import normalize_email
 from assmat.auth.lockout import lock_duration_words
 from assmat.auth.policy import rules_as_json
 from assmat.core.security.ratelimit import CAPTCHA_FORM, CAPTCHA_ISSUE, hit
-from assmat.auth import activation as activation_flow, credentials, login as login_flow, recovery
+from assmat.auth import activation as activation_flow, credentials, recovery
 from assmat.auth.context import AuthContext, auth_context
-from assmat.auth.login import pending_step
+from assmat.auth.login import Attempt, PortalDoor, pending_step, sign_in
 from assmat.auth.sessions import close_session, open_session
 from assmat.auth.models import Account
 from assmat.portal.contact.models import ContactMessage
@@ -208,13 +209,18 @@ async def login(request: Request) -> Response:
     form = await kit.form(request)
     if form.get("nouveau_captcha"):
         return await login_page(request, form)
-    if tenant.config.login.captcha and not await captcha_passes(request, form):
-        # Checked before the password: a wrong captcha costs no password verification.
-        return await login_page(request, form, _("The security code typed is incorrect."), 400, captcha_error=True)
+    attempt = Attempt(
+        form.get("identifiant", ""), form.get("mot_de_passe", ""), client_ip(request), request.headers.get("user-agent"),
+        captcha_id=form.get("captcha_id", ""), captcha_answer=form.get("captcha", ""),
+        previous_session=read_cookie(request.scope, SESSION_COOKIE),
+    )
     async with database(request) as db:
-        ctx = auth_context_for(request, db)
         try:
-            outcome = await login_flow.authenticate(ctx, form.get("identifiant", ""), form.get("mot_de_passe", ""), client_ip(request))
+            outcome = await sign_in(PortalDoor(auth_context_for(request, db)), attempt)
+        except RateLimited:
+            raise HTTPException(429) from None
+        except CaptchaWrong:
+            return await login_page(request, form, _("The security code typed is incorrect."), 400, captcha_error=True)
         except AccountLocked:
             return await login_page(request, form, login_locked_text(tenant), 400)
         except TemporaryPasswordExpired:
@@ -227,15 +233,10 @@ async def login(request: Request) -> Response:
             ), 400)
         except LoginFailed:
             return await login_page(request, form, login_failed_text(tenant), 400)
-        await close_session(db, read_cookie(request.scope, SESSION_COOKIE))
-        token = await open_session(
-            db, outcome.account, tenant.config.session.absolute_timeout, client_ip(request), request.headers.get("user-agent")
-        )
-        await db.commit()
-        pending = pending_step(ctx.tenant, outcome.account)
+    pending = outcome.next_step
     target = STEP_ROUTES[pending] if pending else safe_next(form.get("next"), "/espace")
     response = redirect(target)
-    set_session_cookie(request, response, token)
+    set_session_cookie(request, response, outcome.session_token)
     return response
 
 

@@ -1,17 +1,27 @@
-"""Signing in to a tenant's portal: the lockout reservation, the verification (or a temporary
-password), the rehash, and the step the account must take next."""
+"""Signing in, for every principal: `sign_in()` runs the one login sequence (captcha →
+reservation → verify → rehash → session → next step) through a door, the portal's
+(`PortalDoor`: a tenant's accounts, its lockout, temporary passwords) or a console's
+(`assmat.auth.staff.AdminService`: staff and super-admins, the consoles' lockout). A handler
+reads the form, calls `sign_in()` and sets the cookie."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from assmat.auth import credentials
 from assmat.auth.context import AuthContext
-from assmat.auth.errors import AccountLocked, EmailNotConfirmed, LoginFailed, TemporaryPasswordExpired
-from assmat.auth.models import Account
-from assmat.auth.sessions import end_all_sessions
+from assmat.auth import captcha
+from assmat.auth.errors import (
+    AccountLocked, CaptchaWrong, EmailNotConfirmed, LoginFailed, RateLimited, TemporaryPasswordExpired,
+)
+from assmat.auth.models import Account, Admin
+from assmat.auth.sessions import close_session, end_all_sessions, open_session
+from assmat.core.security.ratelimit import CAPTCHA_FORM
 from assmat.core import clock
 from assmat.core.security import audit
 from assmat.core.security.models import AccountToken
@@ -24,6 +34,79 @@ NO_ROW = 0  # an id no row has: a failed login without a usable account runs its
 class LoginOutcome:
     account: Account
     used_temporary_password: bool
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What a sign-in form sends, and where from."""
+
+    identifier: object
+    password: str
+    ip: str | None
+    user_agent: str | None = None
+    captcha_id: object = ""
+    captcha_answer: object = ""
+    previous_session: str | None = None  # the cookie's session, ended: a new id at every login
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    principal: Account | Admin
+    session_token: str  # the cookie's value
+    next_step: str | None  # a pending step (pending_step) before anything else
+
+
+class Door(Protocol):
+    """Who may sign in here, and by which rules."""
+
+    db: AsyncSession
+    session_timeout: timedelta  # absolute
+
+    def captcha_key(self) -> tuple[str, str] | None:
+        """(tenant slug, secret key) when a captcha guards this door."""
+
+    async def authenticate(self, identifier: object, password: str, ip: str | None) -> Account | Admin:
+        """Reservation → verify → rehash under the door's lockout, or raise an AuthError."""
+
+    def next_step(self, principal: Account | Admin) -> str | None: ...
+
+
+async def sign_in(door: Door, attempt: Attempt) -> SignedIn:
+    """The one login sequence. RateLimited when this client sent too many captcha forms,
+    CaptchaWrong before any password work, else the door's AuthError, or a new session."""
+    if (key := door.captcha_key()) is not None:
+        slug, secret_key = key
+        # Counted before the check, right or wrong; a wrong captcha costs no password verification.
+        allowed = await CAPTCHA_FORM.hit(door.db, slug, f"ip:{attempt.ip}")
+        await door.db.commit()
+        if not allowed:
+            raise RateLimited()
+        if not await captcha.check_challenge(door.db, slug, secret_key, attempt.captcha_id, attempt.captcha_answer):
+            raise CaptchaWrong()
+    principal = await door.authenticate(attempt.identifier, attempt.password, attempt.ip)
+    await close_session(door.db, attempt.previous_session)
+    token = await open_session(door.db, principal, door.session_timeout, attempt.ip, attempt.user_agent)
+    await door.db.commit()  # the login's changes and its session at once
+    return SignedIn(principal, token, door.next_step(principal))
+
+
+class PortalDoor:
+    """A tenant's portal: its accounts, its lockout, its captcha and session timeouts."""
+
+    def __init__(self, ctx: AuthContext):
+        self.ctx = ctx
+        self.db = ctx.db
+        self.session_timeout = ctx.config.session.absolute_timeout
+
+    def captcha_key(self) -> tuple[str, str] | None:
+        return (self.ctx.tenant.slug, self.ctx.secret_key) if self.ctx.config.login.captcha else None
+
+    async def authenticate(self, identifier: object, password: str, ip: str | None) -> Account:
+        return (await authenticate(self.ctx, identifier, password, ip)).account
+
+    def next_step(self, principal: Account | Admin) -> str | None:
+        assert isinstance(principal, Account)
+        return pending_step(self.ctx.tenant, principal)
 
 
 def pending_step(tenant: Tenant, account: Account) -> str | None:

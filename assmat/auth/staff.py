@@ -22,7 +22,7 @@ from assmat.auth.lockout import Lockout
 from assmat.auth.policy import check_password
 from assmat.core.security.tokens import TokenService
 from assmat.auth.models import Admin
-from assmat.auth.sessions import close_session, end_all_sessions, load_console_session, open_session
+from assmat.auth.sessions import close_session, end_all_sessions, load_console_session
 from assmat.core.i18n import gettext as _
 from assmat.core.mail.outbox import InvalidRecipient, enqueue
 from assmat.tenants.loader import Tenant
@@ -65,6 +65,11 @@ class ConsoleUser:
 
 
 class AdminService:
+    """A console's users, and its door for `assmat.auth.login.sign_in` (no captcha, the
+    consoles' lockout and session timeouts, no pending step)."""
+
+    session_timeout = CONSOLE_ABSOLUTE
+
     def __init__(self, db: AsyncSession, hasher: AsyncHasher, tenant: Tenant | None,
                  lockout: LockoutConfig = CONSOLE_LOCKOUT):
         self.db = db
@@ -147,10 +152,19 @@ class AdminService:
             await self.db.commit()
             raise LoginFailed()
         await self.lockout.release(admin.id)
-        await self.db.execute(update(Admin).where(Admin.id == admin.id).values(last_login_at=clock.now()))
+        values: dict[str, object] = {"last_login_at": clock.now()}
+        if self.hasher.needs_rehash(admin.password_hash):
+            values["password_hash"] = await self.hasher.hash(password)
+        await self.db.execute(update(Admin).where(Admin.id == admin.id).values(**values))
         audit.record(self.db, self.tenant_id, "admin.login", ip=ip, admin_email=admin.email)
         await self.db.commit()
         return admin
+
+    def captcha_key(self) -> None:
+        return None  # staff addresses are few and the lockout guards them
+
+    def next_step(self, principal: object) -> None:
+        return None
 
     async def set_password_with_token(self, token: object, password: object, confirmation: object) -> Admin:
         row = await self._live_token(token)
@@ -187,11 +201,6 @@ class AdminService:
         return None
 
     # -- sessions --------------------------------------------------------------------------------
-
-    async def open_session(self, admin: Admin) -> str:
-        token = await open_session(self.db, admin, CONSOLE_ABSOLUTE)
-        await self.db.commit()
-        return token
 
     async def load_session(self, token: str | None) -> ConsoleUser | None:
         """The console user of this host's tenant (or of the platform on the root domain)."""
