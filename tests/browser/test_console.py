@@ -28,13 +28,12 @@ def create_console_admin(live_server, slug: str, email_address: str, password: s
     """A console user with a password, in the live server's database (as `assmat create-admin`
     and its set-password link do)."""
     from assmat.auth.staff import AdminService
-    from assmat.core.security.hashing import AsyncHasher
-    from assmat.core.security.passwords import Hasher
+    from assmat.core.security.hashing import make_hasher
 
     tenant = live_server.app.state.registry.get(slug) if slug else None
 
     async def create(sessionmaker) -> None:
-        hasher = AsyncHasher(Hasher(live_server.settings))
+        hasher = make_hasher(live_server.settings)
         async with sessionmaker() as db:
             service = AdminService(db, hasher, tenant)
             _, token = await service.create(email_address, role)
