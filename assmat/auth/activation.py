@@ -32,7 +32,8 @@ async def _throttle_identifier(ctx: AuthContext, bucket: str, raw_identifier: ob
         raise RateLimited()
 
 
-async def activation_by_identity(ctx: AuthContext, raw_identifier: object, last_name: object, first_name: object, birth_date: date | None,
+async def activation_by_identity(
+    ctx: AuthContext, raw_identifier: object, last_name: object, first_name: object, birth_date: date | None,
     raw_email: object, ip: str | None,
 ) -> None:
     """Alpes-Maritimes: identifier + identity → a link to set the password, emailed to the
@@ -63,7 +64,9 @@ async def activation_by_identity(ctx: AuthContext, raw_identifier: object, last_
     await ctx.db.commit()
 
 
-async def activation_by_pmi_number(ctx: AuthContext, raw_identifier: object, birth_date: date | None, ip: str | None) -> str | None:
+async def activation_by_pmi_number(
+    ctx: AuthContext, raw_identifier: object, birth_date: date | None, ip: str | None
+) -> str | None:
     """Eure-et-Loir step 1: PMI number + birth date → a short-lived step-2 token, or None."""
     await _throttle_identifier(ctx, "activation", raw_identifier, ip)
     account = await ctx.find(raw_identifier)
@@ -91,7 +94,8 @@ async def activation_token(ctx: AuthContext, token: object) -> tuple[AccountToke
     return None
 
 
-async def complete_activation(ctx: AuthContext, token: object, password: object, confirmation: object, raw_email: object, ip: str | None
+async def complete_activation(
+    ctx: AuthContext, token: object, password: object, confirmation: object, raw_email: object, ip: str | None
 ) -> Account:
     """Set the first password from an activation link (identity check) or step 2 (PMI
     number: with the email address, confirmed by a link before first use)."""

@@ -41,7 +41,8 @@ async def _was_temporary_password(ctx: AuthContext, account: Account, password: 
     return await temporary_password_matches(ctx, account.id, password) is not None
 
 
-async def change_forced_password(ctx: AuthContext, account: Account, password: object, confirmation: object, ip: str | None, reason: str
+async def change_forced_password(
+    ctx: AuthContext, account: Account, password: object, confirmation: object, ip: str | None, reason: str
 ) -> None:
     """The forced change. After a temporary-password sign-in, the temporary password is
     spent here, by a conditional UPDATE … RETURNING in the transaction that stores the new
@@ -162,14 +163,18 @@ async def set_password(ctx: AuthContext, account: Account, password: str, ip: st
     audit.record(ctx.db, ctx.tenant.slug, "password.changed", account_id=account.id, ip=ip, reason=reason)
 
 
-async def change_password(ctx: AuthContext, account: Account, current: str, password: object, confirmation: object, ip: str | None) -> None:
+async def change_password(
+    ctx: AuthContext, account: Account, current: str, password: object, confirmation: object, ip: str | None
+) -> None:
     await check_current_password(ctx, account, current, ip)
     await validate_new_password(ctx, account, password, confirmation)
     await set_password(ctx, account, str(password), ip, reason="change")
     await ctx.db.commit()
 
 
-async def issue_temporary_password(ctx: AuthContext, account: Account, ttl: timedelta, reason: str, ip: str | None = None) -> str:
+async def issue_temporary_password(
+    ctx: AuthContext, account: Account, ttl: timedelta, reason: str, ip: str | None = None
+) -> str:
     """A fresh temporary password, valid under the policy; the account keeps its current
     password until the temporary one is used (a reset request changes nothing by itself)."""
     password = generate_temporary_password(ctx.config.password_policy)
@@ -194,7 +199,9 @@ async def send_email_confirmation(ctx: AuthContext, account: Account, address: s
     await ctx.mail("email_confirmation", address, about=account.id, url=ctx.url(f"/confirmation-email/{token}"), ttl_hours=hours(ttl))
 
 
-async def request_email_change(ctx: AuthContext, account: Account, current: str, raw_email: object, ip: str | None) -> None:
+async def request_email_change(
+    ctx: AuthContext, account: Account, current: str, raw_email: object, ip: str | None
+) -> None:
     email = normalize_email(raw_email)
     if email is None:
         raise PasswordRejected([_("Please enter a valid email address.")], field="email")

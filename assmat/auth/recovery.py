@@ -85,7 +85,9 @@ async def reset_token_account(ctx: AuthContext, token: object) -> Account | None
     return await ctx.get(row.account_id) if row else None
 
 
-async def reset_with_token(ctx: AuthContext, token: object, password: object, confirmation: object, ip: str | None) -> Account:
+async def reset_with_token(
+    ctx: AuthContext, token: object, password: object, confirmation: object, ip: str | None
+) -> Account:
     account = await reset_token_account(ctx, token)
     if account is None:
         raise TokenInvalid()

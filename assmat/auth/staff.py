@@ -105,7 +105,9 @@ class AdminService:
         audit.record(self.db, self.tenant_id, "admin.created", role=role, admin_email=admin.email)
         return admin, token
 
-    async def issue_set_password(self, admin: Admin, ttl: timedelta = SET_PASSWORD_TTL, purpose: str = SET_PASSWORD) -> str:
+    async def issue_set_password(
+        self, admin: Admin, ttl: timedelta = SET_PASSWORD_TTL, purpose: str = SET_PASSWORD
+    ) -> str:
         """A link to choose a password; every other live link of the console user dies."""
         await self.tokens.revoke(admin.principal, SET_PASSWORD, RESET)
         return await self.tokens.issue(purpose, admin.principal, ttl)

@@ -18,7 +18,9 @@ from assmat.core.mail.address import plain_address
 from assmat.core.security import audit
 
 
-async def create_account(ctx: AuthContext, raw_identifier: str,
+async def create_account(
+    ctx: AuthContext,
+    raw_identifier: str,
     *,
     email: str | None,
     first_name: str | None = None,

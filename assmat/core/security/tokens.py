@@ -57,13 +57,9 @@ def is_expired(expires_at: datetime) -> bool:
     return expires_at <= clock.now()
 
 
-def _owner_column(principal: Principal) -> Any:
-    return AccountToken.account_id if principal.kind == "account" else AccountToken.admin_id
-
-
-def _of_kind(kind: str) -> ColumnElement[bool]:
-    column = AccountToken.account_id if kind == "account" else AccountToken.admin_id
-    return column.is_not(None)
+def _owner(kind: str) -> Any:
+    """The column naming a token's principal of this kind."""
+    return AccountToken.account_id if kind == "account" else AccountToken.admin_id
 
 
 def _of_tenant(tenant_id: str | None) -> ColumnElement[bool]:
@@ -90,14 +86,14 @@ class TokenService:
         """A new token; older live tokens of the same purpose die. Returns the clear token, or
         stores `password` (a temporary password) by its keyed hash."""
         await self.revoke(principal, purpose)
-        token = new_secret()
+        secret = password if password is not None else new_secret()
         now = clock.now()
         self.db.add(AccountToken(
-            token_hash=self.password_hash(principal, password) if password is not None else digest(token),
+            token_hash=self.password_hash(principal, secret) if password is not None else digest(secret),
             tenant_id=principal.tenant_id, purpose=purpose, created_at=now, expires_at=now + ttl,
             data=data or {}, **principal.owner,
         ))
-        return password if password is not None else token
+        return secret
 
     async def issue_unheld(
         self, purpose: str, principals: Sequence[Principal], ttl: timedelta, data: dict[str, Any] | None = None,
@@ -113,8 +109,7 @@ class TokenService:
 
     async def revoke(self, principal: Principal, *purposes: str) -> None:
         """End every live token of these purposes (a newer one was issued, or the password changed)."""
-        owner = _owner_column(principal)
-        query = update(AccountToken).where(owner == principal.id, AccountToken.used_at.is_(None))
+        query = update(AccountToken).where(_owner(principal.kind) == principal.id, AccountToken.used_at.is_(None))
         if purposes:
             query = query.where(AccountToken.purpose.in_(purposes))
         await self.db.execute(query.values(used_at=clock.now()))
@@ -123,7 +118,7 @@ class TokenService:
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
             return None
         return and_(AccountToken.token_hash == digest(token), _of_tenant(tenant_id),
-                    AccountToken.purpose == purpose, _of_kind(kind))
+                    AccountToken.purpose == purpose, _owner(kind).is_not(None))
 
     async def find(self, purpose: str, token: object, tenant_id: str | None, kind: str = "account") -> AccountToken | None:
         """The live token of this tenant, purpose and kind of principal, without consuming it
@@ -155,8 +150,7 @@ class TokenService:
 
     async def recent(self, principal: Principal, purpose: str, since: timedelta) -> int:
         """How many tokens of this purpose the principal was issued within `since` (throttles)."""
-        owner = _owner_column(principal)
         return await self.db.scalar(
             select(func.count()).select_from(AccountToken)
-            .where(owner == principal.id, AccountToken.purpose == purpose, AccountToken.created_at > clock.now() - since)
+            .where(_owner(principal.kind) == principal.id, AccountToken.purpose == purpose, AccountToken.created_at > clock.now() - since)
         ) or 0
