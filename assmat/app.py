@@ -35,8 +35,7 @@ from assmat.admin.console import mount_console
 from assmat.admin.outbox import OutboxView
 from assmat.admin.overview import OverviewView
 from assmat.admin.platform import PlatformTenantsView, TenantAdminView
-from assmat.core.security.hashing import AsyncHasher
-from assmat.core.security.passwords import Hasher
+from assmat.core.security.hashing import make_hasher
 from assmat.portal.agrement import http as agrement_routes
 from assmat.portal.children.console import DeclarationView
 from assmat.portal.children import http as children_routes
@@ -220,7 +219,7 @@ def create_app(settings: Settings | None = None, registry: TenantRegistry | None
     )
     app.state.settings = settings
     app.state.registry = registry
-    app.state.hasher = AsyncHasher(Hasher(settings))
+    app.state.hasher = make_hasher(settings)
     console = mount_console(app, engine, wake_mail, CONSOLE_VIEWS)
     # The console is an application of its own: its outage pages are ours too.
     console.admin.exception_handlers[SQLAlchemyError] = database_error

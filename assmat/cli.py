@@ -61,7 +61,7 @@ def serve(settings: Settings, host: str, port: int) -> int:
 
 
 def demo(settings: Settings, port: int) -> int:
-    from assmat.core.security.passwords import Hasher
+    from assmat.core.security.hashing import make_hasher
     from assmat.core.db.engine import make_engine, make_sessionmaker
     from assmat.demo import PASSWORD_CHANGED, load_demo, load_demo_admins, load_demo_extras
     from assmat.tenants.rows import sync_tenant_rows
@@ -77,9 +77,9 @@ def demo(settings: Settings, port: int) -> int:
         try:
             sessionmaker = make_sessionmaker(engine)
             await sync_tenant_rows(sessionmaker, registry)
-            hasher = Hasher(settings)
+            hasher = make_hasher(settings)
             accounts = await load_demo(sessionmaker, registry.tenants, hasher)
-            accounts += await load_demo_extras(sessionmaker, registry.tenants, hasher, settings.effective_secret_key)
+            accounts += await load_demo_extras(sessionmaker, registry.tenants, hasher, settings)
             return accounts, await load_demo_admins(sessionmaker, registry.tenants, hasher)
         finally:
             await engine.dispose()
@@ -124,10 +124,8 @@ def mail_worker(settings: Settings) -> int:
 PURGE_LABELS = {
     "captcha_challenges": "captchas expirés ou utilisés",
     "rate_limits": "compteurs de limitation échus",
-    "sessions": "sessions du portail expirées",
-    "admin_sessions": "sessions de console expirées",
-    "account_tokens": "liens du portail expirés ou utilisés",
-    "admin_tokens": "liens de console expirés ou utilisés",
+    "sessions": "sessions du portail et des consoles expirées",
+    "account_tokens": "liens et mots de passe provisoires expirés ou utilisés",
     "outbox": "courriels envoyés ou en échec",
 }
 
@@ -151,10 +149,9 @@ def purge(settings: Settings) -> int:
 
 
 def create_account(settings: Settings, args: argparse.Namespace) -> int:
-    from assmat.core.security.hashing import AsyncHasher
-    from assmat.core.security.passwords import Hasher
-    from assmat.auth.service import AccountService
-    from assmat.core.mail.links import mail_base_url
+    from assmat.core.security.hashing import make_hasher
+    from assmat.auth import staff_actions
+    from assmat.auth.context import auth_context
     from assmat.core.db.engine import make_engine, make_sessionmaker
     from assmat.tenants.rows import sync_tenant_rows
     from assmat.core.dates import parse_french_date
@@ -175,11 +172,8 @@ def create_account(settings: Settings, args: argparse.Namespace) -> int:
             sessionmaker = make_sessionmaker(engine)
             await sync_tenant_rows(sessionmaker, registry)
             async with sessionmaker() as db:
-                service = AccountService(
-                    tenant, db, AsyncHasher(Hasher(settings)), settings.effective_secret_key,
-                    mail_base_url(settings, tenant),
-                )
-                return await service.create_account(
+                return await staff_actions.create_account(
+                    auth_context(db, tenant, make_hasher(settings), settings),
                     args.identifier, email=args.email, first_name=args.first_name, last_name=args.last_name,
                     birth_date=birth_date, kind=args.kind, with_temporary_password=args.temporary_password,
                 )
@@ -232,7 +226,7 @@ def import_assistants(settings: Settings, args: argparse.Namespace) -> int:
             sessionmaker = make_sessionmaker(engine)
             await sync_tenant_rows(sessionmaker, registry)
             async with sessionmaker() as db:
-                return await run_import(db, tenant, data, path.name, secret_key=settings.effective_secret_key,
+                return await run_import(db, tenant, data, path.name,
                                         dry_run=args.dry_run, by="cli", progress=progress)
         finally:
             await engine.dispose()
@@ -272,8 +266,7 @@ def import_assistants(settings: Settings, args: argparse.Namespace) -> int:
 
 def create_admin(settings: Settings, args: argparse.Namespace) -> int:
     from assmat.auth.staff import SET_PASSWORD_TTL, AdminService
-    from assmat.core.security.hashing import AsyncHasher
-    from assmat.core.security.passwords import Hasher
+    from assmat.core.security.hashing import make_hasher
     from assmat.core.db.engine import make_engine, make_sessionmaker
     from assmat.core.mail.links import mail_base_url
     from assmat.core.mail.outbox import enqueue
@@ -293,7 +286,7 @@ def create_admin(settings: Settings, args: argparse.Namespace) -> int:
             sessionmaker = make_sessionmaker(engine)
             await sync_tenant_rows(sessionmaker, registry)
             async with sessionmaker() as db:
-                service = AdminService(db, AsyncHasher(Hasher(settings)), tenant)
+                service = AdminService(db, make_hasher(settings), tenant)
                 admin, token = await service.create(args.email, "super" if args.super else args.role)
                 url = f"{base}/admin/mot-de-passe/{token}"
                 await enqueue(db, tenant, "admin_set_password", admin.email, {

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from assmat.core import clock
-from assmat.core.security.passwords import Hasher
+from assmat.core.security.hashing import AsyncHasher
+from assmat.core.settings import Settings
 from assmat.auth.models import Account
 from assmat.portal.agrement.models import Agrement
 from assmat.portal.children.models import CarePeriod, Child, Guardian
@@ -43,12 +44,12 @@ class DemoAccount:
 PASSWORD_CHANGED = "mot de passe changé depuis le chargement : utilisez « Mot de passe oublié » ou repartez de zéro"
 
 
-def sign_in_state(account: Account, password: str, hasher: Hasher) -> tuple[str | None, str]:
+async def sign_in_state(account: Account, password: str, hasher: AsyncHasher) -> tuple[str | None, str]:
     """The demo password to print, if it still opens the account, and a note on its state.
     A second run must not print a password that no longer works."""
     if account.disabled_at is not None:
         return None, "désactivé depuis la console (« Réactiver »)"
-    if account.password_hash is None or not hasher.verify(account.password_hash, password):
+    if account.password_hash is None or not await hasher.verify(account.password_hash, password):
         return None, PASSWORD_CHANGED
     if account.locked_at is not None:
         return password, "bloqué : débloquez-le depuis la console (« Débloquer »)"
@@ -60,7 +61,7 @@ def demo_password(tenant: Tenant) -> str:
     return "Assmat-Demo-2026" if tenant.config.password_policy.min_special else "AssmatDemo2026"
 
 
-async def load_demo(sessionmaker: async_sessionmaker, tenants: dict[str, Tenant], hasher: Hasher) -> list[DemoAccount]:
+async def load_demo(sessionmaker: async_sessionmaker, tenants: dict[str, Tenant], hasher: AsyncHasher) -> list[DemoAccount]:
     result: list[DemoAccount] = []
     async with sessionmaker() as session:
         for tenant in tenants.values():
@@ -71,7 +72,7 @@ async def load_demo(sessionmaker: async_sessionmaker, tenants: dict[str, Tenant]
                 select(Account).where(Account.tenant_id == tenant.slug, Account.identifier == identifier)
             )
             if existing is not None:
-                shown, note = sign_in_state(existing, password, hasher)
+                shown, note = await sign_in_state(existing, password, hasher)
                 result.append(DemoAccount(tenant, identifier, shown, False, note))
             else:
                 now = clock.now()
@@ -86,7 +87,7 @@ async def load_demo(sessionmaker: async_sessionmaker, tenants: dict[str, Tenant]
                     first_name="Camille",
                     last_name="Démo",
                     birth_date=date(1985, 4, 12),
-                    password_hash=hasher.hash(password),
+                    password_hash=await hasher.hash(password),
                     password_changed_at=now,
                     activated_at=now,
                     email_confirmed_at=now,
@@ -134,28 +135,27 @@ async def _demo_space(session, tenant: Tenant, account: Account) -> None:
                                start_date=child.care_start))
 
 
-async def load_demo_extras(sessionmaker: async_sessionmaker, tenants: dict[str, Tenant], hasher: Hasher, secret_key: str) -> list[DemoAccount]:
+async def load_demo_extras(sessionmaker: async_sessionmaker, tenants: dict[str, Tenant], hasher: AsyncHasher, settings: Settings) -> list[DemoAccount]:
     """Accounts that show the seeds' first-login flows: a Gers letter, accounts waiting for
     self-activation and a Cestas legacy account (seed 003), each reported as it is now."""
-    from assmat.core.security.hashing import AsyncHasher
-    from assmat.auth.service import LETTER_TTL, AccountService
+    from assmat.auth import credentials, staff_actions
+    from assmat.auth.context import LETTER_TTL, auth_context
 
     result: list[DemoAccount] = []
-    async_hasher = AsyncHasher(hasher)
     async with sessionmaker() as session:
         if (gers := tenants.get("gers")) is not None:
-            service = AccountService(gers, session, async_hasher, secret_key, "")
-            account = await service.find("AGR-2025-0002")
+            ctx = auth_context(session, gers, hasher, settings)
+            account = await ctx.find("AGR-2025-0002")
             created = account is None
             if account is None:
-                account, _ = await service.create_account(
+                account, _ = await staff_actions.create_account(ctx,
                     "AGR-2025-0002", email="nouvelle.assistante@example.org", first_name="Julie", last_name="Courrier",
                     birth_date=date(1990, 2, 2),
                 )
             if account.password_hash is None:
                 # Only its hash is stored: a run cannot show the previous letter's password again,
                 # so until a password is chosen each run prints a new letter (the older one stops working).
-                password = await service.issue_temporary_password(account, LETTER_TTL, reason="letter")
+                password = await credentials.issue_temporary_password(ctx, account, LETTER_TTL, reason="letter")
                 await session.commit()
                 note = ("courrier : mot de passe provisoire" if created
                         else "courrier : nouveau mot de passe provisoire (celui des lancements précédents ne vaut plus)")
@@ -171,30 +171,30 @@ async def load_demo_extras(sessionmaker: async_sessionmaker, tenants: dict[str, 
         ):
             if (tenant := tenants.get(slug)) is None:
                 continue
-            service = AccountService(tenant, session, async_hasher, secret_key, "")
-            account = await service.find(identifier)
+            ctx = auth_context(session, tenant, hasher, settings)
+            account = await ctx.find(identifier)
             created = account is None
             if account is None:
-                account, _ = await service.create_account(
+                account, _ = await staff_actions.create_account(ctx,
                     identifier, email=None, first_name="Camille", last_name="Démo", birth_date=date(1985, 4, 12),
                 )
             if account.password_hash is not None:
                 note = "déjà activé : mot de passe choisi par l'utilisateur (repartez de zéro pour l'activer à nouveau)"
             result.append(DemoAccount(tenant, identifier, None, created, note))
         if (cestas := tenants.get("cestas")) is not None:
-            service = AccountService(cestas, session, async_hasher, secret_key, "")
-            account = await service.find("famille.ancienne")
+            ctx = auth_context(session, cestas, hasher, settings)
+            account = await ctx.find("famille.ancienne")
             created = account is None
             if account is None:
-                account, _ = await service.create_account(
+                account, _ = await staff_actions.create_account(ctx,
                     "famille.ancienne", email="famille.ancienne@example.org", first_name="Paul", last_name="Ancien", kind="parent",
                 )
-                account.password_hash = hasher.hash("ancien2020")
+                account.password_hash = await hasher.hash("ancien2020")
                 account.needs_security_update = True
                 account.activated_at = clock.now()
                 session.add(account)
                 await session.commit()
-            shown, note = sign_in_state(account, "ancien2020", hasher)
+            shown, note = await sign_in_state(account, "ancien2020", hasher)
             if shown is not None and account.needs_security_update:
                 note = "compte ancien : mise à jour de sécurité" + (f" ; {note}" if note else "")
             elif shown is None and not account.needs_security_update:
@@ -204,21 +204,19 @@ async def load_demo_extras(sessionmaker: async_sessionmaker, tenants: dict[str, 
 
 
 async def load_demo_admins(
-    sessionmaker: async_sessionmaker, tenants: dict[str, Tenant], hasher: Hasher
+    sessionmaker: async_sessionmaker, tenants: dict[str, Tenant], hasher: AsyncHasher
 ) -> list[tuple[str, str, str | None]]:
     """One console user per tenant and a platform super-admin: (where, email, password), the
     password None when it was changed since the demo set it."""
     from assmat.auth.staff import AdminService
-    from assmat.core.security.hashing import AsyncHasher
 
     result: list[tuple[str, str, str]] = []
-    async_hasher = AsyncHasher(hasher)
     for tenant in [None, *tenants.values()]:
         email = f"admin@{tenant.slug if tenant else 'plateforme'}.example.org"
         policy = tenant.config.password_policy if tenant else None
         password = "Console-Demo-2026" if policy is not None and policy.min_special else "ConsoleDemo2026"
         async with sessionmaker() as session:
-            service = AdminService(session, async_hasher, tenant)
+            service = AdminService(session, hasher, tenant)
             admin = await service.find(email)
             if admin is None:
                 _, token = await service.create(email, "admin" if tenant else "super")
@@ -226,6 +224,6 @@ async def load_demo_admins(
                 await service.set_password_with_token(token, password, password)
                 shown: str | None = password
             else:
-                shown = password if admin.password_hash and hasher.verify(admin.password_hash, password) else None
+                shown = password if admin.password_hash and await hasher.verify(admin.password_hash, password) else None
         result.append((tenant.slug if tenant else "plateforme", email, shown))
     return result

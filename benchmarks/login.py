@@ -84,12 +84,12 @@ def production_settings(var_dir: Path, database_url: str) -> Settings:
 
 
 def create_accounts(settings: Settings, slug: str, count: int, run_id: str) -> list[str]:
-    """`count` accounts with PASSWORD, through AccountService as staff create them."""
+    """`count` accounts with PASSWORD, through the account flows as staff create them."""
     from sqlalchemy import update
 
-    from assmat.core.security.hashing import AsyncHasher
-    from assmat.core.security.passwords import Hasher
-    from assmat.auth.service import AccountService
+    from assmat.auth import credentials, staff_actions
+    from assmat.auth.context import auth_context
+    from assmat.core.security.hashing import make_hasher
     from assmat.cli import _registry
     from assmat.core.db.engine import make_engine, make_sessionmaker
     from assmat.auth.models import Account
@@ -111,13 +111,13 @@ def create_accounts(settings: Settings, slug: str, count: int, run_id: str) -> l
         try:
             sessionmaker = make_sessionmaker(engine)
             await sync_tenant_rows(sessionmaker, registry)
-            hasher = AsyncHasher(Hasher(settings))
+            hasher = make_hasher(settings)
             identifiers = []
             async with sessionmaker() as db:
-                service = AccountService(tenant, db, hasher, settings.effective_secret_key, "http://bench.invalid")
+                ctx = auth_context(db, tenant, hasher, settings)
                 for i in range(count):
-                    account, _ = await service.create_account(f"bench-{run_id}-{i}", email=f"bench{i}@example.org")
-                    await service.set_password(account, PASSWORD, None, "benchmark")
+                    account, _ = await staff_actions.create_account(ctx, f"bench-{run_id}-{i}", email=f"bench{i}@example.org")
+                    await credentials.set_password(ctx, account, PASSWORD, None, "benchmark")
                     values: dict[str, object] = {"must_change_password": False}
                     if tenant.terms_version:
                         values["terms_version"] = tenant.terms_version

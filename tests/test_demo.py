@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from assmat.core.security.passwords import Hasher
+from assmat.core.security.hashing import make_hasher
 from assmat.core.db.engine import make_engine, make_sessionmaker
 from assmat.auth.models import Account
 from assmat.portal.children.models import Child, Guardian
@@ -19,7 +19,7 @@ from tests.support.db import db_session
 
 def test_demo_load_is_idempotent(settings):
     tenants = load_valid_tenants(TENANT_CONFIGS)
-    hasher = Hasher(settings)
+    hasher = make_hasher(settings)
 
     async def load():
         engine = make_engine(settings.database_url)
@@ -39,7 +39,7 @@ def test_demo_load_is_idempotent(settings):
         for account in first:
             row = session.scalar(select(Account).where(Account.tenant_id == account.tenant.slug))
             assert row.identifier == account.identifier
-            assert hasher.verify(row.password_hash, account.password)
+            assert hasher.hasher.verify(row.password_hash, account.password)
         # Each demo child has its guardian 1, given once.
         children = session.scalar(select(func.count()).select_from(Child))
         assert children > 0 and session.scalars(select(Guardian.position)).all() == [1] * children
@@ -72,7 +72,7 @@ def update(settings, model, where, **values):
 def test_the_demo_summary_tells_each_accounts_state_on_every_run(settings, capsys):
     from assmat.auth.models import Admin
 
-    hasher = Hasher(settings)
+    hasher = make_hasher(settings)
     first = demo_summary(settings, capsys)
     letter = first["gers AGR-2025-0002"]
     assert "mot de passe provisoire" in letter and "(créé)" in letter
@@ -93,7 +93,7 @@ def test_the_demo_summary_tells_each_accounts_state_on_every_run(settings, capsy
 
     # Someone tries the demo: chooses a password from the letter, activates an account, changes
     # passwords, passes the Cestas security update.
-    chosen = hasher.hash("Choisi#Par-Moi-2026")
+    chosen = hasher.hasher.hash("Choisi#Par-Moi-2026")
     update(settings, Account, (Account.identifier == "AGR-2025-0002",), password_hash=chosen)
     update(settings, Account, (Account.identifier == "280002",), password_hash=chosen, activated_at=datetime.now(UTC))
     update(settings, Account, (Account.tenant_id == "alpes-maritimes", Account.identifier == "AGR-2025-0001"),

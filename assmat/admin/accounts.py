@@ -20,10 +20,10 @@ from assmat.admin.actions import Done, Page, action_button
 from assmat.admin.backend import console_user
 from assmat.admin.filters import ChoiceFilter
 from assmat.admin.scoping import TenantScopedView
-from assmat.auth.service import AccountService
+from assmat.auth import staff_actions
+from assmat.auth.context import auth_context
 from assmat.auth.models import Account
 from assmat.core.security.models import AuditEvent
-from assmat.core.mail.links import mail_base_url
 
 # An account's state, for the list and for the overview's counts: the first state whose test
 # holds (on a row, in Python; on the table, in SQL) wins, "actif" otherwise.
@@ -147,26 +147,24 @@ class AccountView(TenantScopedView, model=Account):
 
     async def perform(self, request: Request, db, name: str, rows: list[Account], by: str) -> Done:
         tenant = request.scope["tenant"]
-        settings = request.app.state.settings
-        service = AccountService(tenant, db, request.app.state.hasher, settings.effective_secret_key,
-                                 mail_base_url(settings, tenant))
+        ctx = auth_context(db, tenant, request.app.state.hasher, request.app.state.settings)
         letters: list[tuple[Account, str]] = []
         unlocked = 0
         for account in rows:
             if name == "unlock":
-                await service.staff_unlock(account, by)
+                await staff_actions.staff_unlock(ctx, account, by)
             elif name == "send_reset":
-                unlocked += await service.staff_send_reset(account, by)
+                unlocked += await staff_actions.staff_send_reset(ctx, account, by)
             elif name in ("disable", "enable"):
-                await service.staff_set_disabled(account, name == "disable", by)
+                await staff_actions.staff_set_disabled(ctx, account, name == "disable", by)
             elif name == "resend_activation":
-                if not await service.staff_resend_activation(account, by):
+                if not await staff_actions.staff_resend_activation(ctx, account, by):
                     unlocked += account.locked_at is not None  # staff_letter lifts the lock
-                    letters.append((account, await service.staff_letter(account, by)))
+                    letters.append((account, await staff_actions.staff_letter(ctx, account, by)))
             elif name == "letter":
                 unlocked += account.locked_at is not None  # staff_letter lifts the lock
-                letters.append((account, await service.staff_letter(account, by)))
-        done = Done(len(rows), unlocked=unlocked, mail_failed=len(service.mail_failures))
+                letters.append((account, await staff_actions.staff_letter(ctx, account, by)))
+        done = Done(len(rows), unlocked=unlocked, mail_failed=len(ctx.mail_failures))
         if not letters:
             return done
         # The temporary password is shown here once, to print; it is stored only hashed.

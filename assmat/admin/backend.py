@@ -1,7 +1,8 @@
 """SQLAdmin authentication for the consoles: our own server-side sessions, CSRF on login.
 
 SQLAdmin's AuthenticationBackend installs a second SessionMiddleware that clashes with the
-app's (stack.md): it is removed, and the console identity lives in `admin_sessions`."""
+app's (stack.md): it is removed, and the console identity lives in the one session store
+(`assmat.auth.sessions`), under its own cookie."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from assmat.auth.staff import AdminService, ConsoleUser, console_lockout
 from assmat.auth.errors import LoginFailed
+from assmat.auth.login import Attempt, sign_in
+from assmat.auth.staff import AdminService, ConsoleUser, console_lockout
 from assmat.web.csrf import read_cookie
 from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, read_form
 
@@ -39,15 +41,14 @@ class ConsoleAuth(AuthenticationBackend):
             raise HTTPException(403, detail=expired_form_message()) from None
         except BadForm:
             return False
+        attempt = Attempt(form.get("username", ""), form.get("password", ""),
+                          request.client.host if request.client else None,
+                          previous_session=read_cookie(request.scope, ADMIN_COOKIE))
         async with request.app.state.sessionmaker() as db:
-            service = admin_service(request, db)
             try:
-                admin = await service.authenticate(form.get("username", ""), form.get("password", ""),
-                                                   request.client.host if request.client else None)
+                token = (await sign_in(admin_service(request, db), attempt)).session_token
             except LoginFailed:
                 return False
-            await service.close_session(read_cookie(request.scope, ADMIN_COOKIE))
-            token = await service.open_session(admin)
         response = RedirectResponse(request.url_for("admin:index"), status_code=302)
         response.set_cookie(ADMIN_COOKIE, token, httponly=True, samesite="strict",
                             secure=request.app.state.settings.is_production, path="/admin")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqladmin import BaseView, action, expose
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -18,7 +18,8 @@ from assmat.admin.formatting import fr_datetime
 from assmat.admin.scoping import PlatformView, is_platform_admin
 from assmat.core.security import audit
 from assmat.core.security.audit import EventType
-from assmat.auth.models import Account, Admin, AdminSession
+from assmat.auth.models import Account, Admin
+from assmat.auth.sessions import end_all_sessions
 from assmat.core.security.models import AuditEvent
 from assmat.tenants.models import TenantRow
 from assmat.tenants.advisories import advisories
@@ -147,7 +148,7 @@ class TenantAdminView(PlatformView, model=Admin):
                 changed += 1
                 continue
             if name == "disable":
-                await db.execute(delete(AdminSession).where(AdminSession.admin_id == admin.id))
+                await end_all_sessions(db, admin.principal)
                 if admin.disabled_at is not None:
                     continue
                 admin.disabled_at = clock.now()

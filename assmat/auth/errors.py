@@ -13,6 +13,10 @@ class LoginFailed(AuthError):
     """Wrong identifier or password, or an account that cannot sign in: one generic answer."""
 
 
+class CaptchaWrong(AuthError):
+    """The security code typed is wrong: checked before the password, which is not verified."""
+
+
 class AccountLocked(AuthError):
     """Raised only where the tenant reveals the locked state; otherwise LoginFailed."""
 

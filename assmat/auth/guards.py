@@ -6,12 +6,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from assmat.auth.models import Account
-from assmat.auth.service import pending_step
+from assmat.auth.login import pending_step
 from assmat.auth.session_middleware import SESSION_COOKIE
 from assmat.web.csrf import read_cookie
 from assmat.web.kit import Redirect, tenant
 
-# The page of each pending step (auth.service.pending_step).
+# The page of each pending step (auth.login.pending_step).
 STEP_ROUTES = {"change_password": "/changement-mot-de-passe", "security_update": "/changement-mot-de-passe", "terms": "/conditions"}
 
 

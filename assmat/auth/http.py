@@ -1,5 +1,5 @@
 """Account pages: sign in and out, first login, terms, forgot password, activation,
-my account. Each view reads a safe form, calls the tenant's AccountService, and answers with
+my account. Each view reads a safe form, calls the tenant's account flows, and answers with
 the tenant's wording: 303 to the next page on success, 400 (429 when throttled) with the
 message otherwise."""
 
@@ -18,6 +18,7 @@ from assmat.core.security import audit
 from assmat.core.security.audit import EventType
 from assmat.auth.errors import (
     AccountLocked,
+    CaptchaWrong,
     EmailNotConfirmed,
     LoginFailed,
     PasswordRejected,
@@ -30,10 +31,11 @@ from assmat.auth.identifiers import normalize_email
 from assmat.auth.lockout import lock_duration_words
 from assmat.auth.policy import rules_as_json
 from assmat.core.security.ratelimit import CAPTCHA_FORM, CAPTCHA_ISSUE
-from assmat.auth.service import AccountService, pending_step
+from assmat.auth import activation as activation_flow, credentials, recovery
+from assmat.auth.context import AuthContext, auth_context
+from assmat.auth.login import Attempt, PortalDoor, pending_step, sign_in
 from assmat.auth.sessions import close_session, open_session
 from assmat.core.i18n import gettext as _
-from assmat.core.mail.links import mail_base_url
 from assmat.tenants.loader import Tenant
 from assmat.web.csrf import read_cookie
 from assmat.core.dates import parse_french_date
@@ -131,16 +133,8 @@ def reset_sent_text(tenant: Tenant | None, message_id: str) -> str:
 # -- plumbing ------------------------------------------------------------------------------------
 
 
-def account_service(request: Request, db: AsyncSession) -> AccountService:
-    tenant = kit.tenant(request)
-    settings = request.app.state.settings
-    return AccountService(
-        tenant,
-        db,
-        request.app.state.hasher,
-        settings.effective_secret_key,
-        mail_base_url(settings, tenant),
-    )
+def auth_context_for(request: Request, db: AsyncSession) -> AuthContext:
+    return auth_context(db, kit.tenant(request), request.app.state.hasher, request.app.state.settings)
 
 
 def password_rules(tenant: Tenant) -> list[dict[str, Any]]:
@@ -205,13 +199,18 @@ async def login(request: Request) -> Response:
     form = await kit.form(request)
     if form.get("nouveau_captcha"):
         return await login_page(request, form)
-    if tenant.config.login.captcha and not await captcha_passes(request, form):
-        # Checked before the password: a wrong captcha costs no password verification.
-        return await login_page(request, form, _("The security code typed is incorrect."), 400, captcha_error=True)
+    attempt = Attempt(
+        form.get("identifiant", ""), form.get("mot_de_passe", ""), client_ip(request), request.headers.get("user-agent"),
+        captcha_id=form.get("captcha_id", ""), captcha_answer=form.get("captcha", ""),
+        previous_session=read_cookie(request.scope, SESSION_COOKIE),
+    )
     async with database(request) as db:
-        service = account_service(request, db)
         try:
-            outcome = await service.authenticate(form.get("identifiant", ""), form.get("mot_de_passe", ""), client_ip(request))
+            outcome = await sign_in(PortalDoor(auth_context_for(request, db)), attempt)
+        except RateLimited:
+            raise HTTPException(429) from None
+        except CaptchaWrong:
+            return await login_page(request, form, _("The security code typed is incorrect."), 400, captcha_error=True)
         except AccountLocked:
             return await login_page(request, form, login_locked_text(tenant), 400)
         except TemporaryPasswordExpired:
@@ -224,15 +223,10 @@ async def login(request: Request) -> Response:
             ), 400)
         except LoginFailed:
             return await login_page(request, form, login_failed_text(tenant), 400)
-        await close_session(db, read_cookie(request.scope, SESSION_COOKIE))
-        token = await open_session(
-            db, outcome.account, tenant.config.session.absolute_timeout, client_ip(request), request.headers.get("user-agent")
-        )
-        await db.commit()
-        pending = service.pending_step(outcome.account)
+    pending = outcome.next_step
     target = STEP_ROUTES[pending] if pending else safe_next(form.get("next"), "/espace")
     response = redirect(target)
-    set_session_cookie(request, response, token)
+    set_session_cookie(request, response, outcome.session_token)
     return response
 
 
@@ -263,9 +257,9 @@ async def forced_change(request: Request) -> Response:
         return page(request, "forced_change.html", context)
     form = await kit.form(request)
     async with database(request) as db:
-        service = account_service(request, db)
+        ctx = auth_context_for(request, db)
         try:
-            await service.change_forced_password(
+            await credentials.change_forced_password(ctx,
                 account, form.get("mot_de_passe"), form.get("confirmation"), client_ip(request), reason=reason
             )
         except PasswordRejected as exc:
@@ -282,7 +276,7 @@ async def forced_change(request: Request) -> Response:
             db, account, tenant.config.session.absolute_timeout, client_ip(request), request.headers.get("user-agent")
         )
         await db.commit()
-        refreshed = await service.get(account.id)
+        refreshed = await ctx.get(account.id)
         pending = pending_step(tenant, refreshed) if refreshed else None
     response = redirect(STEP_ROUTES[pending] if pending else "/espace")
     set_session_cookie(request, response, token)
@@ -298,7 +292,7 @@ async def terms(request: Request) -> Response:
     if form.get("accepter") not in ("1", "on", "oui"):
         return page(request, "accept_terms.html", {"error": _("You must accept the terms of use to continue.")}, 400)
     async with database(request) as db:
-        await account_service(request, db).accept_terms(account, client_ip(request))
+        await credentials.accept_terms(auth_context_for(request, db), account, client_ip(request))
     return redirect("/espace")
 
 
@@ -329,8 +323,8 @@ async def forgot_password(request: Request) -> Response:
     if missing:
         return await forgot_page(request, form, _("Please fill in every field."), 400)
     async with database(request) as db:
-        service = account_service(request, db)
-        outcome = await service.request_reset(form.get("identifiant"), form.get("email"), client_ip(request))
+        ctx = auth_context_for(request, db)
+        outcome = await recovery.request_reset(ctx, form.get("identifiant"), form.get("email"), client_ip(request))
     sent_code = "reset_sent" if reset.mode == "temporary_password" else "reset_link_sent"
     if reset.reveal_unknown_account and outcome.status != "sent":
         # The tenant chose the seed's explicit messages (the Gers).
@@ -349,8 +343,8 @@ async def reset_with_link(request: Request) -> Response:
     tenant = kit.tenant(request)
     token = request.path_params["token"]
     async with database(request) as db:
-        service = account_service(request, db)
-        account = await service.reset_token_account(token)
+        ctx = auth_context_for(request, db)
+        account = await recovery.reset_token_account(ctx, token)
         if account is None:
             return token_page(request, page(request, "link_invalid.html", {}, 400))
         context = {"rules": password_rules(tenant)}
@@ -358,7 +352,7 @@ async def reset_with_link(request: Request) -> Response:
             return token_page(request, page(request, "reset_password.html", context))
         form = await kit.form(request)
         try:
-            await service.reset_with_token(token, form.get("mot_de_passe"), form.get("confirmation"), client_ip(request))
+            await recovery.reset_with_token(ctx, token, form.get("mot_de_passe"), form.get("confirmation"), client_ip(request))
         except PasswordRejected as exc:
             return token_page(request, page(request, "reset_password.html", {**context, "errors": exc.messages, "error_field": exc.field}, 400))
         except TokenInvalid:
@@ -401,14 +395,14 @@ async def activation(request: Request) -> Response:
     if errors:
         return page(request, template, {"values": form, "errors": errors}, 400)
     async with database(request) as db:
-        service = account_service(request, db)
+        ctx = auth_context_for(request, db)
         try:
             if mode == "identity_check":
-                await service.activation_by_identity(
+                await activation_flow.activation_by_identity(ctx,
                     form.get("identifiant"), form.get("nom"), form.get("prenom"), birth_date, form.get("email"), client_ip(request)
                 )
                 return redirect("/connexion", info="activation_sent")
-            token = await service.activation_by_pmi_number(form.get("identifiant"), birth_date, client_ip(request))
+            token = await activation_flow.activation_by_pmi_number(ctx, form.get("identifiant"), birth_date, client_ip(request))
         except RateLimited:
             return page(request, template, {"values": form, "errors": [_(
                 "Too many attempts for this identifier. Please try again in an hour."
@@ -424,8 +418,8 @@ async def activation_link(request: Request) -> Response:
     tenant = kit.tenant(request)
     token = request.path_params["token"]
     async with database(request) as db:
-        service = account_service(request, db)
-        found = await service.activation_token(token)
+        ctx = auth_context_for(request, db)
+        found = await activation_flow.activation_token(ctx, token)
         if found is None:
             return token_page(request, page(request, "link_invalid.html", {}, 400))
         row, _account = found
@@ -434,7 +428,7 @@ async def activation_link(request: Request) -> Response:
             return token_page(request, page(request, "activation_password.html", context))
         form = await kit.form(request)
         try:
-            await service.complete_activation(token, form.get("mot_de_passe"), form.get("confirmation"), form.get("email"), client_ip(request))
+            await activation_flow.complete_activation(ctx, token, form.get("mot_de_passe"), form.get("confirmation"), form.get("email"), client_ip(request))
         except PasswordRejected as exc:
             return token_page(request, page(request, "activation_password.html", {
                 **context, "values": {"email": form.get("email", "")}, "errors": exc.messages, "error_field": exc.field,
@@ -452,15 +446,15 @@ async def confirm_email(request: Request) -> Response:
     token = request.path_params["token"]
     if request.method == "GET":
         async with database(request) as db:
-            live = await account_service(request, db).email_token_is_live(token)
+            live = await credentials.email_token_is_live(auth_context_for(request, db), token)
         if not live:
             return token_page(request, page(request, "link_invalid.html", {}, 400))
         return token_page(request, page(request, "confirm_email.html"))
     form = await kit.form(request)
     async with database(request) as db:
-        service = account_service(request, db)
+        ctx = auth_context_for(request, db)
         try:
-            account = await service.confirm_email(token, client_ip(request))
+            account = await credentials.confirm_email(ctx, token, client_ip(request))
         except TokenInvalid:
             return token_page(request, page(request, "link_invalid.html", {}, 400))
     signed = current_account(request)
@@ -488,9 +482,9 @@ async def change_password(request: Request) -> Response:
         return page(request, "change_password.html", context)
     form = await kit.form(request)
     async with database(request) as db:
-        service = account_service(request, db)
+        ctx = auth_context_for(request, db)
         try:
-            await service.change_password(
+            await credentials.change_password(ctx,
                 account, form.get("mot_de_passe_actuel", ""), form.get("mot_de_passe"), form.get("confirmation"), client_ip(request)
             )
         except WrongCurrentPassword:
@@ -511,9 +505,9 @@ async def change_email(request: Request) -> Response:
         return page(request, "change_email.html", context)
     form = await kit.form(request)
     async with database(request) as db:
-        service = account_service(request, db)
+        ctx = auth_context_for(request, db)
         try:
-            await service.request_email_change(account, form.get("mot_de_passe_actuel", ""), form.get("email"), client_ip(request))
+            await credentials.request_email_change(ctx, account, form.get("mot_de_passe_actuel", ""), form.get("email"), client_ip(request))
         except WrongCurrentPassword:
             return page(request, "change_email.html", {**context, "values": form, "errors": [_("The current password is incorrect.")],
                                                         "error_field": "mot_de_passe_actuel"}, 400)

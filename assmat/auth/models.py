@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from assmat.core.db.base import Base, _now
+from assmat.core.security.tokens import Principal
 
 
 class Account(Base):
@@ -58,6 +59,10 @@ class Account(Base):
     created_at: Mapped[datetime] = mapped_column(default=_now)
     updated_at: Mapped[datetime] = mapped_column(default=_now, onupdate=_now)
 
+    @property
+    def principal(self) -> Principal:
+        return Principal("account", self.id, self.tenant_id)
+
 
 class PasswordHistory(Base):
     """Previous password hashes, for the tenant's reuse rule (months or count)."""
@@ -73,14 +78,17 @@ class PasswordHistory(Base):
 
 
 class UserSession(Base):
-    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored, so a
+    """A signed-in browser, of the portal (an account) or of a console (staff or a super-admin,
+    whose tenant is None). The cookie holds a random token; only its SHA-256 is stored, so a
     database leak gives no usable session."""
 
     __tablename__ = "sessions"
+    __table_args__ = (CheckConstraint("(account_id IS NULL) <> (admin_id IS NULL)", name="one_principal"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256(token) hex
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.slug"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    admin_id: Mapped[int | None] = mapped_column(ForeignKey("admins.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=_now)
     last_seen_at: Mapped[datetime] = mapped_column(default=_now)
     expires_at: Mapped[datetime] = mapped_column(index=True)  # absolute timeout; the purge's key
@@ -120,32 +128,9 @@ class Admin(Base):
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=_now)
 
+    @property
+    def principal(self) -> Principal:
+        return Principal("admin", self.id, self.tenant_id)
+
     def __str__(self) -> str:
         return self.email
-
-
-class AdminSession(Base):
-    """A signed-in console user: separate from the portal's sessions, same storage rules."""
-
-    __tablename__ = "admin_sessions"
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256(token) hex
-    admin_id: Mapped[int] = mapped_column(ForeignKey("admins.id", ondelete="CASCADE"), index=True)
-    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.slug"))
-    created_at: Mapped[datetime] = mapped_column(default=_now)
-    last_seen_at: Mapped[datetime] = mapped_column(default=_now)
-    expires_at: Mapped[datetime] = mapped_column(index=True)  # the purge's key
-
-
-class AdminToken(Base):
-    """Set-password links for console users (`assmat create-admin` emails one)."""
-
-    __tablename__ = "admin_tokens"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    admin_id: Mapped[int] = mapped_column(ForeignKey("admins.id", ondelete="CASCADE"), index=True)
-    purpose: Mapped[str] = mapped_column(String(30))
-    created_at: Mapped[datetime] = mapped_column(default=_now)
-    expires_at: Mapped[datetime]
-    used_at: Mapped[datetime | None]

@@ -1,4 +1,8 @@
-"""Server-side sessions: revocable, with idle and absolute timeouts per tenant."""
+"""Server-side sessions of every principal: revocable, with idle and absolute timeouts (the
+tenant's for the portal, the consoles' own for staff and super-admins), one table.
+
+A session is only ever loaded for the kind of principal its cookie belongs to: a console
+cookie never opens the portal, nor the reverse, and a session of another tenant is anonymous."""
 
 from __future__ import annotations
 
@@ -7,61 +11,75 @@ from datetime import timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from assmat.auth.models import Account, Admin, UserSession
 from assmat.core import clock
-from assmat.core.security.tokens import digest, new_secret
-from assmat.auth.models import Account, UserSession
+from assmat.core.security.tokens import Principal, digest, new_secret
 
 # Writing last_seen_at on every request would turn every page view into a write.
 TOUCH_EVERY = timedelta(seconds=60)
+MAX_COOKIE_LENGTH = 100
 
 
 async def open_session(
-    session: AsyncSession, account: Account, absolute_timeout: timedelta, ip: str | None, user_agent: str | None
+    session: AsyncSession, principal: Account | Admin, absolute_timeout: timedelta,
+    ip: str | None = None, user_agent: str | None = None,
 ) -> str:
     """A new session (a new id at every login). Returns the cookie value."""
     token = new_secret()
     now = clock.now()
+    owner: Principal = principal.principal
     session.add(
         UserSession(
-            id=digest(token),
-            tenant_id=account.tenant_id,
-            account_id=account.id,
-            created_at=now,
-            last_seen_at=now,
-            expires_at=now + absolute_timeout,
-            ip=ip,
-            user_agent=(user_agent or "")[:300],
+            id=digest(token), tenant_id=owner.tenant_id, created_at=now, last_seen_at=now,
+            expires_at=now + absolute_timeout, ip=ip, user_agent=(user_agent or "")[:300], **owner.owner,
         )
     )
     return token
 
 
-async def load_session(
-    session: AsyncSession, tenant_id: str, token: str | None, idle_timeout: timedelta
-) -> tuple[UserSession, Account] | None:
-    """The live session and its account for this tenant, or None (anonymous).
-
-    A session of another tenant is anonymous here; an expired one is deleted."""
-    if not token or len(token) > 100:
+async def _load(
+    session: AsyncSession, model: type[Account] | type[Admin], tenant_id: str | None, token: str | None,
+    idle_timeout: timedelta,
+) -> tuple[UserSession, Account | Admin] | None:
+    if not token or len(token) > MAX_COOKIE_LENGTH:
         return None
-    row = await session.execute(
-        select(UserSession, Account)
-        .join(Account, Account.id == UserSession.account_id)
-        .where(UserSession.id == digest(token), UserSession.tenant_id == tenant_id, Account.tenant_id == tenant_id)
+    owner = UserSession.account_id if model is Account else UserSession.admin_id
+    same_tenant = (
+        (UserSession.tenant_id == tenant_id, model.tenant_id == tenant_id) if tenant_id is not None
+        else (UserSession.tenant_id.is_(None), model.tenant_id.is_(None))
     )
-    found = row.first()
+    found = (await session.execute(
+        select(UserSession, model).join(model, model.id == owner).where(UserSession.id == digest(token), *same_tenant)
+    )).first()
     if found is None:
         return None
-    user_session, account = found
+    user_session, principal = found
     now = clock.now()
-    if user_session.expires_at <= now or user_session.last_seen_at + idle_timeout <= now or account.disabled_at:
+    ended = principal.disabled_at or (model is Admin and principal.locked_at)
+    if user_session.expires_at <= now or user_session.last_seen_at + idle_timeout <= now or ended:
         await session.execute(delete(UserSession).where(UserSession.id == user_session.id))
         await session.commit()
         return None
     if now - user_session.last_seen_at >= TOUCH_EVERY:
         await session.execute(update(UserSession).where(UserSession.id == user_session.id).values(last_seen_at=now))
         await session.commit()
-    return user_session, account
+    return user_session, principal
+
+
+async def load_session(
+    session: AsyncSession, tenant_id: str, token: str | None, idle_timeout: timedelta
+) -> tuple[UserSession, Account] | None:
+    """The live portal session and its account for this tenant, or None (anonymous). An
+    expired one is deleted."""
+    return await _load(session, Account, tenant_id, token, idle_timeout)  # type: ignore[return-value]
+
+
+async def load_console_session(
+    session: AsyncSession, tenant_id: str | None, token: str | None, idle_timeout: timedelta
+) -> tuple[UserSession, Admin] | None:
+    """The live console session and its user for this tenant's console (None: the platform's),
+    or None. A locked console user's sessions end too."""
+    return await _load(session, Admin, tenant_id, token, idle_timeout)  # type: ignore[return-value]
 
 
 async def close_session(session: AsyncSession, token: str | None) -> None:
@@ -69,6 +87,7 @@ async def close_session(session: AsyncSession, token: str | None) -> None:
         await session.execute(delete(UserSession).where(UserSession.id == digest(token)))
 
 
-async def end_all_sessions(session: AsyncSession, account_id: int) -> None:
-    """Lock, disable and password change end every session of the account."""
-    await session.execute(delete(UserSession).where(UserSession.account_id == account_id))
+async def end_all_sessions(session: AsyncSession, principal: Principal) -> None:
+    """Lock, disable and password change end every session of the principal."""
+    owner = UserSession.account_id if principal.kind == "account" else UserSession.admin_id
+    await session.execute(delete(UserSession).where(owner == principal.id))

@@ -3,14 +3,14 @@
 Passwords under the tenant's policy (the platform's default policy for super-admins), the
 same race-free lockout as the portal but with the consoles' own rule (temporary: staff
 addresses are public, and a tenant's permanent portal lock would let anyone shut a console for
-good), server-side sessions in their own table and cookie."""
+good), tokens of the one token service, sessions of the one session store (own cookie)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assmat.core import clock
@@ -21,8 +21,9 @@ from assmat.core.security.hashing import AsyncHasher
 from assmat.auth.identifiers import normalize_email
 from assmat.auth.lockout import Lockout
 from assmat.auth.policy import check_password
-from assmat.core.security.tokens import digest, new_secret
-from assmat.auth.models import Admin, AdminSession, AdminToken
+from assmat.core.security.tokens import TokenService
+from assmat.auth.models import Admin
+from assmat.auth.sessions import close_session, end_all_sessions, load_console_session
 from assmat.core.i18n import gettext as _
 from assmat.core.mail.outbox import InvalidRecipient, enqueue
 from assmat.tenants.loader import Tenant
@@ -30,6 +31,7 @@ from assmat.tenants.schema import Lockout as LockoutConfig
 from assmat.tenants.schema import PasswordPolicy
 
 ROLES = ("admin", "read_only", "super")
+SET_PASSWORD, RESET = "set_password", "reset"  # token purposes
 SET_PASSWORD_TTL = timedelta(hours=48)
 # A console « Mot de passe oublié ? » link: short-lived, and a few per hour at most, so that
 # anyone typing a public staff address cannot flood its inbox.
@@ -64,6 +66,11 @@ class ConsoleUser:
 
 
 class AdminService:
+    """A console's users, and its door for `assmat.auth.login.sign_in` (no captcha, the
+    consoles' lockout and session timeouts, no pending step)."""
+
+    session_timeout = CONSOLE_ABSOLUTE
+
     def __init__(self, db: AsyncSession, hasher: AsyncHasher, tenant: Tenant | None,
                  lockout: LockoutConfig = CONSOLE_LOCKOUT):
         self.db = db
@@ -72,6 +79,7 @@ class AdminService:
         self.tenant_id = tenant.slug if tenant else None
         self.policy = tenant.config.password_policy if tenant else PLATFORM_POLICY
         self.lockout = Lockout(db, Admin, lockout)
+        self.tokens = TokenService(db)
 
     async def find(self, email: object) -> Admin | None:
         key = normalize_email(email)
@@ -98,15 +106,12 @@ class AdminService:
         audit.record(self.db, self.tenant_id, EventType.ADMIN_CREATED, role=role, admin_email=admin.email)
         return admin, token
 
-    async def issue_set_password(self, admin: Admin, ttl: timedelta = SET_PASSWORD_TTL, purpose: str = "set_password") -> str:
-        await self.db.execute(
-            update(AdminToken).where(AdminToken.admin_id == admin.id, AdminToken.used_at.is_(None)).values(used_at=clock.now())
-        )
-        token = new_secret()
-        now = clock.now()
-        self.db.add(AdminToken(token_hash=digest(token), admin_id=admin.id, purpose=purpose,
-                               created_at=now, expires_at=now + ttl))
-        return token
+    async def issue_set_password(
+        self, admin: Admin, ttl: timedelta = SET_PASSWORD_TTL, purpose: str = SET_PASSWORD
+    ) -> str:
+        """A link to choose a password; every other live link of the console user dies."""
+        await self.tokens.revoke(admin.principal, SET_PASSWORD, RESET)
+        return await self.tokens.issue(purpose, admin.principal, ttl)
 
     async def request_reset(self, email: object, base_url: str, ip: str | None, platform_sender: str) -> None:
         """A console's « Mot de passe oublié ? »: a single-use link to choose a new password,
@@ -116,14 +121,9 @@ class AdminService:
         admin = await self.find(email)
         if admin is None or admin.disabled_at is not None:
             return
-        recent = await self.db.scalar(
-            select(func.count()).select_from(AdminToken)
-            .where(AdminToken.admin_id == admin.id, AdminToken.purpose == "reset",
-                   AdminToken.created_at > clock.now() - timedelta(hours=1))
-        )
-        if recent >= RESETS_PER_HOUR:
+        if await self.tokens.recent(admin.principal, RESET, since=timedelta(hours=1)) >= RESETS_PER_HOUR:
             return
-        token = await self.issue_set_password(admin, RESET_TTL, purpose="reset")
+        token = await self.issue_set_password(admin, RESET_TTL, purpose=RESET)
         try:
             await enqueue(self.db, self.tenant, "reset_link", admin.email, {
                 "url": f"{base_url}/admin/mot-de-passe/{token}", "ttl_hours": int(RESET_TTL.total_seconds() // 3600),
@@ -149,22 +149,29 @@ class AdminService:
             raise LoginFailed()
         if not await self.hasher.verify(admin.password_hash, password):
             if await self.lockout.lock_if_reached(admin.id):
-                await self.db.execute(delete(AdminSession).where(AdminSession.admin_id == admin.id))
+                await end_all_sessions(self.db, admin.principal)
                 audit.record(self.db, self.tenant_id, EventType.ADMIN_LOCKED, ip=ip, admin_email=admin.email)
             audit.record(self.db, self.tenant_id, EventType.ADMIN_LOGIN_FAILED, ip=ip, admin_email=admin.email)
             await self.db.commit()
             raise LoginFailed()
         await self.lockout.release(admin.id)
-        await self.db.execute(update(Admin).where(Admin.id == admin.id).values(last_login_at=clock.now()))
+        values: dict[str, object] = {"last_login_at": clock.now()}
+        if self.hasher.needs_rehash(admin.password_hash):
+            values["password_hash"] = await self.hasher.hash(password)
+        await self.db.execute(update(Admin).where(Admin.id == admin.id).values(**values))
         audit.record(self.db, self.tenant_id, EventType.ADMIN_LOGIN, ip=ip, admin_email=admin.email)
         await self.db.commit()
         return admin
 
+    def captcha_key(self) -> None:
+        return None  # staff addresses are few and the lockout guards them
+
+    def next_step(self, principal: object) -> None:
+        return None
+
     async def set_password_with_token(self, token: object, password: object, confirmation: object) -> Admin:
-        if not isinstance(token, str) or len(token) > 200:
-            raise TokenInvalid()
-        row = await self.db.scalar(select(AdminToken).where(AdminToken.token_hash == digest(token)))
-        if row is None or row.used_at is not None or row.expires_at <= clock.now():
+        row = await self._live_token(token)
+        if row is None:
             raise TokenInvalid()
         admin = await self.db.get(Admin, row.admin_id)
         if admin is None or admin.tenant_id != self.tenant_id:
@@ -176,55 +183,33 @@ class AdminService:
             raise PasswordRejected(violations)
         if confirmation != password:
             raise PasswordRejected([_("The password is not identical to the confirmation.")], field="confirmation")
-        used = await self.db.execute(
-            update(AdminToken).where(AdminToken.id == row.id, AdminToken.used_at.is_(None)).values(used_at=clock.now())
-            .returning(AdminToken.id)
-        )
-        if used.scalar() is None:
+        if await self.tokens.consume(row.purpose, token, self.tenant_id, kind="admin") is None:
             raise TokenInvalid()
         await self.db.execute(
             update(Admin).where(Admin.id == admin.id).values(
                 password_hash=await self.hasher.hash(password), failed_logins=0, locked_at=None, locked_until=None
             )
         )
-        await self.db.execute(delete(AdminSession).where(AdminSession.admin_id == admin.id))
+        await end_all_sessions(self.db, admin.principal)
         audit.record(self.db, self.tenant_id, EventType.ADMIN_PASSWORD_SET, admin_email=admin.email)
         await self.db.commit()
         return admin
 
-    # -- sessions --------------------------------------------------------------------------------
+    async def _live_token(self, token: object):
+        """A live set-password or reset link of this console."""
+        for purpose in (SET_PASSWORD, RESET):
+            row = await self.tokens.find(purpose, token, self.tenant_id, kind="admin")
+            if row is not None:
+                return row
+        return None
 
-    async def open_session(self, admin: Admin) -> str:
-        token = new_secret()
-        now = clock.now()
-        self.db.add(AdminSession(id=digest(token), admin_id=admin.id, tenant_id=admin.tenant_id, created_at=now,
-                                 last_seen_at=now, expires_at=now + CONSOLE_ABSOLUTE))
-        await self.db.commit()
-        return token
+    # -- sessions --------------------------------------------------------------------------------
 
     async def load_session(self, token: str | None) -> ConsoleUser | None:
         """The console user of this host's tenant (or of the platform on the root domain)."""
-        if not token or len(token) > 100:
-            return None
-        found = (await self.db.execute(
-            select(AdminSession, Admin).join(Admin, Admin.id == AdminSession.admin_id).where(AdminSession.id == digest(token))
-        )).first()
-        if found is None:
-            return None
-        session, admin = found
-        now = clock.now()
-        if session.tenant_id != self.tenant_id or admin.tenant_id != self.tenant_id:
-            return None  # another tenant's console session is anonymous here
-        if admin.disabled_at or admin.locked_at or session.expires_at <= now or session.last_seen_at + CONSOLE_IDLE <= now:
-            await self.db.execute(delete(AdminSession).where(AdminSession.id == session.id))
-            await self.db.commit()
-            return None
-        if now - session.last_seen_at >= timedelta(seconds=60):
-            await self.db.execute(update(AdminSession).where(AdminSession.id == session.id).values(last_seen_at=now))
-            await self.db.commit()
-        return ConsoleUser(admin, session.id)
+        found = await load_console_session(self.db, self.tenant_id, token, CONSOLE_IDLE)
+        return ConsoleUser(found[1], found[0].id) if found else None
 
     async def close_session(self, token: str | None) -> None:
-        if token:
-            await self.db.execute(delete(AdminSession).where(AdminSession.id == digest(token)))
-            await self.db.commit()
+        await close_session(self.db, token)
+        await self.db.commit()

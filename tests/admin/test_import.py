@@ -82,7 +82,7 @@ class Db:
 
     def import_(self, slug: str, data: bytes, *, dry_run: bool = False, filename: str = "assistants.csv") -> ImportReport:
         tenant = self.registry.get(slug)
-        return self._run(lambda db: import_assistants(db, tenant, data, filename, secret_key=SECRET, dry_run=dry_run))
+        return self._run(lambda db: import_assistants(db, tenant, data, filename, dry_run=dry_run))
 
     def all(self, statement):
         async def work(db):

@@ -40,7 +40,7 @@ from assmat.app import CONSOLE_VIEWS as VIEWS
 from assmat.auth.staff import CONSOLE_LOCKOUT, AdminService
 from assmat.admin.scoping import PlatformView, TenantScopedView
 from assmat.auth.errors import LoginFailed
-from assmat.auth.models import Account, Admin, AdminSession
+from assmat.auth.models import Account, Admin, UserSession
 from assmat.core.db.base import Base
 from assmat.core.mail.models import OutboxMail
 from assmat.core.security.models import AuditEvent
@@ -196,7 +196,7 @@ def snapshot(console) -> dict[str, list[tuple]]:
         async with console.app.state.sessionmaker() as db:
             tables = {}
             for table in Base.metadata.sorted_tables:
-                columns = [c for c in table.columns if not (table.name == "admin_sessions" and c.name == "last_seen_at")]
+                columns = [c for c in table.columns if not (table.name == "sessions" and c.name == "last_seen_at")]
                 result = await db.execute(select(*columns).order_by(*table.primary_key.columns))
                 tables[table.name] = [tuple(r) for r in result.all()]
             return tables
@@ -594,7 +594,7 @@ def test_parallel_wrong_passwords_lock_a_gers_admin_after_the_consoles_threshold
     assert to_console_login(console.client.get("/admin/account/list"))
     assert console.login("agent@gers.fr", ADMIN_PASSWORD).status_code == 400
     assert parallel_console_logins(console, A, "agent@gers.fr", ADMIN_PASSWORD, 1) == ["failed"]
-    assert fetch(console, select(func.count()).select_from(AdminSession))[0][0] == 0
+    assert fetch(console, select(func.count()).select_from(UserSession).where(UserSession.admin_id.is_not(None)))[0][0] == 0
 
 
 @pytest.mark.parametrize("slug", [A, B])

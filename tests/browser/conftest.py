@@ -78,7 +78,7 @@ class LiveServer:
 
 
 class LiveAccounts:
-    """Accounts created in the live server's database through AccountService, as staff do."""
+    """Accounts created in the live server's database through the account flows, as staff do."""
 
     def __init__(self, server: LiveServer):
         self.server = server
@@ -92,9 +92,9 @@ class LiveAccounts:
         accepted unless `accepted_terms=False`."""
         from sqlalchemy import update
 
-        from assmat.core.security.hashing import AsyncHasher
-        from assmat.core.security.passwords import Hasher
-        from assmat.auth.service import AccountService
+        from assmat.auth import credentials, staff_actions
+        from assmat.auth.context import auth_context
+        from assmat.core.security.hashing import make_hasher
         from assmat.auth.models import Account
 
         settings = self.server.settings
@@ -103,18 +103,15 @@ class LiveAccounts:
 
         async def create(sessionmaker) -> tuple[Any, str | None]:
             # A hasher of this loop, with the server's parameters (the app's limiter is its loop's).
-            hasher = AsyncHasher(Hasher(settings))
+            hasher = make_hasher(settings)
             async with sessionmaker() as db:
-                service = AccountService(
-                    tenant, db, hasher, settings.effective_secret_key,
-                    settings.tenant_base_url(slug, tenant.config.public_url),
-                )
-                account, temp = await service.create_account(
-                    identifier, email=email, first_name=first_name, last_name=last_name, birth_date=birth_date,
+                ctx = auth_context(db, tenant, hasher, settings)
+                account, temp = await staff_actions.create_account(
+                    ctx, identifier, email=email, first_name=first_name, last_name=last_name, birth_date=birth_date,
                     with_temporary_password=temporary,
                 )
                 if password is not None:
-                    await service.set_password(account, password, None, "test")
+                    await credentials.set_password(ctx, account, password, None, "test")
                 if accepted_terms and tenant.terms_version:
                     await db.execute(update(Account).where(Account.id == account.id).values(terms_version=tenant.terms_version))
                 await db.commit()

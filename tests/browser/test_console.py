@@ -28,13 +28,12 @@ def create_console_admin(live_server, slug: str, email_address: str, password: s
     """A console user with a password, in the live server's database (as `assmat create-admin`
     and its set-password link do)."""
     from assmat.auth.staff import AdminService
-    from assmat.core.security.hashing import AsyncHasher
-    from assmat.core.security.passwords import Hasher
+    from assmat.core.security.hashing import make_hasher
 
     tenant = live_server.app.state.registry.get(slug) if slug else None
 
     async def create(sessionmaker) -> None:
-        hasher = AsyncHasher(Hasher(live_server.settings))
+        hasher = make_hasher(live_server.settings)
         async with sessionmaker() as db:
             service = AdminService(db, hasher, tenant)
             _, token = await service.create(email_address, role)
@@ -47,21 +46,19 @@ def create_console_admin(live_server, slug: str, email_address: str, password: s
 def lock_by_failed_logins(live_server, slug: str, identifier: str) -> None:
     """The tenant's threshold of wrong passwords, through the portal's login service."""
     from assmat.auth.errors import AccountLocked, LoginFailed
-    from assmat.core.security.hashing import AsyncHasher
-    from assmat.core.security.passwords import Hasher
-    from assmat.auth.service import AccountService
+    from assmat.auth import login
+    from assmat.auth.context import auth_context
+    from assmat.core.security.hashing import make_hasher
 
     settings = live_server.settings
     tenant = live_server.app.state.registry.get(slug)
 
     async def fail(sessionmaker) -> None:
-        hasher = AsyncHasher(Hasher(settings))
+        hasher = make_hasher(settings)  # of this loop
         for _ in range(tenant.config.lockout.max_failures):
             async with sessionmaker() as db:
-                service = AccountService(tenant, db, hasher, settings.effective_secret_key,
-                                         settings.tenant_base_url(slug, tenant.config.public_url))
                 with pytest.raises((LoginFailed, AccountLocked)):
-                    await service.authenticate(identifier, WRONG, "203.0.113.20")
+                    await login.authenticate(auth_context(db, tenant, hasher, settings), identifier, WRONG, "203.0.113.20")
                 await db.commit()
 
     live_server.run_async(fail)

@@ -480,15 +480,14 @@ def test_staff_write_a_message_to_every_assistant(live_server, page: Page) -> No
 
 def test_a_new_staff_member_sets_the_console_password(live_server, page: Page) -> None:
     from assmat.auth.staff import AdminService
-    from assmat.core.security.hashing import AsyncHasher
-    from assmat.core.security.passwords import Hasher
+    from assmat.core.security.hashing import make_hasher
 
     staff = unique_email()
     tenant = live_server.app.state.registry.get(GERS)
 
     async def create(sessionmaker) -> str:
         async with sessionmaker() as db:
-            _admin, token = await AdminService(db, AsyncHasher(Hasher(live_server.settings)), tenant).create(staff, "admin")
+            _admin, token = await AdminService(db, make_hasher(live_server.settings), tenant).create(staff, "admin")
             await db.commit()
             return token
 

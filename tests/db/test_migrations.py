@@ -157,3 +157,46 @@ def test_0010_moves_the_guardians_to_rows_and_back(database_url):
     ]
     assert kept == (4, 4) and left == set()
     assert restored == {**children, 4: (None,) * 10} and periods == 4 and "guardians" not in tables
+def test_0009_moves_console_tokens_and_sessions_into_the_shared_tables_and_back(database_url):
+    """A console's links and sessions survive 0009 (and its downgrade), now rows of the one token
+    table and the one session table, each of exactly one principal."""
+    from datetime import datetime
+
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    downgrade(database_url, "0007_message_search")
+    engine = create_engine(sync_url(database_url), poolclass=pool.NullPool)
+    now, later = datetime(2026, 11, 2, 9, 0), datetime(2026, 11, 4, 9, 0)
+    try:
+        with engine.begin() as db:
+            db.execute(text("INSERT INTO tenants (slug, name, created_at) VALUES ('t', 'T', :now)"), {"now": now})
+            for admin_id, tenant in ((1, "t"), (2, None)):  # a tenant's staff, a super-admin
+                db.execute(text("INSERT INTO admins (id, tenant_id, email, email_key, role, failed_logins, created_at) "
+                                "VALUES (:id, :tenant, :email, :email, 'admin', 0, :now)"),
+                           {"id": admin_id, "tenant": tenant, "email": f"a{admin_id}@example.org", "now": now})
+                db.execute(text("INSERT INTO admin_tokens (token_hash, admin_id, purpose, created_at, expires_at) "
+                                "VALUES (:hash, :id, 'set_password', :now, :later)"),
+                           {"hash": f"{admin_id}".ljust(64, "h"), "id": admin_id, "now": now, "later": later})
+                db.execute(text("INSERT INTO admin_sessions (id, admin_id, tenant_id, created_at, last_seen_at, expires_at) "
+                                "VALUES (:sid, :id, :tenant, :now, :now, :later)"),
+                           {"sid": f"{admin_id}".ljust(64, "s"), "id": admin_id, "tenant": tenant, "now": now, "later": later})
+        upgrade(database_url)
+        with engine.connect() as db:
+            tokens = set(db.execute(text("SELECT admin_id, tenant_id, account_id, purpose FROM account_tokens")).all())
+            sessions = set(db.execute(text("SELECT admin_id, tenant_id, account_id FROM sessions")).all())
+        assert tokens == {(1, "t", None, "set_password"), (2, None, None, "set_password")}
+        assert sessions == {(1, "t", None), (2, None, None)}
+        with pytest.raises(IntegrityError), engine.begin() as db:  # no principal: refused
+            db.execute(text("INSERT INTO sessions (id, tenant_id, created_at, last_seen_at, expires_at) "
+                            "VALUES ('x', 't', :now, :now, :later)"), {"now": now, "later": later})
+        downgrade(database_url, "0007_message_search")
+        with engine.connect() as db:
+            back_tokens = set(db.execute(text("SELECT admin_id, purpose FROM admin_tokens")).all())
+            back_sessions = set(db.execute(text("SELECT admin_id, tenant_id FROM admin_sessions")).all())
+        assert back_tokens == {(1, "set_password"), (2, "set_password")}
+        assert back_sessions == {(1, "t"), (2, None)}
+        upgrade(database_url)
+    finally:
+        engine.dispose()

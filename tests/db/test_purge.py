@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from assmat.core import clock
-from assmat.auth.models import Account, Admin, AdminSession, AdminToken, CaptchaChallenge, UserSession
+from assmat.auth.models import Account, Admin, CaptchaChallenge, UserSession
 from assmat.core.mail.models import OutboxMail
 from assmat.core.security.models import AccountToken, RateLimitHit
 from assmat.tenants.models import TenantRow
@@ -66,7 +66,7 @@ def seed(database_url: str) -> dict[str, set[str]]:
                                            ("kept-s", NOW - H, "gers", account), ("kept-live-s", NOW + H, "cestas", other)):
             db.add(UserSession(id=name, tenant_id=tenant, account_id=who.id, expires_at=expires))
         for name, expires in (("gone-a", NOW - 2 * D), ("kept-a", NOW - H), ("kept-live-a", NOW + H)):
-            db.add(AdminSession(id=name, admin_id=admin.id, tenant_id="gers", expires_at=expires))
+            db.add(UserSession(id=name, admin_id=admin.id, tenant_id="gers", expires_at=expires))
 
         def token(model, name, expires, used=None, **owner):
             return model(token_hash=name.ljust(64, "x"), purpose=name, expires_at=expires, used_at=used, **owner)
@@ -76,8 +76,8 @@ def seed(database_url: str) -> dict[str, set[str]]:
             token(AccountToken, "gone-used", NOW + 20 * D, used=NOW - 8 * D, tenant_id="cestas", account_id=other.id),
             token(AccountToken, "kept-used", NOW + D, used=NOW - D, tenant_id="gers", account_id=account.id),
             token(AccountToken, "kept-live", NOW + 2 * D, tenant_id="gers", account_id=account.id),
-            token(AdminToken, "gone-admin", NOW - 8 * D, admin_id=admin.id),
-            token(AdminToken, "kept-admin", NOW + D, admin_id=admin.id),
+            token(AccountToken, "gone-admin", NOW - 8 * D, tenant_id="gers", admin_id=admin.id),
+            token(AccountToken, "kept-admin", NOW + D, tenant_id="gers", admin_id=admin.id),
         ])
 
         def mail(name, status, sent=None, last_try=NOW):
@@ -96,10 +96,8 @@ def seed(database_url: str) -> dict[str, set[str]]:
     return {
         "captcha_challenges": {"kept-expired-recently", "kept-live"},
         "rate_limits": {"kept-window", "kept-current"},
-        "sessions": {"kept-s", "kept-live-s"},
-        "admin_sessions": {"kept-a", "kept-live-a"},
-        "account_tokens": {"kept-used", "kept-live"},
-        "admin_tokens": {"kept-admin"},
+        "sessions": {"kept-s", "kept-live-s", "kept-a", "kept-live-a"},  # the portal's and a console's
+        "account_tokens": {"kept-used", "kept-live", "kept-admin"},
         "outbox": {"kept-sent", "kept-pending", "kept-sending"},
     }
 
@@ -110,9 +108,7 @@ def remaining(database_url: str) -> dict[str, set[str]]:
             "captcha_challenges": set(db.scalars(select(CaptchaChallenge.id))),
             "rate_limits": set(db.scalars(select(RateLimitHit.bucket))),
             "sessions": set(db.scalars(select(UserSession.id))),
-            "admin_sessions": set(db.scalars(select(AdminSession.id))),
             "account_tokens": set(db.scalars(select(AccountToken.purpose))),
-            "admin_tokens": set(db.scalars(select(AdminToken.purpose))),
             "outbox": set(db.scalars(select(OutboxMail.subject))),
         }
 
@@ -129,8 +125,8 @@ def test_purge_deletes_what_outlived_its_retention_and_keeps_the_rest(database_u
     kept = seed(database_url)
     report = run_purge(database_url, batch=1)  # one row per transaction: the batches loop
     assert remaining(database_url) == kept
-    assert report.deleted == {"captcha_challenges": 2, "rate_limits": 1, "sessions": 2, "admin_sessions": 1,
-                              "account_tokens": 2, "admin_tokens": 1, "outbox": 2}
+    assert report.deleted == {"captcha_challenges": 2, "rate_limits": 1, "sessions": 3,
+                              "account_tokens": 3, "outbox": 2}
     with db_session(database_url) as db:  # the owners of purged rows are untouched
         assert len(db.scalars(select(Account.id)).all()) == 2 and len(db.scalars(select(Admin.id)).all()) == 1
     assert run_purge(database_url).total == 0  # nothing more on a second run

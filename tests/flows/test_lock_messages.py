@@ -79,14 +79,15 @@ def locked_account(portal, identifier: str):
     account, _ = portal.create_account(identifier, GOOD, email=EMAIL, birth_date=date(1980, 5, 17))
 
     async def fail_until_locked():
-        from assmat.auth.service import AccountService
+        from assmat.auth import login
+        from assmat.auth.context import auth_context
 
         app = portal.app
         for _ in range(portal.tenant.config.lockout.max_failures):
             async with app.state.sessionmaker() as db:
-                service = AccountService(portal.tenant, db, app.state.hasher, app.state.settings.effective_secret_key, "http://x")
                 try:
-                    await service.authenticate(identifier, "Faux#Passe99", None)
+                    await login.authenticate(auth_context(db, portal.tenant, app.state.hasher, app.state.settings),
+                                             identifier, "Faux#Passe99", None)
                 except AuthError:
                     pass
 

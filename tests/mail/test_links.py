@@ -4,7 +4,6 @@ in the demo), whichever template and whoever sends it: one way to build links.""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 
 import pytest
 

@@ -16,6 +16,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from assmat.auth import staff_actions
 from assmat.auth.staff import AdminService
 from assmat.portal.imports.service import DEFAULT_HEADERS, import_assistants
 from assmat.auth.identifiers import normalize_email
@@ -87,8 +88,7 @@ def test_import_console_and_cli_refuse_what_the_mailer_refuses(portal_for, app):
 
     async def run_import():
         async with app.state.sessionmaker() as db:
-            report = await import_assistants(db, tenant, "\r\n".join(lines).encode(), "a.csv",
-                                             secret_key=app.state.settings.effective_secret_key, dry_run=False)
+            report = await import_assistants(db, tenant, "\r\n".join(lines).encode(), "a.csv", dry_run=False)
             await db.commit()
             return report
 
@@ -100,7 +100,7 @@ def test_import_console_and_cli_refuse_what_the_mailer_refuses(portal_for, app):
 
     for address in ("<bad@example.org>", "a,b@x.org"):
         with pytest.raises(ValueError, match="adresse email valide"):
-            gers.service_call("create_account", "AGR-9-900", email=address)  # `assmat create-account`
+            gers.service_call(staff_actions.create_account, "AGR-9-900", email=address)  # `assmat create-account`
 
         async def create_admin_with(address=address):
             async with app.state.sessionmaker() as db:

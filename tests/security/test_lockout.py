@@ -7,7 +7,8 @@ import asyncio
 from sqlalchemy import func, select
 
 from assmat.auth.errors import AccountLocked, LoginFailed
-from assmat.auth.service import AccountService
+from assmat.auth import login
+from assmat.auth.context import auth_context
 from assmat.core.mail.models import OutboxMail
 from assmat.core.security.models import AuditEvent
 from tests.support.portal import text_of
@@ -20,9 +21,9 @@ def parallel_logins(portal, identifier: str, password: str, count: int) -> list[
 
     async def one() -> str:
         async with app.state.sessionmaker() as db:
-            service = AccountService(portal.tenant, db, app.state.hasher, app.state.settings.effective_secret_key, "http://x")
             try:
-                await service.authenticate(identifier, password, "203.0.113.7")
+                await login.authenticate(auth_context(db, portal.tenant, app.state.hasher, app.state.settings),
+                                         identifier, password, "203.0.113.7")
             except AccountLocked:
                 return "locked"
             except LoginFailed:

@@ -2,7 +2,7 @@
 expires; signing in with it opens a session restricted to the forced change; and under races one
 temporary password never gives two sessions, nor two new passwords.
 
-The rule (assmat.auth.service.AccountService.authenticate and change_forced_password):
+The rule (assmat.auth.login.authenticate and assmat.auth.credentials.change_forced_password):
 - leaving the forced change, or having a first choice refused, does not spend the temporary
   password: the letter works again (the Gers locked people out for good after three tries);
 - a sign-in with it ends every other session of the account and re-checks the token with a
@@ -21,7 +21,8 @@ from sqlalchemy import func, select
 from starlette.routing import Route
 
 from assmat.auth.errors import TokenInvalid
-from assmat.auth.service import AccountService
+from assmat.auth import credentials, login
+from assmat.auth.context import AuthContext, auth_context
 from assmat.auth.sessions import open_session
 from assmat.auth.models import PasswordHistory, UserSession
 from tests.support.portal import text_of
@@ -86,9 +87,8 @@ def race(portal, *calls):
     return portal.run(all_at_once)
 
 
-def service(portal, db) -> AccountService:
-    settings = portal.app.state.settings
-    return AccountService(portal.tenant, db, portal.app.state.hasher, settings.effective_secret_key, "http://x")
+def context(portal, db) -> AuthContext:
+    return auth_context(db, portal.tenant, portal.app.state.hasher, portal.app.state.settings)
 
 
 def test_two_parallel_sign_ins_with_one_temporary_password_leave_one_session(portal_for, monkeypatch):
@@ -108,7 +108,7 @@ def test_two_parallel_sign_ins_with_one_temporary_password_leave_one_session(por
 
     async def sign_in():
         async with gers.app.state.sessionmaker() as db:
-            outcome = await service(gers, db).authenticate("AGR-2026-0902", temporary, None)
+            outcome = await login.authenticate(context(gers, db), "AGR-2026-0902", temporary, None)
             await open_session(db, outcome.account, timedelta(hours=1), None, None)
             await db.commit()
             return outcome.used_temporary_password
@@ -128,7 +128,7 @@ def test_two_parallel_forced_changes_set_exactly_one_password(portal_for):
     def change(password: str):
         async def call():
             async with gers.app.state.sessionmaker() as db:
-                await service(gers, db).change_forced_password(restricted, password, password, None, "first_login")
+                await credentials.change_forced_password(context(gers, db), restricted, password, password, None, "first_login")
                 await db.commit()
                 return password
         return call

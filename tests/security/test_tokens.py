@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from assmat.auth.errors import TokenInvalid
 from assmat.auth.policy import check_password
-from assmat.auth.service import AccountService
+from assmat.auth import recovery
+from assmat.auth.context import auth_context
 from assmat.core.security.models import AccountToken
 from tests.conftest import make_settings
 from tests.support.portal import text_of
@@ -46,9 +47,9 @@ def test_two_parallel_uses_of_one_token_exactly_one_wins(portal_for, smtp_server
 
     async def use(password: str) -> str:
         async with app.state.sessionmaker() as db:
-            service = AccountService(cestas.tenant, db, app.state.hasher, app.state.settings.effective_secret_key, "http://x")
             try:
-                await service.reset_with_token(token, password, password, None)
+                await recovery.reset_with_token(auth_context(db, cestas.tenant, app.state.hasher, app.state.settings),
+                                                token, password, password, None)
             except TokenInvalid:
                 return "refused"
             return "used"

@@ -9,7 +9,8 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from assmat.auth.service import AccountService
+from assmat.auth import credentials, staff_actions
+from assmat.auth.context import auth_context
 from assmat.auth.models import Account
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -45,14 +46,12 @@ class Portal:
         """Run an async function on the app's event loop (the one TestClient uses)."""
         return self.client.portal.call(fn, *args)
 
-    def service_call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+    def service_call(self, flow: Any, *args: Any, **kwargs: Any) -> Any:
+        """Call an account flow (`staff_actions.create_account`…) in a transaction of its own."""
         async def call():
             async with self.app.state.sessionmaker() as db:
-                service = AccountService(
-                    self.tenant, db, self.app.state.hasher, self.app.state.settings.effective_secret_key,
-                    self.app.state.settings.tenant_base_url(self.slug, self.tenant.config.public_url),
-                )
-                result = await getattr(service, method)(*args, **kwargs)
+                result = await flow(auth_context(db, self.tenant, self.app.state.hasher, self.app.state.settings),
+                                    *args, **kwargs)
                 await db.commit()
                 return result
 
@@ -64,11 +63,11 @@ class Portal:
         temporary: bool = False, accepted_terms: bool = True, **fields: Any,
     ) -> tuple[Account, str | None]:
         account, temp = self.service_call(
-            "create_account", identifier, email=email, first_name=first_name, last_name=last_name,
+            staff_actions.create_account, identifier, email=email, first_name=first_name, last_name=last_name,
             birth_date=birth_date, with_temporary_password=temporary,
         )
         if password is not None:
-            self.service_call("set_password", account, password, None, "test")
+            self.service_call(credentials.set_password, account, password, None, "test")
         updates = dict(fields)
         if accepted_terms and self.tenant.terms_version:
             updates["terms_version"] = self.tenant.terms_version

@@ -20,8 +20,8 @@ from starlette.routing import Mount, Route, compile_path
 
 from assmat.core import clock
 from assmat.app import CONSOLE_VIEWS as VIEWS
-from assmat.core.security import tokens
-from assmat.auth.service import ACTIVATION, ACTIVATION_STEP2, EMAIL_CHANGE, RESET
+from assmat.core.security.tokens import Principal, TokenService
+from assmat.auth.context import ACTIVATION, ACTIVATION_STEP2, EMAIL_CHANGE, RESET
 from assmat.core.mail.models import OutboxMail
 from assmat.portal.children.models import CarePeriod, Child, Guardian
 from assmat.portal.contact.models import ContactMessage
@@ -240,7 +240,7 @@ def _store(portal: Any, *rows: Any) -> list[Any]:
 def issue_token(portal: Any, account_id: int, purpose: str, data: dict[str, Any] | None = None) -> str:
     async def issue():
         async with portal.app.state.sessionmaker() as db:
-            token = await tokens.issue(db, portal.slug, account_id, purpose, timedelta(hours=1), data=data)
+            token = await TokenService(db).issue(purpose, Principal("account", account_id, portal.slug), timedelta(hours=1), data)
             await db.commit()
             return token
 

@@ -59,17 +59,15 @@ def _targets(retention: Retention, now: datetime) -> list[tuple[Any, Any]]:
         return or_(rows.c.expires_at < now - keep, rows.c.used_at < now - keep)
 
     captchas, limits = _rows("captcha_challenges", "expires_at", "used_at"), _rows("rate_limits", "window_start")
-    sessions, admin_sessions = _rows("sessions", "expires_at"), _rows("admin_sessions", "expires_at")
-    tokens, admin_tokens = _rows("account_tokens", "expires_at", "used_at"), _rows("admin_tokens", "expires_at", "used_at")
+    # Sessions and tokens of every principal (portal accounts and console users) share a table.
+    sessions, tokens = _rows("sessions", "expires_at"), _rows("account_tokens", "expires_at", "used_at")
     outbox = _rows("outbox", "sent_at", "next_attempt_at", status=True)
     mail_cutoff = now - retention.mail
     return [
         (captchas, dead(captchas, retention.captchas)),
         (limits, limits.c.window_start < now - retention.rate_limits),
         (sessions, sessions.c.expires_at < now - retention.sessions),
-        (admin_sessions, admin_sessions.c.expires_at < now - retention.sessions),
         (tokens, dead(tokens, retention.tokens)),
-        (admin_tokens, dead(admin_tokens, retention.tokens)),
         (outbox, or_(
             and_(outbox.c.status == "sent", outbox.c.sent_at < mail_cutoff),
             and_(outbox.c.status == "failed", outbox.c.next_attempt_at < mail_cutoff),

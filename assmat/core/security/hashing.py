@@ -11,6 +11,7 @@ import os
 import anyio
 
 from assmat.core.security.passwords import Hasher
+from assmat.core.settings import Settings
 
 
 class AsyncHasher:
@@ -36,3 +37,8 @@ class AsyncHasher:
 
     def needs_rehash(self, stored_hash: str) -> bool:
         return self.hasher.needs_rehash(stored_hash)
+
+
+def make_hasher(settings: Settings) -> AsyncHasher:
+    """The process's one hasher (the app's, or a CLI command's): built here only, then passed."""
+    return AsyncHasher(Hasher(settings))

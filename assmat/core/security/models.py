@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, func
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from assmat.core.db.base import Base, _now
@@ -27,17 +27,23 @@ class AuditEvent(Base):
 
 
 class AccountToken(Base):
-    """Single-use secrets sent by email (reset, activation, email change). Only the SHA-256 of
-    the token is stored."""
+    """Single-use secrets of every principal: the portal's reset, activation and email links and
+    temporary passwords, the console's set-password and reset links, the import's pending
+    uploads. Only the SHA-256 of the token is stored. A token belongs to exactly one principal:
+    a portal account or a console user (staff or super-admin, whose tenant is None)."""
 
     __tablename__ = "account_tokens"
-    __table_args__ = (Index("ix_account_tokens_account_purpose", "account_id", "purpose"),)
+    __table_args__ = (
+        Index("ix_account_tokens_account_purpose", "account_id", "purpose"),
+        CheckConstraint("(account_id IS NULL) <> (admin_id IS NULL)", name="one_principal"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
-    purpose: Mapped[str] = mapped_column(String(30))  # reset | activation | email_change | email_confirmation
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.slug"))  # None: a super-admin's
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    admin_id: Mapped[int | None] = mapped_column(ForeignKey("admins.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(30))  # see TokenService's callers
     created_at: Mapped[datetime] = mapped_column(default=_now)
     expires_at: Mapped[datetime] = mapped_column(index=True)  # the purge's key
     used_at: Mapped[datetime | None]  # used, or revoked by a newer token or a password change

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = "0010_guardians"
-down_revision = "0007_message_search"
+down_revision = "0009_one_identity"
 branch_labels = None
 depends_on = None
 

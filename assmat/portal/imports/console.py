@@ -1,8 +1,8 @@
 """The console page "Import du fichier mensuel": upload → dry-run report → "Appliquer".
 
 The uploaded bytes wait between the two steps in a file under var/imports/ with a random
-name, referenced by a signed hidden field (tenant, console user, SHA-256 of the content, one
-hour). Applying claims the file by renaming it, so a double click applies once, and deletes it.
+name, referenced by a single-use token of the console user (the token service's: its data
+name the file and the SHA-256 of the content; one hour). Applying claims the file by renaming it, so a double click applies once, and deletes it.
 Staff with the admin role import; read_only staff see the history only."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import os
 import re
 import secrets
 import time
+from datetime import timedelta
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqladmin import BaseView, expose
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
@@ -32,6 +32,7 @@ from assmat.portal.imports.service import (
     recent_runs,
 )
 from assmat.admin.scoping import TenantScopedView
+from assmat.core.security.tokens import TokenService
 from assmat.portal.imports.models import ImportRun
 from assmat.web import ids  # noqa: F401 - the {…:id} path converter
 from assmat.web.csrf import csrf_token, form_csrf_valid
@@ -40,6 +41,7 @@ from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, read_for
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_REQUEST_BYTES = MAX_UPLOAD_BYTES + 64 * 1024  # the file and a few small fields
 PENDING_TTL = 3600  # seconds an uploaded file waits for "Appliquer"
+PENDING_UPLOAD = "import_pending"  # token purpose
 SHOWN = 1000  # rejected lines and missing identifiers listed on a page
 _PENDING_NAME = re.compile(r"^[0-9a-f]{32}$")
 TOO_LARGE = f"Le fichier dépasse la taille maximale de {MAX_UPLOAD_BYTES // (1024 * 1024)} Mo : rien n'a été importé."
@@ -140,34 +142,35 @@ class ImportView(BaseView):
             except FileNotFoundError:
                 pass
 
-    @staticmethod
-    def _serializer(request: Request) -> URLSafeTimedSerializer:
-        return URLSafeTimedSerializer(request.app.state.settings.effective_secret_key, salt="assmat.import.pending")
-
-    def _keep(self, request: Request, filename: str, content: bytes) -> str:
+    async def _keep(self, request: Request, filename: str, content: bytes) -> str:
+        """Keep the upload for "Appliquer"; the token that names it goes in the page."""
+        user = console_user(request)
+        if user is None:
+            raise HTTPException(403)
         name = secrets.token_hex(16)
         path = self._pending_dir(request) / f"{name}.csv"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as out:
             out.write(content)
-        user = console_user(request)
-        return self._serializer(request).dumps({
-            "f": name, "t": request.scope["tenant"].slug, "a": user.admin.id if user else None, "n": filename,
-            "h": hashlib.sha256(content).hexdigest(),
-        })
+        async with request.app.state.sessionmaker() as db:
+            token = await TokenService(db).issue(
+                PENDING_UPLOAD, user.admin.principal, timedelta(seconds=PENDING_TTL),
+                data={"f": name, "n": filename, "h": hashlib.sha256(content).hexdigest()},
+            )
+            await db.commit()
+        return token
 
-    def _claim(self, request: Request, signed: str) -> tuple[str, bytes]:
+    async def _claim(self, request: Request, token: str) -> tuple[str, bytes]:
         """(file name, content) of a pending upload, taken once; BadForm when expired or used."""
         gone = BadForm("Ce fichier a expiré (1 h) ou a déjà été appliqué : envoyez-le de nouveau.")
-        try:
-            data = self._serializer(request).loads(signed, max_age=PENDING_TTL)
-        except (SignatureExpired, BadSignature):
-            raise gone from None
         user = console_user(request)
-        if (
-            not isinstance(data, dict) or data.get("t") != request.scope["tenant"].slug
-            or user is None or data.get("a") != user.admin.id or not _PENDING_NAME.match(str(data.get("f", "")))
-        ):
+        if user is None:
+            raise gone
+        async with request.app.state.sessionmaker() as db:
+            row = await TokenService(db).consume(PENDING_UPLOAD, token, request.scope["tenant"].slug, kind="admin")
+            await db.commit()
+        data = row.data if row is not None and row.admin_id == user.admin.id else None
+        if data is None or not _PENDING_NAME.match(str(data.get("f", ""))):
             raise gone
         directory = self._pending_dir(request)
         claimed = directory / f"{data['f']}.applying"
@@ -203,7 +206,7 @@ class ImportView(BaseView):
         user = console_user(request)
         async with request.app.state.sessionmaker() as db:
             return await import_assistants(
-                db, tenant, content, filename, secret_key=request.app.state.settings.effective_secret_key,
+                db, tenant, content, filename,
                 dry_run=dry_run, admin_id=user.admin.id if user else None, by=user.admin.email if user else None,
             )
 
@@ -227,7 +230,7 @@ class ImportView(BaseView):
         except ImportFileError as exc:
             return await self._page(request, f"{filename} : {exc.message}", status_code=400)
         return await self.templates.TemplateResponse(request, "import_report.html", {
-            "title": self.name, "report": _report_context(report), "pending": self._keep(request, filename, content),
+            "title": self.name, "report": _report_context(report), "pending": await self._keep(request, filename, content),
             "csrf_value": csrf_token(request), "letter_mode": request.scope["tenant"].config.activation.mode == "letter",
         })
 
@@ -236,7 +239,7 @@ class ImportView(BaseView):
         self._require_admin(request)
         try:
             form = await read_form(request)
-            filename, content = self._claim(request, form.get("envoi", ""))
+            filename, content = await self._claim(request, form.get("envoi", ""))
         except CsrfFailed:
             raise HTTPException(403, detail=expired_form_message()) from None
         except BadForm as exc:

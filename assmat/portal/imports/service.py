@@ -47,11 +47,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assmat.core import clock
 from assmat.core.security import audit
 from assmat.core.security.audit import EventType
-from assmat.core.security import tokens
+from assmat.core.security.tokens import Principal, TokenService
 from assmat.auth.identifiers import normalize_identifier
-from assmat.auth.service import LETTER_TTL, TEMPORARY_PASSWORD
+from assmat.auth.context import LETTER_TTL, TEMPORARY_PASSWORD
 from assmat.auth.models import Account
-from assmat.core.security.models import AccountToken
 from assmat.portal.agrement.models import Agrement
 from assmat.portal.imports.models import ImportRun
 from assmat.core.mail.address import address_key, plain_address
@@ -461,7 +460,6 @@ async def import_assistants(
     data: bytes,
     filename: str,
     *,
-    secret_key: str,
     dry_run: bool,
     admin_id: int | None = None,
     by: str | None = None,
@@ -548,7 +546,7 @@ async def import_assistants(
             progress,
         )
         try:
-            await _write(db, tenant, secret_key, now, new_rows, account_updates, agrement_updates, agrement_inserts,
+            await _write(db, tenant, now, new_rows, account_updates, agrement_updates, agrement_inserts,
                          returned_ids, newly_missing, letter_mode, writes)
         except IntegrityError:
             await db.rollback()
@@ -572,7 +570,7 @@ async def import_assistants(
 
 
 async def _write(
-    db: AsyncSession, tenant: Tenant, secret_key: str, now: datetime, new_rows: list[ParsedRow],
+    db: AsyncSession, tenant: Tenant, now: datetime, new_rows: list[ParsedRow],
     account_updates: list[dict[str, Any]], agrement_updates: list[dict[str, Any]],
     agrement_inserts: list[dict[str, Any]], returned_ids: list[int], newly_missing: list[int],
     letter_mode: bool, writes: _Writes,
@@ -607,11 +605,10 @@ async def _write(
         # never shown (256 random bits nobody can type): the account awaits its letter, and the
         # console's letter action issues the printed one, which replaces it.
         for batch in _chunks(new_rows):
-            await db.execute(insert(AccountToken.__table__), [{
-                "token_hash": tokens.keyed_digest(secret_key, slug, str(created_ids[row.identifier]), tokens.new_secret()),
-                "tenant_id": slug, "account_id": created_ids[row.identifier], "purpose": TEMPORARY_PASSWORD,
-                "created_at": now, "expires_at": now + LETTER_TTL, "data": {"reason": "import"},
-            } for row in batch])
+            await TokenService(db).issue_unheld(
+                TEMPORARY_PASSWORD, [Principal("account", created_ids[row.identifier], slug) for row in batch],
+                LETTER_TTL, data={"reason": "import"},
+            )
             writes.advance(len(batch))
     for batch in _chunks(account_updates):
         await db.execute(update(Account), list(batch))
