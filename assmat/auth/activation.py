@@ -19,15 +19,15 @@ from assmat.core.mail.address import plain_address
 from assmat.core.security import audit
 from assmat.core.security.audit import EventType
 from assmat.core.security.models import AccountToken
-from assmat.core.security.ratelimit import hit
+from assmat.core.security.ratelimit import ACTIVATION_PER_IDENTIFIER, ACTIVATION_PER_IP
 
 STEP2_TTL = timedelta(minutes=30)
 
 
-async def _throttle_identifier(ctx: AuthContext, bucket: str, raw_identifier: object, ip: str | None) -> None:
+async def _throttle_identifier(ctx: AuthContext, raw_identifier: object, ip: str | None) -> None:
     key = ctx.normalize(raw_identifier) or "?"
-    allowed = await hit(ctx.db, ctx.tenant.slug, bucket, f"id:{key}", limit=5, window=timedelta(hours=1))
-    allowed_ip = await hit(ctx.db, ctx.tenant.slug, bucket, f"ip:{ip}", limit=30, window=timedelta(hours=1))
+    allowed = await ACTIVATION_PER_IDENTIFIER.hit(ctx.db, ctx.tenant.slug, f"id:{key}")
+    allowed_ip = await ACTIVATION_PER_IP.hit(ctx.db, ctx.tenant.slug, f"ip:{ip}")
     await ctx.db.commit()
     if not (allowed and allowed_ip):
         raise RateLimited()
@@ -39,7 +39,7 @@ async def activation_by_identity(
 ) -> None:
     """Alpes-Maritimes: identifier + identity → a link to set the password, emailed to the
     address given. One generic answer whatever matched (RateLimited apart)."""
-    await _throttle_identifier(ctx, "activation", raw_identifier, ip)
+    await _throttle_identifier(ctx, raw_identifier, ip)
     fields = set(ctx.config.activation.identity_fields or [])
     account = await ctx.find(raw_identifier)
     email = normalize_email(raw_email)
@@ -69,7 +69,7 @@ async def activation_by_pmi_number(
     ctx: AuthContext, raw_identifier: object, birth_date: date | None, ip: str | None
 ) -> str | None:
     """Eure-et-Loir step 1: PMI number + birth date → a short-lived step-2 token, or None."""
-    await _throttle_identifier(ctx, "activation", raw_identifier, ip)
+    await _throttle_identifier(ctx, raw_identifier, ip)
     account = await ctx.find(raw_identifier)
     if (
         account is None

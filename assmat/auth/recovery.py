@@ -4,7 +4,6 @@ password or a link), and the link's use."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -16,7 +15,7 @@ from assmat.auth.models import Account
 from assmat.core import clock
 from assmat.core.security import audit
 from assmat.core.security.audit import EventType
-from assmat.core.security.ratelimit import hit
+from assmat.core.security.ratelimit import RESET_PER_ACCOUNT
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,7 @@ async def request_reset(ctx: AuthContext, raw_identifier: object, raw_email: obj
     if account.locked_at is not None and not reset.allowed_when_locked:
         if account.locked_until is None or account.locked_until > clock.now():
             return await _reset_refused(ctx, "locked", account, ip)
-    if not await hit(ctx.db, ctx.tenant.slug, "reset", str(account.id), limit=5, window=timedelta(hours=1)):
+    if not await RESET_PER_ACCOUNT.hit(ctx.db, ctx.tenant.slug, str(account.id)):
         return await _reset_refused(ctx, "throttled", account, ip)
     await send_reset(ctx, account, reason="reset")
     audit.record(ctx.db, ctx.tenant.slug, EventType.RESET_REQUESTED, account_id=account.id, ip=ip, mode=reset.mode)

@@ -20,7 +20,7 @@ def _window_start(now: datetime, window: timedelta) -> datetime:
     return datetime.fromtimestamp(epoch - epoch % seconds, tz=now.tzinfo)
 
 
-async def hit(
+async def _hit(
     session: AsyncSession, tenant_id: str, bucket: str, key: str, *, limit: int, window: timedelta
 ) -> bool:
     """Count one hit; False when this key already used its `limit` hits in the current window.
@@ -45,20 +45,21 @@ async def hit(
         async with session.begin_nested():
             session.add(RateLimitHit(tenant_id=tenant_id, bucket=bucket, key=hashed, window_start=start, count=1))
     except IntegrityError:  # a parallel request created the window first: count against it
-        return await hit(session, tenant_id, bucket, key, limit=limit, window=window)
+        return await _hit(session, tenant_id, bucket, key, limit=limit, window=window)
     return True
 
 
 @dataclass(frozen=True)
 class RateLimit:
-    """A named limit: at most `limit` hits per `window` for one key of one bucket."""
+    """A named limit: at most `limit` hits per `window` for one key of one bucket. Every limit of
+    the platform is one of the constants below, so they can be read (and tuned) in one place."""
 
     bucket: str
     limit: int
     window: timedelta
 
     async def hit(self, session: AsyncSession, tenant_id: str, key: str) -> bool:
-        return await hit(session, tenant_id, self.bucket, key, limit=self.limit, window=self.window)
+        return await _hit(session, tenant_id, self.bucket, key, limit=self.limit, window=self.window)
 
 
 # Anonymous requests that write rows are capped per client, so that no one fills the tables
@@ -72,3 +73,11 @@ CAPTCHA_RENDER = RateLimit("captcha_render", limit=6, window=timedelta(minutes=1
 # Submissions of a form that carries a captcha, per client address: the captcha is not the only
 # brake on a bot that solves it (sign-in, forgot password, and any form that shows one).
 CAPTCHA_FORM = RateLimit("captcha_form", limit=10, window=timedelta(minutes=10))
+
+# Account flows, per identifier and per client: a person asks again a few times, a bot thousands.
+RESET_PER_ACCOUNT = RateLimit("reset", limit=5, window=timedelta(hours=1))
+ACTIVATION_PER_IDENTIFIER = RateLimit("activation", limit=5, window=timedelta(hours=1))  # key "id:…"
+ACTIVATION_PER_IP = RateLimit("activation", limit=30, window=timedelta(hours=1))  # key "ip:…"
+# Forms that mail the staff: a visitor's questions, an assistant's real changes; not a relay.
+CONTACT_PER_IP = RateLimit("contact", limit=5, window=timedelta(hours=1))
+SITUATION_CHANGE_PER_ACCOUNT = RateLimit("situation_change", limit=5, window=timedelta(days=1))

@@ -5,7 +5,6 @@ the visitor when asked."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,13 +15,12 @@ from assmat.core.i18n import gettext as _
 from assmat.core.mail.outbox import enqueue
 from assmat.core.security import audit
 from assmat.core.security.audit import EventType
-from assmat.core.security.ratelimit import hit
+from assmat.core.security.ratelimit import CONTACT_PER_IP
 from assmat.portal.contact.models import ContactMessage
 from assmat.tenants.loader import Tenant
 
 NAME_MAX = 200
 MESSAGE_MAX = 5000
-HOURLY_LIMIT = 5  # messages per connection and hour: a visitor's questions, not a relay
 
 
 @dataclass(frozen=True)
@@ -69,7 +67,7 @@ async def send_contact(
     """Checks the form (Invalid), then counts it against `ip` (RateLimited: the count is in
     `db`, the caller commits it all the same), then keeps and mails it. The caller commits."""
     contact = read_contact(values)
-    if not await hit(db, tenant.slug, "contact", f"ip:{ip}", limit=HOURLY_LIMIT, window=timedelta(hours=1)):
+    if not await CONTACT_PER_IP.hit(db, tenant.slug, f"ip:{ip}"):
         raise RateLimited(_("Too many messages were sent from your connection. Please try again later."))
     db.add(ContactMessage(tenant_id=tenant.slug, name=contact.name, email=contact.email, message=contact.message,
                           acknowledgment_requested=contact.acknowledgment, ip=ip))

@@ -4,7 +4,6 @@ administrator."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,13 +13,12 @@ from assmat.core.i18n import gettext as _
 from assmat.core.mail.outbox import enqueue
 from assmat.core.security import audit
 from assmat.core.security.audit import EventType
-from assmat.core.security.ratelimit import hit
+from assmat.core.security.ratelimit import SITUATION_CHANGE_PER_ACCOUNT
 from assmat.portal.messages.service import account_name
 from assmat.portal.space.models import SituationChange
 from assmat.tenants.loader import Tenant
 
 SITUATION_MAX = 5000
-SITUATION_LIMIT = 5  # reports per account and day: enough for any real change, not a flood of mail
 
 
 async def report_situation_change(
@@ -31,8 +29,7 @@ async def report_situation_change(
     message = message.strip()
     if not message or len(message) > SITUATION_MAX:
         raise Invalid(field_errors={"message": _("Please describe the change (5,000 characters at most).")})
-    if not await hit(db, tenant.slug, "situation_change", f"account:{account.id}", limit=SITUATION_LIMIT,
-                     window=timedelta(days=1)):
+    if not await SITUATION_CHANGE_PER_ACCOUNT.hit(db, tenant.slug, f"account:{account.id}"):
         raise RateLimited(_(
             "You have sent several reports today. Please try again tomorrow, or contact the département's services."
         ))
