@@ -8,14 +8,18 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from assmat.core.db.base import Base, _now
+from assmat.core.db.base import Base, _now, same_tenant
 
 
 class AuditEvent(Base):
     """Who did what, where and when. Never a password or a token."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_tenant_time", "tenant_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_audit_events_tenant_time", "tenant_id", "created_at"),
+        # A platform event (tenant_id NULL) is not checked by this one.
+        same_tenant("account_id", "accounts", beside_set_null=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.slug"))  # None: platform
@@ -31,12 +35,15 @@ class AccountToken(Base):
     the token is stored."""
 
     __tablename__ = "account_tokens"
-    __table_args__ = (Index("ix_account_tokens_account_purpose", "account_id", "purpose"),)
+    __table_args__ = (
+        Index("ix_account_tokens_account_purpose", "account_id", "purpose"),
+        same_tenant("account_id", "accounts", ondelete="CASCADE"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    account_id: Mapped[int]
     purpose: Mapped[str] = mapped_column(String(30))  # reset | activation | email_change | email_confirmation
     created_at: Mapped[datetime] = mapped_column(default=_now)
     expires_at: Mapped[datetime] = mapped_column(index=True)  # the purge's key

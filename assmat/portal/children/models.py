@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from assmat.core.db.base import Base, _now
+from assmat.core.db.base import Base, _now, same_tenant, tenant_key
 
 
 class Child(Base):
@@ -17,11 +17,13 @@ class Child(Base):
     __table_args__ = (
         Index("ix_children_tenant_account", "tenant_id", "account_id"),
         Index("ix_children_tenant_declared", "tenant_id", "declared_at"),
+        same_tenant("account_id", "accounts", ondelete="CASCADE"),
+        tenant_key(),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    account_id: Mapped[int]
     last_name: Mapped[str] = mapped_column(String(100))
     first_name: Mapped[str] = mapped_column(String(100))
     birth_date: Mapped[date]
@@ -57,10 +59,11 @@ class CarePeriod(Base):
     """One row of a child's "Périodes d'accueil": a tenant childcare type code and its dates."""
 
     __tablename__ = "care_periods"
+    __table_args__ = (same_tenant("child_id", "children", ondelete="CASCADE"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
-    child_id: Mapped[int] = mapped_column(ForeignKey("children.id", ondelete="CASCADE"), index=True)
+    child_id: Mapped[int] = mapped_column(index=True)
     childcare_type: Mapped[str] = mapped_column(String(40))  # ChildcareType.code of the tenant
     start_date: Mapped[date]
     end_date: Mapped[date | None]
