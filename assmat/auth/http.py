@@ -233,7 +233,7 @@ async def login(request: Request) -> Response:
             ), 400)
         except LoginFailed:
             return await login_page(request, form, login_failed_text(tenant), 400)
-        await close_session(db, read_cookie(request.scope, SESSION_COOKIE))
+        await close_session(db, tenant.slug, read_cookie(request.scope, SESSION_COOKIE))
         token = await open_session(
             db, outcome.account, tenant.config.session.absolute_timeout, client_ip(request), request.headers.get("user-agent")
         )
@@ -251,7 +251,7 @@ async def logout(request: Request) -> Response:
     token = read_cookie(request.scope, SESSION_COOKIE)
     account = current_account(request)
     async with database(request) as db:
-        await close_session(db, token)
+        await close_session(db, tenant.slug, token)
         if account is not None:
             audit.record(db, tenant.slug, "logout", account_id=account.id, ip=client_ip(request))
         await db.commit()
@@ -281,7 +281,7 @@ async def forced_change(request: Request) -> Response:
             return page(request, "forced_change.html", {**context, "errors": exc.messages, "error_field": exc.field}, 400)
         except TokenInvalid:
             # The temporary password expired, or a parallel change already replaced it.
-            await close_session(db, read_cookie(request.scope, SESSION_COOKIE))
+            await close_session(db, tenant.slug, read_cookie(request.scope, SESSION_COOKIE))
             await db.commit()
             response = redirect("/connexion", info="temporary_password_spent")
             clear_session_cookie(request, response)

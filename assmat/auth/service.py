@@ -77,7 +77,7 @@ class AccountService:
         self.secret_key = secret_key
         self.base_url = base_url.rstrip("/")
         self.mail_failures: list[str] = []  # templates that could not be queued (see _mail)
-        self.lockout = Lockout(db, Account, tenant.config.lockout)
+        self.lockout = Lockout(db, Account, tenant.config.lockout, tenant.slug)
 
     # -- lookups -----------------------------------------------------------------------------
 
@@ -95,6 +95,13 @@ class AccountService:
     async def get(self, account_id: int) -> Account | None:
         return await self.db.scalar(
             select(Account).where(Account.tenant_id == self.tenant.slug, Account.id == account_id)
+        )
+
+    async def _reload(self, account: Account) -> None:
+        """`account` as the database has it after an UPDATE statement (a refresh, within the tenant)."""
+        await self.db.scalar(
+            select(Account).where(Account.tenant_id == self.tenant.slug, Account.id == account.id)
+            .execution_options(populate_existing=True)
         )
 
     async def _mail(self, template: str, to: str | None, *, about: int | None = None, **context: object) -> None:
@@ -123,7 +130,7 @@ class AccountService:
         if not await self.lockout.lock_if_reached(account.id):
             return False
         now = clock.now()
-        await end_all_sessions(self.db, account.id)
+        await end_all_sessions(self.db, self.tenant.slug, account.id)
         audit.record(self.db, self.tenant.slug, "account.locked", account_id=account.id, ip=ip)
         if self.config.lockout.notify_user:
             # A lock that lifts by itself says so: « contact the administrator » would be false.
@@ -156,6 +163,7 @@ class AccountService:
         candidate = tokens.keyed_digest(self.secret_key, self.tenant.slug, str(account_id), password)
         return await self.db.scalar(
             select(AccountToken).where(
+                AccountToken.tenant_id == self.tenant.slug,
                 AccountToken.account_id == account_id,
                 AccountToken.purpose == TEMPORARY_PASSWORD,
                 AccountToken.token_hash == candidate,
@@ -211,7 +219,7 @@ class AccountService:
                 await self.lockout.unlock(account.id)
                 audit.record(self.db, self.tenant.slug, "account.unlocked", account_id=account.id, by="temporary_password")
                 await self.db.commit()
-                await self.db.refresh(account)
+                await self._reload(account)
                 return await self.authenticate(raw_identifier, password, ip)
             temporary = None
         if temporary is not None and temporary.expires_at <= clock.now():
@@ -250,7 +258,8 @@ class AccountService:
             # after the other, each ending the session the previous one opened.
             claimed = await self.db.execute(
                 update(AccountToken)
-                .where(AccountToken.id == temporary.id, AccountToken.used_at.is_(None), AccountToken.expires_at > now)
+                .where(AccountToken.id == temporary.id, AccountToken.tenant_id == self.tenant.slug, AccountToken.used_at.is_(None),
+                       AccountToken.expires_at > now)
                 .values(data={"last_sign_in_at": now.isoformat()})
                 .returning(AccountToken.id)
             )
@@ -259,12 +268,12 @@ class AccountService:
                 audit.record(self.db, self.tenant.slug, "login.failed", account_id=account.id, ip=ip, reason="temporary_spent")
                 await self.db.commit()
                 raise LoginFailed()
-            await end_all_sessions(self.db, account.id)
+            await end_all_sessions(self.db, self.tenant.slug, account.id)
             values["must_change_password"] = True  # a temporary password is only a way to the forced change
         elif account.password_hash and self.hasher.needs_rehash(account.password_hash):
             values["password_hash"] = await self.hasher.hash(password)
         account = (await self.db.execute(
-            update(Account).where(Account.id == account.id).values(**values).returning(Account)
+            update(Account).where(Account.id == account.id, Account.tenant_id == self.tenant.slug).values(**values).returning(Account)
         )).scalar_one()
         audit.record(
             self.db, self.tenant.slug, "login.success", account_id=account.id, ip=ip, with_temporary=temporary is not None
@@ -305,7 +314,7 @@ class AccountService:
                     .returning(Account.id)
                 )
                 if cleared.scalar() is not None:
-                    await end_all_sessions(self.db, account.id)
+                    await end_all_sessions(self.db, self.tenant.slug, account.id)
                 audit.record(self.db, self.tenant.slug, "password.change_refused", account_id=account.id, ip=ip,
                              reason="temporary_password_spent")
                 await self.db.commit()
@@ -337,7 +346,9 @@ class AccountService:
         history = self.config.password_policy.history
         hashes: list[str] = [account.password_hash] if account.password_hash else []
         if history is not None:
-            query = select(PasswordHistory.password_hash).where(PasswordHistory.account_id == account.id)
+            query = select(PasswordHistory.password_hash).where(
+                PasswordHistory.tenant_id == self.tenant.slug, PasswordHistory.account_id == account.id
+            )
             if history.months:
                 query = query.where(PasswordHistory.created_at >= clock.now() - timedelta(days=30 * history.months))
             query = query.order_by(PasswordHistory.created_at.desc())
@@ -396,8 +407,8 @@ class AccountService:
         )
         self.db.add(PasswordHistory(tenant_id=self.tenant.slug, account_id=account.id, password_hash=new_hash, created_at=now))
         # An email change asked with the old password must not outlive it.
-        await tokens.revoke(self.db, account.id, RESET, TEMPORARY_PASSWORD, ACTIVATION, ACTIVATION_STEP2, EMAIL_CHANGE)
-        await end_all_sessions(self.db, account.id)
+        await tokens.revoke(self.db, self.tenant.slug, account.id, RESET, TEMPORARY_PASSWORD, ACTIVATION, ACTIVATION_STEP2, EMAIL_CHANGE)
+        await end_all_sessions(self.db, self.tenant.slug, account.id)
         audit.record(self.db, self.tenant.slug, "password.changed", account_id=account.id, ip=ip, reason=reason)
 
     async def change_password(self, account: Account, current: str, password: object, confirmation: object, ip: str | None) -> None:
@@ -514,7 +525,7 @@ class AccountService:
             .values(disabled_at=clock.now() if disabled else None)
         )
         if disabled:
-            await end_all_sessions(self.db, account.id)
+            await end_all_sessions(self.db, self.tenant.slug, account.id)
         audit.record(self.db, self.tenant.slug, "account.disabled" if disabled else "account.enabled", account_id=account.id, by=by)
 
     async def staff_resend_activation(self, account: Account, by: str) -> bool:
@@ -681,14 +692,14 @@ class AccountService:
         if row.purpose == ACTIVATION:
             address = row.data.get("email") or account.email
             await self.db.execute(
-                update(Account).where(Account.id == account.id).values(
+                update(Account).where(Account.id == account.id, Account.tenant_id == self.tenant.slug).values(
                     email=address, email_key=normalize_email(address), email_confirmed_at=now
                 )
             )
         else:
             address = plain_address(raw_email)
             await self.db.execute(
-                update(Account).where(Account.id == account.id).values(
+                update(Account).where(Account.id == account.id, Account.tenant_id == self.tenant.slug).values(
                     email=address, email_key=email,
                     email_confirmed_at=None if self.config.activation.email_confirmation else now,
                 )
@@ -737,20 +748,20 @@ class AccountService:
             old_address = account.email
             address = row.data["email"]
             await self.db.execute(
-                update(Account).where(Account.id == account.id).values(
+                update(Account).where(Account.id == account.id, Account.tenant_id == self.tenant.slug).values(
                     email=address, email_key=normalize_email(address), email_confirmed_at=clock.now()
                 )
             )
             if purpose == EMAIL_CHANGE:
                 # The old address learns of the change: the owner can react if it was not them.
-                await tokens.revoke(self.db, account.id, RESET, TEMPORARY_PASSWORD, EMAIL_CHANGE)
+                await tokens.revoke(self.db, self.tenant.slug, account.id, RESET, TEMPORARY_PASSWORD, EMAIL_CHANGE)
                 if old_address and normalize_email(old_address) != normalize_email(address):
                     await self._mail("email_change_notice", old_address, about=account.id, new_email_masked=mask_email(address))
                 audit.record(self.db, self.tenant.slug, "email.changed", account_id=account.id, ip=ip)
             else:
                 audit.record(self.db, self.tenant.slug, "email.confirmed", account_id=account.id, ip=ip)
             await self.db.commit()
-            await self.db.refresh(account)
+            await self._reload(account)
             return account
         await self.db.rollback()
         raise TokenInvalid()

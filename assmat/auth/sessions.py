@@ -55,20 +55,22 @@ async def load_session(
     user_session, account = found
     now = clock.now()
     if user_session.expires_at <= now or user_session.last_seen_at + idle_timeout <= now or account.disabled_at:
-        await session.execute(delete(UserSession).where(UserSession.id == user_session.id))
+        await session.execute(delete(UserSession).where(UserSession.id == user_session.id, UserSession.tenant_id == tenant_id))
         await session.commit()
         return None
     if now - user_session.last_seen_at >= TOUCH_EVERY:
-        await session.execute(update(UserSession).where(UserSession.id == user_session.id).values(last_seen_at=now))
+        await session.execute(
+            update(UserSession).where(UserSession.id == user_session.id, UserSession.tenant_id == tenant_id).values(last_seen_at=now)
+        )
         await session.commit()
     return user_session, account
 
 
-async def close_session(session: AsyncSession, token: str | None) -> None:
+async def close_session(session: AsyncSession, tenant_id: str, token: str | None) -> None:
     if token:
-        await session.execute(delete(UserSession).where(UserSession.id == digest(token)))
+        await session.execute(delete(UserSession).where(UserSession.id == digest(token), UserSession.tenant_id == tenant_id))
 
 
-async def end_all_sessions(session: AsyncSession, account_id: int) -> None:
+async def end_all_sessions(session: AsyncSession, tenant_id: str, account_id: int) -> None:
     """Lock, disable and password change end every session of the account."""
-    await session.execute(delete(UserSession).where(UserSession.account_id == account_id))
+    await session.execute(delete(UserSession).where(UserSession.tenant_id == tenant_id, UserSession.account_id == account_id))

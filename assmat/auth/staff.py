@@ -70,7 +70,7 @@ class AdminService:
         self.tenant = tenant
         self.tenant_id = tenant.slug if tenant else None
         self.policy = tenant.config.password_policy if tenant else PLATFORM_POLICY
-        self.lockout = Lockout(db, Admin, lockout)
+        self.lockout = Lockout(db, Admin, lockout, self.tenant_id)
 
     async def find(self, email: object) -> Admin | None:
         key = normalize_email(email)

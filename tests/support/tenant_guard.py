@@ -62,6 +62,14 @@ ALLOWANCES = (
         frozenset({"captcha_challenges", "rate_limits", "sessions", "account_tokens"}),
         frozenset({"SELECT", "DELETE"}),
     ),
+    Allowance(
+        "platform_tenants",
+        "The platform console's list of tenants counts each tenant's accounts, for super-admins "
+        "on the root domain only (is_platform_admin).",
+        frozenset({"assmat.admin.platform:PlatformTenantsView.tenants"}),
+        frozenset({"accounts"}),
+        frozenset({"SELECT"}),
+    ),
 )
 
 # Not in ALLOWANCES because they are not statements of the application's code paths:

@@ -28,9 +28,11 @@ def keyed_digest(secret_key: str, *parts: str) -> str:
     return hmac.new(secret_key.encode(), "\x1f".join(parts).encode(), hashlib.sha256).hexdigest()
 
 
-async def revoke(session: AsyncSession, account_id: int, *purposes: str) -> None:
+async def revoke(session: AsyncSession, tenant_id: str, account_id: int, *purposes: str) -> None:
     """End every live token of these purposes (a newer one was issued, or the password changed)."""
-    query = update(AccountToken).where(AccountToken.account_id == account_id, AccountToken.used_at.is_(None))
+    query = update(AccountToken).where(
+        AccountToken.tenant_id == tenant_id, AccountToken.account_id == account_id, AccountToken.used_at.is_(None)
+    )
     if purposes:
         query = query.where(AccountToken.purpose.in_(purposes))
     await session.execute(query.values(used_at=clock.now()))
@@ -46,7 +48,7 @@ async def issue(
     token_hash: str | None = None,
 ) -> str:
     """A new token; older live tokens of the same purpose die. Returns the clear token."""
-    await revoke(session, account_id, purpose)
+    await revoke(session, tenant_id, account_id, purpose)
     token = new_secret()
     now = clock.now()
     session.add(
@@ -86,7 +88,7 @@ async def consume(session: AsyncSession, tenant_id: str, purpose: str, token: ob
         return None
     result = await session.execute(
         update(AccountToken)
-        .where(AccountToken.id == row.id, AccountToken.used_at.is_(None))
+        .where(AccountToken.id == row.id, AccountToken.tenant_id == tenant_id, AccountToken.used_at.is_(None))
         .values(used_at=clock.now())
         .returning(AccountToken.id)
     )
