@@ -79,3 +79,16 @@ def test_async_sessions_are_watched_and_the_purge_is_a_named_allowance(database_
 ])
 def test_what_counts_as_naming_the_tenant(tenant_guard, statement, unscoped):
     assert tenant_guard.unscoped_tables(statement) == unscoped
+
+
+def test_an_account_matched_within_its_audit_events_tenant_is_scoped(tenant_guard):
+    """The platform's audit trail spans tenants: each account is looked up in its event's tenant."""
+    from sqlalchemy import or_
+
+    from assmat.core.security.models import AuditEvent
+
+    unscoped = select(AuditEvent).where(AuditEvent.account_id.in_(select(Account.id).where(Account.email == "a@b.fr")))
+    scoped = select(AuditEvent).where(AuditEvent.account_id.in_(
+        select(Account.id).where(Account.tenant_id == AuditEvent.tenant_id, or_(Account.email == "a@b.fr"))))
+    assert tenant_guard.unscoped_tables(unscoped) == {"accounts"}
+    assert tenant_guard.unscoped_tables(scoped) == set()

@@ -12,7 +12,8 @@ the mail sender on purpose; their scoping is `assmat/admin/scoping.py`, proven b
 matrix.
 
 A predicate is `tenant_id` compared (=, IN, IS) with a value in the WHERE clause's top-level AND,
-or a join/correlation `a.tenant_id = b.tenant_id` with a table that has one. INSERTs carry their
+or a join/correlation `a.tenant_id = b.tenant_id` with a table that has one, or with a row of a
+platform-wide table (an audit event, a mail: the row's own tenant). INSERTs carry their
 `tenant_id` as a value and are not checked. Every other exception is a named `Allowance` below.
 """
 
@@ -96,6 +97,9 @@ class TenantGuard:
             table.name for table in metadata.tables.values()
             if "tenant_id" in table.c and not table.c.tenant_id.nullable
         )
+        self.shared = frozenset(
+            table.name for table in metadata.tables.values() if "tenant_id" in table.c and table.c.tenant_id.nullable
+        )
         self._lock = threading.Lock()
         self._violations: list[Violation] = []
         self._flush_caches: set[int] = set()
@@ -173,8 +177,8 @@ class TenantGuard:
         unscoped: set[str] = set()
         for node in _statements(statement):
             froms, conditions = _froms_and_conditions(node)
-            names = {_from_name(f) for f in froms}
-            scoped = _scoped(names, conditions, outer_scoped)
+            anchors = {_from_name(f) for f in froms if _table_name(f) in self.shared}
+            scoped = _scoped(conditions, outer_scoped | anchors)
             unscoped |= {name_table for name, name_table in ((_from_name(f), _table_name(f)) for f in froms)
                          if name_table in self.guarded and name not in scoped}
             for nested in _nested_statements(node):
@@ -249,7 +253,7 @@ def _tenant_column_of(side: Any) -> str | None:
     return None
 
 
-def _scoped(names: set[str], conditions: list[Any], outer_scoped: frozenset[str]) -> set[str]:
+def _scoped(conditions: list[Any], outer_scoped: frozenset[str]) -> set[str]:
     scoped = set(outer_scoped)
     links: list[tuple[str, str]] = []
     for condition in conditions:
