@@ -92,3 +92,26 @@ def test_an_account_matched_within_its_audit_events_tenant_is_scoped(tenant_guar
         select(Account.id).where(Account.tenant_id == AuditEvent.tenant_id, or_(Account.email == "a@b.fr"))))
     assert tenant_guard.unscoped_tables(unscoped) == {"accounts"}
     assert tenant_guard.unscoped_tables(scoped) == set()
+
+
+def test_the_unit_of_work_writes_back_what_a_scoped_select_loaded(database_url, strict):
+    """Flushing an object loaded with its tenant updates it by primary key: allowed, as the
+    load named the tenant; the same UPDATE written by hand is not."""
+    from sqlalchemy.orm import Session
+
+    from assmat.tenants.models import TenantRow
+
+    engine = create_engine(sync_url(database_url), poolclass=pool.NullPool)
+    try:
+        with Session(engine, expire_on_commit=False) as session:  # as the app's sessions
+            session.add(TenantRow(slug="gers", name="Gers"))
+            session.add(Account(tenant_id="gers", identifier="a1"))
+            session.commit()
+            account = session.scalar(select(Account).where(Account.tenant_id == "gers", Account.identifier == "a1"))
+            account.first_name = "Ana"
+            session.commit()
+            session.execute(update(Account).where(Account.id == account.id).values(last_name="B"))
+            session.commit()
+    finally:
+        engine.dispose()
+    assert [(v.kind, v.tables) for v in strict.take()] == [("UPDATE", ("accounts",))]

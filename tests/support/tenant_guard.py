@@ -92,7 +92,9 @@ class Violation:
 
 
 class TenantGuard:
-    def __init__(self, metadata: Any) -> None:
+    def __init__(self, registry: Any) -> None:
+        """`registry`: the declarative registry of the models (`Base.registry`)."""
+        metadata = registry.metadata
         self.guarded = frozenset(
             table.name for table in metadata.tables.values()
             if "tenant_id" in table.c and not table.c.tenant_id.nullable
@@ -102,8 +104,7 @@ class TenantGuard:
         )
         self._lock = threading.Lock()
         self._violations: list[Violation] = []
-        self._flush_caches: set[int] = set()
-        self._metadata = metadata
+        self._registry = registry
         self.trust_tests = True  # the self-test turns it off to play the application's part
 
     # Recording -----------------------------------------------------------------------------
@@ -144,15 +145,7 @@ class TenantGuard:
     def _is_flush(self, context: Any) -> bool:
         # The unit of work passes its mapper's statement cache as an execution option.
         cache = context.execution_options.get("compiled_cache")
-        if cache is None:
-            return False
-        if not self._flush_caches:
-            from sqlalchemy.orm import class_mapper
-
-            from assmat.core.db.base import Base
-
-            self._flush_caches = {id(class_mapper(m.class_)._compiled_cache) for m in Base.registry.mappers}
-        return id(cache) in self._flush_caches
+        return cache is not None and any(cache is mapper._compiled_cache for mapper in self._registry.mappers)
 
     def _allowed(self, tables: set[str], kind: str) -> bool:
         origin = _origin(_stack())
@@ -339,7 +332,7 @@ def tenant_guard() -> Iterator[TenantGuard]:
     import assmat.app  # noqa: F401 - the composition root imports every feature's tables
     from assmat.core.db.base import Base
 
-    guard = TenantGuard(Base.metadata)
+    guard = TenantGuard(Base.registry)
     guard.install()
     try:
         yield guard
