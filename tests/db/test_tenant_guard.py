@@ -105,6 +105,7 @@ def test_the_unit_of_work_writes_back_what_a_scoped_select_loaded(database_url, 
     try:
         with Session(engine, expire_on_commit=False) as session:  # as the app's sessions
             session.add(TenantRow(slug="gers", name="Gers"))
+            session.flush()  # no relationship orders the two inserts
             session.add(Account(tenant_id="gers", identifier="a1"))
             session.commit()
             account = session.scalar(select(Account).where(Account.tenant_id == "gers", Account.identifier == "a1"))

@@ -14,7 +14,10 @@ matrix.
 A predicate is `tenant_id` compared (=, IN, IS) with a value in the WHERE clause's top-level AND,
 or a join/correlation `a.tenant_id = b.tenant_id` with a table that has one, or with a row of a
 platform-wide table (an audit event, a mail: the row's own tenant). INSERTs carry their
-`tenant_id` as a value and are not checked. Every other exception is a named `Allowance` below.
+`tenant_id` as a value and are not checked. Every other exception is named below, in one place:
+the `ALLOWANCES` (code paths that span tenants on purpose) and the three rules that follow them
+(migrations, the tests' own reads, the unit of work's write-back). The mail sender's claim of due
+mail and the tenant-row sync need none: `outbox` is platform-wide and `tenants` has no tenant_id.
 """
 
 from __future__ import annotations
@@ -73,7 +76,7 @@ ALLOWANCES = (
     ),
 )
 
-# Not in ALLOWANCES because they are not statements of the application's code paths:
+# The three rules besides ALLOWANCES (see TenantGuard._allowed and _is_flush):
 # - the migrations (files under assmat/migrations/) rewrite whole tables by design;
 # - the tests' own statements (the innermost project frame is under tests/) read what a request
 #   wrote, across tenants on purpose, to prove nothing leaked;
