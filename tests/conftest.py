@@ -16,6 +16,8 @@ from starlette.testclient import TestClient
 from assmat.core.db.migrate import upgrade
 from assmat.core.settings import Settings
 from tests.support.postgres import PostgresCluster, find_pg_bin
+# Every test fails on a statement that reads or writes a tenant's rows without naming the tenant.
+from tests.support.tenant_guard import _no_statement_without_tenant, tenant_guard  # noqa: F401
 
 REPO = Path(__file__).resolve().parent.parent
 TENANT_CONFIGS = REPO / "tenant_configs"

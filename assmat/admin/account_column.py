@@ -56,11 +56,14 @@ class AccountColumn:
 
     async def _label_accounts(self, request: Request, rows: list[Any]) -> None:
         ids = {self._account_id(row) for row in rows} - {None}
+        # The rows' own tenants: on the platform's console the rows span tenants, and an account
+        # is looked up only among the tenants of the rows that name accounts.
+        tenants = {row.tenant_id for row in rows if self._account_id(row) is not None}
         labels: dict[int, str] = {}
         if ids:
             found = await self._run_arbitrary_query(  # type: ignore[attr-defined]
                 select(Account.id, Account.first_name, Account.last_name, Account.identifier)
-                .where(Account.id.in_(ids), console_rows(Account, request))
+                .where(Account.tenant_id.in_(tenants), Account.id.in_(ids), console_rows(Account, request))
             )
             labels = {row.id: account_label(row.first_name, row.last_name, row.identifier) for row in found}
         request.state.account_labels = labels

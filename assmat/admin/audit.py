@@ -22,9 +22,12 @@ def _event_cell(event: AuditEvent, _attribute: Any) -> str:
 
 
 def _account_matches(text: str):
+    """Events of the accounts whose identifier or email contains `text`, each account looked up
+    in its event's tenant (the platform's trail spans tenants)."""
     return AuditEvent.account_id.in_(
         select(Account.id).where(
-            or_(Account.identifier.icontains(text, autoescape=True), Account.email.icontains(text, autoescape=True))
+            Account.tenant_id == AuditEvent.tenant_id,
+            or_(Account.identifier.icontains(text, autoescape=True), Account.email.icontains(text, autoescape=True)),
         )
     )
 

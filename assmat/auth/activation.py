@@ -116,14 +116,14 @@ async def complete_activation(
     if row.purpose == ACTIVATION:
         address = row.data.get("email") or account.email
         await ctx.db.execute(
-            update(Account).where(Account.id == account.id).values(
+            update(Account).where(Account.id == account.id, Account.tenant_id == ctx.tenant.slug).values(
                 email=address, email_key=normalize_email(address), email_confirmed_at=now
             )
         )
     else:
         address = plain_address(raw_email)
         await ctx.db.execute(
-            update(Account).where(Account.id == account.id).values(
+            update(Account).where(Account.id == account.id, Account.tenant_id == ctx.tenant.slug).values(
                 email=address, email_key=email,
                 email_confirmed_at=None if ctx.config.activation.email_confirmation else now,
             )

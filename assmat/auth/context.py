@@ -61,7 +61,7 @@ class AuthContext:
         self.secret_key = secret_key
         self.base_url = base_url.rstrip("/")
         self.mail_failures: list[str] = []  # templates that could not be queued (see mail)
-        self.lockout = Lockout(db, Account, tenant.config.lockout)
+        self.lockout = Lockout(db, Account, tenant.config.lockout, tenant.slug)
         self.tokens = TokenService(db, secret_key)
 
     def normalize(self, raw_identifier: object) -> str | None:

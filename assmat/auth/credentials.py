@@ -104,7 +104,7 @@ async def _check_history(ctx: AuthContext, account: Account, password: str) -> b
     history = ctx.config.password_policy.history
     hashes: list[str] = [account.password_hash] if account.password_hash else []
     if history is not None:
-        query = select(PasswordHistory.password_hash).where(PasswordHistory.account_id == account.id)
+        query = select(PasswordHistory.password_hash).where(PasswordHistory.tenant_id == ctx.tenant.slug, PasswordHistory.account_id == account.id)
         if history.months:
             query = query.where(PasswordHistory.created_at >= clock.now() - timedelta(days=30 * history.months))
         query = query.order_by(PasswordHistory.created_at.desc())
@@ -234,7 +234,7 @@ async def confirm_email(ctx: AuthContext, token: object, ip: str | None) -> Acco
         old_address = account.email
         address = row.data["email"]
         await ctx.db.execute(
-            update(Account).where(Account.id == account.id).values(
+            update(Account).where(Account.id == account.id, Account.tenant_id == ctx.tenant.slug).values(
                 email=address, email_key=normalize_email(address), email_confirmed_at=clock.now()
             )
         )
@@ -247,7 +247,7 @@ async def confirm_email(ctx: AuthContext, token: object, ip: str | None) -> Acco
         else:
             audit.record(ctx.db, ctx.tenant.slug, EventType.EMAIL_CONFIRMED, account_id=account.id, ip=ip)
         await ctx.db.commit()
-        await ctx.db.refresh(account)
+        await ctx.db.scalar(select(Account).where(Account.id == account.id, Account.tenant_id == ctx.tenant.slug).execution_options(populate_existing=True))
         return account
     await ctx.db.rollback()
     raise TokenInvalid()

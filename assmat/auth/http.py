@@ -236,7 +236,7 @@ async def logout(request: Request) -> Response:
     token = read_cookie(request.scope, SESSION_COOKIE)
     account = current_account(request)
     async with database(request) as db:
-        await close_session(db, token)
+        await close_session(db, tenant.slug, token)
         if account is not None:
             audit.record(db, tenant.slug, EventType.LOGOUT, account_id=account.id, ip=client_ip(request))
         await db.commit()
@@ -266,7 +266,7 @@ async def forced_change(request: Request) -> Response:
             return page(request, "forced_change.html", {**context, "errors": exc.messages, "error_field": exc.field}, 400)
         except TokenInvalid:
             # The temporary password expired, or a parallel change already replaced it.
-            await close_session(db, read_cookie(request.scope, SESSION_COOKIE))
+            await close_session(db, tenant.slug, read_cookie(request.scope, SESSION_COOKIE))
             await db.commit()
             response = redirect("/connexion", info="temporary_password_spent")
             clear_session_cookie(request, response)

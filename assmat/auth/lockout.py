@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import case, update
+from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assmat.core import clock
@@ -20,10 +20,15 @@ from assmat.tenants.schema import Lockout as LockoutConfig
 
 
 class Lockout:
-    def __init__(self, db: AsyncSession, model: Any, config: LockoutConfig):
+    def __init__(self, db: AsyncSession, model: Any, config: LockoutConfig, tenant_id: str | None):
         self.db = db
         self.model = model
         self.config = config
+        self.tenant_id = tenant_id  # None: the platform's super-admins
+
+    def _row(self, row_id: int) -> tuple[Any, Any]:
+        """The row by its id, within its tenant (`== None` renders IS NULL for the platform)."""
+        return self.model.id == row_id, self.model.tenant_id == self.tenant_id
 
     async def clear_expired(self, row: Any) -> None:
         """A temporary lock that has run out is lifted, with its counter."""
@@ -31,11 +36,12 @@ class Lockout:
         if row.locked_at is not None and row.locked_until is not None and row.locked_until <= now:
             await self.db.execute(
                 update(self.model)
-                .where(self.model.id == row.id, self.model.locked_until <= now)
+                .where(*self._row(row.id), self.model.locked_until <= now)
                 .values(locked_at=None, locked_until=None, failed_logins=0)
             )
             await self.db.commit()
-            await self.db.refresh(row)
+            # A refresh, within the tenant.
+            await self.db.scalar(select(self.model).where(*self._row(row.id)).execution_options(populate_existing=True))
 
     async def reserve(self, row_id: int) -> bool:
         """Count one attempt; False when the row is locked or out of attempts. Commits, so that
@@ -43,7 +49,7 @@ class Lockout:
         reserved = await self.db.execute(
             update(self.model)
             .where(
-                self.model.id == row_id,
+                *self._row(row_id),
                 self.model.locked_at.is_(None),
                 self.model.failed_logins < self.config.max_failures,
             )
@@ -63,7 +69,7 @@ class Lockout:
         return {"failed_logins": case((self.model.failed_logins > 0, self.model.failed_logins - 1), else_=0)}
 
     async def release(self, row_id: int) -> None:
-        await self.db.execute(update(self.model).where(self.model.id == row_id).values(**self.released()))
+        await self.db.execute(update(self.model).where(*self._row(row_id)).values(**self.released()))
 
     async def lock_if_reached(self, row_id: int) -> bool:
         """True for the one caller that locks the row; the caller ends sessions and mails."""
@@ -72,7 +78,7 @@ class Lockout:
         locked = await self.db.execute(
             update(self.model)
             .where(
-                self.model.id == row_id,
+                *self._row(row_id),
                 self.model.locked_at.is_(None),
                 self.model.failed_logins >= self.config.max_failures,
             )
@@ -83,7 +89,7 @@ class Lockout:
 
     async def unlock(self, row_id: int) -> None:
         await self.db.execute(
-            update(self.model).where(self.model.id == row_id).values(locked_at=None, locked_until=None, failed_logins=0)
+            update(self.model).where(*self._row(row_id)).values(locked_at=None, locked_until=None, failed_logins=0)
         )
 
 

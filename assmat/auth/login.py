@@ -61,6 +61,7 @@ class Door(Protocol):
     """Who may sign in here, and by which rules."""
 
     db: AsyncSession
+    tenant_id: str | None  # None: the platform's console
     session_timeout: timedelta  # absolute
 
     def captcha_key(self) -> tuple[str, str] | None:
@@ -85,7 +86,7 @@ async def sign_in(door: Door, attempt: Attempt) -> SignedIn:
         if not await captcha.check_challenge(door.db, slug, secret_key, attempt.captcha_id, attempt.captcha_answer):
             raise CaptchaWrong()
     principal = await door.authenticate(attempt.identifier, attempt.password, attempt.ip)
-    await close_session(door.db, attempt.previous_session)
+    await close_session(door.db, door.tenant_id, attempt.previous_session)
     token = await open_session(door.db, principal, door.session_timeout, attempt.ip, attempt.user_agent)
     await door.db.commit()  # the login's changes and its session at once
     return SignedIn(principal, token, door.next_step(principal))
@@ -97,6 +98,7 @@ class PortalDoor:
     def __init__(self, ctx: AuthContext):
         self.ctx = ctx
         self.db = ctx.db
+        self.tenant_id = ctx.tenant.slug
         self.session_timeout = ctx.config.session.absolute_timeout
 
     def captcha_key(self) -> tuple[str, str] | None:
@@ -183,7 +185,7 @@ async def authenticate(ctx: AuthContext, raw_identifier: object, password: str, 
             await ctx.lockout.unlock(account.id)
             audit.record(ctx.db, ctx.tenant.slug, EventType.ACCOUNT_UNLOCKED, account_id=account.id, by="temporary_password")
             await ctx.db.commit()
-            await ctx.db.refresh(account)
+            await ctx.db.scalar(select(Account).where(Account.id == account.id, Account.tenant_id == ctx.tenant.slug).execution_options(populate_existing=True))
             return await authenticate(ctx, raw_identifier, password, ip)
         temporary = None
     if temporary is not None and temporary.expires_at <= clock.now():
@@ -236,7 +238,7 @@ async def authenticate(ctx: AuthContext, raw_identifier: object, password: str, 
     elif account.password_hash and ctx.hasher.needs_rehash(account.password_hash):
         values["password_hash"] = await ctx.hasher.hash(password)
     account = (await ctx.db.execute(
-        update(Account).where(Account.id == account.id).values(**values).returning(Account)
+        update(Account).where(Account.id == account.id, Account.tenant_id == ctx.tenant.slug).values(**values).returning(Account)
     )).scalar_one()
     audit.record(
         ctx.db, ctx.tenant.slug, EventType.LOGIN_SUCCEEDED, account_id=account.id, ip=ip, with_temporary=temporary is not None

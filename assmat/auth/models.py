@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from assmat.core.db.base import Base, _now
+from assmat.core.db.base import Base, _now, same_tenant, tenant_key
 from assmat.core.security.tokens import Principal
 
 
@@ -18,6 +18,7 @@ class Account(Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "identifier", name="uq_accounts_tenant_identifier"),
         Index("ix_accounts_tenant_email", "tenant_id", "email_key"),
+        tenant_key(),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -68,11 +69,14 @@ class PasswordHistory(Base):
     """Previous password hashes, for the tenant's reuse rule (months or count)."""
 
     __tablename__ = "password_history"
-    __table_args__ = (Index("ix_password_history_account_time", "account_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_password_history_account_time", "account_id", "created_at"),
+        same_tenant("account_id", "accounts", ondelete="CASCADE"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    account_id: Mapped[int]
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=_now)
 
@@ -83,11 +87,14 @@ class UserSession(Base):
     database leak gives no usable session."""
 
     __tablename__ = "sessions"
-    __table_args__ = (CheckConstraint("(account_id IS NULL) <> (admin_id IS NULL)", name="one_principal"),)
+    __table_args__ = (
+        CheckConstraint("(account_id IS NULL) <> (admin_id IS NULL)", name="one_principal"),
+        same_tenant("account_id", "accounts", ondelete="CASCADE"),
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256(token) hex
-    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.slug"))
-    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.slug"))  # None: a super-admin's
+    account_id: Mapped[int | None] = mapped_column(index=True)
     admin_id: Mapped[int | None] = mapped_column(ForeignKey("admins.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=_now)
     last_seen_at: Mapped[datetime] = mapped_column(default=_now)
@@ -113,7 +120,7 @@ class Admin(Base):
     """A member of a tenant's staff in its console, or a platform super-admin (tenant_id None)."""
 
     __tablename__ = "admins"
-    __table_args__ = (UniqueConstraint("tenant_id", "email_key", name="uq_admins_tenant_email"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "email_key", name="uq_admins_tenant_email"), tenant_key())
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.slug"), index=True)

@@ -57,11 +57,13 @@ async def _load(
     now = clock.now()
     ended = principal.disabled_at or (model is Admin and principal.locked_at)
     if user_session.expires_at <= now or user_session.last_seen_at + idle_timeout <= now or ended:
-        await session.execute(delete(UserSession).where(UserSession.id == user_session.id))
+        await session.execute(delete(UserSession).where(UserSession.id == user_session.id, same_tenant[0]))
         await session.commit()
         return None
     if now - user_session.last_seen_at >= TOUCH_EVERY:
-        await session.execute(update(UserSession).where(UserSession.id == user_session.id).values(last_seen_at=now))
+        await session.execute(
+            update(UserSession).where(UserSession.id == user_session.id, same_tenant[0]).values(last_seen_at=now)
+        )
         await session.commit()
     return user_session, principal
 
@@ -82,12 +84,12 @@ async def load_console_session(
     return await _load(session, Admin, tenant_id, token, idle_timeout)  # type: ignore[return-value]
 
 
-async def close_session(session: AsyncSession, token: str | None) -> None:
+async def close_session(session: AsyncSession, tenant_id: str, token: str | None) -> None:
     if token:
-        await session.execute(delete(UserSession).where(UserSession.id == digest(token)))
+        await session.execute(delete(UserSession).where(UserSession.id == digest(token), UserSession.tenant_id == tenant_id))
 
 
 async def end_all_sessions(session: AsyncSession, principal: Principal) -> None:
     """Lock, disable and password change end every session of the principal."""
     owner = UserSession.account_id if principal.kind == "account" else UserSession.admin_id
-    await session.execute(delete(UserSession).where(owner == principal.id))
+    await session.execute(delete(UserSession).where(owner == principal.id, UserSession.tenant_id == principal.tenant_id))

@@ -78,7 +78,7 @@ class AdminService:
         self.tenant = tenant
         self.tenant_id = tenant.slug if tenant else None
         self.policy = tenant.config.password_policy if tenant else PLATFORM_POLICY
-        self.lockout = Lockout(db, Admin, lockout)
+        self.lockout = Lockout(db, Admin, lockout, self.tenant_id)
         self.tokens = TokenService(db)
 
     async def find(self, email: object) -> Admin | None:
@@ -173,8 +173,8 @@ class AdminService:
         row = await self._live_token(token)
         if row is None:
             raise TokenInvalid()
-        admin = await self.db.get(Admin, row.admin_id)
-        if admin is None or admin.tenant_id != self.tenant_id:
+        admin = await self.db.scalar(select(Admin).where(Admin.id == row.admin_id, Admin.tenant_id == self.tenant_id))
+        if admin is None:
             raise TokenInvalid()
         if not isinstance(password, str) or not password:
             raise PasswordRejected([_("Please enter a new password.")])
@@ -211,5 +211,5 @@ class AdminService:
         return ConsoleUser(found[1], found[0].id) if found else None
 
     async def close_session(self, token: str | None) -> None:
-        await close_session(self.db, token)
+        await close_session(self.db, self.tenant_id, token)
         await self.db.commit()

@@ -200,3 +200,32 @@ def test_0009_moves_console_tokens_and_sessions_into_the_shared_tables_and_back(
         upgrade(database_url)
     finally:
         engine.dispose()
+
+
+def test_0008_composite_tenant_keys_go_down_and_up(database_url):
+    """Down to 0007, every child points at its parent by id alone again (with its ON DELETE);
+    back up, by (tenant_id, id)."""
+
+    def keys(engine) -> dict[tuple[str, str], tuple[list[str], str | None]]:
+        inspector = inspect(engine)
+        return {(table, fk["name"]): (fk["constrained_columns"], (fk.get("options") or {}).get("ondelete"))
+                for table in inspector.get_table_names() for fk in inspector.get_foreign_keys(table)}
+
+    engine = create_engine(sync_url(database_url), poolclass=pool.NullPool)
+    try:
+        up = keys(engine)
+        downgrade(database_url, "0007_message_search")
+        down = keys(engine)
+        upgrade(database_url)
+        again = keys(engine)
+    finally:
+        engine.dispose()
+    composite = {key: value for key, value in up.items() if value[0][0] == "tenant_id" and len(value[0]) == 2}
+    assert len(composite) == 13  # 0008's twelve, and the guardians' own (0010)
+    assert composite[("guardians", "fk_guardians_tenant_id_child_id_children")] == (["tenant_id", "child_id"], "CASCADE")
+    assert composite[("care_periods", "fk_care_periods_tenant_id_child_id_children")][0] == ["tenant_id", "child_id"]
+    assert not set(composite) & set(down)
+    assert down[("care_periods", "fk_care_periods_child_id_children")] == (["child_id"], "CASCADE")
+    assert down[("message_states", "fk_message_states_account_id_accounts")] == (["account_id"], "CASCADE")
+    assert down[("audit_events", "fk_audit_events_account_id_accounts")] == (["account_id"], "SET NULL")
+    assert again == up

@@ -8,14 +8,18 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from assmat.core.db.base import Base, _now
+from assmat.core.db.base import Base, _now, same_tenant
 
 
 class AuditEvent(Base):
     """Who did what, where and when. Never a password or a token."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_tenant_time", "tenant_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_audit_events_tenant_time", "tenant_id", "created_at"),
+        # A platform event (tenant_id NULL) is not checked by this one.
+        same_tenant("account_id", "accounts", beside_set_null=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.slug"))  # None: platform
@@ -36,12 +40,13 @@ class AccountToken(Base):
     __table_args__ = (
         Index("ix_account_tokens_account_purpose", "account_id", "purpose"),
         CheckConstraint("(account_id IS NULL) <> (admin_id IS NULL)", name="one_principal"),
+        same_tenant("account_id", "accounts", ondelete="CASCADE"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.slug"))  # None: a super-admin's
-    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    account_id: Mapped[int | None]
     admin_id: Mapped[int | None] = mapped_column(ForeignKey("admins.id", ondelete="CASCADE"), index=True)
     purpose: Mapped[str] = mapped_column(String(30))  # see TokenService's callers
     created_at: Mapped[datetime] = mapped_column(default=_now)

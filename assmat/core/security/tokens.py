@@ -109,7 +109,9 @@ class TokenService:
 
     async def revoke(self, principal: Principal, *purposes: str) -> None:
         """End every live token of these purposes (a newer one was issued, or the password changed)."""
-        query = update(AccountToken).where(_owner(principal.kind) == principal.id, AccountToken.used_at.is_(None))
+        query = update(AccountToken).where(
+            _owner(principal.kind) == principal.id, _of_tenant(principal.tenant_id), AccountToken.used_at.is_(None)
+        )
         if purposes:
             query = query.where(AccountToken.purpose.in_(purposes))
         await self.db.execute(query.values(used_at=clock.now()))
@@ -146,11 +148,15 @@ class TokenService:
         token_id = used.scalar()
         if token_id is None:
             return None
-        return await self.db.get(AccountToken, token_id, populate_existing=True)
+        return await self.db.scalar(
+            select(AccountToken).where(AccountToken.id == token_id, _of_tenant(tenant_id))
+            .execution_options(populate_existing=True)
+        )
 
     async def recent(self, principal: Principal, purpose: str, since: timedelta) -> int:
         """How many tokens of this purpose the principal was issued within `since` (throttles)."""
         return await self.db.scalar(
             select(func.count()).select_from(AccountToken)
-            .where(_owner(principal.kind) == principal.id, AccountToken.purpose == purpose, AccountToken.created_at > clock.now() - since)
+            .where(_owner(principal.kind) == principal.id, _of_tenant(principal.tenant_id), AccountToken.purpose == purpose,
+                   AccountToken.created_at > clock.now() - since)
         ) or 0

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 revision = "0009_one_identity"
 # At merge: "0008_tenant_composite_keys" (written in parallel); chained to 0007 until then.
-down_revision = "0007_message_search"
+down_revision = "0008_tenant_composite_keys"
 branch_labels = None
 depends_on = None
 

@@ -53,11 +53,12 @@ def upgrade() -> None:
         sa.Column("position", sa.SmallInteger(), nullable=False),
         *(sa.Column(name, sa.String(length=length), nullable=True) for name, length in DETAILS),
         sa.CheckConstraint("position IN (1, 2)", name=op.f("ck_guardians_position")),
-        sa.ForeignKeyConstraint(["child_id"], ["children.id"], name=op.f("fk_guardians_child_id_children"),
-                                ondelete="CASCADE"),
+        # (tenant_id, child_id): the database refuses a guardian of another tenant's child (0008's rule).
+        sa.ForeignKeyConstraint(["tenant_id", "child_id"], ["children.tenant_id", "children.id"],
+                                name=op.f("fk_guardians_tenant_id_child_id_children"), ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["tenant_id"], ["tenants.slug"], name=op.f("fk_guardians_tenant_id_tenants")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_guardians")),
-        sa.UniqueConstraint("tenant_id", "child_id", "position", name=op.f("uq_guardians_tenant_id")),
+        sa.UniqueConstraint("tenant_id", "child_id", "position", name=op.f("uq_guardians_tenant_id_child_id_position")),
     )
     with op.batch_alter_table("guardians", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_guardians_child_id"), ["child_id"], unique=False)

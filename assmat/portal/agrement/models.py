@@ -7,18 +7,21 @@ from datetime import date
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from assmat.core.db.base import Base
+from assmat.core.db.base import Base, same_tenant
 
 
 class Agrement(Base):
     """An assistant's agrément (approval), as the département's business application sends it."""
 
     __tablename__ = "agrements"
-    __table_args__ = (UniqueConstraint("tenant_id", "number", name="uq_agrements_tenant_number"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "number", name="uq_agrements_tenant_number"),
+        same_tenant("account_id", "accounts", ondelete="CASCADE"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int] = mapped_column(index=True)
     number: Mapped[str] = mapped_column(String(40))
     start_date: Mapped[date | None]
     end_date: Mapped[date | None]

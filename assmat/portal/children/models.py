@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from assmat.core.db.base import Base, _now
+from assmat.core.db.base import Base, _now, same_tenant, tenant_key
 
 
 class Child(Base):
@@ -17,11 +17,13 @@ class Child(Base):
     __table_args__ = (
         Index("ix_children_tenant_account", "tenant_id", "account_id"),
         Index("ix_children_tenant_declared", "tenant_id", "declared_at"),
+        same_tenant("account_id", "accounts", ondelete="CASCADE"),
+        tenant_key(),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    account_id: Mapped[int]
     last_name: Mapped[str] = mapped_column(String(100))
     first_name: Mapped[str] = mapped_column(String(100))
     birth_date: Mapped[date]
@@ -62,11 +64,12 @@ class Guardian(Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "child_id", "position"),
         CheckConstraint("position IN (1, 2)", name="position"),
+        same_tenant("child_id", "children", ondelete="CASCADE"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
-    child_id: Mapped[int] = mapped_column(ForeignKey("children.id", ondelete="CASCADE"), index=True)
+    child_id: Mapped[int] = mapped_column(index=True)
     position: Mapped[int] = mapped_column(SmallInteger)  # 1 or 2, as numbered on the form
     civility: Mapped[str | None] = mapped_column(String(20))
     last_name: Mapped[str | None] = mapped_column(String(100))
@@ -79,10 +82,11 @@ class CarePeriod(Base):
     """One row of a child's "Périodes d'accueil": a tenant childcare type code and its dates."""
 
     __tablename__ = "care_periods"
+    __table_args__ = (same_tenant("child_id", "children", ondelete="CASCADE"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
-    child_id: Mapped[int] = mapped_column(ForeignKey("children.id", ondelete="CASCADE"), index=True)
+    child_id: Mapped[int] = mapped_column(index=True)
     childcare_type: Mapped[str] = mapped_column(String(40))  # ChildcareType.code of the tenant
     start_date: Mapped[date]
     end_date: Mapped[date | None]

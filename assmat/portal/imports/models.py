@@ -8,13 +8,14 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from assmat.core.db.base import Base, _now
+from assmat.core.db.base import Base, _now, same_tenant
 
 
 class ImportRun(Base):
     """One upload of the monthly assistants file: dry run or applied, with its report."""
 
     __tablename__ = "import_runs"
+    __table_args__ = (same_tenant("admin_id", "admins", beside_set_null=True),)  # staff import for their own tenant
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"), index=True)

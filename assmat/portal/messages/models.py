@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column
 
-from assmat.core.db.base import Base, _now
+from assmat.core.db.base import Base, _now, same_tenant, tenant_key
 
 
 class Message(Base):
@@ -20,12 +20,14 @@ class Message(Base):
     __table_args__ = (
         Index("ix_messages_tenant_time", "tenant_id", "created_at"),
         Index("ix_messages_tenant_recipient_time", "tenant_id", "recipient_account_id", "created_at"),
+        same_tenant("recipient_account_id", "accounts", ondelete="CASCADE"),
+        tenant_key(),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
     sender: Mapped[str] = mapped_column(String(200))  # a label, e.g. the service name
-    recipient_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    recipient_account_id: Mapped[int | None]
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=_now)
@@ -55,11 +57,13 @@ class MessageState(Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "message_id", "account_id", name="uq_message_states_tenant_message_account"),
         Index("ix_message_states_account_message", "account_id", "message_id"),
+        same_tenant("message_id", "messages", ondelete="CASCADE"),
+        same_tenant("account_id", "accounts", ondelete="CASCADE"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
-    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    message_id: Mapped[int]
+    account_id: Mapped[int]
     read_at: Mapped[datetime | None]
     archived_at: Mapped[datetime | None]
