@@ -1,5 +1,6 @@
-"""Shared fixtures: settings, a fresh migrated database per test on SQLite and on a real
-PostgreSQL server (a throwaway cluster started here), the app and its test clients."""
+"""Shared fixtures: settings, a fresh migrated database per test (SQLite; also a real PostgreSQL
+server, a throwaway cluster started here, for the tests marked `both_backends`), the app and its
+test clients."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,8 @@ from starlette.testclient import TestClient
 
 from assmat.core.db.migrate import upgrade
 from assmat.core.settings import Settings
+from assmat.tenants.loader import load_valid_tenants
+from assmat.tenants.registry import TenantRegistry
 from tests.support.postgres import PostgresCluster, find_pg_bin
 # Every test fails on a statement that reads or writes a tenant's rows without naming the tenant.
 from tests.support.tenant_guard import _no_statement_without_tenant, tenant_guard  # noqa: F401
@@ -22,11 +26,37 @@ from tests.support.tenant_guard import _no_statement_without_tenant, tenant_guar
 REPO = Path(__file__).resolve().parent.parent
 TENANT_CONFIGS = REPO / "tenant_configs"
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# `ASSMAT_TEST_BACKENDS=all` runs every database test on both backends, not only the marked ones.
+ALL_BACKENDS = os.environ.get("ASSMAT_TEST_BACKENDS", "").lower() == "all"
+BACKENDS = ["sqlite", "postgresql"]
 
 
 def pytest_report_header(config: pytest.Config) -> str:
     pg = find_pg_bin()
     return f"PostgreSQL binaries: {pg or 'not found'}; CI={IN_CI}"
+
+
+def backends_for(node: pytest.Item | pytest.Module | pytest.Class | None) -> list[str]:
+    """SQLite alone, unless the test (or its module, through `pytestmark`) is marked
+    `both_backends`, or every test runs on both."""
+    if ALL_BACKENDS or (node is not None and node.get_closest_marker("both_backends") is not None):
+        return BACKENDS
+    return ["sqlite"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    for fixture, scope in (("database_url", "function"), ("module_database_url", "module")):
+        if fixture in metafunc.fixturenames and not names_its_own_backends(metafunc, fixture):
+            metafunc.parametrize(fixture, backends_for(metafunc.definition), indirect=True, scope=scope)
+
+
+def names_its_own_backends(metafunc: pytest.Metafunc, fixture: str) -> bool:
+    """A test with parametrize("database_url", [...], indirect=True) keeps the backends it names."""
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0] if mark.args else mark.kwargs.get("argnames", "")
+        if fixture in ([n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)):
+            return True
+    return False
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -73,11 +103,26 @@ def postgres_template(postgres_cluster: PostgresCluster | None) -> str | None:
     return name
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, migrated database for one test, on each backend."""
-    if request.param == "sqlite":
-        target = tmp_path / "assmat.db"
+    """A fresh, migrated database for one test, on each of its backends (pytest_generate_tests)."""
+    with fresh_database(request, request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One fresh, migrated database shared by a module's tests that only read it (on the same
+    backends as `database_url`): for a large world that every test of the module reads."""
+    with fresh_database(request, request.param, tmp_path_factory.mktemp("module-db")) as url:
+        yield url
+
+
+@contextmanager
+def fresh_database(request: pytest.FixtureRequest, backend: str, directory: Path) -> Iterator[str]:
+    """A copy of the migrated template on `backend`, dropped afterwards."""
+    if backend == "sqlite":
+        target = directory / "assmat.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), target)
         yield f"sqlite:///{target}"
         return
@@ -114,16 +159,33 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     return make_settings(tmp_path, database_url)
 
 
-@pytest.fixture
-def app(settings: Settings):
+@pytest.fixture(scope="session")
+def tenant_registry() -> Iterator[TenantRegistry]:
+    """The registry of `tenant_configs/`, parsed once for the whole session (it is read-only)."""
+    registry = TenantRegistry(load_valid_tenants(TENANT_CONFIGS), "localhost")  # the settings' default
+    hosts = dict(registry._by_host)
+    yield registry
+    # Shared by every app of the session: a test that changed it would have changed the others.
+    assert registry.tenants == load_valid_tenants(TENANT_CONFIGS), "a test changed the shared tenant registry"
+    assert registry._by_host == hosts, "a test changed the shared tenant registry"
+
+
+def app_for(settings: Settings, registry: TenantRegistry):
+    """create_app with the session's registry when the settings read the same tenant files."""
     from assmat.app import create_app
 
-    return create_app(settings)
+    shared = settings.tenant_configs == TENANT_CONFIGS and settings.base_domain == registry.base_domain
+    return create_app(settings, registry=registry if shared else None)
 
 
 @pytest.fixture
-def client_for(app) -> Iterator:
-    """client_for("gers") → a TestClient on http://gers.localhost with its own cookie jar.
+def app(settings: Settings, tenant_registry: TenantRegistry):
+    return app_for(settings, tenant_registry)
+
+
+@contextmanager
+def clients_of(app) -> Iterator[Callable[[str], TestClient]]:
+    """make("gers") → a TestClient on http://gers.localhost with its own cookie jar.
 
     Every client of the app shares the first one's event loop and lifespan: one engine, one
     mail worker, as in a real process (a second lifespan would replace the app's engine with
@@ -140,9 +202,29 @@ def client_for(app) -> Iterator:
         clients.append(client)
         return client
 
-    yield make
-    if clients:
-        clients[0].__exit__(None, None, None)
+    try:
+        yield make
+    finally:
+        if clients:
+            clients[0].__exit__(None, None, None)
+
+
+@pytest.fixture
+def client_for(app) -> Iterator[Callable[[str], TestClient]]:
+    """client_for("gers") → a TestClient on http://gers.localhost (see clients_of)."""
+    with clients_of(app) as make:
+        yield make
+
+
+@pytest.fixture(scope="module")
+def module_portal_for(module_database_url, tmp_path_factory, tenant_registry) -> Iterator:
+    """module_portal_for("gers") → a Portal on one app over the module's shared database, for a
+    world that a module's read-only tests share (each of them must prove it changed nothing)."""
+    from tests.support.portal import Portal
+
+    app = app_for(make_settings(tmp_path_factory.mktemp("module-app"), module_database_url), tenant_registry)
+    with clients_of(app) as client_for:
+        yield lambda slug: Portal(client_for(slug), app, slug)
 
 
 @pytest.fixture

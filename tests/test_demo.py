@@ -3,6 +3,7 @@
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select
 
 from assmat.core.security.hashing import make_hasher
@@ -15,6 +16,10 @@ from assmat.tenants.rows import sync_tenant_rows
 from assmat.tenants.registry import TenantRegistry
 from tests.conftest import TENANT_CONFIGS
 from tests.support.db import db_session
+
+# The demo's summary says how to start again in its own words for each backend (assmat/cli.py), and
+# its second run must add nothing on either.
+pytestmark = pytest.mark.both_backends
 
 
 def test_demo_load_is_idempotent(settings):

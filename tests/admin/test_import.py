@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from assmat.portal.imports.service import DEFAULT_HEADERS, ImportFileError, ImportReport, import_assistants
+from assmat.portal.imports.service import BATCH, DEFAULT_HEADERS, ImportFileError, ImportReport, import_assistants
 from assmat.core.db.engine import make_engine, make_sessionmaker
 from assmat.auth.models import Account
 from assmat.core.security.models import AccountToken, AuditEvent
@@ -28,6 +28,9 @@ from assmat.tenants.rows import sync_tenant_rows
 from tests.admin.conftest import ADMIN_PASSWORD, create_admin
 from tests.conftest import REPO, TENANT_CONFIGS, make_settings
 from tests.support.tenants import write_tenant
+
+# The importer's batching, its upsert and its integrity errors can differ between backends.
+pytestmark = pytest.mark.both_backends
 
 HEADER = ";".join(DEFAULT_HEADERS.values())
 SECRET = "test-secret-key-not-for-production"
@@ -112,29 +115,24 @@ def db(database_url) -> Db:
     return Db(database_url)
 
 
-def test_fifty_thousand_rows_import_in_bulk(db, database_url, capsys):
-    data = big_file(50_000)
-    started = time.perf_counter()
+def test_a_file_of_several_batches_imports_in_bulk(db):
+    """2,100 rows: two full batches and a partial one on every write (benchmarks/import_assistants.py
+    times 50,000)."""
+    rows = 2 * BATCH + 100
+    data = big_file(rows)
     report = db.import_("alpes-maritimes", data)
-    first = time.perf_counter() - started
-    assert report.counts == {"rows": 50_000, "created": 50_000, "updated": 0, "unchanged": 0, "rejected": 0,
+    assert report.counts == {"rows": rows, "created": rows, "updated": 0, "unchanged": 0, "rejected": 0,
                              "missing": 0, "returned": 0, "letters": 0}
-    assert db.count(Account, "alpes-maritimes") == 50_000 and db.count(Agrement, "alpes-maritimes") == 50_000
+    assert db.count(Account, "alpes-maritimes") == rows and db.count(Agrement, "alpes-maritimes") == rows
 
-    started = time.perf_counter()
     again = db.import_("alpes-maritimes", data)
-    second = time.perf_counter() - started
-    assert (again.created, again.updated, again.unchanged) == (0, 0, 50_000)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, rows)
 
     changed = data.replace(b";Auch;", b";Auch Centre;")
-    started = time.perf_counter()
     updated = db.import_("alpes-maritimes", changed)
-    third = time.perf_counter() - started
-    assert (updated.created, updated.updated, updated.unchanged) == (0, 50_000, 0)
-    backend = database_url.split(":")[0]
-    with capsys.disabled():
-        print(f"\n[import 50 000 lignes, {backend}] création {first:.1f} s, ré-import inchangé {second:.1f} s, "
-              f"mise à jour de tout {third:.1f} s")
+    assert (updated.created, updated.updated, updated.unchanged) == (0, rows, 0)
+    cities = db.all(select(Account.city, func.count()).where(Account.tenant_id == "alpes-maritimes").group_by(Account.city))
+    assert cities == [("Auch Centre", rows)]
 
 
 def test_bad_rows_are_reported_by_line_and_the_good_ones_imported(db):

@@ -23,6 +23,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 from pathlib import Path
@@ -49,10 +50,15 @@ from assmat.portal.contact.models import ContactMessage
 from assmat.portal.imports.models import ImportRun
 from assmat.portal.messages.models import Message
 from assmat.portal.space.models import SituationChange
-from tests.admin.conftest import ADMIN_PASSWORD, create_admin, fetch, signed_in, store
+from tests.admin.conftest import ADMIN_PASSWORD, Console, create_admin, fetch, signed_in, store
 from tests.admin.test_import import ENVOI, csv_bytes, row, upload
-from tests.conftest import REPO, TENANT_CONFIGS
+from tests.conftest import REPO, TENANT_CONFIGS, app_for, clients_of, smtp_settings
 from tests.support.portal import CSRF, text_of
+from tests.support.smtp import SmtpServer
+
+# One pass of the console's isolation matrix on each backend; the console lockout under parallel
+# logins (a conditional UPDATE … RETURNING).
+pytestmark = pytest.mark.both_backends
 
 A, B = "gers", "cestas"  # A's staff attack B's rows
 A_TAG, B_TAG = "propregers", "fuitecestas"  # in every row of A, of B: B_TAG must never show on A's console
@@ -183,9 +189,62 @@ def make_rows(console) -> tuple[dict[type, tuple[Any, Any]], tuple[ImportRun, Im
 
 @pytest.fixture
 def world(console_for, app) -> World:
+    """A world of its own, for a test that changes it."""
     console = signed_in(console_for, app, A, "agent@gers.fr")
     rows, runs = make_rows(console)
     return World(console, rows, runs)
+
+
+@dataclass
+class Matrix:
+    """The world the module's read-only tests share (one per backend): A's admin and A's
+    read-only staff signed in on one app, one row of each kind in each tenant."""
+
+    world: World  # A's admin
+    reader: World  # A's read-only staff, over the same rows
+    console_for: Callable[[str], Console]  # more browsers on the same app
+    var_dir: Path
+    smtp: SmtpServer
+    settled: tuple = ()  # the state the last test that shared the world left (or the world as built)
+
+    def state(self) -> tuple[dict[str, list[tuple]], list[str], int]:
+        """Every row of every table, every file the app wrote, every mail it sent."""
+        files = sorted(str(path.relative_to(self.var_dir)) for path in self.var_dir.rglob("*") if path.is_file())
+        return snapshot(self.world.console), files, len(self.smtp.received)
+
+
+@pytest.fixture(scope="module")
+def matrix(module_database_url, tmp_path_factory, tenant_registry) -> Iterator[Matrix]:
+    """Built once per module and backend, not once per cell: every test that uses it proves it
+    changed nothing (`shared`), so each cell still meets the world as it was built."""
+    server = SmtpServer().start()
+    try:
+        settings = smtp_settings(tmp_path_factory.mktemp("matrix"), module_database_url, server)
+        app = app_for(settings, tenant_registry)
+        with clients_of(app) as client_for:
+            def console_for(host: str) -> Console:
+                return Console(client_for(host), app)
+
+            admin = signed_in(console_for, app, A, "agent@gers.fr")
+            rows, runs = make_rows(admin)
+            reader = signed_in(console_for, app, A, "lecteur@gers.fr", role="read_only")
+            matrix = Matrix(World(admin, rows, runs), World(reader, rows, runs), console_for, Path(settings.var_dir), server)
+            matrix.settled = matrix.state()
+            yield matrix
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def shared(matrix) -> Iterator[Matrix]:
+    """The module's shared world, checked after the test against what the previous one left (the
+    sessions' sliding `last_seen_at` aside): a test that writes anything fails here, alone."""
+    yield matrix
+    (before_tables, before_files, before_mails), matrix.settled = matrix.settled, matrix.state()
+    tables, files, mails = matrix.settled
+    assert changed_tables(before_tables, tables) == [], "a test changed the shared world's tables"
+    assert files == before_files, "a test wrote files in the shared world's var/"
+    assert mails == before_mails, "a test sent mail from the shared world"
 
 
 def snapshot(console) -> dict[str, list[tuple]]:
@@ -270,7 +329,8 @@ def test_the_matrix_covers_every_registered_view_route_and_action(app):
 # -- the matrix: A's staff, B's ids ---------------------------------------------------------------------
 
 @pytest.mark.parametrize(("view", "operation"), MATRIX)
-def test_another_tenants_row_is_out_of_reach(world, view, operation):
+def test_another_tenants_row_is_out_of_reach(shared, view, operation):
+    world = shared.world
     console, client, identity = world.console, world.console.client, view.identity
     ours, theirs = world.ids(view.model)
     needle = SEARCH_NEEDLE[view.model].format(tag=B_TAG)
@@ -340,9 +400,9 @@ def test_another_tenants_row_is_out_of_reach(world, view, operation):
     assert changed_tables(before, snapshot(console)) == []
 
 
-def test_the_import_page_never_shows_another_tenants_run(world):
-    console = world.console
-    ours, theirs = world.runs
+def test_the_import_page_never_shows_another_tenants_run(shared):
+    console = shared.world.console
+    ours, theirs = shared.world.runs
     before = snapshot(console)
     refused(console.client.get(f"/admin/import/{theirs.id}"), allowed=(404,))
     own = console.client.get(f"/admin/import/{ours.id}")
@@ -392,9 +452,9 @@ def reader_world(console_for, app) -> World:
 
 
 @pytest.mark.parametrize(("view", "name"), ROLE_MATRIX)
-def test_read_only_staff_cannot_run_any_action(reader_world, view, name):
-    reader = reader_world.console
-    ours, _ = reader_world.ids(view.model)
+def test_read_only_staff_cannot_run_any_action(shared, view, name):
+    reader = shared.reader.console
+    ours, _ = shared.reader.ids(view.model)
     before = snapshot(reader)
     slug = slugify_action_name(name)
     assert reader.client.get(f"/admin/{view.identity}/action/{slug}", params={"pks": str(ours)}).status_code == 403
@@ -502,14 +562,25 @@ def foreign_token(console_for, console) -> str:
     return CSRF.search(other.client.get("/admin/login").text).group(1)
 
 
-CSRF_POSTS = ["login", "logout", "forgot_password", "import_dry_run", "import_apply"] + [
+# import_apply applies its upload once refused (the upload is intact): it changes its world.
+CSRF_POSTS = ["login", "logout", "forgot_password", "import_dry_run"] + [
     f"run:{view.identity}:{name}" for view in MODEL_VIEWS if issubclass(view, TenantScopedView) for name in action_names(view)
 ]
+CSRF_VARIANTS = ["missing", "wrong", "other_tenant"]
 
 
 @pytest.mark.parametrize("post", CSRF_POSTS)
-@pytest.mark.parametrize("variant", ["missing", "wrong", "other_tenant"])
-def test_every_console_post_needs_its_csrf_token(world, console_for, app, post, variant):
+@pytest.mark.parametrize("variant", CSRF_VARIANTS)
+def test_every_console_post_needs_its_csrf_token(shared, post, variant):
+    console_post_without_its_csrf_token(shared.world, shared.console_for, post, variant)
+
+
+@pytest.mark.parametrize("variant", CSRF_VARIANTS)
+def test_the_import_apply_post_needs_its_csrf_token(world, console_for, variant):
+    console_post_without_its_csrf_token(world, console_for, "import_apply", variant)
+
+
+def console_post_without_its_csrf_token(world: World, console_for, post: str, variant: str) -> None:
     console = world.console
     visitor = console_for(A)  # not signed in, for the login
     visitor.client.get("/admin/login")

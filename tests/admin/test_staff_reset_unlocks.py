@@ -14,6 +14,9 @@ from assmat.core.security.models import AuditEvent
 from tests.admin.conftest import ADMIN_PASSWORD, create_admin
 from tests.support.portal import text_of
 
+# A staff reset sets a temporary password and lifts the lock with conditional UPDATE … RETURNING.
+pytestmark = pytest.mark.both_backends
+
 GOOD = "Lune#Soleil42"
 WRONG = "Faux#Passe99"
 

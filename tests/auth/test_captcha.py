@@ -30,6 +30,9 @@ from assmat.web.templating import templates
 from tests.conftest import IN_CI, REPO, TENANT_CONFIGS
 from tests.support.db import db_session
 
+# A challenge is spent by a conditional UPDATE … RETURNING, exactly once under parallel checks.
+pytestmark = pytest.mark.both_backends
+
 SECRET = "test-secret-key-not-for-production"  # the key of tests.conftest.make_settings
 T = TypeVar("T")
 

@@ -1,5 +1,6 @@
 """Alembic owns the schema: the migrations produce exactly the models, up and down."""
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, pool
@@ -7,6 +8,9 @@ from sqlalchemy import create_engine, inspect, pool
 from assmat.core.db.engine import sync_url
 from assmat.core.db.migrate import downgrade, upgrade
 from assmat.core.db.base import Base
+
+# The migrations must produce the models on each backend.
+pytestmark = pytest.mark.both_backends
 
 
 def test_migrations_match_the_models(database_url):

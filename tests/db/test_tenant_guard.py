@@ -17,6 +17,9 @@ from assmat.portal.children.models import CarePeriod, Child
 from assmat.portal.messages.models import Message, MessageState
 from tests.support.tenant_guard import ALLOWANCES, TenantGuard
 
+# The statements the guard reads are each dialect's: both backends.
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.fixture
 def strict(tenant_guard: TenantGuard) -> Iterator[TenantGuard]:

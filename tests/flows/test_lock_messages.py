@@ -56,10 +56,10 @@ GOOD = "Lune#Soleil2026xy"
 EMAIL = "verrou@example.org"
 
 
-def test_every_tenant_yaml_is_covered_with_its_lockout(app):
+def test_every_tenant_yaml_is_covered_with_its_lockout(tenant_registry):
     assert {path.stem for path in TENANT_CONFIGS.glob("*.yaml")} == set(TENANTS)
     for slug, expected in TENANTS.items():
-        lockout = app.state.registry.get(slug).config.lockout
+        lockout = tenant_registry.get(slug).config.lockout
         duration = "permanent" if lockout.duration == "permanent" else f"{int(lockout.duration.total_seconds() // 60)}m"
         assert (lockout.max_failures, duration, lockout.reveal_locked_state) == expected["lockout"], slug
 

@@ -16,6 +16,10 @@ from tests.mail import (  # noqa: F401
     T0, add_tenant_rows, enqueue, frozen_clock, outbox_rows, render, sessionmaker_for, tenant,
 )
 
+# Enqueue writes in the caller's transaction; a delivery is recorded by a conditional UPDATE counted
+# by rowcount.
+pytestmark = pytest.mark.both_backends
+
 CESTAS_RESET = "https://portail-familles.mairie-cestas.fr/reinitialisation/tok3n"
 
 CONTEXTS = {

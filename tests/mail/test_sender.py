@@ -27,6 +27,10 @@ from tests.mail import T0, add_tenant_rows, enqueue, frozen_clock, outbox_rows, 
 from tests.support.db import db_session
 from tests.support.postgres import free_port
 
+# The outbox claim is FOR UPDATE SKIP LOCKED on PostgreSQL and another statement on SQLite;
+# concurrent workers.
+pytestmark = pytest.mark.both_backends
+
 
 def smtp_settings(settings, port: int, **overrides):
     return settings.model_copy(update={"mail_backend": "smtp", "smtp_host": "127.0.0.1", "smtp_port": port, **overrides})

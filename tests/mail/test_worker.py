@@ -21,6 +21,10 @@ from tests.conftest import REPO, make_settings
 from tests.mail import add_tenant_rows, enqueue, frozen_clock, outbox_rows, sessionmaker_for, tenant  # noqa: F401
 from tests.support.db import db_session
 
+# The worker claims mail (FOR UPDATE SKIP LOCKED on PostgreSQL) and purges, in the app and as
+# `assmat mail-worker`.
+pytestmark = pytest.mark.both_backends
+
 
 def smtp_settings(settings, port: int, **overrides):
     return settings.model_copy(update={"mail_backend": "smtp", "smtp_host": "127.0.0.1", "smtp_port": port, **overrides})

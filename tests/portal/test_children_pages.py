@@ -14,6 +14,10 @@ from assmat.portal.children.models import CarePeriod, Child, Guardian
 from tests.flows import test_eure_et_loir as eure_flow
 from tests.support.portal import text_of
 
+# Every page bound to its own assistant, on both backends (long texts, dates and foreign keys are
+# strict on PostgreSQL only).
+pytestmark = pytest.mark.both_backends
+
 SLUG = "alpes-maritimes"
 GOOD = "Mimosa#Corniche7"
 LEGAL = "La loi vous oblige à déclarer sous 8 jours les enfants accueillis et à préciser les coordonnées des parents."

@@ -435,6 +435,7 @@ def test_declaring_8_days_after_the_start_is_on_time_9_is_late():
 # --- storage -------------------------------------------------------------------------------------
 
 
+@pytest.mark.both_backends  # foreign keys, lengths and time zones: PostgreSQL enforces what SQLite may not
 def test_children_periods_messages_and_states_are_stored(database_url):
     now = datetime(2025, 7, 9, 10, 0, tzinfo=UTC)
     with db_session(database_url) as session:

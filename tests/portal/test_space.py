@@ -96,6 +96,7 @@ def test_the_dashboard_shows_personal_information_with_the_seed_sentence(anne):
     assert "Aucun agrément n'est enregistré pour votre compte." in page
 
 
+@pytest.mark.both_backends  # ordering, limits and isolation in SQL
 def test_the_dashboard_lists_latest_messages_current_children_and_agrement_of_this_assistant_only(anne, portal_for):
     portal, account = anne
     other_portal, other = assistant(portal_for, AM, "06-AM-0002", "Bruno", "Durand")
@@ -136,6 +137,7 @@ def test_the_dashboard_follows_the_tenant_features(portal_for):
     assert "issues de l'application métier" in text_of(portal.client.get("/espace"))
 
 
+@pytest.mark.both_backends  # statement counts
 def test_the_dashboard_costs_the_same_queries_whatever_the_data(anne):
     portal, account = anne
     engine = portal.app.state.engine.sync_engine
@@ -237,6 +239,7 @@ def test_a_change_of_situation_reaches_the_staff_by_console_and_email(anne, smtp
 
 
 @pytest.mark.parametrize(("message", "status"), [("", 400), ("   \n ", 400), ("x" * 5001, 400)])
+@pytest.mark.both_backends  # over-long text: PostgreSQL enforces lengths
 def test_a_change_of_situation_without_text_or_too_long_changes_nothing(anne, message, status):
     portal, _ = anne
     response = portal.post("/espace/agrement/changement-situation", {"message": message})
@@ -245,6 +248,7 @@ def test_a_change_of_situation_without_text_or_too_long_changes_nothing(anne, me
     assert portal.query(select(func.count()).select_from(SituationChange))[0][0] == 0
 
 
+@pytest.mark.both_backends  # the daily limit: a conditional UPDATE … RETURNING
 def test_a_change_of_situation_needs_csrf_and_is_limited_per_day(anne, frozen_clock):
     portal, _ = anne
     forged = portal.client.post("/espace/agrement/changement-situation", data={"message": "Bonjour"})
@@ -269,6 +273,7 @@ def test_eure_et_loir_shows_its_own_wording(portal_for):
     assert "Signaler un changement de situation" in page
 
 
+@pytest.mark.both_backends  # isolation
 def test_staff_of_another_tenant_never_see_the_reports(anne, console_for, app):
     portal, _ = anne
     portal.post("/espace/agrement/changement-situation", {"message": "Confidentiel-AM"})
@@ -281,6 +286,7 @@ def test_staff_of_another_tenant_never_see_the_reports(anne, console_for, app):
 # -- the console's declarations ------------------------------------------------------------------------
 
 
+@pytest.mark.both_backends  # the lateness filter in SQL, over dates
 def test_declarations_are_marked_late_after_eight_days_and_filtered_in_the_console(anne, frozen_clock, console_for, app):
     portal, account = anne
     # Clock: 2 November 2026. Care began 24 October (9 days before): late; 25 October (8 days): on time.

@@ -30,6 +30,10 @@ from tests.admin.conftest import ADMIN_PASSWORD, console_for, create_admin  # no
 from tests.conftest import TENANT_CONFIGS, smtp_settings
 from tests.support.portal import text_of
 
+# Addresses and fields of any length and byte reach the database: PostgreSQL enforces types and
+# lengths, SQLite does not.
+pytestmark = pytest.mark.both_backends
+
 GOOD = "Lune#Soleil42"
 REFUSED = [
     "<bad@example.org>", "a,b@x.org", "Eve <eve@example.org>", "a b@example.org", "a@example", "a@@example.org",

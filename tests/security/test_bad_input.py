@@ -9,6 +9,10 @@ from sqlalchemy.exc import OperationalError
 from assmat.core.security.models import AuditEvent
 from tests.support.portal import text_of
 
+# Bad input (NUL, overflow, over-long text) reaches the database: PostgreSQL enforces types and
+# lengths, SQLite does not.
+pytestmark = pytest.mark.both_backends
+
 GOOD = "Lune2Soleil"
 
 
@@ -76,22 +80,41 @@ def table_counts(portal) -> dict[str, int]:
             for model in (AuditEvent, Child, ContactMessage, MessageState, OutboxMail)}
 
 
-@pytest.fixture
-def assistant(portal_for):
+def sign_in_an_assistant(portal_for):
     portal = portal_for("alpes-maritimes")
     portal.create_account("AGR-ENTREE", GOOD, email="entree@example.org")
     assert portal.login("AGR-ENTREE", GOOD).headers["location"] == "/espace"
     return portal
 
 
+@pytest.fixture
+def assistant(portal_for):
+    return sign_in_an_assistant(portal_for)
+
+
+@pytest.fixture(scope="module")
+def module_assistant(module_portal_for):
+    return sign_in_an_assistant(module_portal_for)
+
+
+@pytest.fixture
+def shared_assistant(module_assistant):
+    """One signed-in assistant for the module's many refused inputs, instead of one per input:
+    each test must leave the tables as they were and the assistant signed in."""
+    before = table_counts(module_assistant)
+    yield module_assistant
+    assert table_counts(module_assistant) == before, "a test changed the shared assistant's tables"
+    assert module_assistant.client.get("/espace").status_code == 200, "a test signed the shared assistant out"
+
+
 @pytest.mark.parametrize("message_id", ["99999999999999999999", "2147483648", "0", "-1", "1.5", "abc"])
 @pytest.mark.parametrize("suffix", ["", "/archiver", "/desarchiver"])
-def test_a_message_id_past_the_integer_range_is_a_404(assistant, message_id, suffix):
-    before = table_counts(assistant)
+def test_a_message_id_past_the_integer_range_is_a_404(shared_assistant, message_id, suffix):
+    before = table_counts(shared_assistant)
     path = f"/espace/messages/{message_id}{suffix}"
-    response = assistant.post(path, {}, form_path="/espace/messages") if suffix else assistant.client.get(path)
+    response = shared_assistant.post(path, {}, form_path="/espace/messages") if suffix else shared_assistant.client.get(path)
     assert response.status_code == 404 and "Page introuvable" in text_of(response)
-    assert table_counts(assistant) == before
+    assert table_counts(shared_assistant) == before
 
 
 def test_a_malformed_period_field_name_is_ignored_not_a_500(assistant):
@@ -102,16 +125,16 @@ def test_a_malformed_period_field_name_is_ignored_not_a_500(assistant):
 
 
 @pytest.mark.parametrize("field", ["enfant-nom", "periode-0-commentaire", "nom\x00"])
-def test_a_nul_byte_in_a_form_is_a_french_400(assistant, field):
-    before = table_counts(assistant)
-    response = assistant.post("/espace/enfants/nouveau", {field: "Pe\x00tit"})
+def test_a_nul_byte_in_a_form_is_a_french_400(shared_assistant, field):
+    before = table_counts(shared_assistant)
+    response = shared_assistant.post("/espace/enfants/nouveau", {field: "Pe\x00tit"})
     assert response.status_code == 400 and "contient un caractère non autorisé" in text_of(response)
-    assert table_counts(assistant) == before
+    assert table_counts(shared_assistant) == before
 
 
 @pytest.mark.parametrize("path", ["/espace/messages", "/connexion", "/mentions-legales", "/admin/login"])
-def test_a_nul_byte_in_the_query_is_a_french_400(assistant, path):
-    response = assistant.client.get(path, params={"q": "météo\x00", "next": "/espace"})
+def test_a_nul_byte_in_the_query_is_a_french_400(shared_assistant, path):
+    response = shared_assistant.client.get(path, params={"q": "météo\x00", "next": "/espace"})
     assert response.status_code == 400 and "L'adresse demandée contient un caractère non autorisé." in text_of(response)
 
 

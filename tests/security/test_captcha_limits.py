@@ -15,6 +15,10 @@ from assmat.core.security.models import RateLimitHit
 from tests.support.db import db_session
 from tests.support.portal import CSRF, text_of
 
+# Rate-limit windows are a conditional UPDATE … RETURNING and an INSERT that may meet an
+# IntegrityError under races.
+pytestmark = pytest.mark.both_backends
+
 CAPTCHA_ID = re.compile(r'name="captcha_id" value="([^"]+)"')
 TOO_MANY = "Trop de demandes sont venues de votre connexion en peu de temps."
 

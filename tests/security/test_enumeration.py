@@ -6,8 +6,13 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import pytest
 
 from tests.support.portal import text_of
+
+# The same database work for every identifier: the lockout reservation is a conditional UPDATE …
+# RETURNING.
+pytestmark = pytest.mark.both_backends
 
 GOOD = "Lune2Soleil"
 

@@ -26,6 +26,9 @@ from tests.admin.conftest import ADMIN_PASSWORD, Console, create_admin
 from tests.admin.test_isolation_matrix import console_of
 from tests.support.portal import Portal
 
+# Hostile values reach the database: PostgreSQL enforces types and lengths, SQLite does not.
+pytestmark = pytest.mark.both_backends
+
 TENANT = "alpes-maritimes"  # children, messages and agrément: every portal page exists there
 GOOD = "Lune#Soleil42"
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
+# One pass of the portal's isolation tests on each backend.
+pytestmark = pytest.mark.both_backends
+
 GOOD = "Lune2Soleil"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import func, select
 
 from assmat.auth.errors import AccountLocked, LoginFailed
@@ -12,6 +13,9 @@ from assmat.auth.context import auth_context
 from assmat.core.mail.models import OutboxMail
 from assmat.core.security.models import AuditEvent
 from tests.support.portal import text_of
+
+# Parallel guesses: the lockout is a conditional UPDATE … RETURNING.
+pytestmark = pytest.mark.both_backends
 
 GOOD = "Lune#Soleil42"
 

@@ -18,6 +18,9 @@ from sqlalchemy import event
 from tests.conftest import make_settings
 from tests.support.portal import text_of
 
+# Counts the statements of a login on each backend.
+pytestmark = pytest.mark.both_backends
+
 GOOD = "Mimosa#Corniche7"
 EXISTING = "06-AM-0001"
 

@@ -8,6 +8,9 @@ from sqlalchemy import select
 from assmat.core.mail.models import OutboxMail
 from tests.conftest import make_settings
 
+# SMTP down: mail stays in the outbox and is claimed later (FOR UPDATE SKIP LOCKED on PostgreSQL).
+pytestmark = pytest.mark.both_backends
+
 GOOD = "Lune2Soleil"
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from starlette.testclient import TestClient
 
 from assmat.app import create_app
 from tests.conftest import make_settings
 from tests.support.portal import Portal
+
+# The rehash at login is an UPDATE … RETURNING of the account.
+pytestmark = pytest.mark.both_backends
 
 
 def test_login_rehashes_when_the_parameters_changed(tmp_path, database_url):

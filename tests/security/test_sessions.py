@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
+from assmat.core.mail.models import OutboxMail
+from assmat.core.security.models import AccountToken
 from assmat.app import create_app
 from tests.conftest import make_settings
 from tests.support.portal import Portal, text_of
@@ -14,6 +17,7 @@ from tests.support.portal import Portal, text_of
 GOOD = "Lune2Soleil"
 
 
+@pytest.mark.both_backends  # revocation: a DELETE of the session row
 def test_a_new_session_id_at_login_and_a_dead_cookie_after_logout(portal_for):
     portal = portal_for("cestas")
     portal.create_account("famille.robin", GOOD)
@@ -27,6 +31,7 @@ def test_a_new_session_id_at_login_and_a_dead_cookie_after_logout(portal_for):
     assert portal.client.get("/espace").status_code == 303
 
 
+@pytest.mark.both_backends  # sliding expiry: conditional UPDATEs over UTC timestamps
 def test_idle_and_absolute_timeouts_are_enforced_on_the_server(portal_for, frozen_clock):
     portal = portal_for("mon-enfant")
     portal.create_account("anne@example.org", "Lune2Soleil")
@@ -62,6 +67,10 @@ def test_cookies_are_secure_in_production_with_hsts(tmp_path, database_url):
         assert [c for c in cookies if c.startswith("session=")] and all("Secure" in c for c in cookies)
 
 
+EXPIRED_FORM = "Le formulaire a expiré ou ne provient pas de ce site"
+BAD_TOKENS = {"missing": None, "wrong": "0" * 64}
+
+
 @pytest.mark.parametrize(
     "path",
     ["/connexion", "/deconnexion", "/mot-de-passe-oublie", "/contact", "/activation", "/changement-mot-de-passe",
@@ -74,8 +83,46 @@ def test_every_post_needs_the_csrf_token(portal_for, path):
     assert response.status_code in (403, 303)
     if response.status_code == 303:  # pages that need a session send anonymous users to sign in first
         assert response.headers["location"].startswith("/connexion")
+        assert path in SIGNED_IN_FORMS  # each of them is tried signed in below
     else:
-        assert "Le formulaire a expiré ou ne provient pas de ce site" in text_of(response)
+        assert EXPIRED_FORM in text_of(response)
+
+
+# The forms only a signed-in account reaches, with what its account must be for the form to show.
+SIGNED_IN_FORMS = {
+    "/changement-mot-de-passe": {"must_change_password": True},
+    "/conditions": {"accepted_terms": False},
+    "/espace/compte/mot-de-passe": {},
+    "/espace/compte/email": {},
+}
+
+
+@pytest.mark.parametrize("variant", list(BAD_TOKENS))
+@pytest.mark.parametrize("path", list(SIGNED_IN_FORMS))
+def test_every_signed_in_post_needs_the_csrf_token(portal_for, path, variant):
+    """Signed in and shown the form, the account's POST without its token is refused, and
+    nothing changes: same account, still signed in, the form still there."""
+    portal = portal_for("gers")
+    account, _ = portal.create_account("AGR-2026-0990", "Lune#Soleil42", email="anne@example.org", **SIGNED_IN_FORMS[path])
+    assert portal.login("AGR-2026-0990", "Lune#Soleil42").status_code == 303
+    form = portal.client.get(path)
+    assert form.status_code == 200 and 'name="csrf_token"' in form.text  # the form is really reached
+    before = portal.account(account.id)
+    written = portal.query(select(func.count()).select_from(AccountToken)) + portal.query(select(func.count()).select_from(OutboxMail))
+
+    data = {"mot_de_passe_actuel": "Lune#Soleil42", "mot_de_passe": "Etoile#Neuve2026", "confirmation": "Etoile#Neuve2026",
+            "email": "nouvelle@example.org", "accepter": "1"}
+    if BAD_TOKENS[variant] is not None:
+        data["csrf_token"] = BAD_TOKENS[variant]
+    response = portal.client.post(path, data=data)
+    assert response.status_code == 403 and EXPIRED_FORM in text_of(response)
+
+    after = portal.account(account.id)
+    assert (after.password_hash, after.email, after.terms_version, after.must_change_password) == (
+        before.password_hash, before.email, before.terms_version, before.must_change_password)
+    # No confirmation link and no mail either (the email form changes the address only once confirmed).
+    assert portal.query(select(func.count()).select_from(AccountToken)) + portal.query(select(func.count()).select_from(OutboxMail)) == written
+    assert portal.client.get(path).status_code == 200  # still signed in, still at this form
 
 
 def test_a_csrf_token_from_another_tenant_is_refused(portal_for):

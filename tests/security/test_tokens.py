@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import re
 
+import pytest
 from sqlalchemy import select
 
 from assmat.auth.errors import TokenInvalid
@@ -15,6 +16,9 @@ from assmat.auth.context import auth_context
 from assmat.core.security.models import AccountToken
 from tests.conftest import make_settings
 from tests.support.portal import text_of
+
+# Tokens are spent once, under races, by a conditional UPDATE … RETURNING.
+pytestmark = pytest.mark.both_backends
 
 GOOD = "Lune2Soleil"
 NEW = "Etoile3Marine"

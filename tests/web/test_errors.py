@@ -15,6 +15,9 @@ from tests.admin.conftest import ADMIN_PASSWORD, Console, create_admin
 from tests.conftest import smtp_settings
 from tests.support.portal import text_of
 
+# A database outage on each backend's driver is a 503 everywhere.
+pytestmark = pytest.mark.both_backends
+
 GOOD = "Lune#Soleil42"
 AM = "alpes-maritimes"
 
