@@ -30,14 +30,13 @@ from sqlalchemy import func, select  # noqa: E402
 from assmat.portal.imports.service import DEFAULT_HEADERS, ImportReport, import_assistants  # noqa: E402
 from assmat.core.db.engine import make_engine, make_sessionmaker  # noqa: E402
 from assmat.core.db.migrate import upgrade  # noqa: E402
-from assmat.auth.models import Account
-from assmat.core.db.base import Agrement  # noqa: E402
+from assmat.auth.models import Account  # noqa: E402
+from assmat.portal.agrement.models import Agrement  # noqa: E402
 from assmat.tenants.loader import load_valid_tenants  # noqa: E402
 from assmat.tenants.registry import TenantRegistry  # noqa: E402
-from assmat.app import sync_tenant_rows  # noqa: E402
+from assmat.tenants.rows import sync_tenant_rows  # noqa: E402
 
 TENANT = "alpes-maritimes"
-SECRET = "benchmark-secret-key-not-for-production"
 
 
 def assistants_file(rows: int) -> bytes:
@@ -63,7 +62,7 @@ async def measure(database_url: str, rows: int) -> list[float]:
         async def run(data: bytes) -> tuple[ImportReport, float]:
             async with sessionmaker() as db:
                 started = time.perf_counter()
-                report = await import_assistants(db, tenant, data, "assistants.csv", secret_key=SECRET, dry_run=False)
+                report = await import_assistants(db, tenant, data, "assistants.csv", dry_run=False)
                 return report, time.perf_counter() - started
 
         data = assistants_file(rows)
