@@ -29,7 +29,6 @@ async def contact(request: Request) -> Response:
         except Invalid as refused:
             return page(request, "contact.html", {"values": form, "field_errors": refused.field_errors}, 400)
         except RateLimited as refused:
-            await db.commit()  # the refused attempt still counts
             return page(request, "contact.html", {"values": form, "error": refused.message}, 429)
         await db.commit()
     return redirect("/contact", info="contact_sent")

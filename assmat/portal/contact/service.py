@@ -64,10 +64,11 @@ def acknowledgment_context(account: Account | None, email: str, name: str, messa
 async def send_contact(
     db: AsyncSession, tenant: Tenant, values: dict[str, str], *, ip: str | None, account: Account | None, base_url: str
 ) -> None:
-    """Checks the form (Invalid), then counts it against `ip` (RateLimited: the count is in
-    `db`, the caller commits it all the same), then keeps and mails it. The caller commits."""
+    """Checks the form (Invalid), then counts it against `ip` (RateLimited, once the
+    refused attempt's count is committed: it still counts), then keeps and mails it. The caller commits."""
     contact = read_contact(values)
     if not await CONTACT_PER_IP.hit(db, tenant.slug, f"ip:{ip}"):
+        await db.commit()
         raise RateLimited(_("Too many messages were sent from your connection. Please try again later."))
     db.add(ContactMessage(tenant_id=tenant.slug, name=contact.name, email=contact.email, message=contact.message,
                           acknowledgment_requested=contact.acknowledgment, ip=ip))

@@ -70,7 +70,6 @@ async def situation_change(request: Request) -> Response:
         except Invalid as refused:
             return page(request, "situation_change.html", {"values": form, "field_errors": refused.field_errors}, 400)
         except RateLimited as refused:
-            await db.commit()  # the refused attempt still counts
             return page(request, "situation_change.html", {"values": form, "error": refused.message}, 429)
         await db.commit()
     return redirect("/espace/agrement", info="situation_sent")

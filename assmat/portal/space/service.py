@@ -24,12 +24,13 @@ SITUATION_MAX = 5000
 async def report_situation_change(
     db: AsyncSession, tenant: Tenant, account: Account, message: str, *, ip: str | None, base_url: str
 ) -> SituationChange:
-    """Checks the report (Invalid), counts it (RateLimited: the count is in `db`, the caller
-    commits it all the same), then keeps, mails and audits it. The caller commits."""
+    """Checks the report (Invalid), counts it (RateLimited, once the refused attempt's count is
+    committed: it still counts), then keeps, mails and audits it. The caller commits."""
     message = message.strip()
     if not message or len(message) > SITUATION_MAX:
         raise Invalid(field_errors={"message": _("Please describe the change (5,000 characters at most).")})
     if not await SITUATION_CHANGE_PER_ACCOUNT.hit(db, tenant.slug, f"account:{account.id}"):
+        await db.commit()
         raise RateLimited(_(
             "You have sent several reports today. Please try again tomorrow, or contact the département's services."
         ))
