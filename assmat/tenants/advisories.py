@@ -57,4 +57,7 @@ def advisories(config: TenantConfig) -> list[str]:
         )
     if not config.password_policy.blocklist:
         notes.append("password_policy.blocklist : les mots de passe courants sont acceptés")
+    publication = config.publication
+    if publication and publication.photos.max_count and not publication.photos.moderation:
+        notes.append("publication.photos.moderation : les photos sont publiées sans validation par le service")
     return notes

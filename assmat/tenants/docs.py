@@ -35,7 +35,9 @@ Règles croisées : `min_length <= max_length` ; les minimums par catégorie tie
 exige `branding.legal.terms` ; `idle_timeout <= absolute_timeout` ; les identifiants de
 `messages` doivent exister ; les codes de types de garde sont uniques ; un nom d'hôte n'est
 déclaré que par un tenant et ne peut pas prendre le sous-domaine d'un autre ; `slug` est égal
-au nom du fichier.
+au nom du fichier ; `features.availability` et `features.public_search` exigent une section
+`publication` ; dans `availability`, les codes sont uniques, `max_months` dépasse `min_months` et
+chaque tranche horaire finit après son début.
 """
 
 

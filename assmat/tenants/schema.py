@@ -313,6 +313,92 @@ class Features(Strict):
     documents: list[Document] = Field([], description="Documents utiles.")
 
 
+class Photos(Strict):
+    max_count: int = Field(6, ge=0, le=20, description="Nombre de photos par fiche (0 : pas de photos).")
+    max_bytes: int = Field(
+        5_000_000, ge=100_000, le=20_000_000, description="Taille maximale d'un fichier envoyé, en octets."
+    )
+    moderation: bool = Field(True, description="Une photo n'est publiée qu'après validation par le service.")
+
+
+class Publication(Strict):
+    regime: Literal["opt_out", "consent", "mandatory_with_masking"] = Field(
+        description=(
+            "Règle de publication des fiches : opt_out (publiée sauf opposition, art. L.421-8 CASF), "
+            "consent (publiée seulement après consentement enregistré, retirable à tout moment), "
+            "mandatory_with_masking (publication obligatoire, art. R.421-39 CASF : l'assistant peut masquer "
+            "son adresse, et son courriel ou son téléphone, pas les deux)."
+        )
+    )
+    show_rates: bool = Field(True, description="La fiche montre les tarifs de l'assistant.")
+    text_moderation: bool = Field(
+        False, description="Les textes libres de la fiche ne sont publiés qu'après validation par le service."
+    )
+    photos: Photos = Field(default_factory=Photos, description="Photos de la fiche.")
+
+
+class AgeGroup(Strict):
+    code: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")] = Field(description="Code stable de la tranche d'âge.")
+    label: str = Field(description="Libellé affiché.")
+    min_months: int = Field(0, ge=0, le=216, description="Âge minimal, en mois (inclus).")
+    max_months: int | None = Field(None, ge=1, le=216, description="Âge maximal, en mois (exclu) ; vide : sans limite.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "AgeGroup":
+        if self.max_months is not None and self.max_months <= self.min_months:
+            raise ValueError("max_months doit dépasser min_months")
+        return self
+
+
+class TimeSlot(Strict):
+    code: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")] = Field(description="Code stable de la tranche horaire.")
+    label: str = Field(description="Libellé affiché.")
+    start: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = Field(description="Début, HH:MM.")
+    end: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-4]):[0-5][0-9]$")] = Field(description="Fin, HH:MM.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "TimeSlot":
+        if self.end <= self.start:  # HH:MM compares in text order
+            raise ValueError("end doit suivre start")
+        return self
+
+
+def _default_age_groups() -> list[AgeGroup]:
+    return [
+        AgeGroup(code="moins_18_mois", label="Moins de 18 mois", min_months=0, max_months=18),
+        AgeGroup(code="18_mois_3_ans", label="De 18 mois à 3 ans", min_months=18, max_months=36),
+        AgeGroup(code="plus_3_ans", label="Plus de 3 ans", min_months=36),
+    ]
+
+
+def _default_time_slots() -> list[TimeSlot]:
+    return [
+        TimeSlot(code="avant_7h", label="Avant 7 h", start="05:00", end="07:00"),
+        TimeSlot(code="matin", label="Matin (7 h – 12 h)", start="07:00", end="12:00"),
+        TimeSlot(code="midi", label="Midi (12 h – 14 h)", start="12:00", end="14:00"),
+        TimeSlot(code="apres_midi", label="Après-midi (14 h – 18 h)", start="14:00", end="18:00"),
+        TimeSlot(code="soir", label="Soir (18 h – 20 h)", start="18:00", end="20:00"),
+        TimeSlot(code="apres_20h", label="Après 20 h", start="20:00", end="23:00"),
+    ]
+
+
+def _unique_slot_codes(value: list[Any]) -> list[Any]:
+    codes = [item.code for item in value]
+    if len(set(codes)) != len(codes):
+        raise ValueError("code en double")
+    return value
+
+
+class AvailabilitySettings(Strict):
+    age_groups: Annotated[list[AgeGroup], AfterValidator(_unique_slot_codes)] = Field(
+        default_factory=_default_age_groups, min_length=1, description="Tranches d'âge des places déclarées."
+    )
+    time_slots: Annotated[list[TimeSlot], AfterValidator(_unique_slot_codes)] = Field(
+        default_factory=_default_time_slots, min_length=1, description="Tranches horaires de la grille de la semaine."
+    )
+    validity_months: int = Field(6, ge=1, le=24, description="Durée de validité d'une déclaration, en mois.")
+
+
 class ChildcareType(Strict):
     code: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")] = Field(description="Code stable du type de garde.")
     label: str = Field(description="Libellé affiché.")
@@ -379,6 +465,13 @@ class TenantConfig(Strict):
     childcare_types: Annotated[list[ChildcareType], AfterValidator(_unique_codes)] = Field(
         [], description="Types de garde des périodes d'accueil déclarées."
     )
+    publication: Publication | None = Field(
+        None, description="Publication des fiches des assistants ; absente : le tenant ne publie aucune fiche."
+    )
+    availability: AvailabilitySettings = Field(
+        default_factory=AvailabilitySettings,
+        description="Réglages des disponibilités (features.availability choisit les formes).",
+    )
     import_: Import = Field(default_factory=Import, alias="import", description="Fichier mensuel des assistants.")
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
@@ -387,4 +480,6 @@ class TenantConfig(Strict):
     def _cross_field_rules(self) -> "TenantConfig":
         if self.first_login.accept_terms and not self.branding.legal.terms:
             raise ValueError("first_login.accept_terms exige branding.legal.terms")
+        if (self.features.availability or self.features.public_search) and self.publication is None:
+            raise ValueError("features.availability et features.public_search exigent une section publication")
         return self

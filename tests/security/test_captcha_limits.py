@@ -45,7 +45,7 @@ def test_made_up_captcha_ids_are_404_and_write_nothing(client_for, database_url)
     assert rows(database_url) == before
 
 
-def test_renders_of_a_real_challenge_are_counted_once_it_is_known_to_exist(client_for, database_url):
+def test_renders_of_a_real_challenge_are_counted_once_it_is_known_to_exist(client_for, database_url, frozen_clock):
     client = client_for("eure-et-loir")
     challenge_id = CAPTCHA_ID.search(client.get("/connexion").text).group(1)
     statuses = [client.get(f"/captcha/{challenge_id}.png").status_code for _ in range(CAPTCHA_RENDER.limit + 1)]
@@ -55,7 +55,7 @@ def test_renders_of_a_real_challenge_are_counted_once_it_is_known_to_exist(clien
 
 
 @pytest.mark.parametrize("slug, path", [("eure-et-loir", "/connexion"), ("mon-enfant", "/mot-de-passe-oublie")])
-def test_page_views_create_a_bounded_number_of_challenges_per_client(client_for, database_url, slug, path):
+def test_page_views_create_a_bounded_number_of_challenges_per_client(client_for, database_url, slug, path, frozen_clock):
     client = client_for(slug)
     statuses = [client.get(path).status_code for _ in range(CAPTCHA_ISSUE.limit + 5)]
     assert statuses == [200] * CAPTCHA_ISSUE.limit + [429] * 5
@@ -80,7 +80,9 @@ def _submit(client, path: str, fields: dict[str, str]):
     ("eure-et-loir", "/mot-de-passe-oublie", {"email": "claire.petit@example.fr"}),
     ("mon-enfant", "/mot-de-passe-oublie", {"email": "claire.petit@example.fr"}),
 ])
-def test_forms_with_a_captcha_are_throttled_per_client_with_a_french_429(client_for, database_url, slug, path, fields):
+def test_forms_with_a_captcha_are_throttled_per_client_with_a_french_429(
+    client_for, database_url, slug, path, fields, frozen_clock
+):  # a frozen clock: a fixed window must not roll over between the tries and the refusal
     client = client_for(slug)
     statuses = [_submit(client, path, fields).status_code for _ in range(CAPTCHA_FORM.limit)]
     assert statuses == [400] * CAPTCHA_FORM.limit  # wrong codes, answered as such

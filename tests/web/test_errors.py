@@ -90,7 +90,7 @@ def test_during_an_outage_every_route_answers_503_with_the_headers(app, portal_f
     assert anonymous.client.get("/mentions-legales").status_code == 200
 
 
-def test_every_error_status_carries_the_security_headers(app, portal_for):
+def test_every_error_status_carries_the_security_headers(app, portal_for, frozen_clock):  # the hourly window holds still
     gers = portal_for("gers")
     responses = {
         400: gers.client.get("/mentions-legales", params={"q": "a\x00b"}),
