@@ -44,7 +44,7 @@ def is_platform_admin(request: Request) -> bool:
 def feature_on(request: Request, name: str) -> bool:
     """The host's tenant has turned `name` on (a feature's menu entry shows only then)."""
     tenant = request.scope.get("tenant")
-    return tenant is not None and bool(getattr(tenant.config.features, name))
+    return tenant is not None and tenant.config.offers(name)
 
 
 def console_rows(model: Any, request: Request) -> ColumnElement[bool]:

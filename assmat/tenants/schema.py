@@ -476,6 +476,13 @@ class TenantConfig(Strict):
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
 
+    def offers(self, feature: str) -> bool:
+        """Whether the portal has `feature`: a key of `features` turned on, or "publication"
+        (the fiches are published: the section is present)."""
+        if feature == "publication":
+            return self.publication is not None
+        return bool(getattr(self.features, feature))
+
     @model_validator(mode="after")
     def _cross_field_rules(self) -> "TenantConfig":
         if self.first_login.accept_terms and not self.branding.legal.terms:

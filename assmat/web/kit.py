@@ -30,10 +30,10 @@ class Redirect(Exception):
 
 def tenant(request: Request, feature: str | None = None) -> Tenant:
     """The tenant whose host this is (TenantMiddleware); a host of none is refused before.
-    With `feature`, the page of a feature the tenant does not offer (`features.<feature>` off)
+    With `feature`, the page of a feature the tenant does not offer (`TenantConfig.offers`)
     does not exist: NotFound."""
     found = request.scope.get("tenant")
-    if found is None or (feature is not None and not getattr(found.config.features, feature)):
+    if found is None or (feature is not None and not found.config.offers(feature)):
         raise NotFound()
     return found
 
