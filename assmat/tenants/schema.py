@@ -337,6 +337,15 @@ class Publication(Strict):
     photos: Photos = Field(default_factory=Photos, description="Photos de la fiche.")
 
 
+def _clock_time(value: str) -> str:
+    if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]|24:00", value):
+        raise ValueError("heure attendue au format HH:MM (de 00:00 à 24:00)")
+    return value
+
+
+ClockTime = Annotated[str, AfterValidator(_clock_time)]
+
+
 class AgeGroup(Strict):
     code: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")] = Field(description="Code stable de la tranche d'âge.")
     label: str = Field(description="Libellé affiché.")
@@ -353,8 +362,8 @@ class AgeGroup(Strict):
 class TimeSlot(Strict):
     code: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")] = Field(description="Code stable de la tranche horaire.")
     label: str = Field(description="Libellé affiché.")
-    start: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = Field(description="Début, HH:MM.")
-    end: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-4]):[0-5][0-9]$")] = Field(description="Fin, HH:MM.")
+    start: ClockTime = Field(description="Début, HH:MM.")
+    end: ClockTime = Field(description="Fin, HH:MM (24:00 pour minuit).")
 
     @model_validator(mode="after")
     def _ordered(self) -> "TimeSlot":

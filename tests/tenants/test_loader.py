@@ -30,6 +30,9 @@ def test_a_minimal_file_gets_the_safe_defaults(tmp_path):
     assert config.lockout.reveal_locked_state is False
     assert config.lockout.duration == timedelta(minutes=15)
     assert config.password_policy.blocklist is True
+    assert config.publication is None and not config.offers("publication")  # publishing is chosen, never implied
+    assert [g.code for g in config.availability.age_groups] == ["moins_18_mois", "18_mois_3_ans", "plus_3_ans"]
+    assert config.availability.validity_months == 6
 
 
 @pytest.mark.parametrize(
@@ -52,6 +55,14 @@ def test_a_minimal_file_gets_the_safe_defaults(tmp_path):
         ({"slug": "autre"}, "neuf.yaml: slug: « autre » ne correspond pas au nom du fichier « neuf »"),
         ({"branding.legal.terms": "terms/absent.md"}, "neuf.yaml: branding.legal.terms: fichier introuvable : terms/absent.md"),
         ({"branding.legal.terms": "../secret.md"}, "neuf.yaml: branding.legal.terms: chemin relatif au dossier de configuration attendu"),
+        ({"features.availability": ["global"]}, "neuf.yaml: (racine): features.availability et features.public_search exigent une section publication"),
+        ({"features.public_search": True}, "neuf.yaml: (racine): features.availability et features.public_search exigent une section publication"),
+        ({"publication.regime": "always"}, "neuf.yaml: publication.regime: valeur attendue parmi : 'opt_out', 'consent' or 'mandatory_with_masking'"),
+        ({"publication.regime": "consent", "publication.photos.max_bytes": 10}, "neuf.yaml: publication.photos.max_bytes: doit être supérieur ou égal à 100000"),
+        ({"availability.age_groups": [{"code": "bebes", "label": "Bébés", "min_months": 18, "max_months": 12}]}, "neuf.yaml: availability.age_groups.0: max_months doit dépasser min_months"),
+        ({"availability.time_slots": [{"code": "matin", "label": "Matin", "start": "12:00", "end": "07:00"}]}, "neuf.yaml: availability.time_slots.0: end doit suivre start"),
+        ({"availability.time_slots": [{"code": "matin", "label": "Matin", "start": "7h", "end": "12:00"}]}, "neuf.yaml: availability.time_slots.0.start: heure attendue au format HH:MM (de 00:00 à 24:00)"),
+        ({"availability.age_groups": [{"code": "a", "label": "A"}, {"code": "a", "label": "B"}]}, "neuf.yaml: availability.age_groups: code en double"),
     ],
 )
 def test_each_mistake_is_refused_with_one_precise_line(tmp_path, overrides, expected):
