@@ -107,14 +107,32 @@ class Bar:
     x: int
     y: int
     height: int
+    labelled: bool  # its date is written under the axis
+
+
+LABEL_MIN_BARS = 4  # a "JJ/MM" label is about 3 bars wide: closer labels would overlap
+
+
+def labelled_days(days: list[date]) -> set[int]:
+    """Indexes of the bars whose date is written: always the first and the last, then the first
+    of a month and every seventh day unless it would touch a label already kept."""
+    if not days:
+        return set()
+    kept = {0, len(days) - 1}
+    for index, day in enumerate(days):
+        if (day.day == 1 or index % 7 == 0) and all(abs(index - other) >= LABEL_MIN_BARS for other in kept):
+            kept.add(index)
+    return kept
 
 
 def chart_bars(series: list[tuple[date, int]]) -> list[Bar]:
     peak = max((count for _, count in series), default=0) or 1
+    labelled = labelled_days([day for day, _ in series])
     bars = []
     for index, (day, count) in enumerate(series):
         height = round(count / peak * BAR_MAX_HEIGHT)
-        bars.append(Bar(day, count, x=index * (BAR_WIDTH + BAR_GAP), y=CHART_TOP + BAR_MAX_HEIGHT - height, height=height))
+        bars.append(Bar(day, count, x=index * (BAR_WIDTH + BAR_GAP), y=CHART_TOP + BAR_MAX_HEIGHT - height,
+                        height=height, labelled=index in labelled))
     return bars
 
 

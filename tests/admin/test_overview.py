@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 from assmat.core import clock
+from assmat.admin.overview import LABEL_MIN_BARS, labelled_days
 from assmat.core.security.models import AuditEvent
 from tests.admin.conftest import signed_in, store
 from tests.support.portal import text_of
@@ -82,3 +83,13 @@ def test_the_overview_is_the_tenants_own(console_for, app):
     assert "blocage permanent après 3 échecs" not in text
     platform = signed_in(console_for, app, "localhost", "root@assmat.example")
     assert platform.client.get("/admin/vue-d-ensemble").status_code == 403
+
+
+@pytest.mark.parametrize("last_day", [date(2026, 12, 1), date(2026, 12, 2), date(2026, 11, 30), date(2027, 3, 1)])
+def test_the_chart_dates_never_touch_each_other(last_day):
+    days = [last_day - timedelta(days=offset) for offset in range(29, -1, -1)]
+    kept = sorted(labelled_days(days))
+    assert kept[0] == 0 and kept[-1] == len(days) - 1  # the axis says where it starts and ends
+    assert all(b - a >= LABEL_MIN_BARS for a, b in zip(kept, kept[1:])), [days[i].strftime("%d/%m") for i in kept]
+    firsts = [i for i, day in enumerate(days) if day.day == 1 and i not in kept]
+    assert all(any(abs(i - k) < LABEL_MIN_BARS for k in kept) for i in firsts)  # a month start dropped only for a neighbour
