@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from assmat.core.errors import NotFound
 from assmat.core.i18n import LOCALES
+from assmat.web import kit
 from assmat.web.middleware import LANG_COOKIE
 from assmat.web.redirects import safe_next
 from assmat.web.templating import render
 from assmat.web.theme import favicon_svg, theme_css
 
 ONE_YEAR = 365 * 24 * 3600
-
-
-def _tenant(request: Request):
-    tenant = request.scope.get("tenant")
-    if tenant is None:
-        raise HTTPException(404)
-    return tenant
 
 
 async def home(request: Request) -> Response:
@@ -35,36 +29,36 @@ async def home(request: Request) -> Response:
 
 
 async def legal_notice(request: Request) -> Response:
-    tenant = _tenant(request)
+    tenant = kit.tenant(request)
     return render(request, "legal_notice.html", {"extra": tenant.legal_texts.get("legal_notice")})
 
 
 async def privacy(request: Request) -> Response:
-    tenant = _tenant(request)
+    tenant = kit.tenant(request)
     return render(request, "legal_page.html", {"page": "privacy", "body": tenant.legal_texts.get("privacy")})
 
 
 async def cookies(request: Request) -> Response:
-    tenant = _tenant(request)
+    tenant = kit.tenant(request)
     return render(request, "legal_page.html", {"page": "cookies", "body": tenant.legal_texts.get("cookies")})
 
 
 async def accessibility(request: Request) -> Response:
-    _tenant(request)
+    kit.tenant(request)
     return render(request, "accessibility.html")
 
 
 async def terms(request: Request) -> Response:
-    tenant = _tenant(request)
+    tenant = kit.tenant(request)
     if not tenant.terms_text:
-        raise HTTPException(404)
+        raise NotFound()
     return render(request, "legal_page.html", {"page": "terms", "body": tenant.terms_text})
 
 
 async def switch_language(request: Request) -> Response:
     code = request.path_params["code"]
     if code not in LOCALES:
-        raise HTTPException(404)
+        raise NotFound()
     response = RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
     response.set_cookie(
         LANG_COOKIE,
@@ -84,9 +78,9 @@ async def theme(request: Request) -> Response:
 
 
 async def logo(request: Request) -> Response:
-    tenant = _tenant(request)
+    tenant = kit.tenant(request)
     if tenant.logo_path is None:
-        raise HTTPException(404)
+        raise NotFound()
     return FileResponse(tenant.logo_path, headers={"cache-control": "public, max-age=3600"})
 
 
