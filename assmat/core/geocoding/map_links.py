@@ -3,7 +3,7 @@ request: the assistant moves the map to her door and copies its address.
 
 Two forms are read: the query of the map's links (`/map?lng=1.47921&lat=48.4460&z=18`) and the
 map's own address bar (`#18/48.4460/1.47921`, zoom/latitude/longitude). Anything else, and any
-point outside France (métropole, Corsica, the five DROM), is refused with a message the
+point outside France (the mainland, Corsica, the five DROM), is refused with a message the
 assistant can act on."""
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ from assmat.core.i18n import _
 
 MAP_HOSTS = frozenset({"adresse.data.gouv.fr", "www.adresse.data.gouv.fr"})
 
-# Generous boxes around each territory: a point in the sea nearby passes (staff check it on the
-# map), a point abroad does not.
+# Generous boxes around each territory. They let through the sea nearby and the neighbours'
+# border towns (Brussels, Geneva, Luxembourg lie in the mainland's box): staff see the point on
+# a map before they accept it. Far-off points, and swapped or mistyped coordinates, do not pass.
 FRANCE = {
-    "métropole": BoundingBox(min_lat=41.3, max_lat=51.15, min_lon=-5.3, max_lon=9.6),
+    "mainland": BoundingBox(min_lat=42.3, max_lat=51.15, min_lon=-5.3, max_lon=8.3),
+    "Corse": BoundingBox(min_lat=41.3, max_lat=43.05, min_lon=8.5, max_lon=9.6),
     "Guadeloupe": BoundingBox(min_lat=15.8, max_lat=16.55, min_lon=-61.85, max_lon=-60.95),
     "Martinique": BoundingBox(min_lat=14.35, max_lat=14.9, min_lon=-61.25, max_lon=-60.8),
     "Guyane": BoundingBox(min_lat=2.1, max_lat=5.8, min_lon=-54.65, max_lon=-51.6),
