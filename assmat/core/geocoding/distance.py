@@ -60,7 +60,9 @@ def grid_cell(point: Point) -> int:
 
 def bounding_box(centre: Point, radius_km: float) -> BoundingBox:
     """The smallest latitude/longitude box holding every point within `radius_km` of `centre`
-    (the longitude span is taken at the latitude of the box nearest a pole, where it is widest)."""
+    (the longitude span is taken at the latitude of the box nearest a pole, where it is widest).
+    Near the antimeridian its longitudes run past ±180: `grid_cells` wraps them, `contains` and
+    an SQL `BETWEEN` do not (no French territory of the platform lies there)."""
     if radius_km < 0:
         raise ValueError("radius_km must not be negative")
     dlat = radius_km / KM_PER_DEGREE
