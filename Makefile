@@ -9,6 +9,9 @@ STAMP := $(VENV)/.installed
 # from the npm registry, pinned by package-lock.json;
 # reinstalled (npm ci) whenever the lock file changes.
 NODE_STAMP := node_modules/.installed
+# The addok geocoder the tests run against, in a virtualenv of its own (its pinned dependencies
+# never meet the app's); reinstalled whenever its pins change.
+ADDOK_STAMP := .tools/addok/.installed
 
 .PHONY: run test demo messages docs check-config clean system-deps
 
@@ -24,7 +27,7 @@ run: $(STAMP)
 	ASSMAT_MAIL_BACKEND=file $(BIN)/assmat demo --port $(PORT)
 	ASSMAT_MAIL_BACKEND=file ASSMAT_PUBLIC_URL_TEMPLATE="http://{slug}.localhost:$(PORT)" $(BIN)/assmat serve --host 127.0.0.1 --port $(PORT)
 
-# PostgreSQL, Chromium, Node.js and npm from Debian's packages, when missing.
+# PostgreSQL, Redis, Chromium, Node.js and npm from Debian's packages, when missing.
 system-deps:
 	@bash scripts/system-deps.sh
 
@@ -37,9 +40,13 @@ $(NODE_STAMP): package.json package-lock.json | system-deps
 	  echo "npm not found: the accessibility tests will be skipped (they fail in CI)."; \
 	fi
 
+$(ADDOK_STAMP): scripts/addok-requirements.txt scripts/addok-env.sh
+	PYTHON=$(PYTHON) bash scripts/addok-env.sh
+	@touch $(ADDOK_STAMP)
+
 ## Check the import contracts (.importlinter), then run the whole suite: SQLite, a throwaway
-## PostgreSQL cluster, real SMTP, Chromium, axe-core, vnu. A broken contract stops it before pytest.
-test: $(STAMP) system-deps $(NODE_STAMP)
+## PostgreSQL cluster, real SMTP, a real addok geocoder on Redis, Chromium, axe-core, vnu. A broken contract stops it before pytest.
+test: $(STAMP) system-deps $(NODE_STAMP) $(ADDOK_STAMP)
 	$(BIN)/lint-imports --no-logo
 	$(BIN)/pytest
 
@@ -52,7 +59,7 @@ check-config: $(STAMP)
 	$(BIN)/assmat check-config
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .import_linter_cache node_modules
+	rm -rf $(VENV) var .pytest_cache .import_linter_cache node_modules .tools
 
 ## Regenerate the tenant configuration reference from the schema.
 docs: $(STAMP)

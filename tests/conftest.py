@@ -87,6 +87,23 @@ def postgres_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postg
 
 
 @pytest.fixture(scope="session")
+def addok_url() -> Iterator[str]:
+    """The base URL of a real addok geocoder over the BAN-format fixture of tests/fixtures/ban
+    (tests/support/addok.py), started once for the session; missing redis-server or addok fails
+    the tests that need it in CI and skips them elsewhere."""
+    from tests.support.addok import AddokServer, find_addok, find_redis_server, require_components
+
+    addok, redis_server = require_components(find_addok(), find_redis_server(), IN_CI)
+    work_dir = Path(tempfile.mkdtemp(prefix="assmat-addok-"))
+    server = AddokServer.start(addok, redis_server, work_dir)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("sqlite") / "template.db"
     upgrade(f"sqlite:///{path}")

@@ -65,9 +65,15 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=2, ge=1)
     argon2_memory_cost: int = Field(default=19456, ge=8, description="KiB")
     argon2_parallelism: int = Field(default=1, ge=1)
+    # Base URL of the geocoder (the Base Adresse Nationale's protocol: {url}/search, {url}/reverse),
+    # e.g. https://data.geopf.fr/geocodage; empty: geocoding is off. A tenant's YAML may name its own.
+    geocoder_url: str = ""
 
     @model_validator(mode="after")
     def _defaults_from_var_dir(self) -> "Settings":
+        self.geocoder_url = self.geocoder_url.strip().rstrip("/")
+        if self.geocoder_url and not self.geocoder_url.startswith(("http://", "https://")):
+            raise ValueError("ASSMAT_GEOCODER_URL must be an http(s) URL, or empty to turn geocoding off")
         if not self.database_url:
             self.database_url = f"sqlite:///{self.var_dir / 'assmat.db'}"
         self.base_domain = self.base_domain.lower().strip(".")

@@ -321,6 +321,13 @@ class Photos(Strict):
     moderation: bool = Field(True, description="Une photo n'est publiée qu'après validation par le service.")
 
 
+class Geocoding(Strict):
+    url: Url = Field(
+        description="Adresse du géocodeur de ce tenant (protocole de la Base Adresse Nationale : "
+        "{url}/search, {url}/reverse), par exemple l'addok du département ; remplace ASSMAT_GEOCODER_URL."
+    )
+
+
 class Publication(Strict):
     regime: Literal["opt_out", "consent", "mandatory_with_masking"] = Field(
         description=(
@@ -482,6 +489,9 @@ class TenantConfig(Strict):
         description="Réglages des disponibilités (features.availability choisit les formes).",
     )
     import_: Import = Field(default_factory=Import, alias="import", description="Fichier mensuel des assistants.")
+    geocoding: Geocoding | None = Field(
+        None, description="Géocodage des adresses ; absent : le géocodeur des réglages (ASSMAT_GEOCODER_URL)."
+    )
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
 
