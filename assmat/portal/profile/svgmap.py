@@ -72,10 +72,11 @@ def render_map(latitude: float, longitude: float, *, commune: str, approximate: 
     else:
         caption = _("Position of the place of care in %(commune)s.") % {"commune": commune}
         description = caption
+    title = _("Map: %(commune)s") % {"commune": commune}
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="fiche-map" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'width="{WIDTH}" height="{HEIGHT}" role="img" aria-labelledby="carte-titre carte-description">',
-        f'<title id="carte-titre">{escape(_("Map: %(commune)s") % {"commune": commune})}</title>',
+        f'<title id="carte-titre">{escape(title)}</title>',
         f'<desc id="carte-description">{escape(description)}</desc>',
         f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="#eef3f6" stroke="#5b6770"/>',
     ]
