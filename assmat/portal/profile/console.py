@@ -56,6 +56,7 @@ class FicheTextView(AccountColumn, TenantScopedView, model=Fiche):
         "account": account_formatter("account_id"), "texts_state": lambda fiche, _a: STATES.get(fiche.texts_state, ""),
         "pending": _texts_cell("pending_"), "published": _texts_cell(""),
     }
+    column_searchable_list = [Fiche.pending_presentation, Fiche.pending_activities, Fiche.pending_project]
     column_sortable_list = [Fiche.texts_submitted_at]
     column_default_sort = [(Fiche.texts_submitted_at, False), (Fiche.id, False)]
     column_filters = [
