@@ -79,6 +79,7 @@ def _form_page(request: Request, tenant: Tenant, account: Account, fiche: Fiche,
     return page(request, "profile_form.html", {
         "account": account, "fiche": fiche, "values": values, "errors": errors or {},
         "offers": OFFERS, "housing": HOUSING, "text_fields": TEXTS, "text_max": TEXT_MAX,
+        "text_max_shown": f"{TEXT_MAX:,}".replace(",", "\u202f"),
         "show_rates": publication.show_rates, "moderated": publication.text_moderation,
         "masking": publication.regime == "mandatory_with_masking",
     }, status)
