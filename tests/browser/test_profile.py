@@ -209,3 +209,44 @@ def test_the_fiche_pages_pass_axe_and_the_html_checker(live_server, live_account
         context.close()
     errors = validate(checker(), pages, tmp_path)
     assert not errors, describe(errors)
+
+
+def test_staff_approve_then_refuse_a_fiches_texts(live_server, live_accounts, page: Page) -> None:
+    """The moderation queue's two forms, by their buttons: « Confirmer : Valider les textes », and
+    the refusal with its reason, which the assistant then reads on « Ma fiche »."""
+    from datetime import UTC, datetime
+
+    from assmat.portal.profile.models import Fiche
+    from tests.browser.test_every_form import confirm_from_details, console_sign_in, done, store
+
+    account, _email = gers_assistant(live_server, live_accounts)
+    (fiche,) = store(live_server, Fiche(
+        tenant_id=GERS, account_id=account.id, public_id=uuid.uuid4().hex[:12], texts_state="pending",
+        pending_presentation="Première version.", texts_submitted_at=datetime.now(UTC)))
+    console_sign_in(live_server, page)
+    confirm_from_details(live_server, page, "fiche-texts", fiche.id, "Valider les textes")
+    done(page, "Valider les textes").to_be_visible()
+
+    async def resubmit(sessionmaker):
+        from sqlalchemy import update
+
+        async with sessionmaker() as db:
+            await db.execute(update(Fiche).where(Fiche.tenant_id == GERS, Fiche.id == fiche.id).values(
+                texts_state="pending", pending_presentation="Seconde version, trop longue."))
+            await db.commit()
+
+    live_server.run_async(resubmit)
+    page.goto(live_server.url(GERS, f"/admin/fiche-texts/details/{fiche.id}"))
+    page.get_by_role("link", name="Refuser les textes", exact=True).click()
+    page.get_by_label(re.compile(r"^Motif du refus")).fill("Merci de raccourcir votre présentation.")
+    page.get_by_role("button", name="Confirmer : Refuser les textes").click()
+    done(page, "Refuser les textes").to_be_visible()
+
+    assistant_page = page.context.browser.new_context(locale="fr-FR").new_page()
+    try:
+        sign_in(assistant_page, live_server, account.identifier)
+        assistant_page.goto(live_server.url(GERS, "/espace/fiche"))
+        expect(assistant_page.get_by_text("Motif : Merci de raccourcir votre présentation.")).to_be_visible()
+        expect(assistant_page.get_by_label("Présentation", exact=True)).to_have_value("Seconde version, trop longue.")
+    finally:
+        assistant_page.context.close()
