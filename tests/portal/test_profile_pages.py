@@ -86,9 +86,19 @@ def test_the_assistant_fills_her_fiche_and_parents_read_it(portal_for):
         assert shown in body, shown
     assert "Adresse non communiquée" not in body
 
+    # Signed in, the same page is never stored (it carries her session's forms).
+    assert portal.client.get(f"/assistants/{fiche.public_id}").headers["cache-control"] == "no-store"
+
     # The preview is the same fiche with its banner, for her only.
     preview = text_of(portal.client.get("/espace/fiche/apercu"))
     assert "Aperçu" in preview and "Peinture, lecture, jardinage." in preview
+
+
+def test_before_her_first_save_the_preview_shows_a_blank_fiche_and_nothing_is_stored(portal_for):
+    portal, account = assistant(portal_for)
+    preview = portal.client.get("/espace/fiche/apercu")
+    assert preview.status_code == 200 and "Aperçu" in text_of(preview) and "Non renseigné." in text_of(preview)
+    assert fiche_row(portal, account.id) is None
 
 
 def test_a_hidden_address_and_email_never_reach_the_public_page(portal_for):
