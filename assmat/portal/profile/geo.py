@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from assmat.portal.profile.svgmap import distance_km
+
 COMMUNES_CSV = Path(__file__).with_name("communes.csv")
 
 
@@ -55,7 +57,5 @@ def find_commune(postal_code: str | None, city: str | None) -> Commune | None:
 
 def neighbours(latitude: float, longitude: float, *, within_km: float, exclude: str | None = None) -> list[Commune]:
     """The shipped communes near a point (for the map's context), nearest first."""
-    from assmat.portal.profile.svgmap import distance_km
-
     found = [(distance_km(latitude, longitude, c.latitude, c.longitude), c) for c in communes() if c.insee != exclude]
     return [commune for distance, commune in sorted(found, key=lambda item: item[0]) if distance <= within_km]
