@@ -16,6 +16,9 @@ from tests.conftest import TENANT_CONFIGS, make_settings
 from tests.support.portal import text_of
 from tests.support.site import signed_in_portal
 
+# The approval copies columns within one UPDATE: checked on both backends.
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.fixture
 def settings(tmp_path, database_url):
