@@ -87,7 +87,7 @@ def render_map(latitude: float, longitude: float, *, commune: str, approximate: 
         x, y = project(place.latitude, place.longitude, centre)
         if 8 <= x <= WIDTH - 8 and 8 <= y <= HEIGHT - 28:
             parts.append(f'<circle cx="{_n(x)}" cy="{_n(y)}" r="3" fill="#5b6770"/>'
-                         f'<text x="{_n(x + 5)}" y="{_n(y - 5)}" font-size="11" fill="#3d4850">{escape(place.name)}</text>')
+                         f'<text x="{_n(x + 5)}" y="{_n(y - 5)}" font-size="13" fill="#3d4850">{escape(place.name)}</text>')
     cx, cy = WIDTH / 2, HEIGHT / 2
     if approximate:
         ring = RING_KM * PX_PER_KM
@@ -98,15 +98,15 @@ def render_map(latitude: float, longitude: float, *, commune: str, approximate: 
         # A pin whose tip is the place.
         parts.append(f'<path class="fiche-map-marker" d="M{_n(cx)} {_n(cy)}l-7 -13a8 8 0 1 1 14 0z" fill="#b0122b" '
                      f'stroke="#ffffff" stroke-width="1.5"/><circle cx="{_n(cx)}" cy="{_n(cy - 16)}" r="3" fill="#ffffff"/>')
-    parts.append(f'<text x="{_n(cx)}" y="{_n(cy + 34)}" font-size="14" font-weight="bold" text-anchor="middle" '
+    parts.append(f'<text x="{_n(cx)}" y="{_n(cy + 34)}" font-size="16" font-weight="bold" text-anchor="middle" '
                  f'fill="#1d252b" stroke="#eef3f6" stroke-width="3" paint-order="stroke">{name}</text>')
     bar = SCALE_KM * PX_PER_KM
     parts.append(f'<path d="M10 {HEIGHT - 12}h{_n(bar)}M10 {HEIGHT - 16}v8M{_n(10 + bar)} {HEIGHT - 16}v8" '
                  f'stroke="#1d252b" stroke-width="2" fill="none"/>'
-                 f'<text x="{_n(10 + bar / 2)}" y="{HEIGHT - 18}" font-size="11" text-anchor="middle" fill="#1d252b">'
+                 f'<text x="{_n(10 + bar / 2)}" y="{HEIGHT - 18}" font-size="13" text-anchor="middle" fill="#1d252b">'
                  f'{SCALE_KM} km</text>')
     parts.append(f'<path d="M{WIDTH - 20} 30l-7 14h14z" fill="#1d252b"/>'
-                 f'<text x="{WIDTH - 20}" y="24" font-size="12" font-weight="bold" text-anchor="middle" fill="#1d252b">N</text>')
+                 f'<text x="{WIDTH - 20}" y="24" font-size="14" font-weight="bold" text-anchor="middle" fill="#1d252b">N</text>')
     parts.append("</svg>")
     return MapFigure(Markup("".join(parts)), caption, approximate)
 
