@@ -63,7 +63,7 @@ def serve(settings: Settings, host: str, port: int) -> int:
 def demo(settings: Settings, port: int) -> int:
     from assmat.core.security.hashing import make_hasher
     from assmat.core.db.engine import make_engine, make_sessionmaker
-    from assmat.demo import PASSWORD_CHANGED, load_demo, load_demo_admins, load_demo_extras
+    from assmat.demo import PASSWORD_CHANGED, load_demo, load_demo_admins, load_demo_extras, load_demo_fiches
     from assmat.tenants.rows import sync_tenant_rows
 
     if settings.is_production:
@@ -80,11 +80,12 @@ def demo(settings: Settings, port: int) -> int:
             hasher = make_hasher(settings)
             accounts = await load_demo(sessionmaker, registry.tenants, hasher)
             accounts += await load_demo_extras(sessionmaker, registry.tenants, hasher, settings)
-            return accounts, await load_demo_admins(sessionmaker, registry.tenants, hasher)
+            fiches = await load_demo_fiches(sessionmaker, registry.tenants)
+            return accounts, await load_demo_admins(sessionmaker, registry.tenants, hasher), fiches
         finally:
             await engine.dispose()
 
-    accounts, admins = asyncio.run(run())
+    accounts, admins, fiches = asyncio.run(run())
     suffix = "" if port == 80 else f":{port}"
     print("\nPortails de démonstration :")
     print(f"  plateforme          http://{settings.base_domain}{suffix}/")
@@ -94,6 +95,11 @@ def demo(settings: Settings, port: int) -> int:
         password = f"  mot de passe {account.password}" if account.password else ""
         note = f" — {account.note}" if account.note else ""
         print(f"  {account.tenant.slug:<20}{url:<42}identifiant {account.identifier}{password}  ({state}){note}")
+    if fiches:
+        print("\nFiches publiques des assistants maternels :")
+        for fiche in fiches:
+            url = f"http://{fiche.tenant.slug}.{settings.base_domain}{suffix}/assistants/{fiche.public_id}"
+            print(f"  {fiche.tenant.slug:<20}{url:<62}{fiche.note}")
     print("\nConsoles (/admin) :")
     for where, email, password in admins:
         host = settings.base_domain if where == "plateforme" else f"{where}.{settings.base_domain}"

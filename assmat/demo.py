@@ -15,6 +15,7 @@ from assmat.auth.models import Account
 from assmat.portal.agrement.models import Agrement
 from assmat.portal.children.models import CarePeriod, Child, Guardian
 from assmat.portal.messages.models import Message
+from assmat.portal.profile.models import Fiche
 from assmat.tenants.loader import Tenant
 
 # One demo assistant per tenant, identified the way that tenant's users sign in.
@@ -226,4 +227,78 @@ async def load_demo_admins(
             else:
                 shown = password if admin.password_hash and await hasher.verify(admin.password_hash, password) else None
         result.append((tenant.slug if tenant else "plateforme", email, shown))
+    return result
+
+
+# The demo assistants' fiches: a full one located at her home (Gers), one whose address and email
+# are hidden, placed at the commune's centre (Eure-et-Loir), one published with her consent and
+# no rates, as mon-enfant shows (Pyrénées-Orientales).
+DEMO_FICHES = {
+    "gers": dict(
+        public_id="demo-gers-01", latitude=43.6478, longitude=0.5872, phone="05 62 00 00 01",
+        presentation="Assistante maternelle depuis 2012, j'accueille jusqu'à quatre enfants dans une maison de plain-pied, "
+                     "au calme, à dix minutes à pied des écoles d'Auch.",
+        activities="Peinture, pâte à modeler, lecture d'albums, jardinage au potager, sorties au relais petite enfance "
+                   "le mardi matin.",
+        project="Respecter le rythme de chaque enfant (sommeil, repas), favoriser l'autonomie et le jeu libre, "
+                "échanger chaque soir avec les parents sur la journée.",
+        housing="maison", floor=0, garden=True, non_smoking=True, vehicle=True, pets="un chat",
+        hourly_rate_cents=380, maintenance_cents=350, meal_cents=400, languages="français, occitan",
+        offer_periscolaire=True, offer_mercredi=True, offer_vacances_scolaires=True, offer_avant_7h=True,
+        calling_hours="du lundi au vendredi, de 18 h à 20 h",
+    ),
+    "eure-et-loir": dict(
+        public_id="demo-eure-01", latitude=48.4439, longitude=1.4957, phone="02 37 00 00 02",
+        show_address=False, show_email=False, contact_only_if_place=True,
+        presentation="J'accueille les enfants dans un appartement lumineux au deuxième étage avec ascenseur, près "
+                     "d'un grand parc.",
+        activities="Comptines, motricité au parc, éveil musical.",
+        housing="appartement", floor=2, elevator=True, non_smoking=True, hourly_rate_cents=400, maintenance_cents=380,
+        languages="français, anglais", offer_temps_partiel=True, offer_mercredi=True, offer_depannage_urgence=True,
+        calling_hours="en semaine après 19 h",
+    ),
+    "mon-enfant": dict(
+        public_id="demo-pyr-001", latitude=42.6986, longitude=2.8956, phone="04 68 00 00 03",
+        presentation="Assistante maternelle à Perpignan, quartier Saint-Mathieu, j'accueille les tout-petits et les "
+                     "enfants scolarisés le mercredi.",
+        housing="maison", garden=True, languages="français, catalan, espagnol", offer_mercredi=True,
+        offer_periscolaire=True, offer_samedi=True,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class DemoFiche:
+    tenant: Tenant
+    public_id: str
+    note: str
+
+
+async def load_demo_fiches(sessionmaker: async_sessionmaker, tenants: dict[str, Tenant]) -> list[DemoFiche]:
+    """The fiches of the demo assistants (created once; a second run changes nothing)."""
+    notes = {"gers": "fiche complète, adresse visible", "eure-et-loir": "adresse et courriel masqués",
+             "mon-enfant": "publiée avec consentement, sans tarifs"}
+    result: list[DemoFiche] = []
+    async with sessionmaker() as session:
+        for slug, values in DEMO_FICHES.items():
+            tenant = tenants.get(slug)
+            if tenant is None or tenant.config.publication is None:
+                continue
+            kind = tenant.config.login.identifier
+            identifier = DEMO_IDENTIFIERS[kind].lower() if kind in ("email", "username") else DEMO_IDENTIFIERS[kind]
+            account = await session.scalar(
+                select(Account).where(Account.tenant_id == slug, Account.identifier == identifier, Account.kind == "assistant")
+            )
+            if account is None:
+                continue
+            values = dict(values)
+            phone = values.pop("phone")
+            fiche = await session.scalar(select(Fiche).where(Fiche.tenant_id == slug, Fiche.account_id == account.id))
+            if fiche is None:
+                account.phone = account.phone or phone
+                if tenant.config.publication.regime == "consent":
+                    account.publication_consent = True  # mon-enfant publishes only with consent
+                session.add(Fiche(tenant_id=slug, account_id=account.id, **values))
+            result.append(DemoFiche(tenant, fiche.public_id if fiche else values["public_id"], notes[slug]))
+        await session.commit()
     return result

@@ -1,6 +1,7 @@
 """Demo data: one account per tenant that can sign in, and a second run adds nothing."""
 
 import asyncio
+import html
 from datetime import UTC, datetime
 
 import pytest
@@ -10,6 +11,7 @@ from assmat.core.security.hashing import make_hasher
 from assmat.core.db.engine import make_engine, make_sessionmaker
 from assmat.auth.models import Account
 from assmat.portal.children.models import Child, Guardian
+from assmat.portal.profile.models import Fiche
 from assmat.demo import load_demo
 from assmat.tenants.loader import load_valid_tenants
 from assmat.tenants.rows import sync_tenant_rows
@@ -122,3 +124,34 @@ def test_the_demo_summary_tells_each_accounts_state_on_every_run(settings, capsy
     assert "Console-Demo-2026" not in third["admin@gers.example.org"]
     assert "mot de passe changé" in third["admin@gers.example.org"]
     assert "mot de passe ConsoleDemo2026" in third["admin@cestas.example.org"]
+
+
+def test_the_demo_prints_public_fiches_that_show_what_each_tenant_publishes(settings, capsys, tenant_registry):
+    """A full fiche at its home (Gers), one with a hidden address and email placed at the
+    commune's centre (Eure-et-Loir), one published with consent and no rates (mon-enfant)."""
+    import re
+
+    from starlette.testclient import TestClient
+
+    from assmat.cli import demo
+    from tests.conftest import app_for
+
+    assert demo(settings, 8001) == 0
+    out = capsys.readouterr().out
+    urls = dict(re.findall(r"^\s+(\S+)\s+(http://\S+/assistants/\S+)", out, re.M))
+    assert set(urls) == {"gers", "eure-et-loir", "mon-enfant"}
+    assert demo(settings, 8001) == 0  # a second run prints the same addresses
+    assert dict(re.findall(r"^\s+(\S+)\s+(http://\S+/assistants/\S+)", capsys.readouterr().out, re.M)) == urls
+    with db_session(settings.database_url) as session:
+        assert session.scalar(select(func.count()).select_from(Fiche)) == 3
+    pages = {}
+    with TestClient(app_for(settings, tenant_registry), follow_redirects=False) as client:
+        for slug, url in urls.items():
+            response = client.get(url.replace(":8001", ""))
+            assert response.status_code == 200, (slug, response.status_code)
+            pages[slug] = html.unescape(response.text)
+    assert "12 rue des Écoles" in pages["gers"] and "assistante.demo@example.org" in pages["gers"]
+    assert 'class="fiche-map-marker"' in pages["gers"] and "3,80 € par heure" in pages["gers"]
+    assert "12 rue des Écoles" not in pages["eure-et-loir"] and "assistante.demo@example.org" not in pages["eure-et-loir"]
+    assert "Adresse non communiquée : position approximative (centre de la commune)" in pages["eure-et-loir"]
+    assert "Tarifs" not in pages["mon-enfant"] and "catalan" in pages["mon-enfant"]

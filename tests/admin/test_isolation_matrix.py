@@ -49,6 +49,7 @@ from assmat.portal.children.models import CarePeriod, Child, Guardian
 from assmat.portal.contact.models import ContactMessage
 from assmat.portal.imports.models import ImportRun
 from assmat.portal.messages.models import Message
+from assmat.portal.profile.models import Fiche
 from assmat.portal.space.models import SituationChange
 from tests.admin.conftest import ADMIN_PASSWORD, Console, create_admin, fetch, signed_in, store
 from tests.admin.test_import import ENVOI, csv_bytes, row, upload
@@ -102,6 +103,7 @@ SEARCH_NEEDLE = {
     Message: "{tag}-objet",
     Child: "{tag}-enfant",
     SituationChange: "{tag}-situation",
+    Fiche: "{tag}-fiche",
 }
 
 
@@ -178,6 +180,12 @@ def make_rows(console) -> tuple[dict[type, tuple[Any, Any]], tuple[ImportRun, Im
                                created_at=now)
 
     rows[SituationChange] = store(console, situation(A, A_TAG, ours.id), situation(B, B_TAG, theirs.id))
+
+    def fiche(tenant: str, tag: str, account_id: int) -> Fiche:
+        return Fiche(tenant_id=tenant, account_id=account_id, public_id=f"{tag[:8]}1234", texts_state="pending",
+                     pending_presentation=f"Présentation {tag}-fiche", texts_submitted_at=now)
+
+    rows[Fiche] = store(console, fiche(A, A_TAG, ours.id), fiche(B, B_TAG, theirs.id))
     made = store(console, audit(A, A_TAG, ours.id), audit(B, B_TAG, theirs.id), mail(A, A_TAG), mail(B, B_TAG),
                  contact(A, A_TAG), contact(B, B_TAG), staff(A, A_TAG), staff(B, B_TAG), run(A, A_TAG), run(B, B_TAG))
     rows[AuditEvent] = made[0], made[1]

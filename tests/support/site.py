@@ -27,6 +27,7 @@ from assmat.portal.children.models import CarePeriod, Child, Guardian
 from assmat.portal.contact.models import ContactMessage
 from assmat.portal.imports.models import ImportRun
 from assmat.portal.messages.models import Message, MessageState
+from assmat.portal.profile.models import Fiche
 from assmat.portal.space.models import SituationChange
 from tests.support.portal import CSRF
 
@@ -263,11 +264,14 @@ class SpaceData:
     child: Any | None = None
     message: Any | None = None
     archived: Any | None = None
+    fiche: Any | None = None
 
 
 def space_starts(data: "SpaceData") -> list[str]:
-    """Pages the crawl would see once per route but that show another form: an archived message."""
-    return [f"/espace/messages/{data.archived.id}"] if data.archived is not None else []
+    """Pages the crawl would see once per route but that show another form (an archived message),
+    or that no link of the space leads to (her public fiche: parents reach it from outside)."""
+    starts = [f"/espace/messages/{data.archived.id}"] if data.archived is not None else []
+    return starts + ([f"/assistants/{data.fiche.public_id}"] if data.fiche is not None else [])
 
 
 def fill_space(portal: Any, account: Any) -> SpaceData:
@@ -297,6 +301,18 @@ def fill_space(portal: Any, account: Any) -> SpaceData:
         )
         _store(portal, MessageState(tenant_id=portal.slug, message_id=data.archived.id, account_id=account.id,
                                     read_at=clock.now(), archived_at=clock.now()))
+    if tenant.config.offers("publication") and account.kind == "assistant":
+        # A fiche with every section filled, published (the stand-in reads the consent where the
+        # regime asks for it), with a text waiting for the staff.
+        portal.update_account(account.id, publication_consent=True, phone="0562610042", address="8 chemin des Pruniers",
+                              postal_code="32000", city="Auch")
+        (data.fiche,) = _store(portal, Fiche(
+            tenant_id=portal.slug, account_id=account.id, public_id="FicheDemo123", presentation="Bonjour.",
+            activities="Peinture.", project="Le rythme de chaque enfant.", pending_presentation="Bonjour à tous.",
+            texts_state="pending", texts_submitted_at=clock.now(), housing="maison", floor=0, garden=True,
+            hourly_rate_cents=380, languages="français", offer_mercredi=True, calling_hours="le soir",
+            latitude=43.66, longitude=0.57,
+        ))
     _store(
         portal,
         SituationChange(tenant_id=portal.slug, account_id=account.id, message="Déménagement le 1er janvier."),

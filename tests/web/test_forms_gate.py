@@ -95,6 +95,10 @@ def visit_everything(app, portal_for, client_for) -> list[Visit]:
     staff = console_signed_in(app, client_for, CONSOLE_TENANT, "agent@example.org")
     console_visits = crawl(staff.client, "console", [f"{CONSOLE}/"])
     visits += console_visits + crawl(staff.client, "console", action_confirmations(staff, console_visits))
+    # The fiches' text moderation is on the consoles of tenants that publish (the Gers fiche waits there).
+    publishing = console_signed_in(app, client_for, "gers", "agent@gers.example.org")
+    moderation = crawl(publishing.client, "console", [f"{CONSOLE}/fiche-texts/list"])
+    visits += moderation + crawl(publishing.client, "console", action_confirmations(publishing, moderation))
     platform = console_signed_in(app, client_for, "localhost", "plateforme@example.org")
     visits += crawl(platform.client, "platform console", [f"{CONSOLE}/"])
     anonymous_console = client_for(CONSOLE_TENANT)

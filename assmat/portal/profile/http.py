@@ -1,0 +1,139 @@
+"""« Ma fiche » (the assistant edits her public fiche, and previews it) and the public fiche
+`/assistants/{public_id}` that parents open, on tenants that publish (`publication`).
+
+The rules and the masking live in assmat.portal.profile.service; these views read, call, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from assmat.auth.guards import signed_in
+from assmat.auth.models import Account
+from assmat.core.errors import NotFound
+from assmat.core.i18n import gettext as _
+from assmat.portal.profile.models import OFFER_CODES, Fiche
+from assmat.portal.profile.service import (
+    FLAGS,
+    FORM_FIELDS,
+    HOUSING,
+    OFFERS,
+    RATES,
+    SHORT_TEXTS,
+    SHOWN,
+    TEXT_MAX,
+    TEXTS,
+    InvalidFiche,
+    PublicFiche,
+    blank_fiche,
+    euros,
+    fiche_of,
+    preview_fiche,
+    public_fiche,
+    save_fiche,
+    shown_texts,
+)
+from assmat.tenants.loader import Tenant
+from assmat.web import kit
+from assmat.web.kit import client_ip, database, page, redirect, register_notices
+
+# Parents may keep a public fiche a few minutes; never in a shared cache: the page may come with
+# the CSRF cookie. Signed-in pages are never stored (SecurityHeadersMiddleware says no-store).
+PUBLIC_CACHE = "private, max-age=300"
+
+register_notices(
+    fiche_saved=lambda t: _("Your fiche has been saved."),
+    fiche_pending=lambda t: _("Your fiche has been saved. Your texts will be published once the service has approved them."),
+)
+
+
+def _assistant(request: Request) -> tuple[Tenant, Account]:
+    """Her own fiche, on a tenant that publishes: only an assistant has one."""
+    tenant = kit.tenant(request, feature="publication")
+    account = signed_in(request)
+    if account.kind != "assistant":
+        raise NotFound()
+    return tenant, account
+
+
+def _values(fiche: Fiche) -> dict[str, str]:
+    """The form's fields as stored: what the page shows first."""
+    texts = shown_texts(fiche)
+    values = {name: texts[column] or "" for name, column, _label in TEXTS}
+    values.update({name: getattr(fiche, column) or "" for name, column in SHORT_TEXTS})
+    values["logement"] = fiche.housing or ""
+    values["etage"] = "" if fiche.floor is None else str(fiche.floor)
+    values.update({name: "1" if getattr(fiche, column) else "" for name, column in FLAGS + SHOWN})
+    values.update({f"offre-{code}": "1" if getattr(fiche, f"offer_{code}") else "" for code in OFFER_CODES})
+    values.update({name: euros(getattr(fiche, column)) for name, column, _range in RATES})
+    return values
+
+
+def _form_page(request: Request, tenant: Tenant, account: Account, fiche: Fiche, values: dict[str, str],
+               errors: dict[str, str] | None = None, status: int = 200) -> Response:
+    publication = tenant.config.publication
+    return page(request, "profile_form.html", {
+        "account": account, "fiche": fiche, "values": values, "errors": errors or {},
+        "offers": OFFERS, "housing": HOUSING, "text_fields": TEXTS, "text_max": TEXT_MAX,
+        "text_max_shown": f"{TEXT_MAX:,}".replace(",", "\u202f"),
+        "show_rates": publication.show_rates, "moderated": publication.text_moderation,
+        "masking": publication.regime == "mandatory_with_masking",
+    }, status)
+
+
+async def my_fiche(request: Request) -> Response:
+    tenant, account = _assistant(request)
+    if request.method == "GET":
+        async with database(request) as db:
+            fiche = await fiche_of(db, tenant, account) or blank_fiche(tenant, account)
+        return _form_page(request, tenant, account, fiche, _values(fiche))
+    form = await kit.form(request, max_fields=FORM_FIELDS)
+    async with database(request) as db:
+        try:
+            fiche = await save_fiche(db, tenant, account, form, ip=client_ip(request))
+        except InvalidFiche as refused:
+            fiche = await fiche_of(db, tenant, account) or blank_fiche(tenant, account)
+            return _form_page(request, tenant, account, fiche, form, refused.field_errors, 400)
+        pending = fiche.texts_state == "pending"
+        await db.commit()
+    return redirect("/espace/fiche", info="fiche_pending" if pending else "fiche_saved")
+
+
+def _fiche_page(request: Request, fiche: PublicFiche, *, preview: bool) -> Response:
+    context: dict[str, Any] = {"fiche": fiche, "preview": preview}
+    # MERGE: the availability and photos parts give these (public_availability, published_photos);
+    # the template includes their partials only when they are set.
+    context.update(availability=None, photos=None)
+    return page(request, "profile_public.html", context)
+
+
+async def my_fiche_preview(request: Request) -> Response:
+    tenant, account = _assistant(request)
+    async with database(request) as db:
+        fiche = await preview_fiche(db, tenant, account)
+    return _fiche_page(request, fiche, preview=True)
+
+
+async def assistant_fiche(request: Request) -> Response:
+    """The public fiche. Any id that shows no fiche (malformed, unknown, another tenant's, not
+    published) gets the very page of an unknown address: nothing tells them apart."""
+    try:
+        tenant = kit.tenant(request, feature="publication")
+        async with database(request) as db:
+            fiche = await public_fiche(db, tenant, request.path_params["public_id"])
+    except NotFound:
+        raise HTTPException(404) from None
+    response = _fiche_page(request, fiche, preview=False)
+    response.headers["cache-control"] = PUBLIC_CACHE
+    return response
+
+
+routes = [
+    Route("/espace/fiche", my_fiche, methods=["GET", "POST"]),
+    Route("/espace/fiche/apercu", my_fiche_preview),
+    Route("/assistants/{public_id}", assistant_fiche),
+]

@@ -1,0 +1,118 @@
+"""The fiche's small map: an SVG drawn on the server from one point, with no tiles and no script.
+
+A pure function of its inputs (a point, whether it is exact, the commune's name, the communes
+around it): tested without a browser or a database. The point is always the centre of the
+drawing, and only pixel offsets are written out: the SVG carries no coordinates. When the address
+is hidden the point is the commune's centre and a ring of about 1 km says « somewhere here »."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+
+from assmat.core.i18n import gettext as _
+
+WIDTH, HEIGHT = 320, 220
+SPAN_KM = 16.0  # the width of the drawing on the ground
+PX_PER_KM = WIDTH / SPAN_KM
+RING_KM = 1.0  # the ring around a commune centre: the place is somewhere in the commune
+SCALE_KM = 2
+KM_PER_DEGREE_LAT = 110.57
+KM_PER_DEGREE_LON_EQUATOR = 111.32
+
+
+@dataclass(frozen=True)
+class Place:
+    name: str
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True)
+class MapFigure:
+    svg: Markup
+    caption: str
+    approximate: bool
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine), in km."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi, dlambda = phi2 - phi1, math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(a))
+
+
+def project(latitude: float, longitude: float, centre: tuple[float, float]) -> tuple[float, float]:
+    """Pixel position of a point on a drawing centred on `centre` (equirectangular: exact enough
+    over a few kilometres), north up."""
+    lat0, lon0 = centre
+    east_km = (longitude - lon0) * KM_PER_DEGREE_LON_EQUATOR * math.cos(math.radians(lat0))
+    north_km = (latitude - lat0) * KM_PER_DEGREE_LAT
+    return WIDTH / 2 + east_km * PX_PER_KM, HEIGHT / 2 - north_km * PX_PER_KM
+
+
+def _n(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def render_map(latitude: float, longitude: float, *, commune: str, approximate: bool, address_hidden: bool = True,
+               nearby: list[Place] | tuple[Place, ...] = ()) -> MapFigure:
+    """The figure: a marker (exact) or a ring (approximate: the commune's centre, because the
+    address is hidden or not located yet) at the centre, the commune's name, the communes
+    around, a scale bar and the north."""
+    centre = (latitude, longitude)
+    name = escape(commune)
+    if approximate:
+        caption = (_("Address not disclosed: approximate position (centre of the commune)") if address_hidden
+                   else _("Approximate position (centre of the commune)"))
+        description = _("Approximate position: centre of %(commune)s, within about 1 km.") % {"commune": commune}
+    else:
+        caption = _("Position of the place of care in %(commune)s.") % {"commune": commune}
+        description = caption
+    title = _("Map: %(commune)s") % {"commune": commune}
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="fiche-map" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'width="{WIDTH}" height="{HEIGHT}" role="img" aria-labelledby="carte-titre carte-description">',
+        f'<title id="carte-titre">{escape(title)}</title>',
+        f'<desc id="carte-description">{escape(description)}</desc>',
+        f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="#eef3f6" stroke="#5b6770"/>',
+    ]
+    step = 2 * PX_PER_KM  # a faint 2 km grid: distances read at a glance
+    grid = [f'M{_n(x)} 0V{HEIGHT}' for x in _ticks(WIDTH, step)] + [f'M0 {_n(y)}H{WIDTH}' for y in _ticks(HEIGHT, step)]
+    parts.append(f'<path d="{" ".join(grid)}" stroke="#d3dde3" stroke-width="1" fill="none"/>')
+    for place in nearby:
+        x, y = project(place.latitude, place.longitude, centre)
+        if 8 <= x <= WIDTH - 8 and 8 <= y <= HEIGHT - 28:
+            parts.append(f'<circle cx="{_n(x)}" cy="{_n(y)}" r="3" fill="#5b6770"/>'
+                         f'<text x="{_n(x + 5)}" y="{_n(y - 5)}" font-size="13" fill="#3d4850">{escape(place.name)}</text>')
+    cx, cy = WIDTH / 2, HEIGHT / 2
+    if approximate:
+        ring = RING_KM * PX_PER_KM
+        parts.append(f'<circle class="fiche-map-ring" cx="{_n(cx)}" cy="{_n(cy)}" r="{_n(ring)}" fill="#b0122b" '
+                     f'fill-opacity="0.15" stroke="#b0122b" stroke-width="2" stroke-dasharray="4 3"/>')
+        parts.append(f'<circle cx="{_n(cx)}" cy="{_n(cy)}" r="2.5" fill="#b0122b"/>')
+    else:
+        # A pin whose tip is the place.
+        parts.append(f'<path class="fiche-map-marker" d="M{_n(cx)} {_n(cy)}l-7 -13a8 8 0 1 1 14 0z" fill="#b0122b" '
+                     f'stroke="#ffffff" stroke-width="1.5"/><circle cx="{_n(cx)}" cy="{_n(cy - 16)}" r="3" fill="#ffffff"/>')
+    parts.append(f'<text x="{_n(cx)}" y="{_n(cy + 34)}" font-size="16" font-weight="bold" text-anchor="middle" '
+                 f'fill="#1d252b" stroke="#eef3f6" stroke-width="3" paint-order="stroke">{name}</text>')
+    bar = SCALE_KM * PX_PER_KM
+    parts.append(f'<path d="M10 {HEIGHT - 12}h{_n(bar)}M10 {HEIGHT - 16}v8M{_n(10 + bar)} {HEIGHT - 16}v8" '
+                 f'stroke="#1d252b" stroke-width="2" fill="none"/>'
+                 f'<text x="{_n(10 + bar / 2)}" y="{HEIGHT - 18}" font-size="13" text-anchor="middle" fill="#1d252b">'
+                 f'{SCALE_KM} km</text>')
+    parts.append(f'<path d="M{WIDTH - 20} 30l-7 14h14z" fill="#1d252b"/>'
+                 f'<text x="{WIDTH - 20}" y="24" font-size="14" font-weight="bold" text-anchor="middle" fill="#1d252b">N</text>')
+    parts.append("</svg>")
+    return MapFigure(Markup("".join(parts)), caption, approximate)
+
+
+def _ticks(length: float, step: float) -> list[float]:
+    """Grid lines through the centre, every `step` pixels."""
+    middle = length / 2
+    count = int(middle // step)
+    return [middle + k * step for k in range(-count, count + 1)]
