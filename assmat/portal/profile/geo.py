@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from assmat.portal.profile.svgmap import distance_km
+from assmat.core.geocoding.distance import Point, haversine_km
 
 COMMUNES_CSV = Path(__file__).with_name("communes.csv")
 
@@ -57,5 +57,5 @@ def find_commune(postal_code: str | None, city: str | None) -> Commune | None:
 
 def neighbours(latitude: float, longitude: float, *, within_km: float, exclude: str | None = None) -> list[Commune]:
     """The shipped communes near a point (for the map's context), nearest first."""
-    found = [(distance_km(latitude, longitude, c.latitude, c.longitude), c) for c in communes() if c.insee != exclude]
+    found = [(haversine_km(Point(latitude, longitude), Point(c.latitude, c.longitude)), c) for c in communes() if c.insee != exclude]
     return [commune for distance, commune in sorted(found, key=lambda item: item[0]) if distance <= within_km]

@@ -37,14 +37,6 @@ class MapFigure:
     approximate: bool
 
 
-def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance (haversine), in km."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi, dlambda = phi2 - phi1, math.radians(lon2 - lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
-    return 2 * 6371.0 * math.asin(math.sqrt(a))
-
-
 def project(latitude: float, longitude: float, centre: tuple[float, float]) -> tuple[float, float]:
     """Pixel position of a point on a drawing centred on `centre` (equirectangular: exact enough
     over a few kilometres), north up."""
