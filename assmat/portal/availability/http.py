@@ -123,7 +123,7 @@ async def keep_alive(request: Request) -> Response:
     in and CSRF-checked like every POST; answers 204 to the page's script."""
     tenant = kit.tenant(request)
     signed_in(request)
-    await kit.form(request, max_fields=2)
+    await kit.form(request)
     async with database(request) as db:
         await touch_session(db, tenant.slug, read_cookie(request.scope, SESSION_COOKIE))
         await db.commit()
