@@ -22,6 +22,9 @@ from assmat.portal.availability.models import (
 from tests.support.portal import text_of
 from tests.support.site import PASSWORD, signed_in_portal
 
+# Dates, small integers and foreign keys are strict on PostgreSQL only: both backends.
+pytestmark = pytest.mark.both_backends
+
 PAGE = "/espace/disponibilites"
 KEEP_ALIVE = "/espace/session/prolonger"
 
@@ -228,3 +231,39 @@ def test_a_session_of_another_tenant_is_anonymous_here(portal_for, frozen_clock)
     foreign.client.cookies.set("session", gers_portal.client.cookies.get("session"), domain="eure-et-loir.localhost")
     response = foreign.client.get(PAGE)
     assert response.status_code == 303 and response.headers["location"].startswith("/connexion")
+
+
+def test_the_stale_filter_and_the_public_summary(portal_for, frozen_clock):
+    """stale_clause (the console's « disponibilités périmées »): missing or out of date, this
+    tenant's assistants only; public_availability holds availability and nothing of the person."""
+    from dataclasses import asdict
+
+    from assmat.auth.models import Account
+    from assmat.portal.availability.service import public_availability, stale_clause
+
+    gers, current = signed_in_portal(portal_for, "gers", "AGR-2026-0311")
+    assert gers.post(PAGE, declaration()).status_code == 303
+    never, _ = gers.create_account("AGR-2026-0312", PASSWORD)
+    old, _ = gers.create_account("AGR-2026-0313", PASSWORD)
+
+    async def backdate():
+        async with gers.app.state.sessionmaker() as db:
+            db.add(AvailabilityDeclaration(tenant_id="gers", account_id=old.id, declared_on=date(2026, 3, 1),
+                                           valid_until=date(2026, 9, 1), none_available=True))
+            await db.commit()
+
+    gers.run(backdate)
+    eure = portal_for("eure-et-loir")
+    eure.create_account("280099", PASSWORD)
+    stale = {row[0] for row in gers.query(select(Account.id).where(stale_clause(gers.tenant, date(2026, 11, 2))))}
+    assert stale == {never.id, old.id}
+
+    async def summary(account_id):
+        async with gers.app.state.sessionmaker() as db:
+            return await public_availability(db, gers.tenant, account_id)
+
+    shown = gers.run(summary, current.id)
+    assert shown.state.code == "now" and len(shown.weeks) == 4 and shown.months == ()
+    assert "Martin" not in repr(asdict(shown)) and "anne.martin" not in repr(asdict(shown))
+    assert gers.run(summary, old.id).state.label == "Disponibilités non mises à jour depuis plus de 6 mois"
+    assert gers.run(summary, never.id).state.label == "Disponibilités non renseignées"
