@@ -119,7 +119,7 @@ async def save_declaration(
         declaration = AvailabilityDeclaration(tenant_id=tenant.slug, account_id=account.id)
         db.add(declaration)
     else:
-        # The slots go with their places (ON DELETE CASCADE); said here too for SQLite's sake.
+        # Children first, explicitly: a bulk DELETE never leans on the backend's ON DELETE CASCADE.
         place_ids = select(AvailablePlace.id).where(AvailablePlace.tenant_id == tenant.slug,
                                                     AvailablePlace.declaration_id == declaration.id)
         await db.execute(delete(AvailableSlot).where(AvailableSlot.tenant_id == tenant.slug,
