@@ -37,6 +37,7 @@ from assmat.admin.overview import OverviewView
 from assmat.admin.platform import PlatformTenantsView, TenantAdminView
 from assmat.core.security.hashing import make_hasher
 from assmat.portal.agrement import http as agrement_routes
+from assmat.portal.availability import http as availability_routes
 from assmat.portal.children.console import DeclarationView
 from assmat.portal.children import http as children_routes
 from assmat.portal.contact import http as contact_routes
@@ -204,6 +205,7 @@ def create_app(settings: Settings | None = None, registry: TenantRegistry | None
             *messages_routes.routes,
             *children_routes.routes,
             *profile_routes.routes,
+            *availability_routes.routes,
             *admin_set_password.routes,
         ],
         middleware=[

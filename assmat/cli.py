@@ -1,4 +1,4 @@
-"""The `assmat` command: serve, check-config, db, demo."""
+"""The `assmat` command: serve, check-config, db, demo, and the daily jobs."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def serve(settings: Settings, host: str, port: int) -> int:
 def demo(settings: Settings, port: int) -> int:
     from assmat.core.security.hashing import make_hasher
     from assmat.core.db.engine import make_engine, make_sessionmaker
-    from assmat.demo import PASSWORD_CHANGED, load_demo, load_demo_admins, load_demo_extras, load_demo_fiches
+    from assmat.demo import PASSWORD_CHANGED, load_demo, load_demo_admins, load_demo_availability, load_demo_extras, load_demo_fiches
     from assmat.tenants.rows import sync_tenant_rows
 
     if settings.is_production:
@@ -80,6 +80,7 @@ def demo(settings: Settings, port: int) -> int:
             hasher = make_hasher(settings)
             accounts = await load_demo(sessionmaker, registry.tenants, hasher)
             accounts += await load_demo_extras(sessionmaker, registry.tenants, hasher, settings)
+            await load_demo_availability(sessionmaker, registry.tenants)
             fiches = await load_demo_fiches(sessionmaker, registry.tenants)
             return accounts, await load_demo_admins(sessionmaker, registry.tenants, hasher), fiches
         finally:
@@ -195,6 +196,42 @@ def create_account(settings: Settings, args: argparse.Namespace) -> int:
         print(f"Mot de passe provisoire (affiché une seule fois, à changer à la première connexion) : {password}")
     else:
         print(f"Mode d'activation du tenant : {tenant.config.activation.mode}")
+    return 0
+
+
+def availability_reminders(settings: Settings, args: argparse.Namespace) -> int:
+    """Queues today's availability reminders (before 1 June and 1 December, one month before a
+    declared future date): meant to run once a day from cron; a rerun sends nothing twice."""
+    from assmat.core import clock
+    from assmat.core.db.engine import make_engine, make_sessionmaker
+    from assmat.core.mail.links import mail_base_url
+    from assmat.portal.availability.service import send_reminders
+    from assmat.tenants.rows import sync_tenant_rows
+
+    registry = _registry(settings)
+    if args.tenant and registry.get(args.tenant) is None:
+        return _fail(f"ERREUR tenant inconnu : {args.tenant} (connus : {', '.join(registry.tenants)})")
+    tenants = [registry.get(args.tenant)] if args.tenant else list(registry.tenants.values())
+
+    async def run() -> dict[str, int]:
+        engine = make_engine(settings.database_url)
+        try:
+            sessionmaker = make_sessionmaker(engine)
+            await sync_tenant_rows(sessionmaker, registry)
+            queued = {}
+            for tenant in tenants:
+                async with sessionmaker() as db:
+                    queued[tenant.slug] = await send_reminders(db, tenant, clock.today(),
+                                                               base_url=mail_base_url(settings, tenant))
+                    await db.commit()
+            return queued
+        finally:
+            await engine.dispose()
+
+    queued = asyncio.run(run())
+    for slug, count in queued.items():
+        print(f"  {slug} : {count} rappel(s) de disponibilités")
+    print(f"Rappels mis en file d'envoi : {sum(queued.values())} (le serveur ou « assmat mail-worker » les envoie).")
     return 0
 
 
@@ -353,6 +390,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_import.add_argument("file", help="fichier CSV (UTF-8 ou Windows-1252)")
     p_import.add_argument("--dry-run", action="store_true", help="simuler : afficher le rapport sans rien modifier")
 
+    p_reminders = commands.add_parser(
+        "availability-reminders", help="envoyer les rappels de mise à jour des disponibilités (une fois par jour, cron)"
+    )
+    p_reminders.add_argument("tenant", nargs="?", help="slug du tenant (par défaut : tous)")
+
     p_admin = commands.add_parser("create-admin", help="créer un accès à la console (envoie un lien par courriel)")
     p_admin.add_argument("tenant", help="slug du tenant (ignoré avec --super)")
     p_admin.add_argument("email")
@@ -384,6 +426,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return import_assistants(settings, args)
         if args.command == "create-admin":
             return create_admin(settings, args)
+        if args.command == "availability-reminders":
+            return availability_reminders(settings, args)
         if args.command == "mail-worker":
             return mail_worker(settings)
         if args.command == "purge":

@@ -13,6 +13,13 @@ from assmat.core.security.hashing import AsyncHasher
 from assmat.core.settings import Settings
 from assmat.auth.models import Account
 from assmat.portal.agrement.models import Agrement
+from assmat.portal.availability.models import (
+    AvailabilityDeclaration,
+    AvailabilityException,
+    AvailableSlot,
+    AvailablePlace,
+)
+from assmat.portal.availability.rules import add_months
 from assmat.portal.children.models import CarePeriod, Child, Guardian
 from assmat.portal.messages.models import Message
 from assmat.portal.profile.models import Fiche
@@ -202,6 +209,83 @@ async def load_demo_extras(sessionmaker: async_sessionmaker, tenants: dict[str, 
                 note = "mise à jour de sécurité déjà faite : mot de passe choisi par l'utilisateur"
             result.append(DemoAccount(cestas, "famille.ancienne", shown, created, note))
     return result
+
+
+# Two more assistants per tenant with availability: one « Pas de disponibilité » (red), one whose
+# declaration is older than the validity (grey). Data only: they cannot sign in.
+DEMO_AVAILABILITY_OTHERS = {
+    "agrement_number": ("AGR-2025-0011", "AGR-2025-0012"),
+    "pmi_number": ("280011", "280012"),
+    "email": ("assistante.complete@example.org", "assistante.ancienne@example.org"),
+    "username": ("assistante.complete", "assistante.ancienne"),
+}
+
+
+async def load_demo_availability(sessionmaker: async_sessionmaker, tenants: dict[str, Tenant]) -> None:
+    """On each tenant with availability: the demo assistant's current declaration (a place now,
+    another from next September, a day off in two weeks), an assistant without availability and
+    one out of date. Idempotent: an account that already has a declaration keeps it."""
+    today = clock.today()
+    async with sessionmaker() as session:
+        for tenant in tenants.values():
+            if not tenant.config.offers("availability"):
+                continue
+            kind = tenant.config.login.identifier
+            normal = (lambda value: value.lower()) if kind in ("email", "username") else (lambda value: value)
+            demo = await session.scalar(select(Account).where(
+                Account.tenant_id == tenant.slug, Account.identifier == normal(DEMO_IDENTIFIERS[kind]),
+                Account.kind == "assistant"))
+            full, old = DEMO_AVAILABILITY_OTHERS[kind]
+            people = [(demo, today, "current")] if demo is not None else []
+            for identifier, first_name, declared_on, state in (
+                (full, "Nadia", today - timedelta(days=20), "none"),
+                (old, "Odile", add_months(today, -(tenant.config.availability.validity_months + 2)), "current"),
+            ):
+                account = await session.scalar(select(Account).where(
+                    Account.tenant_id == tenant.slug, Account.identifier == normal(identifier)))
+                if account is None:
+                    account = Account(tenant_id=tenant.slug, kind="assistant", identifier=normal(identifier),
+                                      email=f"{first_name.lower()}.demo@example.org",
+                                      email_key=f"{first_name.lower()}.demo@example.org", civility="Madame",
+                                      first_name=first_name, last_name="Démo", birth_date=date(1979, 9, 9))
+                    session.add(account)
+                    await session.flush()
+                people.append((account, declared_on, state))
+            for account, declared_on, state in people:
+                if await session.scalar(select(AvailabilityDeclaration.id).where(
+                        AvailabilityDeclaration.tenant_id == tenant.slug,
+                        AvailabilityDeclaration.account_id == account.id)) is not None:
+                    continue
+                await _demo_declaration(session, tenant, account, declared_on, none=state == "none")
+        await session.commit()
+
+
+async def _demo_declaration(session, tenant: Tenant, account: Account, declared_on: date, *, none: bool) -> None:
+    settings = tenant.config.availability
+    declaration = AvailabilityDeclaration(
+        tenant_id=tenant.slug, account_id=account.id, declared_on=declared_on,
+        valid_until=add_months(declared_on, settings.validity_months), none_available=none)
+    session.add(declaration)
+    await session.flush()
+    if none:
+        return
+    slots = [slot.code for slot in settings.time_slots]
+    september = date(declared_on.year + (declared_on.month >= 9), 9, 1)
+    places = (
+        (settings.age_groups[0].code, 1, None, "regulier", [(day, slot) for day in range(5) for slot in slots[1:4]]),
+        (settings.age_groups[-1].code, 2, september, "periscolaire",
+         [(day, slot) for day in (0, 1, 3, 4) for slot in slots[-2:-1]] + [(2, slot) for slot in slots[1:4]]),
+    )
+    for position, (group, count, free_from, kind, grid) in enumerate(places):
+        place = AvailablePlace(tenant_id=tenant.slug, declaration_id=declaration.id, position=position,
+                               age_group=group, places=count, free_from=free_from, kind=kind)
+        session.add(place)
+        await session.flush()
+        session.add_all(AvailableSlot(tenant_id=tenant.slug, place_id=place.id, weekday=day, slot=slot)
+                        for day, slot in sorted(set(grid)))
+    day_off = declared_on + timedelta(days=14)
+    session.add(AvailabilityException(tenant_id=tenant.slug, declaration_id=declaration.id, day=day_off, slot=None,
+                                      available=False))
 
 
 async def load_demo_admins(

@@ -155,3 +155,35 @@ def test_the_demo_prints_public_fiches_that_show_what_each_tenant_publishes(sett
     assert "12 rue des Écoles" not in pages["eure-et-loir"] and "assistante.demo@example.org" not in pages["eure-et-loir"]
     assert "Adresse non communiquée : position approximative (centre de la commune)" in pages["eure-et-loir"]
     assert "Tarifs" not in pages["mon-enfant"] and "catalan" in pages["mon-enfant"]
+def test_the_demo_declares_availability_in_each_state(settings):
+    """Gers, Eure-et-Loir and mon-enfant: the demo assistant's current declaration (green), one
+    « Pas de disponibilité » (red), one out of date (grey); a second run adds nothing."""
+    from assmat.demo import load_demo_availability
+    from assmat.portal.availability.models import AvailabilityDeclaration
+    from assmat.portal.availability.service import state_of
+
+    tenants = load_valid_tenants(TENANT_CONFIGS)
+    hasher = make_hasher(settings)
+
+    async def load():
+        engine = make_engine(settings.database_url)
+        try:
+            sessionmaker = make_sessionmaker(engine)
+            await sync_tenant_rows(sessionmaker, TenantRegistry(tenants, "localhost"))
+            await load_demo(sessionmaker, tenants, hasher)
+            await load_demo_availability(sessionmaker, tenants)
+            async with sessionmaker() as db:
+                states = {}
+                for tenant in tenants.values():
+                    accounts = (await db.execute(select(AvailabilityDeclaration.account_id).where(
+                        AvailabilityDeclaration.tenant_id == tenant.slug))).scalars().all()
+                    states[tenant.slug] = sorted([(await state_of(db, tenant, account_id)).code for account_id in accounts])
+                return states
+        finally:
+            await engine.dispose()
+
+    first = asyncio.run(load())
+    assert asyncio.run(load()) == first
+    for slug in ("gers", "eure-et-loir", "mon-enfant"):
+        assert first[slug] == ["none", "now", "stale"], slug
+    assert first["alpes-maritimes"] == [] and first["cestas"] == []

@@ -84,6 +84,19 @@ async def load_console_session(
     return await _load(session, Admin, tenant_id, token, idle_timeout)  # type: ignore[return-value]
 
 
+async def touch_session(session: AsyncSession, tenant_id: str, token: str | None) -> bool:
+    """Marks the portal session active now, whatever TOUCH_EVERY: a page's « stay signed in »
+    (its idle warning) must restart the idle timeout. False when there is no such session."""
+    if not token or len(token) > MAX_COOKIE_LENGTH:
+        return False
+    result = await session.execute(
+        update(UserSession).where(UserSession.id == digest(token), UserSession.tenant_id == tenant_id,
+                                  UserSession.account_id.is_not(None))
+        .values(last_seen_at=clock.now()).execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
 async def close_session(session: AsyncSession, tenant_id: str, token: str | None) -> None:
     if token:
         await session.execute(delete(UserSession).where(UserSession.id == digest(token), UserSession.tenant_id == tenant_id))

@@ -224,9 +224,37 @@ def world(live_server: LiveServer, browser: Browser) -> World:
         for key, name in (("child", "Lucas ROSSI"), ("history_child", "Emma BLANC")):
             href = page.get_by_role("link", name=f"Voir {name}").get_attribute("href")
             ids[key] = int(href.rsplit("/", 1)[1])
+        for slug, other in (("gers", f"AGR-AX-{uuid.uuid4().hex[:6].upper()}"),
+                            ("mon-enfant", f"ax-{uuid.uuid4().hex[:6]}@example.org")):
+            sign_in_with_availability(live_server, page, slug, other)
         return World(identifier, context.storage_state(), ids)
     finally:
         context.close()
+
+
+def sign_in_with_availability(live_server: LiveServer, page: Page, slug: str, identifier: str) -> None:
+    """An assistant of a tenant with availability, signed in in the same browser storage, who
+    declared a place now and one from the next September through the form (issue 11)."""
+    LiveAccounts(live_server).create(slug, identifier, PASSWORD, email=f"{uuid.uuid4().hex[:8]}@example.org")
+    page.goto(live_server.url(slug, "/connexion"))
+    page.get_by_role("textbox", name=re.compile(r"identifiant|adresse électronique", re.I)).fill(identifier)
+    page.get_by_label("Mot de passe", exact=False).fill(PASSWORD)
+    page.get_by_role("button", name=re.compile(r"^(Se connecter|Connexion)$")).click()
+    page.wait_for_url(live_server.url(slug, "/espace"))
+    september = date(paris_today().year + (paris_today().month >= 9), 9, 1).strftime("%d/%m/%Y")
+    form = {"place-0-tranche": "moins_18_mois", "place-0-nombre": "1", "place-0-type": "regulier",
+            "place-0-j0-matin": "1", "place-0-j1-matin": "1", "place-0-j3-apres_midi": "1",
+            "place-1-tranche": "plus_3_ans", "place-1-nombre": "2", "place-1-debut": september,
+            "place-1-type": "periscolaire", "place-1-j2-midi": "1", "action": "enregistrer"}
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    landed = page.evaluate(
+        """async (body) => {
+            const response = await fetch("/espace/disponibilites", {method: "POST", body: new URLSearchParams(body)});
+            return response.url;
+        }""",
+        {"csrf_token": token, **form},
+    )
+    assert landed.endswith("/espace/disponibilites?info=availability_saved"), landed
 
 
 # -- the pages -----------------------------------------------------------------------------------------------
@@ -265,6 +293,16 @@ def failed_situation_change(page: Page) -> None:
     expect(page.get_by_label("Votre message")).to_have_attribute("aria-invalid", "true")
 
 
+def failed_availability(page: Page) -> None:
+    """A place of 0 with an unknown end date: errors under the fields and in the banner."""
+    place = page.get_by_role("group", name="Place 1")
+    place.get_by_label("Nombre de places").fill("0")
+    place.get_by_label("Jusqu'au (facultatif)").fill("31/02/2027")
+    page.get_by_role("button", name="Enregistrer").click()
+    expect(page.get_by_role("alert").first).to_be_visible()
+    expect(place.get_by_label("Nombre de places")).to_have_attribute("aria-invalid", "true")
+
+
 PUBLIC_PATHS = ["/", "/connexion", "/mot-de-passe-oublie", "/activation", "/contact", "/mentions-legales",
                 "/donnees-personnelles", "/cookies", "/accessibilite", "/conditions-generales"]
 SCREENS: list[Any] = [
@@ -291,6 +329,12 @@ SCREENS: list[Any] = [
                  id="alpes-maritimes/espace/agrement/changement-situation"),
     pytest.param(Screen(AM, "/espace/agrement/changement-situation", signed_in=True, action=failed_situation_change),
                  id="alpes-maritimes/espace/agrement/changement-situation-error"),
+    # « Mes disponibilités » in the tenants' forms (issue 11): global and weekly on the Gers, the
+    # three with January and September on mon-enfant; the dashboard's line; a refused form.
+    *(pytest.param(Screen(slug, path, signed_in=True), id=f"{slug}{path}")
+      for slug in ("gers", "mon-enfant") for path in ("/espace", "/espace/disponibilites")),
+    pytest.param(Screen("gers", "/espace/disponibilites", signed_in=True, action=failed_availability),
+                 id="gers/espace/disponibilites-errors"),
 ]
 
 

@@ -34,6 +34,9 @@ SIGNED_IN_PATHS = [
     "/espace/enfants/{child}/supprimer", "/espace/agrement", "/espace/agrement/changement-situation",
 ]
 OTHER_TENANTS = ["cestas", "eure-et-loir", "mon-enfant"]
+# The dashboard with its availability line and « Mes disponibilités » (issue 11), whose page
+# includes availability_public.html in the tenant's forms (all three on mon-enfant).
+AVAILABILITY_PATHS = ["/espace", "/espace/disponibilites"]
 
 
 def checker() -> list[str]:
@@ -113,6 +116,8 @@ def test_every_portal_and_console_page_is_valid_html(live_server: LiveServer, br
     anonymous |= {f"{host}{path}": live_server.url(host, path) for host in (AM, "localhost")
                   for path in ("/admin/login", "/admin/mot-de-passe-oublie")}
     portal = {f"{AM}{path}": live_server.url(AM, path.format(**world.ids)) for path in SIGNED_IN_PATHS}
+    portal |= {f"{slug}{path}": live_server.url(slug, path) for slug in ("gers", "mon-enfant")
+               for path in AVAILABILITY_PATHS}
     consoles = {f"console{path}": live_server.url(AM, path.format(**console_world.ids))
                 for path in CONSOLE_PAGES if not path.startswith("/admin/login") and "oublie" not in path}
     consoles |= {f"platform{path}": live_server.url("localhost", path.format(**console_world.ids))

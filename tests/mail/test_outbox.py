@@ -40,6 +40,8 @@ CONTEXTS = {
     "contact_acknowledgment": {"name": "Marie Dupont", "message": "Bonjour,\nJe ne me souviens plus du mail."},
     "personal_message_notice": {},
     "admin_set_password": {"url": "https://assmat.gers.fr/admin/mot-de-passe/abc", "ttl_hours": 48, "console_name": "Département du Gers"},
+    "availability_reminder": {"url": "https://assmat.gers.fr/espace/disponibilites", "deadline": "01/12/2026"},
+    "availability_place_reminder": {"url": "https://assmat.gers.fr/espace/disponibilites", "free_from": "10/12/2026"},
 }
 
 

@@ -235,3 +235,21 @@ def test_the_home_page_card_for_parents_says_something_true_and_links_nowhere_de
     assert "La liste des assistants maternels agréés de votre commune est disponible auprès de votre mairie." in text
     card = re.search(r'<section class="card" aria-labelledby="titre-parents">.*?</section>', home.text, re.S).group(0)
     assert "<a " not in card
+
+
+def test_the_public_fiche_shows_her_availability_in_the_tenant_forms(portal_for, frozen_clock):
+    """Gers offers the global and weekly forms: parents read the label in words and the weeks;
+    before any declaration, the grey « non renseignées »."""
+    portal, _account = assistant(portal_for)
+    assert portal.post("/espace/fiche", full_form()).status_code == 303
+    public_id = portal.query(select(Fiche.public_id).where(Fiche.tenant_id == "gers"))[0][0]
+    visitor = portal_for("gers")
+    assert "Disponibilités non renseignées" in text_of(visitor.client.get(f"/assistants/{public_id}"))
+    declared = portal.post("/espace/disponibilites", {
+        "aucune-disponibilite": "", "place-0-tranche": "moins_18_mois", "place-0-nombre": "1", "place-0-debut": "",
+        "place-0-fin": "", "place-0-type": "regulier", "place-0-j0-matin": "1", "action": "enregistrer",
+    })
+    assert declared.status_code == 303
+    body = text_of(visitor.client.get(f"/assistants/{public_id}"))
+    assert "Place disponible maintenant" in body and "Semaine du 02/11/2026 au 08/11/2026" in body
+    assert "Janvier" not in body  # not a form the Gers offers

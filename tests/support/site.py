@@ -23,6 +23,7 @@ from assmat.app import CONSOLE_VIEWS as VIEWS
 from assmat.core.security.tokens import Principal, TokenService
 from assmat.auth.context import ACTIVATION, ACTIVATION_STEP2, EMAIL_CHANGE, RESET
 from assmat.core.mail.models import OutboxMail
+from assmat.portal.availability.models import AvailabilityDeclaration, AvailabilityException, AvailableSlot, AvailablePlace
 from assmat.portal.children.models import CarePeriod, Child, Guardian
 from assmat.portal.contact.models import ContactMessage
 from assmat.portal.imports.models import ImportRun
@@ -313,6 +314,18 @@ def fill_space(portal: Any, account: Any) -> SpaceData:
             hourly_rate_cents=380, languages="français", offer_mercredi=True, calling_hours="le soir",
             latitude=43.66, longitude=0.57,
         ))
+    if features.availability and account.kind == "assistant":
+        # A declaration with a place, its grid and an exception: every view of « Mes disponibilités » shows.
+        today = clock.today()
+        (declaration,) = _store(portal, AvailabilityDeclaration(
+            tenant_id=portal.slug, account_id=account.id, declared_on=today, valid_until=today + timedelta(days=180)))
+        (place,) = _store(portal, AvailablePlace(
+            tenant_id=portal.slug, declaration_id=declaration.id, position=0,
+            age_group=tenant.config.availability.age_groups[0].code, places=1, kind="regulier"))
+        _store(portal, AvailableSlot(tenant_id=portal.slug, place_id=place.id, weekday=0,
+                                     slot=tenant.config.availability.time_slots[0].code),
+               AvailabilityException(tenant_id=portal.slug, declaration_id=declaration.id,
+                                     day=today + timedelta(days=7), available=False))
     _store(
         portal,
         SituationChange(tenant_id=portal.slug, account_id=account.id, message="Déménagement le 1er janvier."),

@@ -44,6 +44,8 @@ TEMPLATES: dict[str, frozenset[str]] = {
     "situation_change_admin": frozenset({"name", "identifier", "message"}),
     "personal_message_notice": frozenset(),
     "admin_set_password": frozenset({"url", "ttl_hours", "console_name"}),
+    "availability_reminder": frozenset({"url", "deadline"}),
+    "availability_place_reminder": frozenset({"url", "free_from"}),
 }
 
 PLATFORM_NAME = "Portals of licensed childminders"  # msgid already in the catalog

@@ -47,6 +47,7 @@ class EventType(StrEnum):
     ADMIN_PASSWORD_SET = "admin.password_set", "mot de passe console choisi"
     ADMIN_PASSWORD_RESET_REQUESTED = "admin.password_reset_requested", "mot de passe console oublié : lien envoyé"
     ADMIN_UNLOCKED = "admin.unlocked", "accès console débloqué"
+    AVAILABILITY_DECLARED = "availability.declared", "disponibilités déclarées"
     CHILD_CREATED = "child.created", "enfant déclaré"
     CHILD_DELETED = "child.deleted", "déclaration d'enfant supprimée"
     CHILD_UPDATED = "child.updated", "déclaration d'enfant modifiée"

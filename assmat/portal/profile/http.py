@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,6 +17,7 @@ from assmat.auth.guards import signed_in
 from assmat.auth.models import Account
 from assmat.core.errors import NotFound
 from assmat.core.i18n import gettext as _
+from assmat.portal.availability.service import public_availability
 from assmat.portal.profile.models import OFFER_CODES, Fiche
 from assmat.portal.profile.service import (
     FLAGS,
@@ -103,11 +105,13 @@ async def my_fiche(request: Request) -> Response:
     return redirect("/espace/fiche", info="fiche_pending" if pending else "fiche_saved")
 
 
-def _fiche_page(request: Request, fiche: PublicFiche, *, preview: bool) -> Response:
-    context: dict[str, Any] = {"fiche": fiche, "preview": preview}
-    # MERGE: the availability and photos parts give these (public_availability, published_photos);
-    # the template includes their partials only when they are set.
-    context.update(availability=None, photos=None)
+async def _fiche_page(request: Request, db: AsyncSession, tenant: Tenant, fiche: PublicFiche, *, preview: bool) -> Response:
+    """The fiche with its availability in the tenant's forms (None where it offers none)."""
+    context: dict[str, Any] = {
+        "fiche": fiche, "preview": preview,
+        "availability": await public_availability(db, tenant, fiche.account_id),
+        "photos": None,
+    }
     return page(request, "profile_public.html", context)
 
 
@@ -115,7 +119,7 @@ async def my_fiche_preview(request: Request) -> Response:
     tenant, account = _assistant(request)
     async with database(request) as db:
         fiche = await preview_fiche(db, tenant, account)
-    return _fiche_page(request, fiche, preview=True)
+        return await _fiche_page(request, db, tenant, fiche, preview=True)
 
 
 async def assistant_fiche(request: Request) -> Response:
@@ -125,9 +129,9 @@ async def assistant_fiche(request: Request) -> Response:
         tenant = kit.tenant(request, feature="publication")
         async with database(request) as db:
             fiche = await public_fiche(db, tenant, request.path_params["public_id"])
+            response = await _fiche_page(request, db, tenant, fiche, preview=False)
     except NotFound:
         raise HTTPException(404) from None
-    response = _fiche_page(request, fiche, preview=False)
     response.headers["cache-control"] = PUBLIC_CACHE
     return response
 

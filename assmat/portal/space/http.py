@@ -3,7 +3,7 @@
 
 Every section follows the tenant's `features`; every query is bound to the signed-in account
 and its tenant. The dashboard costs the same few queries whatever the data: the latest
-messages (one), the current children (two), the agréments (one)."""
+messages (one), the current children (two), the agréments (one), the availability (four)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from assmat.core.errors import Invalid, RateLimited
 from assmat.core.i18n import gettext as _
 from assmat.core.mail.links import mail_base_url
 from assmat.portal.agrement.service import agrements_of
+from assmat.portal.availability.service import state_of as availability_state_of
 from assmat.portal.children.service import current_children
 from assmat.portal.messages.service import latest_messages
 from assmat.portal.space.service import report_situation_change
@@ -37,7 +38,8 @@ async def dashboard(request: Request) -> Response:
     tenant = kit.tenant(request)
     account = signed_in(request)
     features = tenant.config.features
-    context: dict[str, Any] = {"account": account, "messages": None, "children": None, "agrements": None}
+    context: dict[str, Any] = {"account": account, "messages": None, "children": None, "agrements": None,
+                               "availability": None}
     async with database(request) as db:
         # Messages are written to the licensed childminders (structures and parents get none).
         if features.messages and account.kind == "assistant":
@@ -46,6 +48,8 @@ async def dashboard(request: Request) -> Response:
             context["children"] = await current_children(db, tenant, account, clock.today(), DASHBOARD_CHILDREN)
         if features.agrement:
             context["agrements"] = await agrements_of(db, tenant, account)
+        if account.kind == "assistant":  # None where the tenant offers no availability
+            context["availability"] = await availability_state_of(db, tenant, account.id)
     return page(request, "dashboard.html", context)
 
 
