@@ -3,7 +3,7 @@
 
 Every section follows the tenant's `features`; every query is bound to the signed-in account
 and its tenant. The dashboard costs the same few queries whatever the data: the latest
-messages (one), the current children (two), the agréments (one)."""
+messages (one), the current children (two), the agréments (one), the fiche's publication (two)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from assmat.core.mail.links import mail_base_url
 from assmat.portal.agrement.service import agrements_of
 from assmat.portal.children.service import current_children
 from assmat.portal.messages.service import latest_messages
+from assmat.portal.publication.service import publication_status
 from assmat.portal.space.service import report_situation_change
 from assmat.web import kit
 from assmat.web.kit import client_ip, database, page, redirect, register_notices
@@ -37,7 +38,8 @@ async def dashboard(request: Request) -> Response:
     tenant = kit.tenant(request)
     account = signed_in(request)
     features = tenant.config.features
-    context: dict[str, Any] = {"account": account, "messages": None, "children": None, "agrements": None}
+    context: dict[str, Any] = {"account": account, "messages": None, "children": None, "agrements": None,
+                               "publication": None}
     async with database(request) as db:
         # Messages are written to the licensed childminders (structures and parents get none).
         if features.messages and account.kind == "assistant":
@@ -46,6 +48,8 @@ async def dashboard(request: Request) -> Response:
             context["children"] = await current_children(db, tenant, account, clock.today(), DASHBOARD_CHILDREN)
         if features.agrement:
             context["agrements"] = await agrements_of(db, tenant, account)
+        if tenant.config.offers("publication") and account.kind == "assistant":
+            context["publication"] = await publication_status(db, tenant, account)
     return page(request, "dashboard.html", context)
 
 
