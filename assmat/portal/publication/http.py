@@ -23,8 +23,8 @@ NOTICE_OF = {CONSENT: "pub_consent", CONSENT_WITHDRAWN: "pub_consent_withdrawn",
 
 register_notices(
     pub_consent=lambda t: _("Your consent has been recorded."),
-    pub_consent_withdrawn=lambda t: _("Your consent has been withdrawn: your fiche is no longer published."),
-    pub_objection=lambda t: _("Your objection has been recorded: your fiche is no longer published."),
+    pub_consent_withdrawn=lambda t: _("Your consent has been withdrawn."),
+    pub_objection=lambda t: _("Your objection has been recorded."),
     pub_objection_withdrawn=lambda t: _("Your objection has been cancelled."),
     pub_unchanged=lambda t: _("Your choice was already recorded: nothing has changed."),
 )
