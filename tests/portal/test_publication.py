@@ -331,11 +331,31 @@ def test_gers_explains_that_publication_is_mandatory_and_takes_no_choice(portal_
     assert register_of(portal, account.id) == []
 
 
-@pytest.mark.parametrize("slug", [CESTAS, "alpes-maritimes"])
-def test_a_tenant_that_publishes_nothing_has_no_publication_page(portal_for, slug):
-    portal = portal_for(slug)
+def test_a_tenant_that_publishes_nothing_has_no_publication_page(portal_for, frozen_clock):
+    portal = portal_for("alpes-maritimes")
+    assert portal.client.get("/espace/publication").headers["location"].startswith("/connexion")
+    account, _ = portal.create_account("AGR-06-0001", "Lune2Soleil")
+    assert portal.login("AGR-06-0001", "Lune2Soleil").status_code == 303
     assert portal.client.get("/espace/publication").status_code == 404
-    assert portal.client.post("/espace/publication", data={"choix": CONSENT}).status_code in (403, 404)
+    assert portal.post("/espace/publication", {"choix": CONSENT}, form_path="/espace").status_code == 404
+    assert "Publication de ma fiche" not in text_of(portal.client.get("/espace"))
+    assert portal.query(select(PublicationEvent.id)) == []
+
+
+def test_her_choice_changes_her_fiche_only_and_another_tenants_session_is_anonymous(portal_for, frozen_clock):
+    portal = portal_for(MON_ENFANT)
+    anne = signed_in_on_mon_enfant(portal)
+    bea = assistant(portal, "Bea")
+    assert post_choice(portal, CONSENT).status_code == 303
+    assert register_of(portal, bea.id) == [] and len(register_of(portal, anne.id)) == 1
+    # Her session on another tenant's host signs nobody in there.
+    eure = portal_for(EURE)
+    eure.client.cookies.set("session", portal.client.cookies.get("session"), domain=f"{EURE}.localhost")
+    response = eure.client.get("/espace/publication")
+    assert response.status_code == 303 and response.headers["location"].startswith("/connexion")
+    response = eure.client.post("/espace/publication", data={"choix": OBJECTION})
+    assert response.status_code in (303, 403)
+    assert portal.query(select(PublicationEvent.id).where(PublicationEvent.tenant_id == EURE)) == []
 
 
 def test_another_kind_of_account_has_no_publication_page(portal_for, frozen_clock):

@@ -38,8 +38,10 @@ def assistant(request: Request) -> Account:
 
 
 async def publication(request: Request) -> Response:
-    tenant = kit.tenant(request, feature="publication")
-    account = assistant(request)
+    tenant = kit.tenant(request)
+    account = assistant(request)  # signed in first: without a session, the sign-in page, on any tenant
+    if not tenant.config.offers("publication"):
+        raise NotFound()
     error = None
     status_code = 200
     async with database(request) as db:
