@@ -27,6 +27,7 @@ from assmat.portal.children.models import CarePeriod, Child, Guardian
 from assmat.portal.contact.models import ContactMessage
 from assmat.portal.imports.models import ImportRun
 from assmat.portal.messages.models import Message, MessageState
+from assmat.portal.publication.models import PublicationEvent
 from assmat.portal.space.models import SituationChange
 from tests.support.portal import CSRF
 
@@ -47,6 +48,7 @@ NOT_PAGES = {
     "/favicon.ico": "image",
     "/langue/{code}": "a redirect that sets the language cookie",
     "/admin/{identity}/export/{export_type}": "CSV download",
+    "/admin/liste-mairies/csv": "CSV download",
     "/admin/{identity}/ajax/lookup": "JSON",
     "/admin/{identity}/{pk:path}/{column_name}/download/": "file download",
     "/admin/{identity}/{pk:path}/{column_name}/preview/": "file preview",
@@ -306,6 +308,9 @@ def fill_space(portal: Any, account: Any) -> SpaceData:
                    attempts=5, last_error="refused"),
         ImportRun(tenant_id=portal.slug, filename="assistants.csv", dry_run=False, counts={"created": 0}),
     )
+    if tenant.config.publication is not None:  # a line of the « Registre des consentements »
+        _store(portal, PublicationEvent(tenant_id=portal.slug, account_id=account.id, kind="consent", source="staff",
+                                        recorded_by="agent@example.org"))
     return data
 
 

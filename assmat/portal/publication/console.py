@@ -128,9 +128,9 @@ class FicheView(PublicationFeature, TenantScopedView, model=Account):
     name = "Fiche"
     name_plural = "Fiches"
     icon = "fa-solid fa-id-card"
-    can_view_details = False
     can_export = True
     column_list = ["names", Account.identifier, Account.city, "publication", "agrement"]
+    column_details_list = ["names", Account.identifier, Account.city, "publication", "agrement"]
     column_export_list = ["names", "identifier", "city", "publication", "agrement"]
     column_labels = {
         "names": "Assistant(e) maternel(le)", "identifier": "Identifiant", "city": "Commune",
@@ -188,6 +188,11 @@ class FicheView(PublicationFeature, TenantScopedView, model=Account):
         await self._label_states(request, list(pagination.rows))
         return pagination
 
+    async def get_object_for_details(self, request: Request) -> Any:
+        row = await super().get_object_for_details(request)
+        await self._label_states(request, [row] if row is not None else [])
+        return row
+
     async def before_export(self, request: Request, rows: list[Any]) -> None:
         await self._label_states(request, rows)
 
@@ -205,6 +210,7 @@ class FicheView(PublicationFeature, TenantScopedView, model=Account):
         "publication": lambda row, _attribute, request: request.state.publication_labels.get(row.id, ""),
         "agrement": lambda row, _attribute, request: plain(request.state.agrement_ends.get(row.id)) or "—",
     }
+    column_formatters_detail = column_formatters
 
     @action(name="suspend", label="Suspendre la fiche", add_in_detail=False, add_in_list=True)
     async def suspend_action(self, request: Request) -> Response:
