@@ -212,11 +212,11 @@ class FicheView(PublicationFeature, TenantScopedView, model=Account):
     }
     column_formatters_detail = column_formatters
 
-    @action(name="suspend", label="Suspendre la fiche", add_in_detail=False, add_in_list=True)
+    @action(name="suspend", label="Suspendre la fiche", add_in_detail=True, add_in_list=True)
     async def suspend_action(self, request: Request) -> Response:
         return await self.confirm(request, "suspend")
 
-    @action(name="resume", label="Lever la suspension", add_in_detail=False, add_in_list=True)
+    @action(name="resume", label="Lever la suspension", add_in_detail=True, add_in_list=True)
     async def resume_action(self, request: Request) -> Response:
         return await self.confirm(request, "resume")
 

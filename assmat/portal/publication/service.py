@@ -161,7 +161,8 @@ def label_for(reason: str | None, *, state: PublicationState | None = None, agre
     if reason == "suspended":
         text = _("Your fiche is temporarily suspended by the département's services.")
         if state is not None and state.suspension_reason:
-            text += " " + _("Reason: %(reason)s") % {"reason": state.suspension_reason}
+            reason = state.suspension_reason.rstrip()
+            text += " " + _("Reason: %(reason)s") % {"reason": reason if reason.endswith((".", "!", "?", "…")) else reason + "."}
         return text + " " + pmi
     raise ValueError(f"unknown publication reason {reason!r}")
 
