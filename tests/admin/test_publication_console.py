@@ -22,6 +22,9 @@ from tests.admin.conftest import create_admin, fetch, signed_in, store
 from tests.admin.test_import import ENVOI, apply, csv_bytes, row, upload
 from tests.support.portal import text_of
 
+# The filters and the register's search are correlated EXISTS and ILIKE: both backends.
+pytestmark = pytest.mark.both_backends
+
 EURE, MON_ENFANT, GERS, CESTAS = "eure-et-loir", "mon-enfant", "gers", "cestas"
 
 
@@ -173,3 +176,18 @@ def test_the_import_report_counts_the_fiches_it_publishes_and_takes_down(console
     report = html.unescape(console.client.get(applied.headers["location"]).text)
     assert "Fiches retirées de la publication</th><td>1" in report
     assert "Fiches suspendues (agrément)</th><td>1" in report
+
+
+def test_the_town_hall_list_needs_a_console_session_of_its_own_tenant(eure, client_for, console_for, app):
+    console, _ = eure
+    anonymous = client_for(EURE)
+    for path in ("/admin/liste-mairies", "/admin/liste-mairies/csv", "/admin/fiches/list", "/admin/registre-publication/list"):
+        response = anonymous.get(path)
+        assert response.status_code in (302, 303) and "/admin/login" in response.headers["location"], path
+    # The Eure-et-Loir console session, replayed on the Gers host, is nobody there.
+    gers = client_for(GERS)
+    for name, value in console.client.cookies.items():
+        gers.cookies.set(name, value, domain=f"{GERS}.localhost")
+    response = gers.get("/admin/liste-mairies/csv")
+    assert response.status_code in (302, 303, 403) and "Publiee" not in response.text
+    assert fetch(console, select(AuditEvent.id).where(AuditEvent.type == "publication.town_hall_list")) == []
