@@ -17,7 +17,6 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.test_every_form import (
     PASSWORD,
-    confirm_from_details,
     console_sign_in,
     done,
     email_confirmed,
