@@ -47,6 +47,8 @@ from assmat.portal.messages import http as messages_routes
 from assmat.portal.messages.console import MessageView
 from assmat.portal.profile import http as profile_routes
 from assmat.portal.profile.console import FicheTextView
+from assmat.portal.publication import http as publication_routes
+from assmat.portal.publication.console import FicheView, RegisterView, TownHallListView
 from assmat.portal.space import http as space_routes
 from assmat.portal.space.console import SituationChangeView
 from assmat.web import pages
@@ -74,7 +76,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 # The console's views in their menu order: the chassis' own and each feature's.
 CONSOLE_VIEWS = [
     OverviewView, AccountView, ImportView, AuditView, OutboxView, ContactView, MessageView,  # a tenant's console
-    DeclarationView, SituationChangeView, FicheTextView,
+    DeclarationView, SituationChangeView, FicheTextView, FicheView, RegisterView, TownHallListView,
     PlatformTenantsView, TenantAdminView, PlatformAuditView,  # the platform's
 ]
 
@@ -206,6 +208,7 @@ def create_app(settings: Settings | None = None, registry: TenantRegistry | None
             *children_routes.routes,
             *profile_routes.routes,
             *availability_routes.routes,
+            *publication_routes.routes,
             *admin_set_password.routes,
         ],
         middleware=[

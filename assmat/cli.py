@@ -63,7 +63,10 @@ def serve(settings: Settings, host: str, port: int) -> int:
 def demo(settings: Settings, port: int) -> int:
     from assmat.core.security.hashing import make_hasher
     from assmat.core.db.engine import make_engine, make_sessionmaker
-    from assmat.demo import PASSWORD_CHANGED, load_demo, load_demo_admins, load_demo_availability, load_demo_extras, load_demo_fiches
+    from assmat.demo import (
+        PASSWORD_CHANGED, load_demo, load_demo_admins, load_demo_availability, load_demo_extras, load_demo_fiches,
+        load_demo_publication,
+    )
     from assmat.tenants.rows import sync_tenant_rows
 
     if settings.is_production:
@@ -80,6 +83,7 @@ def demo(settings: Settings, port: int) -> int:
             hasher = make_hasher(settings)
             accounts = await load_demo(sessionmaker, registry.tenants, hasher)
             accounts += await load_demo_extras(sessionmaker, registry.tenants, hasher, settings)
+            await load_demo_publication(sessionmaker, registry.tenants)
             await load_demo_availability(sessionmaker, registry.tenants)
             fiches = await load_demo_fiches(sessionmaker, registry.tenants)
             return accounts, await load_demo_admins(sessionmaker, registry.tenants, hasher), fiches

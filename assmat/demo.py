@@ -380,9 +380,85 @@ async def load_demo_fiches(sessionmaker: async_sessionmaker, tenants: dict[str, 
             fiche = await session.scalar(select(Fiche).where(Fiche.tenant_id == slug, Fiche.account_id == account.id))
             if fiche is None:
                 account.phone = account.phone or phone
-                if tenant.config.publication.regime == "consent":
-                    account.publication_consent = True  # mon-enfant publishes only with consent
                 session.add(Fiche(tenant_id=slug, account_id=account.id, **values))
             result.append(DemoFiche(tenant, fiche.public_id if fiche else values["public_id"], notes[slug]))
         await session.commit()
     return result
+# Fiches of each tenant that publishes, in every state the staff and the parents should see:
+# (identifier suffix, first name, last name, what happens to the fiche). Their accounts have no
+# password (nobody signs in with them); the demo assistant above is published too.
+DEMO_PUBLICATION_FICHES = (
+    (1, "Sophie", "Publiée", "published"),
+    (2, "Martine", "Suspendue", "staff_suspended"),
+    (3, "Nadia", "Renouvellement", "renewal"),
+    (4, "Élise", "Opposée", "objection"),  # opt_out only
+    (5, "Laure", "Sans-Consentement", "no_consent"),  # consent only
+)
+
+
+def _fiche_identifier(tenant: Tenant, number: int) -> str:
+    kind = tenant.config.login.identifier
+    if kind == "pmi_number":
+        return f"2801{number:02d}"
+    if kind == "email":
+        return f"fiche.{number}@example.org"
+    if kind == "username":
+        return f"fiche.{number}"
+    return f"AGR-2025-01{number:02d}"
+
+
+async def load_demo_publication(sessionmaker: async_sessionmaker, tenants: dict[str, Tenant]) -> int:
+    """Published, suspended (by staff, with a reason; agrément in renewal), objecting (opt-out)
+    and unconsented (consent) fiches on each tenant that publishes, written through the
+    publication service. Idempotent; returns how many accounts it created."""
+    from assmat.portal.publication.models import CONSENT, OBJECTION
+    from assmat.portal.publication.service import record_choice, state_of, suspend
+
+    created = 0
+    async with sessionmaker() as session:
+        for tenant in tenants.values():
+            publication = tenant.config.publication
+            if publication is None:
+                continue
+            postal_code, city = DEMO_TOWNS.get(tenant.slug, DEMO_TOWNS["gers"])
+            # The demo assistant herself: an agrément, and her consent where one is needed.
+            kind = tenant.config.login.identifier
+            identifier = DEMO_IDENTIFIERS[kind].lower() if kind in ("email", "username") else DEMO_IDENTIFIERS[kind]
+            demo = await session.scalar(select(Account).where(Account.tenant_id == tenant.slug,
+                                                              Account.identifier == identifier))
+            fiches: list[tuple[Account, str]] = []
+            # Once: a later run keeps whatever someone trying the demo chose.
+            if demo is not None and demo.kind == "assistant" and await state_of(session, tenant, demo.id) is None:
+                fiches.append((demo, "published"))
+            for number, first_name, last_name, fate in DEMO_PUBLICATION_FICHES:
+                if (fate == "objection" and publication.regime != "opt_out") or \
+                        (fate == "no_consent" and publication.regime != "consent"):
+                    continue
+                fiche_id = _fiche_identifier(tenant, number)
+                account = await session.scalar(select(Account).where(Account.tenant_id == tenant.slug,
+                                                                     Account.identifier == fiche_id))
+                if account is None:
+                    account = Account(tenant_id=tenant.slug, kind="assistant", identifier=fiche_id, civility="Madame",
+                                      first_name=first_name, last_name=last_name, phone=f"06000000{number:02d}",
+                                      address=f"{number} place de la Mairie", postal_code=postal_code, city=city)
+                    session.add(account)
+                    await session.flush()
+                    created += 1
+                    fiches.append((account, fate))
+            for account, fate in fiches:
+                has_agrement = await session.scalar(select(Agrement.id).where(
+                    Agrement.tenant_id == tenant.slug, Agrement.account_id == account.id).limit(1))
+                if has_agrement is None:
+                    session.add(Agrement(
+                        tenant_id=tenant.slug, account_id=account.id, number=f"DEMO-{account.id:05d}",
+                        start_date=date(2021, 3, 1), end_date=date(2031, 2, 28), capacity=4,
+                        status="renewal" if fate == "renewal" else None))
+                if publication.regime == "consent" and fate in ("published", "staff_suspended", "renewal"):
+                    await record_choice(session, tenant, account, CONSENT, source="staff", admin="démonstration")
+                if fate == "objection":
+                    await record_choice(session, tenant, account, OBJECTION, source="form")
+                if fate == "staff_suspended":
+                    await suspend(session, tenant, account, "Contrôle du domicile en cours : fiche suspendue "
+                                  "jusqu'à la visite de la puéricultrice.", by="démonstration")
+        await session.commit()
+    return created

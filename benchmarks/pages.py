@@ -220,7 +220,7 @@ class Generator:
                     account_id, plan.slug, "assistant", identifier_for(plan.identifier_kind, account_id, local),
                     email, email, "Madame", first, last, "1980-05-17", "0600000000", self.password_hash, created,
                     False, False, 0, created, created, plan.terms_version, created if plan.terms_version else None,
-                    created, created, False, f"{1 + local % 90} {STREETS[local % len(STREETS)]}", "06000",
+                    created, created, f"{1 + local % 90} {STREETS[local % len(STREETS)]}", "06000",
                     CITIES[local % len(CITIES)],
                 ))
                 if len(rows) >= self.BATCH:
@@ -232,7 +232,7 @@ class Generator:
         "id", "tenant_id", "kind", "identifier", "email", "email_key", "civility", "first_name", "last_name",
         "birth_date", "phone", "password_hash", "password_changed_at", "must_change_password",
         "needs_security_update", "failed_logins", "activated_at", "email_confirmed_at", "terms_version",
-        "terms_accepted_at", "created_at", "updated_at", "publication_consent", "address", "postal_code", "city",
+        "terms_accepted_at", "created_at", "updated_at", "address", "postal_code", "city",
     )
 
     def agrements(self) -> Iterable[list[tuple]]:

@@ -187,3 +187,47 @@ def test_the_demo_declares_availability_in_each_state(settings):
     for slug in ("gers", "eure-et-loir", "mon-enfant"):
         assert first[slug] == ["none", "now", "stale"], slug
     assert first["alpes-maritimes"] == [] and first["cestas"] == []
+def test_the_demo_shows_every_state_of_a_fiche_on_each_tenant_that_publishes(settings, capsys):
+    """Published, suspended by staff (with a reason), agrément in renewal, objecting (Eure-et-Loir)
+    and unconsented (mon-enfant) fiches; the demo assistant is published; a second run adds nothing."""
+    from assmat.cli import demo
+    from assmat.portal.publication.models import PublicationEvent
+    from assmat.portal.publication.service import publication_status
+
+    tenants = load_valid_tenants(TENANT_CONFIGS)
+
+    def reasons() -> dict[str, dict[str, str | None]]:
+        async def work():
+            engine = make_engine(settings.database_url)
+            try:
+                async with make_sessionmaker(engine)() as db:
+                    found: dict[str, dict[str, str | None]] = {}
+                    for slug in ("gers", "eure-et-loir", "mon-enfant"):
+                        accounts = await db.scalars(select(Account).where(Account.tenant_id == slug,
+                                                                          Account.kind == "assistant"))
+                        found[slug] = {a.last_name: (await publication_status(db, tenants[slug], a)).reason
+                                       for a in accounts if a.last_name in ("Publiée", "Suspendue", "Renouvellement",
+                                                                            "Opposée", "Sans-Consentement")
+                                       # the demo assistant who signs in (not the one awaiting activation)
+                                       or (a.last_name == "Démo" and a.password_hash is not None)}
+                    return found
+            finally:
+                await engine.dispose()
+
+        return asyncio.run(work())
+
+    assert demo(settings, 8001) == 0
+    first = reasons()
+    common = {"Démo": None, "Publiée": None, "Suspendue": "suspended", "Renouvellement": "agrement_renewal"}
+    assert first["gers"] == common
+    assert first["eure-et-loir"] == {**common, "Opposée": "objected"}
+    assert first["mon-enfant"] == {**common, "Sans-Consentement": "no_consent"}
+    with db_session(settings.database_url) as session:
+        register = session.scalar(select(func.count()).select_from(PublicationEvent))
+        accounts = session.scalar(select(func.count()).select_from(Account))
+    assert demo(settings, 8001) == 0
+    capsys.readouterr()
+    assert reasons() == first
+    with db_session(settings.database_url) as session:
+        assert session.scalar(select(func.count()).select_from(PublicationEvent)) == register
+        assert session.scalar(select(func.count()).select_from(Account)) == accounts

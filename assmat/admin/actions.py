@@ -69,6 +69,8 @@ class ConfirmedActions:
     action_labels: ClassVar[dict[str, str]] = {}
     # A sentence shown on the confirmation page, per action, when its effect needs saying.
     action_notes: ClassVar[dict[str, str]] = {}
+    # Per action that needs one, the label of the reason staff must type (form field `motif`).
+    action_reasons: ClassVar[dict[str, str]] = {}
 
     # Provided by the scoping base class (assmat.admin.scoping).
     def may_act(self, request: Request) -> bool:
@@ -96,11 +98,17 @@ class ConfirmedActions:
         pks = request.query_params.get("pks", "").split(",")
         async with request.app.state.sessionmaker() as db:
             rows = await self.scoped_rows(request, db, pks)
-        return await self._admin_ref.templates.TemplateResponse(request, "confirm_action.html", {
+        return await self._admin_ref.templates.TemplateResponse(
+            request, "confirm_action.html", self.confirmation(request, name, rows))
+
+    def confirmation(self, request: Request, name: str, rows: list[Any], error: str | None = None) -> dict[str, Any]:
+        """The confirmation page's context (shown again, with `error`, when its reason is refused)."""
+        return {
             "action_label": self.action_labels[name], "action_note": self.action_notes.get(name),
+            "reason_label": self.action_reasons.get(name), "error": error,
             "items": [self.describe(row) for row in rows], "pks": ",".join(str(row.id) for row in rows),
             "post_url": run_url(request, self.identity, name), "model_view": self,
-        })
+        }
 
     @expose("/run/{action}", methods=["POST"])
     async def run_action(self, request: Request) -> Response:

@@ -53,7 +53,6 @@ class Account(Base):
     address: Mapped[str | None] = mapped_column(String(300))
     postal_code: Mapped[str | None] = mapped_column(String(10))
     city: Mapped[str | None] = mapped_column(String(100))
-    publication_consent: Mapped[bool] = mapped_column(default=False)
     imported_at: Mapped[datetime | None]
     missing_from_import_at: Mapped[datetime | None]  # absent from the latest file: staff decide
 

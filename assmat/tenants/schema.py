@@ -442,6 +442,7 @@ class ImportColumns(Strict):
     publication: str | None = None
     family_situation: str | None = None
     agrement_place: str | None = None
+    agrement_status: str | None = None
 
 
 class Import(Strict):

@@ -22,6 +22,7 @@ from assmat.auth.models import Account
 from assmat.core.security.models import AccountToken, AuditEvent
 from assmat.portal.agrement.models import Agrement
 from assmat.portal.imports.models import ImportRun
+from assmat.portal.publication.models import PublicationEvent
 from assmat.tenants.loader import load_valid_tenants
 from assmat.tenants.registry import TenantRegistry
 from assmat.tenants.rows import sync_tenant_rows
@@ -122,7 +123,8 @@ def test_a_file_of_several_batches_imports_in_bulk(db):
     data = big_file(rows)
     report = db.import_("alpes-maritimes", data)
     assert report.counts == {"rows": rows, "created": rows, "updated": 0, "unchanged": 0, "rejected": 0,
-                             "missing": 0, "returned": 0, "letters": 0}
+                             "missing": 0, "returned": 0, "letters": 0, "published": 0, "unpublished": 0,
+                             "suspended": 0}
     assert db.count(Account, "alpes-maritimes") == rows and db.count(Agrement, "alpes-maritimes") == rows
 
     again = db.import_("alpes-maritimes", data)
@@ -167,9 +169,11 @@ def test_bad_rows_are_reported_by_line_and_the_good_ones_imported(db):
     assert (report.created, report.updated, report.unchanged) == (2, 0, 0)
     accounts = db.accounts("alpes-maritimes")
     assert set(accounts) == {"AGR-1", "AGR-9"}
-    assert accounts["AGR-1"].last_name == "Martin" and accounts["AGR-1"].publication_consent is True
+    assert accounts["AGR-1"].last_name == "Martin"
     assert accounts["AGR-1"].birth_date == date(1980, 5, 17) and accounts["AGR-1"].civility == "Madame"
-    assert accounts["AGR-9"].email is None and accounts["AGR-9"].publication_consent is False
+    assert accounts["AGR-9"].email is None
+    # Alpes-Maritimes publishes no fiche: the `publication` column is checked, and recorded nowhere.
+    assert db.count(PublicationEvent, "alpes-maritimes") == 0
     (run,) = db.all(select(ImportRun.rejected, ImportRun.counts).where(ImportRun.tenant_id == "alpes-maritimes"))
     assert run.counts["rejected"] == 11 and run.rejected[0] == {"line": 3, "reason": reasons[3]}
 
@@ -496,12 +500,13 @@ def test_the_import_page_lists_the_columns_of_the_tenants_own_mapping(console_fo
     page = html.unescape(console.client.get("/admin/import").text)
     section = page.split('id="colonnes-attendues"')[1].split("</details>")[0]
     headers = expected_headers(app.state.registry.get("gers").config)
-    assert len(headers) == 16
+    assert len(headers) == 17  # the interface's fourteen, situation, place and the agrément's status
     for header in headers.values():
         assert f"<code>{header}</code>" in section, header
     assert "séparées par « ; »" in section
     assert "<code>numero_agrement</code> : numéro d'agrément (obligatoire)" in section
     assert "<code>lieu_agrement</code> : lieu d'agrément (facultative)" in section
+    assert "<code>statut_agrement</code> : statut de l'agrément (valide, en_renouvellement" in section
 
 
 def test_the_report_of_a_letter_tenant_points_to_the_account_pages_print_button(console_for, app):

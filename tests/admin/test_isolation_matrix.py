@@ -50,6 +50,7 @@ from assmat.portal.contact.models import ContactMessage
 from assmat.portal.imports.models import ImportRun
 from assmat.portal.messages.models import Message
 from assmat.portal.profile.models import Fiche
+from assmat.portal.publication.models import PublicationEvent
 from assmat.portal.space.models import SituationChange
 from tests.admin.conftest import ADMIN_PASSWORD, Console, create_admin, fetch, signed_in, store
 from tests.admin.test_import import ENVOI, csv_bytes, row, upload
@@ -104,6 +105,7 @@ SEARCH_NEEDLE = {
     Child: "{tag}-enfant",
     SituationChange: "{tag}-situation",
     Fiche: "{tag}-fiche",
+    PublicationEvent: "{tag}-registre",
 }
 
 
@@ -186,6 +188,11 @@ def make_rows(console) -> tuple[dict[type, tuple[Any, Any]], tuple[ImportRun, Im
                      pending_presentation=f"Présentation {tag}-fiche", texts_submitted_at=now)
 
     rows[Fiche] = store(console, fiche(A, A_TAG, ours.id), fiche(B, B_TAG, theirs.id))
+    def register(tenant: str, tag: str, account_id: int) -> PublicationEvent:
+        return PublicationEvent(tenant_id=tenant, account_id=account_id, kind="consent", source="staff",
+                                recorded_by=f"{tag}-registre", created_at=now)
+
+    rows[PublicationEvent] = store(console, register(A, A_TAG, ours.id), register(B, B_TAG, theirs.id))
     made = store(console, audit(A, A_TAG, ours.id), audit(B, B_TAG, theirs.id), mail(A, A_TAG), mail(B, B_TAG),
                  contact(A, A_TAG), contact(B, B_TAG), staff(A, A_TAG), staff(B, B_TAG), run(A, A_TAG), run(B, B_TAG))
     rows[AuditEvent] = made[0], made[1]
@@ -313,7 +320,7 @@ def test_the_matrix_covers_every_registered_view_route_and_action(app):
     assert [type(view) for view in console.views] == VIEWS
     routes = {getattr(route, "path", None) for route in console.admin.routes}
     expected_custom = {"/vue-d-ensemble", "/import", "/import/simulation", "/import/appliquer", "/import/{run_id:id}",
-                       "/plateforme", "/message/ecrire", "/mot-de-passe-oublie"}
+                       "/plateforme", "/message/ecrire", "/mot-de-passe-oublie", "/liste-mairies", "/liste-mairies/csv"}
     for view in MODEL_VIEWS:
         # Every tenant's rows of the view's model are built by make_rows, B's searchable in SEARCH_NEEDLE.
         assert view.model in SEARCH_NEEDLE, f"{view.__name__}: give make_rows a row of {view.model.__name__}"

@@ -14,7 +14,7 @@ from assmat.portal.profile.models import Fiche
 from tests.admin.conftest import signed_in
 from tests.conftest import TENANT_CONFIGS, make_settings
 from tests.support.portal import text_of
-from tests.support.site import signed_in_portal
+from tests.support.site import make_publishable, signed_in_portal
 
 # The approval copies columns within one UPDATE: checked on both backends.
 pytestmark = pytest.mark.both_backends
@@ -43,6 +43,7 @@ def fiche_of(portal, account_id: int) -> Fiche:
 
 def test_texts_wait_for_the_staff_who_approve_or_refuse_them_with_a_reason(app, portal_for, console_for):
     portal, account = signed_in_portal(portal_for, "gers", "AGR-2026-0777", first_name="Camille", last_name="Prunier")
+    make_publishable(portal, account)
     saved = portal.post("/espace/fiche", form("Bonjour, je suis Camille."))
     assert saved.headers["location"] == "/espace/fiche?info=fiche_pending"
     page = text_of(portal.client.get(saved.headers["location"]))

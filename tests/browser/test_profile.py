@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import date
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,6 +39,7 @@ def gers_assistant(live_server, live_accounts) -> tuple[object, str]:
     from sqlalchemy import update
 
     from assmat.auth.models import Account
+    from assmat.portal.agrement.models import Agrement
 
     identifier = f"AGR-{uuid.uuid4().hex[:8].upper()}"
     email = f"{identifier.lower()}@{EMAIL_DOMAIN}"
@@ -47,6 +49,9 @@ def gers_assistant(live_server, live_accounts) -> tuple[object, str]:
         async with sessionmaker() as db:
             await db.execute(update(Account).where(Account.tenant_id == GERS, Account.id == account.id).values(
                 phone="05 62 61 00 42", address=ADDRESS, postal_code="32000", city="Auch"))
+            # Published (the Gers publishes every assistant whose agrément is valid).
+            db.add(Agrement(tenant_id=GERS, account_id=account.id, number=f"AGR-{account.id}", capacity=4,
+                            start_date=date(2021, 3, 1), end_date=date(2031, 2, 28)))
             await db.commit()
 
     live_server.run_async(details)

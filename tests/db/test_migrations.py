@@ -225,7 +225,7 @@ def test_0008_composite_tenant_keys_go_down_and_up(database_url):
     finally:
         engine.dispose()
     composite = {key: value for key, value in up.items() if value[0][0] == "tenant_id" and len(value[0]) == 2}
-    assert len(composite) == 19  # 0008's twelve, the guardians' own (0010), the fiches' (0011), availability's five (0012)
+    assert len(composite) == 21  # 0008's twelve, the guardians' own (0010), the register's and the fiche state's (0011), the fiches' (0012), availability's five (0013)
     assert composite[("guardians", "fk_guardians_tenant_id_child_id_children")] == (["tenant_id", "child_id"], "CASCADE")
     assert composite[("care_periods", "fk_care_periods_tenant_id_child_id_children")][0] == ["tenant_id", "child_id"]
     assert not set(composite) & set(down)
@@ -233,3 +233,48 @@ def test_0008_composite_tenant_keys_go_down_and_up(database_url):
     assert down[("message_states", "fk_message_states_account_id_accounts")] == (["account_id"], "CASCADE")
     assert down[("audit_events", "fk_audit_events_account_id_accounts")] == (["account_id"], "SET NULL")
     assert again == up
+
+
+def test_0011_moves_the_imported_consent_into_the_register_and_back(database_url):
+    """`accounts.publication_consent` becomes a register line (consent, from the import, dated by
+    the account's last import) and a state row; the column goes. Down, it comes back from the
+    standing choice."""
+    from datetime import datetime
+
+    from sqlalchemy import text
+
+    downgrade(database_url, "0010_guardians")
+    engine = create_engine(sync_url(database_url), poolclass=pool.NullPool)
+    now, imported = datetime(2026, 11, 2, 9, 0), datetime(2026, 10, 1, 6, 0)
+    try:
+        with engine.begin() as db:
+            db.execute(text("INSERT INTO tenants (slug, name, created_at) VALUES ('t', 'T', :now)"), {"now": now})
+            for account_id, consent in ((1, True), (2, False), (3, True)):
+                db.execute(text("INSERT INTO accounts (id, tenant_id, kind, identifier, must_change_password, "
+                                "needs_security_update, failed_logins, publication_consent, imported_at, created_at, "
+                                "updated_at) VALUES (:id, 't', 'assistant', :ident, false, false, 0, :consent, "
+                                ":imported, :now, :now)"),
+                           {"id": account_id, "ident": f"a{account_id}", "consent": consent, "now": now,
+                            "imported": imported if account_id == 1 else None})
+        upgrade(database_url)
+        with engine.connect() as db:
+            register = [tuple(row) for row in db.execute(text(
+                "SELECT tenant_id, account_id, kind, source, recorded_by FROM publication_register ORDER BY account_id"))]
+            dates = [row[0] for row in db.execute(text("SELECT created_at FROM publication_register ORDER BY account_id"))]
+            states = [tuple(row) for row in db.execute(text(
+                "SELECT account_id, choice, last_kind, suspended_at FROM publication_states ORDER BY account_id"))]
+            columns = {column["name"] for column in inspect(db).get_columns("accounts")}
+        downgrade(database_url, "0010_guardians")
+        with engine.connect() as db:
+            restored = [tuple(row) for row in db.execute(text(
+                "SELECT id, publication_consent FROM accounts ORDER BY id"))]
+            tables = set(inspect(db).get_table_names())
+        upgrade(database_url)
+    finally:
+        engine.dispose()
+    assert register == [("t", 1, "consent", "import", None), ("t", 3, "consent", "import", None)]
+    assert str(dates[0]).startswith("2026-10-01") and str(dates[1]).startswith("2026-11-02")
+    assert states == [(1, "consent", "consent", None), (3, "consent", "consent", None)]
+    assert "publication_consent" not in columns
+    assert [(i, bool(c)) for i, c in restored] == [(1, True), (2, False), (3, True)]
+    assert not tables & {"publication_register", "publication_states"}

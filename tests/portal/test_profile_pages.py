@@ -14,7 +14,7 @@ from assmat.core.security.models import AuditEvent
 from assmat.portal.agrement.models import Agrement
 from assmat.portal.profile.models import Fiche
 from tests.support.portal import text_of
-from tests.support.site import signed_in_portal
+from tests.support.site import make_publishable, signed_in_portal
 
 pytestmark = pytest.mark.both_backends
 
@@ -39,13 +39,15 @@ def full_form(**changes: str | None) -> dict[str, str]:
     return {key: value for key, value in form.items() if value is not None}
 
 
-def assistant(portal_for, slug: str = "gers", identifier: str = "AGR-2026-0042", **fields):
+def assistant(portal_for, slug: str = "gers", identifier: str = "AGR-2026-0042", *, publishable: bool = True, **fields):
     defaults = dict(email=EMAIL, phone=PHONE, address=ADDRESS, postal_code="32000", city="Auch",
                     first_name="Camille", last_name="Prunier")
     defaults.update(fields)
     portal, account = signed_in_portal(portal_for, slug, identifier, **{k: v for k, v in defaults.items()
                                                                          if k in ("email", "first_name", "last_name")})
     portal.update_account(account.id, **{k: v for k, v in defaults.items() if k in ("phone", "address", "postal_code", "city")})
+    if publishable:  # a valid agrément, and her consent where the tenant asks for it
+        make_publishable(portal, account)
     return portal, account
 
 
@@ -149,7 +151,7 @@ def test_opt_out_may_hide_every_channel_and_shows_no_contact(portal_for):
 def test_the_agrement_capacity_and_validity_are_shown(portal_for):
     from datetime import date
 
-    portal, account = assistant(portal_for)
+    portal, account = assistant(portal_for, publishable=False)  # published once her agrément is there
     portal.post("/espace/fiche", full_form())
 
     async def add():
@@ -169,7 +171,8 @@ def test_what_is_no_published_fiche_of_this_tenant_is_the_page_of_any_unknown_ad
     gers_id = fiche_row(gers, gers_account.id).public_id
     # mon-enfant publishes only with consent: her fiche exists but is not public.
     mon_enfant, me_account = assistant(portal_for, "mon-enfant", "camille.prunier@example.org", postal_code="66000",
-                                       city="Perpignan")
+                                       city="Perpignan", publishable=False)
+    make_publishable(mon_enfant, me_account, consent=False)
     assert mon_enfant.post("/espace/fiche", full_form()).status_code == 303
     unconsented = fiche_row(mon_enfant, me_account.id).public_id
 
@@ -183,7 +186,7 @@ def test_what_is_no_published_fiche_of_this_tenant_is_the_page_of_any_unknown_ad
         assert unknown.status_code == 404
         assert response.content == unknown.content.replace(b"/inconnue/", b"/"), path
     # Once she consents, it is public.
-    mon_enfant.update_account(me_account.id, publication_consent=True)
+    assert mon_enfant.post("/espace/publication", {"choix": "consent"}).status_code == 303
     assert visitor.client.get(f"/assistants/{unconsented}").status_code == 200
     # The Gers fiche on the Gers host; never on another tenant's.
     assert portal_for("gers").client.get(f"/assistants/{gers_id}").status_code == 200

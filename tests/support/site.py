@@ -23,12 +23,14 @@ from assmat.app import CONSOLE_VIEWS as VIEWS
 from assmat.core.security.tokens import Principal, TokenService
 from assmat.auth.context import ACTIVATION, ACTIVATION_STEP2, EMAIL_CHANGE, RESET
 from assmat.core.mail.models import OutboxMail
+from assmat.portal.agrement.models import Agrement
 from assmat.portal.availability.models import AvailabilityDeclaration, AvailabilityException, AvailableSlot, AvailablePlace
 from assmat.portal.children.models import CarePeriod, Child, Guardian
 from assmat.portal.contact.models import ContactMessage
 from assmat.portal.imports.models import ImportRun
 from assmat.portal.messages.models import Message, MessageState
 from assmat.portal.profile.models import Fiche
+from assmat.portal.publication.models import PublicationEvent, PublicationState
 from assmat.portal.space.models import SituationChange
 from tests.support.portal import CSRF
 
@@ -49,6 +51,7 @@ NOT_PAGES = {
     "/favicon.ico": "image",
     "/langue/{code}": "a redirect that sets the language cookie",
     "/admin/{identity}/export/{export_type}": "CSV download",
+    "/admin/liste-mairies/csv": "CSV download",
     "/admin/{identity}/ajax/lookup": "JSON",
     "/admin/{identity}/{pk:path}/{column_name}/download/": "file download",
     "/admin/{identity}/{pk:path}/{column_name}/preview/": "file preview",
@@ -239,6 +242,22 @@ def _store(portal: Any, *rows: Any) -> list[Any]:
     return portal.run(add)
 
 
+def make_publishable(portal: Any, account: Any, *, agrement: bool = True, consent: bool = True) -> None:
+    """What the publication rule asks of an assistant's fiche (assmat.portal.publication): an
+    agrément valid today, and on a `consent` tenant her recorded consent."""
+    rows: list[Any] = []
+    if agrement:
+        rows.append(Agrement(tenant_id=portal.slug, account_id=account.id, number=f"AGR-PUB-{account.id}",
+                             start_date=date(2020, 1, 1), end_date=date(2035, 12, 31), capacity=3))
+    publication = portal.tenant.config.publication
+    if consent and publication is not None and publication.regime == "consent":
+        rows += [PublicationEvent(tenant_id=portal.slug, account_id=account.id, kind="consent", source="staff",
+                                  recorded_by="agent@example.org"),
+                 PublicationState(tenant_id=portal.slug, account_id=account.id, choice="consent", last_kind="consent",
+                                  choice_at=clock.now())]
+    _store(portal, *rows)
+
+
 def issue_token(portal: Any, account_id: int, purpose: str, data: dict[str, Any] | None = None) -> str:
     async def issue():
         async with portal.app.state.sessionmaker() as db:
@@ -303,10 +322,10 @@ def fill_space(portal: Any, account: Any) -> SpaceData:
         _store(portal, MessageState(tenant_id=portal.slug, message_id=data.archived.id, account_id=account.id,
                                     read_at=clock.now(), archived_at=clock.now()))
     if tenant.config.offers("publication") and account.kind == "assistant":
-        # A fiche with every section filled, published (the stand-in reads the consent where the
-        # regime asks for it), with a text waiting for the staff.
-        portal.update_account(account.id, publication_consent=True, phone="0562610042", address="8 chemin des Pruniers",
+        # A fiche with every section filled, published, with a text waiting for the staff.
+        portal.update_account(account.id, phone="0562610042", address="8 chemin des Pruniers",
                               postal_code="32000", city="Auch")
+        make_publishable(portal, account)
         (data.fiche,) = _store(portal, Fiche(
             tenant_id=portal.slug, account_id=account.id, public_id="FicheDemo123", presentation="Bonjour.",
             activities="Peinture.", project="Le rythme de chaque enfant.", pending_presentation="Bonjour à tous.",
@@ -335,6 +354,10 @@ def fill_space(portal: Any, account: Any) -> SpaceData:
                    attempts=5, last_error="refused"),
         ImportRun(tenant_id=portal.slug, filename="assistants.csv", dry_run=False, counts={"created": 0}),
     )
+    if tenant.config.offers("publication") and tenant.config.publication.regime != "consent":
+        # A line of the « Registre des consentements » (make_publishable wrote one where consent is the rule).
+        _store(portal, PublicationEvent(tenant_id=portal.slug, account_id=account.id, kind="consent", source="staff",
+                                        recorded_by="agent@example.org"))
     return data
 
 

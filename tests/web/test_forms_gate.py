@@ -40,6 +40,8 @@ EXPIRED = "Le formulaire a expiré ou ne provient pas de ce site"
 # An identifier of each kind a tenant may sign in with, n-th one.
 IDENTIFIERS = {"agrement_number": "AGR-2026-03{:02d}", "username": "famille.essai{}", "pmi_number": "2800{:02d}",
                "email": "essai{}@example.org"}
+PUBLISHING_TENANT = "gers"
+PUBLICATION_STARTS = ["/admin/fiches/list", "/admin/registre-publication/list", "/admin/liste-mairies"]
 REDIRECTS = {"/admin/": "the console's index sends staff to the overview, super-admins to the tenants"}
 PUBLIC_STARTS = ["/", "/connexion", "/mot-de-passe-oublie", "/activation", "/contact"]
 
@@ -96,9 +98,13 @@ def visit_everything(app, portal_for, client_for) -> list[Visit]:
     console_visits = crawl(staff.client, "console", [f"{CONSOLE}/"])
     visits += console_visits + crawl(staff.client, "console", action_confirmations(staff, console_visits))
     # The fiches' text moderation is on the consoles of tenants that publish (the Gers fiche waits there).
-    publishing = console_signed_in(app, client_for, "gers", "agent@gers.example.org")
-    moderation = crawl(publishing.client, "console", [f"{CONSOLE}/fiche-texts/list"])
-    visits += moderation + crawl(publishing.client, "console", action_confirmations(publishing, moderation))
+    moderating = console_signed_in(app, client_for, "gers", "agent@gers.example.org")
+    moderation = crawl(moderating.client, "console", [f"{CONSOLE}/fiche-texts/list"])
+    visits += moderation + crawl(moderating.client, "console", action_confirmations(moderating, moderation))
+    # The publication views show only on a tenant that publishes: its fiches, register and list.
+    publishing = console_signed_in(app, client_for, PUBLISHING_TENANT, "agent@example.org")
+    publishing_visits = crawl(publishing.client, "console", PUBLICATION_STARTS, limit=len(PUBLICATION_STARTS) + 3)
+    visits += publishing_visits + crawl(publishing.client, "console", action_confirmations(publishing, publishing_visits))
     platform = console_signed_in(app, client_for, "localhost", "plateforme@example.org")
     visits += crawl(platform.client, "platform console", [f"{CONSOLE}/"])
     anonymous_console = client_for(CONSOLE_TENANT)

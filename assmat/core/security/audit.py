@@ -74,6 +74,13 @@ class EventType(StrEnum):
     )
     PASSWORD_CHANGED = "password.changed", "mot de passe changé"
     PASSWORD_CHECK_FAILED = "password.check_failed", "mot de passe actuel erroné"
+    PUBLICATION_CONSENT = "publication.consent", "consentement à la publication de la fiche"
+    PUBLICATION_CONSENT_WITHDRAWN = "publication.consent_withdrawn", "consentement à la publication retiré"
+    PUBLICATION_OBJECTION = "publication.objection", "opposition à la publication de la fiche"
+    PUBLICATION_OBJECTION_WITHDRAWN = "publication.objection_withdrawn", "opposition à la publication annulée"
+    PUBLICATION_IMPORTED = "publication.imported", "choix de publication reçus par l'import"
+    PUBLICATION_SUSPENDED = "publication.suspended", "fiche suspendue par le service"
+    PUBLICATION_RESUMED = "publication.resumed", "suspension de la fiche levée"
     RESET_REFUSED = "reset.refused", "réinitialisation refusée"
     RESET_REQUESTED = "reset.requested", "réinitialisation demandée"
     RESET_SENT_BY_STAFF = "reset.sent_by_staff", "réinitialisation envoyée par le service"
@@ -82,6 +89,7 @@ class EventType(StrEnum):
     SITUATION_CHANGE_SENT = "situation_change.sent", "changement de situation signalé"
     TEMPORARY_PASSWORD_ISSUED = "temporary_password.issued", "mot de passe provisoire émis"
     TERMS_ACCEPTED = "terms.accepted", "conditions acceptées"
+    TOWN_HALL_LIST_EXPORTED = "publication.town_hall_list", "liste des assistants pour les mairies exportée"
 
 
 def event_label(stored: str) -> str:

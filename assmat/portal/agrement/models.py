@@ -27,3 +27,6 @@ class Agrement(Base):
     end_date: Mapped[date | None]
     capacity: Mapped[int | None]
     place: Mapped[str | None] = mapped_column(String(300))
+    # The département's status when its file has one (import column `agrement_status`): None is a
+    # current agrément; renewal, suspended, withdrawn or expired suspend the public fiche.
+    status: Mapped[str | None] = mapped_column(String(20))

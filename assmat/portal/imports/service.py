@@ -53,6 +53,7 @@ from assmat.auth.context import LETTER_TTL, TEMPORARY_PASSWORD
 from assmat.auth.models import Account
 from assmat.portal.agrement.models import Agrement
 from assmat.portal.imports.models import ImportRun
+from assmat.portal.publication.service import apply_imported_choices, published_ids, unpublished_by_suspension
 from assmat.core.mail.address import address_key, plain_address
 from assmat.tenants.loader import Tenant
 from assmat.tenants.schema import TenantConfig
@@ -82,17 +83,31 @@ FIELD_LABELS: dict[str, str] = {
     "agrement_start": "début de l'agrément (JJ/MM/AAAA)", "agrement_end": "fin de l'agrément (JJ/MM/AAAA)",
     "capacity": "nombre de places", "publication": "accord de publication (oui/non)",
     "family_situation": "situation familiale", "agrement_place": "lieu d'agrément",
+    "agrement_status": "statut de l'agrément (valide, en_renouvellement, en_revision, suspendu, retire, expire)",
 }
 # Beyond the interface's fourteen columns: read when present, never reported as absent.
-OPTIONAL_HEADERS: dict[str, str] = {"family_situation": "situation_familiale", "agrement_place": "lieu_agrement"}
+OPTIONAL_HEADERS: dict[str, str] = {
+    "family_situation": "situation_familiale", "agrement_place": "lieu_agrement", "agrement_status": "statut_agrement",
+}
 # File fields stored on the account, and on its agrément.
 ACCOUNT_FIELDS = {
     "civility": "civility", "last_name": "last_name", "first_name": "first_name", "birth_date": "birth_date",
     "email": "email", "phone": "phone", "address": "address", "postal_code": "postal_code", "city": "city",
-    "publication": "publication_consent", "family_situation": "family_situation",
+    "family_situation": "family_situation",
 }
 AGREMENT_FIELDS = {
     "agrement_start": "start_date", "agrement_end": "end_date", "capacity": "capacity", "agrement_place": "place",
+    "agrement_status": "status",
+}
+# The agrément statuses a file may give (accents, case, spaces and hyphens aside) → the stored
+# status (portal.publication.service.AGREMENT_STATUSES; None: current). Any status but a current
+# one suspends the public fiche.
+AGREMENT_STATUS_VALUES: dict[str, str | None] = {
+    "": None, "valide": None, "en_cours": None, "en_cours_de_validite": None, "actif": None,
+    "en_renouvellement": "renewal", "renouvellement": "renewal", "en_revision": "renewal", "revision": "renewal",
+    "suspendu": "suspended", "suspension": "suspended",
+    "retire": "withdrawn", "retrait": "withdrawn",
+    "expire": "expired", "echu": "expired",
 }
 MAX_LENGTHS = {
     "civility": 20, "last_name": 100, "first_name": 100, "phone": 40, "address": 300, "city": 100, "email": 254,
@@ -144,6 +159,7 @@ class ParsedRow:
     identifier: str
     account: dict[str, Any]  # Account attribute → value, for the columns the file has
     agrement: dict[str, Any]  # Agrement attribute → value
+    publication: bool | None = None  # the `publication` column: oui, non, or empty / absent
 
 
 @dataclass
@@ -173,6 +189,11 @@ class ImportReport:
     returned: list[str] = field(default_factory=list)  # absent before, back in this file
     letters: list[str] = field(default_factory=list)  # new accounts awaiting a printed letter
     warnings: list[str] = field(default_factory=list)
+    # Fiches whose publication this import changed (computed when applied, on tenants that publish).
+    published: int = 0  # now published
+    unpublished: int = 0  # no longer published by her choice (the file's `publication` column)
+    suspended: int = 0  # no longer published because of the agrément (dates, status)
+    choices: dict[str, int] = field(default_factory=dict)  # register lines written, by kind
     run_id: int | None = None
     seconds: float = 0.0
 
@@ -181,7 +202,8 @@ class ImportReport:
         return {
             "rows": self.rows, "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
             "rejected": len(self.rejected), "missing": len(self.missing), "returned": len(self.returned),
-            "letters": len(self.letters),
+            "letters": len(self.letters), "published": self.published, "unpublished": self.unpublished,
+            "suspended": self.suspended, **{f"choice_{kind}": n for kind, n in self.choices.items()},
         }
 
 
@@ -234,6 +256,10 @@ def expected_columns(config: TenantConfig) -> list[tuple[str, str, bool]]:
 
 def _short(value: str, limit: int = 40) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def _unaccent(value: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", value.strip()) if not unicodedata.combining(c))
 
 
 def _parse_date(raw: str) -> date | None:
@@ -357,6 +383,7 @@ def parse_file(data: bytes, config: TenantConfig, progress: Progress | None = No
             first_line[identifier] = line
 
         account: dict[str, Any] = {}
+        publication: bool | None = None
         for name in ("last_name", "first_name", "phone", "address", "city", "family_situation"):
             if name in positions:
                 value = unicodedata.normalize("NFC", cell(name)) or None
@@ -395,7 +422,7 @@ def parse_file(data: bytes, config: TenantConfig, progress: Progress | None = No
             raw = cell("publication").casefold()
             if raw not in ("oui", "non", ""):
                 errors.append(f"publication invalide « {_short(cell('publication'))} » (oui ou non attendu)")
-            account["publication_consent"] = raw == "oui"  # no consent unless it says so
+            publication = None if not raw else raw == "oui"  # empty: her standing choice is kept
 
         agrement: dict[str, Any] = {}
         for name, label in (("agrement_start", "date de début d'agrément"), ("agrement_end", "date de fin d'agrément")):
@@ -412,6 +439,13 @@ def parse_file(data: bytes, config: TenantConfig, progress: Progress | None = No
             if place is not None and len(place) > MAX_LENGTHS["agrement_place"]:
                 errors.append(f"{LABELS['agrement_place']} trop long ({MAX_LENGTHS['agrement_place']} caractères au plus)")
             agrement["place"] = place
+        if "agrement_status" in positions:
+            raw = cell("agrement_status")
+            key = re.sub(r"[\s\-']+", "_", _unaccent(raw).casefold())
+            if key not in AGREMENT_STATUS_VALUES:
+                errors.append(f"statut d'agrément inconnu « {_short(raw)} » (valide, en_renouvellement, en_revision, "
+                              "suspendu, retire ou expire attendu)")
+            agrement["status"] = AGREMENT_STATUS_VALUES.get(key)
         if "capacity" in positions:
             raw = cell("capacity")
             agrement["capacity"] = int(raw) if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= 6 else None
@@ -422,7 +456,7 @@ def parse_file(data: bytes, config: TenantConfig, progress: Progress | None = No
             rejected.append(Rejected(line, " ; ".join(errors)))
             continue
         assert identifier is not None
-        rows.append(ParsedRow(line, identifier, account, agrement))
+        rows.append(ParsedRow(line, identifier, account, agrement, publication))
     if count == 0:
         raise ImportFileError("Le fichier ne contient que l'en-tête : aucune assistante à importer.")
     if progress is not None:
@@ -477,6 +511,10 @@ async def import_assistants(
     )
     rejected = list(parsed.rejected)
     now = clock.now()
+    # Which fiches are public before, to count the ones this import publishes or takes down.
+    publishes = config.publication is not None and not dry_run
+    published_before = await published_ids(db, tenant) if publishes else set()
+    answers: dict[int, bool] = {}  # account id → the file's `publication` (oui: True)
 
     account_columns = [getattr(Account, name) for name in parsed.account_fields]
     existing = {
@@ -509,6 +547,8 @@ async def import_assistants(
         if old.kind == "parent":
             rejected.append(Rejected(row.line, f"l'identifiant {row.identifier} est celui d'un compte parent, pas d'une assistante"))
             continue
+        if row.publication is not None:
+            answers[old.id] = row.publication
         values = dict(row.account)
         if old.activated and "email" in values:
             values["email"], values["email_key"] = old.email, old.email_key  # the owner's own address now
@@ -546,13 +586,19 @@ async def import_assistants(
             progress,
         )
         try:
-            await _write(db, tenant, now, new_rows, account_updates, agrement_updates, agrement_inserts,
-                         returned_ids, newly_missing, letter_mode, writes)
+            created_ids = await _write(db, tenant, now, new_rows, account_updates, agrement_updates, agrement_inserts,
+                                       returned_ids, newly_missing, letter_mode, writes)
+            answers.update({created_ids[row.identifier]: row.publication for row in new_rows if row.publication is not None})
+            await _publication(db, tenant, report, answers, published_before, by=by, dry_run=False)
         except IntegrityError:
             await db.rollback()
             raise ImportFileError(
                 "Des comptes ont été créés pendant l'import (un autre import en cours ?) : rien n'a été modifié, recommencez."
             ) from None
+    else:
+        # New accounts have no id yet: stand-ins, for counting the register lines they would get.
+        answers.update({-index: row.publication for index, row in enumerate(new_rows, 1) if row.publication is not None})
+        await _publication(db, tenant, report, answers, set(), by=by, dry_run=True)
 
     run = ImportRun(
         tenant_id=slug, admin_id=admin_id, filename=filename[:255], dry_run=dry_run, created_at=now,
@@ -569,12 +615,36 @@ async def import_assistants(
     return report
 
 
+async def _publication(db: AsyncSession, tenant: Tenant, report: ImportReport, answers: dict[int, bool],
+                       published_before: set[int], *, by: str | None, dry_run: bool) -> None:
+    """The `publication` column into the register (by the tenant's regime), then, once applied,
+    the fiches this import published, took down by her choice, or suspended by the agrément."""
+    if tenant.config.publication is None:
+        return
+    choices = await apply_imported_choices(db, tenant, answers, by=by, dry_run=dry_run)
+    report.choices = choices.recorded
+    if choices.ignored:
+        report.warnings.append(
+            "Colonne « publication » ignorée : sur ce portail, la publication des fiches est obligatoire "
+            "(article R. 421-39 du code de l'action sociale et des familles)."
+        )
+    if dry_run:
+        return
+    published_after = await published_ids(db, tenant)
+    taken_down = published_before - published_after
+    suspended = await unpublished_by_suspension(db, tenant, taken_down)
+    report.published = len(published_after - published_before)
+    report.suspended = len(suspended)
+    report.unpublished = len(taken_down - suspended)
+
+
 async def _write(
     db: AsyncSession, tenant: Tenant, now: datetime, new_rows: list[ParsedRow],
     account_updates: list[dict[str, Any]], agrement_updates: list[dict[str, Any]],
     agrement_inserts: list[dict[str, Any]], returned_ids: list[int], newly_missing: list[int],
     letter_mode: bool, writes: _Writes,
-) -> None:
+) -> dict[str, int]:
+    """Write the changes; the new accounts' ids by identifier."""
     slug = tenant.slug
     # executemany without RETURNING (a pipeline on psycopg; a multi-row INSERT … RETURNING costs
     # more to build than to run), then one query for the new ids.
@@ -628,6 +698,7 @@ async def _write(
             execution_options={"synchronize_session": False},
         )
         writes.advance(len(batch))
+    return created_ids
 
 
 # -- the runs, for the console ---------------------------------------------------------------------

@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select, true, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assmat.auth.models import Account
@@ -27,6 +27,7 @@ from assmat.portal.agrement.models import Agrement
 from assmat.portal.profile.geo import find_commune, neighbours
 from assmat.portal.profile.models import OFFER_CODES, Fiche
 from assmat.portal.profile.svgmap import MapFigure, Place, render_map
+from assmat.portal.publication.service import published_clause
 from assmat.tenants.loader import Tenant
 
 TEXT_MAX = 2000  # a page of text per free field: enough to present oneself, not a blog
@@ -146,20 +147,6 @@ def validate_fiche(form: dict[str, str], *, regime: str, show_rates: bool) -> di
 
 
 # -- the assistant's fiche --------------------------------------------------------------------------------
-
-
-def published_stand_in(tenant: Tenant) -> ColumnElement[bool]:
-    """Which assistants' fiches are public today, over `Account`.
-
-    MERGE: a stand-in, replaced at merge time by the publication part's
-    `assmat.portal.publication.service.published_clause(tenant)` (the regime, the consent
-    register, the suspensions). Until then: consent tenants publish the accounts with
-    `publication_consent`, the others every active assistant."""
-    publication = tenant.config.publication
-    if publication is None:
-        return Account.id.is_(None)  # never true: the tenant publishes nothing
-    consent = Account.publication_consent.is_(True) if publication.regime == "consent" else true()
-    return and_(Account.disabled_at.is_(None), consent)
 
 
 def new_public_id() -> str:
@@ -385,7 +372,7 @@ async def public_fiche(db: AsyncSession, tenant: Tenant, public_id: str) -> Publ
         select(Fiche, Account)
         .join(Account, and_(Account.tenant_id == Fiche.tenant_id, Account.id == Fiche.account_id))
         .where(Fiche.tenant_id == tenant.slug, Account.tenant_id == tenant.slug, Fiche.public_id == public_id,
-               Account.kind == "assistant", published_stand_in(tenant))
+               published_clause(tenant))
     )).first()
     if row is None:
         raise NotFound()

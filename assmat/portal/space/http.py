@@ -3,7 +3,8 @@
 
 Every section follows the tenant's `features`; every query is bound to the signed-in account
 and its tenant. The dashboard costs the same few queries whatever the data: the latest
-messages (one), the current children (two), the agréments (one), the availability (four)."""
+messages (one), the current children (two), the agréments (one), the availability (four), the
+fiche's publication (two)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from assmat.portal.agrement.service import agrements_of
 from assmat.portal.availability.service import state_of as availability_state_of
 from assmat.portal.children.service import current_children
 from assmat.portal.messages.service import latest_messages
+from assmat.portal.publication.service import publication_status
 from assmat.portal.space.service import report_situation_change
 from assmat.web import kit
 from assmat.web.kit import client_ip, database, page, redirect, register_notices
@@ -39,7 +41,7 @@ async def dashboard(request: Request) -> Response:
     account = signed_in(request)
     features = tenant.config.features
     context: dict[str, Any] = {"account": account, "messages": None, "children": None, "agrements": None,
-                               "availability": None}
+                               "availability": None, "publication": None}
     async with database(request) as db:
         # Messages are written to the licensed childminders (structures and parents get none).
         if features.messages and account.kind == "assistant":
@@ -50,6 +52,8 @@ async def dashboard(request: Request) -> Response:
             context["agrements"] = await agrements_of(db, tenant, account)
         if account.kind == "assistant":  # None where the tenant offers no availability
             context["availability"] = await availability_state_of(db, tenant, account.id)
+        if tenant.config.offers("publication") and account.kind == "assistant":
+            context["publication"] = await publication_status(db, tenant, account)
     return page(request, "dashboard.html", context)
 
 

@@ -1,8 +1,8 @@
 """availability: the assistant's declaration of availabilities, its places and their weekly
 grid, the dated exceptions of the weekly view, and the reminders sent
 
-Revision ID: 0012_availability
-Revises: 0011_profile
+Revision ID: 0013_availability
+Revises: 0012_profile
 Create Date: 2026-12-01 17:30:00
 
 The weekly grid is one row per place × weekday × time slot (see
@@ -13,8 +13,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0012_availability"
-down_revision = "0011_profile"
+revision = "0013_availability"
+down_revision = "0012_profile"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """fiches: the assistant's public fiche (portal.profile)
 
-Revision ID: 0011_profile
-Revises: 0010_guardians
+Revision ID: 0012_profile
+Revises: 0011_publication
 Create Date: 2026-12-01 17:30:00
 
 One row per assistant, created on her first save: her texts (and the ones waiting for the
@@ -14,8 +14,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0011_profile"
-down_revision = "0010_guardians"
+revision = "0012_profile"
+down_revision = "0011_publication"
 branch_labels = None
 depends_on = None
 
