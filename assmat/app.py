@@ -44,6 +44,8 @@ from assmat.portal.contact.console import ContactView
 from assmat.portal.imports.console import ImportView
 from assmat.portal.messages import http as messages_routes
 from assmat.portal.messages.console import MessageView
+from assmat.portal.photos import http as photos_routes
+from assmat.portal.photos.console import PhotoView
 from assmat.portal.space import http as space_routes
 from assmat.portal.space.console import SituationChangeView
 from assmat.web import pages
@@ -71,7 +73,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 # The console's views in their menu order: the chassis' own and each feature's.
 CONSOLE_VIEWS = [
     OverviewView, AccountView, ImportView, AuditView, OutboxView, ContactView, MessageView,  # a tenant's console
-    DeclarationView, SituationChangeView,
+    DeclarationView, SituationChangeView, PhotoView,
     PlatformTenantsView, TenantAdminView, PlatformAuditView,  # the platform's
 ]
 
@@ -201,6 +203,7 @@ def create_app(settings: Settings | None = None, registry: TenantRegistry | None
             *agrement_routes.routes,
             *messages_routes.routes,
             *children_routes.routes,
+            *photos_routes.routes,
             *admin_set_password.routes,
         ],
         middleware=[

@@ -70,6 +70,11 @@ class EventType(StrEnum):
     )
     PASSWORD_CHANGED = "password.changed", "mot de passe changé"
     PASSWORD_CHECK_FAILED = "password.check_failed", "mot de passe actuel erroné"
+    PHOTO_ADDED = "photo.added", "photo ajoutée à la fiche"
+    PHOTO_APPROVED = "photo.approved", "photo validée"
+    PHOTO_DELETED = "photo.deleted", "photo supprimée"
+    PHOTO_DESCRIBED = "photo.described", "description de photo modifiée"
+    PHOTO_REJECTED = "photo.rejected", "photo refusée"
     RESET_REFUSED = "reset.refused", "réinitialisation refusée"
     RESET_REQUESTED = "reset.requested", "réinitialisation demandée"
     RESET_SENT_BY_STAFF = "reset.sent_by_staff", "réinitialisation envoyée par le service"
