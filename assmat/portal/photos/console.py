@@ -8,6 +8,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 from sqladmin import action, expose
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -15,6 +16,7 @@ from assmat.admin.account_column import AccountColumn, account_formatter
 from assmat.admin.actions import Done
 from assmat.admin.filters import ChoiceFilter
 from assmat.admin.scoping import TenantScopedView, feature_on
+from assmat.core.errors import NotFound
 from assmat.portal.photos.http import image_response
 from assmat.portal.photos.models import APPROVED, PENDING, REJECTED, Photo
 from assmat.portal.photos.service import approve, moderated, reject, staff_file
@@ -97,7 +99,10 @@ class PhotoView(AccountColumn, TenantScopedView, model=Photo):
         tenant_id = self.scope_of(request)  # this tenant's staff only (403 otherwise)
         photo_id = self.row_key(request.path_params["pk"])
         async with request.app.state.sessionmaker() as db:
-            content = await staff_file(db, tenant_id, photo_id, thumbnail)
+            try:
+                content = await staff_file(db, tenant_id, photo_id, thumbnail)
+            except NotFound:
+                raise HTTPException(404) from None
         return image_response(request, content, f'"console-{photo_id}{"-m" if thumbnail else ""}"', "private, no-store")
 
     @expose("/miniature/{pk}")

@@ -48,7 +48,7 @@ KEY = re.compile("[A-Za-z0-9_-]{24}")  # secrets.token_urlsafe(18)
 
 register_notices(
     photo_added=lambda t: _("Your photo has been added."),
-    photo_added_pending=lambda t: _("Your photo has been added. It will appear on your fiche once the département's services have approved it."),
+    photo_added_pending=lambda t: _("Your photo has been added. It will appear on your fiche once the service has approved it."),
     photo_described=lambda t: _("The description of the photo has been saved."),
     photo_deleted=lambda t: _("The photo has been deleted."),
 )
@@ -70,6 +70,7 @@ def _page(request: Request, tenant: Tenant, photos: list[Photo], *, errors: dict
         "photos": photos, "errors": errors or {}, "values": values or {}, "editing": editing,
         "max_count": max_count(tenant), "max_size": megabytes(max_bytes(tenant)), "moderated": moderated(tenant),
         "description_max": DESCRIPTION_MAX, "page_url": PAGE,
+        "count_reached": message("photos.count_reached", max=max_count(tenant)),
     }, status)
 
 
