@@ -36,6 +36,7 @@ from tests.support.site import (
 )
 
 CONSOLE_TENANT = "alpes-maritimes"  # its console shows every tenant view (children, messages, situations)
+PUBLISHING_TENANT = "gers"  # publishes fiches with moderated photos: « Photos à valider »
 EXPIRED = "Le formulaire a expiré ou ne provient pas de ce site"
 # An identifier of each kind a tenant may sign in with, n-th one.
 IDENTIFIERS = {"agrement_number": "AGR-2026-03{:02d}", "username": "famille.essai{}", "pmi_number": "2800{:02d}",
@@ -95,6 +96,9 @@ def visit_everything(app, portal_for, client_for) -> list[Visit]:
     staff = console_signed_in(app, client_for, CONSOLE_TENANT, "agent@example.org")
     console_visits = crawl(staff.client, "console", [f"{CONSOLE}/"])
     visits += console_visits + crawl(staff.client, "console", action_confirmations(staff, console_visits))
+    moderator = console_signed_in(app, client_for, PUBLISHING_TENANT, "agent@gers.fr")
+    photo_visits = crawl(moderator.client, "console", ["/admin/photo/list"])
+    visits += photo_visits + crawl(moderator.client, "console", action_confirmations(moderator, photo_visits))
     platform = console_signed_in(app, client_for, "localhost", "plateforme@example.org")
     visits += crawl(platform.client, "platform console", [f"{CONSOLE}/"])
     anonymous_console = client_for(CONSOLE_TENANT)
