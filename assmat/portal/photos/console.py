@@ -13,7 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from assmat.admin.account_column import AccountColumn, account_formatter
-from assmat.admin.actions import Done
+from assmat.admin.actions import Done, action_button
+from assmat.admin.backend import console_user
 from assmat.admin.filters import ChoiceFilter
 from assmat.admin.scoping import TenantScopedView, feature_on
 from assmat.core.errors import NotFound
@@ -28,7 +29,7 @@ def _thumbnail(photo: Photo, _attribute: Any, request: Request) -> Markup:
     url = request.url_for("admin:view-photo-thumbnail", pk=photo.id)
     return Markup(
         f'<img src="{escape(str(url))}" alt="{escape(photo.description)}" width="{int(photo.thumbnail_width) // 2}" '
-        f'height="{int(photo.thumbnail_height) // 2}" style="max-width: 100%; height: auto;">'
+        f'height="{int(photo.thumbnail_height) // 2}" class="console-thumbnail">'
     )
 
 
@@ -36,15 +37,27 @@ def _photo(photo: Photo, _attribute: Any, request: Request) -> Markup:
     url = request.url_for("admin:view-photo-full", pk=photo.id)
     return Markup(
         f'<img src="{escape(str(url))}" alt="{escape(photo.description)}" width="{int(photo.width)}" '
-        f'height="{int(photo.height)}" style="max-width: 100%; height: auto;">'
+        f'height="{int(photo.height)}" class="console-photo">'
     )
+
+
+def _state(photo: Photo, _attribute: Any, request: Request) -> Markup:
+    """The state, and for a photo waiting: « Valider » in one click, « Refuser » through the page
+    that asks for the reason."""
+    label = Markup(escape(STATES.get(photo.status, photo.status)))
+    user = console_user(request)
+    if photo.status != PENDING or user is None or not user.can_act:
+        return label
+    refuse = request.url_for("admin:action-photo-reject").include_query_params(pks=photo.id)
+    return (label + Markup("<br>") + action_button(request, "photo", "approve", photo.id, "Valider")
+            + Markup(f' <a class="btn btn-sm btn-outline-danger" href="{escape(str(refuse))}">Refuser</a>'))
 
 
 class PhotoView(AccountColumn, TenantScopedView, model=Photo):
     name = "Photo à valider"
     name_plural = "Photos à valider"
     icon = "fa-solid fa-image"
-    column_list = [Photo.created_at, "thumbnail", Photo.description, "account", Photo.status, Photo.rejection_reason]
+    column_list = ["thumbnail", Photo.status, Photo.description, "account", Photo.created_at]  # the decision first
     column_details_list = [Photo.id, Photo.created_at, "photo", Photo.description, "account", Photo.status,
                            Photo.rejection_reason, Photo.reviewed_at, Photo.reviewed_by, Photo.width, Photo.height]
     column_labels = {
@@ -54,8 +67,7 @@ class PhotoView(AccountColumn, TenantScopedView, model=Photo):
         "width": "Largeur (pixels)", "height": "Hauteur (pixels)",
     }
     column_formatters = {
-        "account": account_formatter("account_id"), "thumbnail": _thumbnail,
-        "status": lambda photo, _attribute: STATES.get(photo.status, photo.status),
+        "account": account_formatter("account_id"), "thumbnail": _thumbnail, "status": _state,
     }
     column_formatters_detail = {
         "account": account_formatter("account_id"), "photo": _photo,
