@@ -152,6 +152,14 @@ def test_an_assistant_adds_a_photo_and_staff_approve_it(live_server, live_accoun
     finally:
         public.close()
 
+    # A new description: saved by its own button, and waiting for staff again.
+    page.get_by_role("textbox", name=re.compile("^" + re.escape(DESCRIPTION))).nth(1).fill("Le jardin et son portique")
+    page.get_by_role("button", name=re.compile(r"^Enregistrer la description ?de la photo 1$")).click()
+    page.wait_for_url(live_server.url(SLUG, f"{PAGE}?info=photo_described"))
+    expect(page.get_by_role("status")).to_contain_text("La description de la photo a été enregistrée.")
+    edited = page.get_by_role("listitem").filter(has=page.get_by_role("img", name="Le jardin et son portique"))
+    expect(edited).to_contain_text("État : en attente de validation")
+
     # Delete it, through its confirmation page.
     page.get_by_role("link", name=re.compile(r"^Supprimer ?la photo 1$")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Supprimer une photo")
