@@ -191,6 +191,18 @@ def test_bad_files_get_a_french_message_and_change_nothing(assistant):
     assert 'value="Le coin"' in upload(portal, b"pas une image", "Le coin").text
 
 
+def test_files_sent_are_counted_refused_or_not(frozen_clock, assistant):
+    """Each file is decoded at a cost: past 20 an hour, even refused ones, nothing more is decoded
+    (the clock held still: a fixed window cannot roll over mid-test)."""
+    portal, _account = assistant
+    for _ in range(20):
+        assert upload(portal, b"pas une image", "Le coin").status_code == 400
+    limited = upload(portal, camera_jpeg(size=(64, 48)), "Le coin")
+    assert limited.status_code == 429
+    assert "Vous avez envoyé beaucoup de photos en une heure : réessayez plus tard." in text_of(limited)
+    assert photos(portal) == [] and stored_files(portal) == 0
+
+
 def test_a_form_without_its_token_is_refused(assistant):
     portal, _account = assistant
     response = portal.client.post(PAGE, data={"description": "Le coin"},

@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from assmat.auth.guards import current_account, signed_in
 from assmat.auth.models import Account
-from assmat.core.errors import Invalid, NotFound
+from assmat.core.errors import Invalid, NotFound, RateLimited
 from assmat.core.i18n import gettext as _
 from assmat.portal.photos.models import Photo
 from assmat.portal.photos.service import (
@@ -93,6 +93,9 @@ async def photos_page(request: Request) -> Response:
             await db.rollback()
             return _page(request, tenant, await photos_of(db, tenant, account), errors=refused.field_errors,
                          values=form.values, status=400)
+        except RateLimited as refused:
+            return _page(request, tenant, await photos_of(db, tenant, account), errors={"photo": refused.message},
+                         values=form.values, status=429)
         await db.commit()
     return redirect(PAGE, info="photo_added_pending" if moderated(tenant) else "photo_added")
 

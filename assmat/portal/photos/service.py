@@ -24,10 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assmat.auth.models import Account
 from assmat.core import clock
-from assmat.core.errors import Invalid, NotFound
+from assmat.core.errors import Invalid, NotFound, RateLimited
 from assmat.core.i18n import gettext
 from assmat.core.security import audit
 from assmat.core.security.audit import EventType
+from assmat.core.security.ratelimit import PHOTO_UPLOADS_PER_ACCOUNT
 from assmat.portal.photos.models import APPROVED, PENDING, REJECTED, Photo, PhotoFile
 from assmat.tenants.loader import Tenant
 from assmat.tenants.messages import N_
@@ -51,6 +52,7 @@ MESSAGES: dict[str, str] = {
     "photos.too_many_pixels": N_("This photo has too many pixels ({max} million at most): reduce its size and try again."),
     "photos.count_reached": N_("Your fiche already has {max} photos, the maximum: delete one to add another."),
     "photos.reason_required": N_("Give the reason for the refusal."),
+    "photos.too_many_uploads": N_("You have sent many photos within an hour: please try again later."),
 }
 
 
@@ -275,7 +277,9 @@ async def add_photo(
     ip: str | None = None,
 ) -> Photo:
     """Store a new photo (pending where the tenant moderates). Invalid with field errors
-    (`photo`, `description`): nothing is stored."""
+    (`photo`, `description`): nothing is stored. Every file sent is counted before it is decoded,
+    refused or not (RateLimited past the limit); the count is committed here, the photo by the
+    caller."""
     errors: dict[str, str] = {}
     try:
         text = clean_description(description)
@@ -293,6 +297,10 @@ async def add_photo(
     elif len(content) > max_bytes(tenant):
         errors["photo"] = message("photos.too_large", size=megabytes(max_bytes(tenant)))
     else:
+        if not await PHOTO_UPLOADS_PER_ACCOUNT.hit(db, tenant.slug, f"account:{account.id}"):
+            await db.commit()
+            raise RateLimited(message("photos.too_many_uploads"))
+        await db.commit()  # the attempt counts even if the file is refused below
         try:
             encoded = reencode(content)
         except Invalid as refused:
