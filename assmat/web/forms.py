@@ -96,10 +96,12 @@ class FileTooLarge(BadForm):
 
 @dataclass(frozen=True)
 class Uploaded:
-    """The text fields of a multipart form and the bytes of its one file (None: no file chosen)."""
+    """The text fields of a multipart form and its one file: the name the browser gave it (None:
+    no file chosen) and its bytes (empty for an empty file)."""
 
     values: dict[str, str]
-    content: bytes | None
+    filename: str | None
+    content: bytes
 
 
 async def read_form_with_file(request: Request, field: str, max_file_bytes: int, too_large: str,
@@ -117,9 +119,11 @@ async def read_form_with_file(request: Request, field: str, max_file_bytes: int,
         if not form_csrf_valid(request, form):
             raise CsrfFailed()
         values, upload = _text_values(form, field)
-        content = await upload.read(max_file_bytes + 1) if upload is not None and upload.filename else None
-        if content is not None and len(content) > max_file_bytes:
+        if upload is None or not upload.filename:
+            return Uploaded(values, None, b"")
+        content = await upload.read(max_file_bytes + 1)
+        if len(content) > max_file_bytes:
             raise FileTooLarge(too_large)
-        return Uploaded(values, content or None)
+        return Uploaded(values, upload.filename, content)
     finally:
         await form.close()
