@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from assmat.core.security.models import AuditEvent
 from assmat.portal.photos.models import Photo, PhotoFile
 from assmat.portal.photos.service import add_photo, published_photos
+from assmat.web.templating import templates
 from tests.admin.conftest import ADMIN_PASSWORD, Console, create_admin
 from tests.portal.test_photo_rules import camera_jpeg, encoded
 from tests.support.portal import text_of
@@ -111,6 +112,10 @@ def test_a_photo_waits_for_staff_then_is_served_to_everyone(assistant, portal_fo
     (shown,) = portal.run(lambda: _published(app, account.id))
     assert (shown.description, shown.url, shown.width) == ("Le coin jeux avec son toboggan", f"/photos/{photo.public_key}", 1600)
     assert "État : <strong>publiée</strong>" in text_of(portal.client.get(PAGE))
+    gallery = templates.env.get_template("photos_public.html").render(photos=[shown])
+    assert (f'<a href="/photos/{photo.public_key}"><img src="/photos/{photo.public_key}/miniature" '
+            f'alt="Le coin jeux avec son toboggan" width="480" height="360" loading="lazy"></a>') in gallery
+    assert templates.env.get_template("photos_public.html").render(photos=[]).strip() == ""
 
     # Another tenant's host, a key that is no photo's: the same 404.
     assert portal_for("eure-et-loir").client.get(f"/photos/{photo.public_key}").status_code == 404
