@@ -49,6 +49,8 @@ from assmat.portal.profile import http as profile_routes
 from assmat.portal.profile.console import FicheTextView
 from assmat.portal.publication import http as publication_routes
 from assmat.portal.publication.console import FicheView, RegisterView, TownHallListView
+from assmat.portal.photos import http as photos_routes
+from assmat.portal.photos.console import PhotoView
 from assmat.portal.space import http as space_routes
 from assmat.portal.space.console import SituationChangeView
 from assmat.web import pages
@@ -76,7 +78,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 # The console's views in their menu order: the chassis' own and each feature's.
 CONSOLE_VIEWS = [
     OverviewView, AccountView, ImportView, AuditView, OutboxView, ContactView, MessageView,  # a tenant's console
-    DeclarationView, SituationChangeView, FicheTextView, FicheView, RegisterView, TownHallListView,
+    DeclarationView, SituationChangeView, FicheTextView, FicheView, RegisterView, TownHallListView, PhotoView,
     PlatformTenantsView, TenantAdminView, PlatformAuditView,  # the platform's
 ]
 
@@ -209,6 +211,7 @@ def create_app(settings: Settings | None = None, registry: TenantRegistry | None
             *profile_routes.routes,
             *availability_routes.routes,
             *publication_routes.routes,
+            *photos_routes.routes,
             *admin_set_password.routes,
         ],
         middleware=[

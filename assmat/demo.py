@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
+
+from PIL import Image, ImageDraw
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -23,6 +27,8 @@ from assmat.portal.availability.rules import add_months
 from assmat.portal.children.models import CarePeriod, Child, Guardian
 from assmat.portal.messages.models import Message
 from assmat.portal.profile.models import Fiche
+from assmat.portal.photos.models import APPROVED, PENDING, Photo, PhotoFile
+from assmat.portal.photos.service import photos_offered, reencode
 from assmat.tenants.loader import Tenant
 
 # One demo assistant per tenant, identified the way that tenant's users sign in.
@@ -141,6 +147,57 @@ async def _demo_space(session, tenant: Tenant, account: Account) -> None:
         await session.flush()
         session.add(CarePeriod(tenant_id=tenant.slug, child_id=child.id, childcare_type=tenant.config.childcare_types[0].code,
                                start_date=child.care_start))
+    if tenant.slug in DEMO_PHOTO_TENANTS and photos_offered(tenant):
+        await _demo_photos(session, tenant, account)
+
+
+# Fiches with photos on a fresh demo: one approved, one waiting in the console's « Photos à valider ».
+DEMO_PHOTO_TENANTS = ("gers", "eure-et-loir")
+
+
+def _drawing(kind: str) -> bytes:
+    """A picture drawn here, so that no binary file sits in the repository: a garden with a
+    swing, or a play corner with blocks."""
+    image = Image.new("RGB", (1200, 800), (186, 222, 244))
+    draw = ImageDraw.Draw(image)
+    if kind == "jardin":
+        draw.rectangle((0, 520, 1200, 800), fill=(118, 176, 84))
+        draw.ellipse((980, 60, 1120, 200), fill=(250, 214, 90))
+        draw.line((300, 520, 420, 220, 540, 520), fill=(120, 72, 40), width=18)
+        draw.line((420, 220, 780, 220), fill=(120, 72, 40), width=18)
+        draw.line((660, 520, 780, 220, 900, 520), fill=(120, 72, 40), width=18)
+        draw.line((560, 220, 560, 430), fill=(80, 80, 80), width=6)
+        draw.line((640, 220, 640, 430), fill=(80, 80, 80), width=6)
+        draw.rectangle((540, 430, 660, 450), fill=(200, 60, 50))
+    else:
+        draw.rectangle((0, 560, 1200, 800), fill=(214, 180, 132))
+        for index, colour in enumerate(((220, 70, 60), (60, 120, 210), (250, 200, 60), (90, 170, 90))):
+            left = 220 + index * 190
+            draw.rectangle((left, 420, left + 150, 560), fill=colour)
+        draw.rectangle((410, 280, 560, 420), fill=(240, 140, 40))
+        draw.rectangle((600, 280, 750, 420), fill=(150, 90, 200))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+async def _demo_photos(session, tenant: Tenant, account: Account) -> None:
+    photos = (
+        ("jardin", "Le jardin clos avec son portique et sa balançoire", APPROVED),
+        ("jeux", "Le coin jeux : des cubes de couleur sur un tapis", PENDING),
+    )
+    for position, (kind, description, status) in enumerate(photos, start=1):
+        encoded = reencode(_drawing(kind))  # the same path as an upload: what is stored is our JPEG
+        photo = Photo(
+            tenant_id=tenant.slug, account_id=account.id, public_key=secrets.token_urlsafe(18), description=description,
+            status=status, position=position, width=encoded.width, height=encoded.height,
+            thumbnail_width=encoded.thumbnail_width, thumbnail_height=encoded.thumbnail_height,
+            byte_size=len(encoded.image), reviewed_at=clock.now() if status == APPROVED else None,
+            reviewed_by=tenant.config.branding.admin_email if status == APPROVED else None,
+        )
+        session.add(photo)
+        await session.flush()
+        session.add(PhotoFile(tenant_id=tenant.slug, photo_id=photo.id, image=encoded.image, thumbnail=encoded.thumbnail))
 
 
 async def load_demo_extras(sessionmaker: async_sessionmaker, tenants: dict[str, Tenant], hasher: AsyncHasher, settings: Settings) -> list[DemoAccount]:

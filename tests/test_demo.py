@@ -12,6 +12,7 @@ from assmat.core.db.engine import make_engine, make_sessionmaker
 from assmat.auth.models import Account
 from assmat.portal.children.models import Child, Guardian
 from assmat.portal.profile.models import Fiche
+from assmat.portal.photos.models import Photo, PhotoFile
 from assmat.demo import load_demo
 from assmat.tenants.loader import load_valid_tenants
 from assmat.tenants.rows import sync_tenant_rows
@@ -50,6 +51,10 @@ def test_demo_load_is_idempotent(settings):
         # Each demo child has its guardian 1, given once.
         children = session.scalar(select(func.count()).select_from(Child))
         assert children > 0 and session.scalars(select(Guardian.position)).all() == [1] * children
+        # A Gers and an Eure-et-Loir fiche have a photo approved and one waiting for staff, once.
+        photos = session.execute(select(Photo.tenant_id, Photo.status).order_by(Photo.tenant_id, Photo.position)).all()
+        assert photos == [("eure-et-loir", "approved"), ("eure-et-loir", "pending"), ("gers", "approved"), ("gers", "pending")]
+        assert session.scalar(select(func.count()).select_from(PhotoFile)) == 4
 
 
 def demo_summary(settings, capsys) -> dict[str, str]:

@@ -69,8 +69,10 @@ class ConfirmedActions:
     action_labels: ClassVar[dict[str, str]] = {}
     # A sentence shown on the confirmation page, per action, when its effect needs saying.
     action_notes: ClassVar[dict[str, str]] = {}
-    # Per action that needs one, the label of the reason staff must type (form field `motif`).
+    # Actions that need a reason from staff (a refusal the assistant reads): the label of the
+    # required field on the confirmation page. `perform` finds it in `request.state.action_reason`.
     action_reasons: ClassVar[dict[str, str]] = {}
+    REASON_MAX = 500
 
     # Provided by the scoping base class (assmat.admin.scoping).
     def may_act(self, request: Request) -> bool:
@@ -98,17 +100,16 @@ class ConfirmedActions:
         pks = request.query_params.get("pks", "").split(",")
         async with request.app.state.sessionmaker() as db:
             rows = await self.scoped_rows(request, db, pks)
-        return await self._admin_ref.templates.TemplateResponse(
-            request, "confirm_action.html", self.confirmation(request, name, rows))
+        return await self._confirmation(request, name, rows)
 
-    def confirmation(self, request: Request, name: str, rows: list[Any], error: str | None = None) -> dict[str, Any]:
-        """The confirmation page's context (shown again, with `error`, when its reason is refused)."""
-        return {
+    async def _confirmation(self, request: Request, name: str, rows: list[Any], reason_error: str | None = None,
+                            status: int = 200) -> Response:
+        return await self._admin_ref.templates.TemplateResponse(request, "confirm_action.html", {
             "action_label": self.action_labels[name], "action_note": self.action_notes.get(name),
-            "reason_label": self.action_reasons.get(name), "error": error,
             "items": [self.describe(row) for row in rows], "pks": ",".join(str(row.id) for row in rows),
             "post_url": run_url(request, self.identity, name), "model_view": self,
-        }
+            "reason_label": self.action_reasons.get(name), "reason_error": reason_error, "reason_max": self.REASON_MAX,
+        }, status_code=status)
 
     @expose("/run/{action}", methods=["POST"])
     async def run_action(self, request: Request) -> Response:
@@ -124,6 +125,13 @@ class ConfirmedActions:
             raise HTTPException(403) from None
         async with request.app.state.sessionmaker() as db:
             rows = await self.scoped_rows(request, db, form.get("pks", "").split(","))
+            if name in self.action_reasons:
+                reason = " ".join(form.get("reason", "").split())
+                if not reason or len(reason) > self.REASON_MAX:
+                    error = ("Indiquez le motif." if not reason
+                             else f"Le motif ne doit pas dépasser {self.REASON_MAX} caractères.")
+                    return await self._confirmation(request, name, rows, reason_error=error, status=400)
+                request.state.action_reason = reason
             done = await self.perform(request, db, name, rows, by)
             # The page (a letter) shows this transaction's rows: rendered before it ends.
             shown = await self._action_page(request, done.page) if done.page is not None else None

@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 
 from assmat.core.errors import NotFound
 from assmat.tenants.loader import Tenant
-from assmat.web.forms import read_form
+from assmat.web.forms import Uploaded, read_form, read_form_with_file
 from assmat.web.templating import render
 
 
@@ -53,6 +53,13 @@ async def database(request: Request) -> AsyncIterator[AsyncSession]:
 async def form(request: Request, max_fields: int = 50) -> dict[str, str]:
     """The POSTed form, CSRF checked first; raises BadForm (400) or CsrfFailed (403)."""
     return await read_form(request, max_fields=max_fields)
+
+
+async def form_with_file(request: Request, field: str, max_file_bytes: int, too_large: str,
+                         max_fields: int = 10) -> Uploaded:
+    """A POSTed multipart form with one file in `field` (assmat.web.forms.read_form_with_file):
+    the same checks as `form`, the body bounded by the file's limit while it streams."""
+    return await read_form_with_file(request, field, max_file_bytes, too_large, max_fields=max_fields)
 
 
 def redirect(path: str, **params: str) -> RedirectResponse:

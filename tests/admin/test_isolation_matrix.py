@@ -51,6 +51,7 @@ from assmat.portal.imports.models import ImportRun
 from assmat.portal.messages.models import Message
 from assmat.portal.profile.models import Fiche
 from assmat.portal.publication.models import PublicationEvent
+from assmat.portal.photos.models import Photo, PhotoFile
 from assmat.portal.space.models import SituationChange
 from tests.admin.conftest import ADMIN_PASSWORD, Console, create_admin, fetch, signed_in, store
 from tests.admin.test_import import ENVOI, csv_bytes, row, upload
@@ -106,6 +107,7 @@ SEARCH_NEEDLE = {
     SituationChange: "{tag}-situation",
     Fiche: "{tag}-fiche",
     PublicationEvent: "{tag}-registre",
+    Photo: "{tag}-photo",
 }
 
 
@@ -193,6 +195,14 @@ def make_rows(console) -> tuple[dict[type, tuple[Any, Any]], tuple[ImportRun, Im
                                 recorded_by=f"{tag}-registre", created_at=now)
 
     rows[PublicationEvent] = store(console, register(A, A_TAG, ours.id), register(B, B_TAG, theirs.id))
+    def photo(tenant: str, tag: str, account_id: int) -> Photo:
+        return Photo(tenant_id=tenant, account_id=account_id, public_key=f"{tag}-cle".ljust(24, "x")[:24],
+                     description=f"Le jardin {tag}-photo", status="pending", position=1, width=8, height=8,
+                     thumbnail_width=8, thumbnail_height=8, byte_size=len(tag), created_at=now, updated_at=now)
+
+    rows[Photo] = store(console, photo(A, A_TAG, ours.id), photo(B, B_TAG, theirs.id))
+    store(console, *(PhotoFile(tenant_id=row.tenant_id, photo_id=row.id, image=f"{tag}-image".encode(),
+                               thumbnail=f"{tag}-miniature".encode()) for row, tag in zip(rows[Photo], (A_TAG, B_TAG))))
     made = store(console, audit(A, A_TAG, ours.id), audit(B, B_TAG, theirs.id), mail(A, A_TAG), mail(B, B_TAG),
                  contact(A, A_TAG), contact(B, B_TAG), staff(A, A_TAG), staff(B, B_TAG), run(A, A_TAG), run(B, B_TAG))
     rows[AuditEvent] = made[0], made[1]
@@ -320,7 +330,8 @@ def test_the_matrix_covers_every_registered_view_route_and_action(app):
     assert [type(view) for view in console.views] == VIEWS
     routes = {getattr(route, "path", None) for route in console.admin.routes}
     expected_custom = {"/vue-d-ensemble", "/import", "/import/simulation", "/import/appliquer", "/import/{run_id:id}",
-                       "/plateforme", "/message/ecrire", "/mot-de-passe-oublie", "/liste-mairies", "/liste-mairies/csv"}
+                       "/plateforme", "/message/ecrire", "/mot-de-passe-oublie", "/liste-mairies", "/liste-mairies/csv",
+                       "/photo/miniature/{pk}", "/photo/image/{pk}"}
     for view in MODEL_VIEWS:
         # Every tenant's rows of the view's model are built by make_rows, B's searchable in SEARCH_NEEDLE.
         assert view.model in SEARCH_NEEDLE, f"{view.__name__}: give make_rows a row of {view.model.__name__}"
@@ -412,6 +423,29 @@ def test_another_tenants_row_is_out_of_reach(shared, view, operation):
     else:  # pragma: no cover - a cell without its attempt
         pytest.fail(f"no attempt written for {operation}")
 
+    assert changed_tables(before, snapshot(console)) == []
+
+
+def test_another_tenants_photo_is_never_served_to_the_console(shared):
+    """The moderation queue's images go through the console's own check: B's photo is a 404 to
+    A's staff, A's own is served (the control), and nobody signed out gets either."""
+    console = shared.world.console
+    ours, theirs = shared.world.ids(Photo)
+    before = snapshot(console)
+    for kind in ("miniature", "image"):
+        response = console.client.get(f"/admin/photo/{kind}/{theirs}")
+        assert response.status_code == 404 and B_TAG not in response.text, kind
+        own = console.client.get(f"/admin/photo/{kind}/{ours}")
+        assert own.status_code == 200 and own.headers["content-type"] == "image/jpeg", kind
+        assert own.headers["cache-control"] == "no-store" and own.content.startswith(A_TAG.encode())
+        for path in (f"/admin/photo/{kind}/{theirs}0", f"/admin/photo/{kind}/-1", f"/admin/photo/{kind}/x"):
+            assert console.client.get(path).status_code == 404, path
+    stranger = shared.console_for(A)
+    response = stranger.client.get(f"/admin/photo/miniature/{ours}")
+    assert response.status_code in (302, 303) and "/admin/login" in response.headers["location"]
+    foreign = shared.console_for(B)  # A's session cookie means nothing on B's host
+    foreign.client.cookies = console.client.cookies
+    assert foreign.client.get(f"/admin/photo/miniature/{theirs}").status_code in (302, 303, 403)
     assert changed_tables(before, snapshot(console)) == []
 
 

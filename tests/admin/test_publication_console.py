@@ -87,13 +87,13 @@ def test_staff_suspend_with_a_reason_and_resume(eure):
     assert confirm.status_code == 200 and "Motif de la suspension" in text_of(confirm)
     token = console.csrf("/admin/fiches/list")
 
-    refused = console.client.post("/admin/fiches/run/suspend", data={"csrf_token": token, "pks": str(anne.id), "motif": "  "})
-    assert refused.status_code == 200
-    assert "Indiquez le motif de la suspension (500 caractères au plus)." in text_of(refused)
+    refused = console.client.post("/admin/fiches/run/suspend", data={"csrf_token": token, "pks": str(anne.id), "reason": "  "})
+    assert refused.status_code == 400
+    assert "Indiquez le motif." in text_of(refused)
     assert fetch(console, select(PublicationState.suspended_at).where(PublicationState.account_id == anne.id)) in ([], [(None,)])
 
     done = console.client.post("/admin/fiches/run/suspend",
-                               data={"csrf_token": token, "pks": str(anne.id), "motif": "Déménagement à vérifier"})
+                               data={"csrf_token": token, "pks": str(anne.id), "reason": "Déménagement à vérifier"})
     assert done.status_code == 303 and "done=suspend&count=1" in done.headers["location"]
     assert "suspendue par le service (motif : Déménagement à vérifier)" in listing(console)
     (line,) = fetch(console, select(AuditEvent.detail).where(AuditEvent.type == "publication.suspended"))

@@ -7,6 +7,7 @@ malformed CSRF tokens. Routes are read from the app, so a new page cannot escape
 
 from __future__ import annotations
 
+import io
 import re
 from collections import deque
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
 
+from PIL import Image
 from sqladmin import ModelView
 from starlette.routing import Mount, Route, compile_path
 
@@ -31,6 +33,8 @@ from assmat.portal.imports.models import ImportRun
 from assmat.portal.messages.models import Message, MessageState
 from assmat.portal.profile.models import Fiche
 from assmat.portal.publication.models import PublicationEvent, PublicationState
+from assmat.portal.photos.models import Photo, PhotoFile
+from assmat.portal.photos.service import photos_offered
 from assmat.portal.space.models import SituationChange
 from tests.support.portal import CSRF
 
@@ -55,6 +59,10 @@ NOT_PAGES = {
     "/admin/{identity}/ajax/lookup": "JSON",
     "/admin/{identity}/{pk:path}/{column_name}/download/": "file download",
     "/admin/{identity}/{pk:path}/{column_name}/preview/": "file preview",
+    "/photos/{key:str}": "image",
+    "/photos/{key:str}/miniature": "image",
+    "/admin/photo/miniature/{pk}": "image",
+    "/admin/photo/image/{pk}": "image",
 }
 
 MODEL_VIEWS = [view for view in VIEWS if issubclass(view, ModelView)]
@@ -285,13 +293,16 @@ class SpaceData:
     message: Any | None = None
     archived: Any | None = None
     fiche: Any | None = None
+    photo: Any | None = None
 
 
 def space_starts(data: "SpaceData") -> list[str]:
     """Pages the crawl would see once per route but that show another form (an archived message),
-    or that no link of the space leads to (her public fiche: parents reach it from outside)."""
+    or that no link of the space leads to (her public fiche: parents reach it from outside), and
+    her photos."""
     starts = [f"/espace/messages/{data.archived.id}"] if data.archived is not None else []
-    return starts + ([f"/assistants/{data.fiche.public_id}"] if data.fiche is not None else [])
+    starts += [f"/assistants/{data.fiche.public_id}"] if data.fiche is not None else []
+    return starts + (["/espace/fiche/photos"] if data.photo is not None else [])
 
 
 def fill_space(portal: Any, account: Any) -> SpaceData:
@@ -345,6 +356,16 @@ def fill_space(portal: Any, account: Any) -> SpaceData:
                                      slot=tenant.config.availability.time_slots[0].code),
                AvailabilityException(tenant_id=portal.slug, declaration_id=declaration.id,
                                      day=today + timedelta(days=7), available=False))
+    if photos_offered(tenant):
+        buffer = io.BytesIO()
+        Image.new("RGB", (48, 32), (40, 120, 60)).save(buffer, "JPEG")
+        (data.photo,) = _store(portal, Photo(
+            tenant_id=portal.slug, account_id=account.id, public_key="crawlcrawlcrawlcrawlcraw",
+            description="Le coin jeux", status="rejected", rejection_reason="Photo floue", position=1, width=48,
+            height=32, thumbnail_width=48, thumbnail_height=32, byte_size=len(buffer.getvalue()),
+        ))
+        _store(portal, PhotoFile(tenant_id=portal.slug, photo_id=data.photo.id, image=buffer.getvalue(),
+                                 thumbnail=buffer.getvalue()))
     _store(
         portal,
         SituationChange(tenant_id=portal.slug, account_id=account.id, message="Déménagement le 1er janvier."),

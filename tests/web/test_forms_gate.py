@@ -36,6 +36,7 @@ from tests.support.site import (
 )
 
 CONSOLE_TENANT = "alpes-maritimes"  # its console shows every tenant view (children, messages, situations)
+PUBLISHING_TENANT = "gers"  # publishes fiches with moderated photos: « Photos à valider »
 EXPIRED = "Le formulaire a expiré ou ne provient pas de ce site"
 # An identifier of each kind a tenant may sign in with, n-th one.
 IDENTIFIERS = {"agrement_number": "AGR-2026-03{:02d}", "username": "famille.essai{}", "pmi_number": "2800{:02d}",
@@ -97,12 +98,11 @@ def visit_everything(app, portal_for, client_for) -> list[Visit]:
     staff = console_signed_in(app, client_for, CONSOLE_TENANT, "agent@example.org")
     console_visits = crawl(staff.client, "console", [f"{CONSOLE}/"])
     visits += console_visits + crawl(staff.client, "console", action_confirmations(staff, console_visits))
-    # The fiches' text moderation is on the consoles of tenants that publish (the Gers fiche waits there).
-    moderating = console_signed_in(app, client_for, "gers", "agent@gers.example.org")
-    moderation = crawl(moderating.client, "console", [f"{CONSOLE}/fiche-texts/list"])
-    visits += moderation + crawl(moderating.client, "console", action_confirmations(moderating, moderation))
-    # The publication views show only on a tenant that publishes: its fiches, register and list.
+    # The publication views show only on a tenant that publishes (the Gers): its fiches, register
+    # and list for the town halls, and the queues of texts and photos waiting for the staff.
     publishing = console_signed_in(app, client_for, PUBLISHING_TENANT, "agent@example.org")
+    moderation = crawl(publishing.client, "console", [f"{CONSOLE}/fiche-texts/list", f"{CONSOLE}/photo/list"])
+    visits += moderation + crawl(publishing.client, "console", action_confirmations(publishing, moderation))
     publishing_visits = crawl(publishing.client, "console", PUBLICATION_STARTS, limit=len(PUBLICATION_STARTS) + 3)
     visits += publishing_visits + crawl(publishing.client, "console", action_confirmations(publishing, publishing_visits))
     platform = console_signed_in(app, client_for, "localhost", "plateforme@example.org")

@@ -17,9 +17,8 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from sqladmin import BaseView, expose
-from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from assmat.admin.backend import console_user
@@ -35,11 +34,10 @@ from assmat.admin.scoping import TenantScopedView
 from assmat.core.security.tokens import TokenService
 from assmat.portal.imports.models import ImportRun
 from assmat.web import ids  # noqa: F401 - the {…:id} path converter
-from assmat.web.csrf import csrf_token, form_csrf_valid
-from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, read_form
+from assmat.web.csrf import csrf_token
+from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, read_form, read_form_with_file
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-MAX_REQUEST_BYTES = MAX_UPLOAD_BYTES + 64 * 1024  # the file and a few small fields
 PENDING_TTL = 3600  # seconds an uploaded file waits for "Appliquer"
 PENDING_UPLOAD = "import_pending"  # token purpose
 SHOWN = 1000  # rejected lines and missing identifiers listed on a page
@@ -48,51 +46,14 @@ TOO_LARGE = f"Le fichier dépasse la taille maximale de {MAX_UPLOAD_BYTES // (10
 
 
 async def read_upload(request: Request, field: str = "fichier") -> tuple[str, bytes]:
-    """(file name, content) of one uploaded file, the body bounded before it is parsed and the
-    CSRF token checked. BadForm (400, French message) or CsrfFailed (403)."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "multipart/form-data":
-        raise BadForm("Envoyez le fichier avec le formulaire d'import.")
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_REQUEST_BYTES):
-        raise BadForm(TOO_LARGE)
-    body = bytearray()
-    try:
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_REQUEST_BYTES:
-                raise BadForm(TOO_LARGE)
-    except ClientDisconnect:
-        raise BadForm("Le fichier n'a pas été reçu en entier : recommencez.") from None
-    request._body = bytes(body)  # the parser below reads the cached body
-    try:
-        form = await request.form(max_files=1, max_fields=10, max_part_size=64 * 1024)
-    except Exception:
-        raise BadForm("Le formulaire envoyé n'a pas pu être lu.") from None
-    try:
-        if not form_csrf_valid(request, form):
-            raise CsrfFailed()
-        upload: UploadFile | None = None
-        values: dict[str, str] = {}
-        for key, value in form.multi_items():
-            if isinstance(value, UploadFile):
-                if key != field or upload is not None:
-                    raise BadForm("Envoyez un seul fichier.")
-                upload = value
-            elif key in values:
-                raise BadForm("Le formulaire envoyé n'est pas valide : chaque champ doit être envoyé une fois.")
-            else:
-                values[key] = value
-        if upload is None or not upload.filename:
-            raise BadForm("Choisissez le fichier CSV à importer.")
-        content = await upload.read(MAX_UPLOAD_BYTES + 1)
-        if len(content) > MAX_UPLOAD_BYTES:
-            raise BadForm(TOO_LARGE)
-        if not content:
-            raise BadForm("Le fichier envoyé est vide.")
-        return _safe_name(upload.filename), content
-    finally:
-        await form.close()
+    """(file name, content) of one uploaded file, the body bounded while it streams and the CSRF
+    token checked first (assmat.web.forms). BadForm (400, French message) or CsrfFailed (403)."""
+    upload = await read_form_with_file(request, field, MAX_UPLOAD_BYTES, TOO_LARGE)
+    if upload.filename is None:
+        raise BadForm("Choisissez le fichier CSV à importer.")
+    if not upload.content:
+        raise BadForm("Le fichier envoyé est vide.")
+    return _safe_name(upload.filename), upload.content
 
 
 def _safe_name(filename: str) -> str:

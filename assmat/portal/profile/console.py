@@ -9,16 +9,14 @@ from typing import Any
 from markupsafe import Markup, escape
 from sqladmin import action
 from sqlalchemy import Select
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from assmat.admin.account_column import AccountColumn, account_formatter
-from assmat.admin.actions import Done, run_url
+from assmat.admin.actions import Done
 from assmat.admin.filters import ChoiceFilter
 from assmat.admin.formatting import excerpt
 from assmat.admin.scoping import TenantScopedView, feature_on
-from assmat.core.errors import Invalid
 from assmat.portal.profile.models import Fiche
 from assmat.portal.profile.service import approve_texts, reject_texts
 
@@ -66,6 +64,7 @@ class FicheTextView(AccountColumn, TenantScopedView, model=Fiche):
         }),
     ]
     action_labels = {"approve_texts": "Valider les textes", "reject_texts": "Refuser les textes"}
+    action_reasons = {"reject_texts": "Motif du refus, lu par l'assistant(e)"}
     action_notes = {
         "approve_texts": "Les textes proposés remplacent aussitôt ceux de la fiche publique.",
         "reject_texts": "La fiche publique garde ses textes validés ; l'assistant(e) lit le motif sur « Ma fiche ».",
@@ -91,27 +90,12 @@ class FicheTextView(AccountColumn, TenantScopedView, model=Fiche):
     async def reject(self, request: Request) -> Response:
         return await self.confirm(request, "reject_texts")
 
-    async def confirm(self, request: Request, name: str) -> Response:
-        if name != "reject_texts":
-            return await super().confirm(request, name)
-        self._require_actor(request)
-        async with request.app.state.sessionmaker() as db:
-            rows = await self.scoped_rows(request, db, request.query_params.get("pks", "").split(","))
-        return await self._admin_ref.templates.TemplateResponse(request, "fiche_reject.html", {
-            "action_label": self.action_labels[name], "action_note": self.action_notes[name],
-            "items": [self.describe(row) for row in rows], "pks": ",".join(str(row.id) for row in rows),
-            "post_url": run_url(request, self.identity, name), "model_view": self,
-        })
-
     async def perform(self, request: Request, db: Any, name: str, rows: list[Fiche], by: str) -> Done:
         tenant_id = self.scope_of(request)
         if name == "approve_texts":
             return Done(sum([await approve_texts(db, tenant_id, row, by=by) for row in rows]))
-        form = await request.form()  # read (and CSRF-checked) by run_action: Starlette keeps it
-        try:
-            return Done(sum([await reject_texts(db, tenant_id, row, str(form.get("reason", "")), by=by) for row in rows]))
-        except Invalid as refused:
-            raise HTTPException(400, detail=refused.message) from None
+        reason = request.state.action_reason  # required and checked by the chassis (action_reasons)
+        return Done(sum([await reject_texts(db, tenant_id, row, reason, by=by) for row in rows]))
 
 
 FicheTextView.identity = "fiche-texts"

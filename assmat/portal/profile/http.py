@@ -18,6 +18,7 @@ from assmat.auth.models import Account
 from assmat.core.errors import NotFound
 from assmat.core.i18n import gettext as _
 from assmat.portal.availability.service import public_availability
+from assmat.portal.photos.service import photos_offered, published_photos
 from assmat.portal.profile.models import OFFER_CODES, Fiche
 from assmat.portal.profile.service import (
     FLAGS,
@@ -83,7 +84,7 @@ def _form_page(request: Request, tenant: Tenant, account: Account, fiche: Fiche,
         "offers": OFFERS, "housing": HOUSING, "text_fields": TEXTS, "text_max": TEXT_MAX,
         "text_max_shown": f"{TEXT_MAX:,}".replace(",", "\u202f"),
         "show_rates": publication.show_rates, "moderated": publication.text_moderation,
-        "masking": publication.regime == "mandatory_with_masking",
+        "masking": publication.regime == "mandatory_with_masking", "photos_offered": photos_offered(tenant),
     }, status)
 
 
@@ -106,11 +107,13 @@ async def my_fiche(request: Request) -> Response:
 
 
 async def _fiche_page(request: Request, db: AsyncSession, tenant: Tenant, fiche: PublicFiche, *, preview: bool) -> Response:
-    """The fiche with its availability in the tenant's forms (None where it offers none)."""
+    """The fiche with its availability in the tenant's forms (None where it offers none) and its
+    published photos."""
     context: dict[str, Any] = {
         "fiche": fiche, "preview": preview,
         "availability": await public_availability(db, tenant, fiche.account_id),
-        "photos": None,
+        # Her own preview shows the photos parents see: the published ones.
+        "photos": await published_photos(db, tenant, fiche.account_id),
     }
     return page(request, "profile_public.html", context)
 

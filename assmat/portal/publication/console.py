@@ -17,14 +17,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from assmat.admin.actions import Done, Page
+from assmat.admin.actions import Done
 from assmat.admin.backend import console_user
 from assmat.admin.filters import ValuesFilter
 from assmat.admin.formatting import plain
 from assmat.admin.scoping import TenantScopedView, csv_cell, feature_on, is_tenant_staff
 from assmat.auth.models import Account
 from assmat.core import clock
-from assmat.core.errors import Invalid
 from assmat.core.security import audit
 from assmat.core.security.audit import EventType
 from assmat.portal.agrement.models import Agrement
@@ -33,7 +32,6 @@ from assmat.portal.publication.models import PublicationEvent, PublicationState
 from assmat.portal.publication.service import (
     decide,
     published_clause,
-    read_suspension_reason,
     resume,
     suspend,
     town_hall_list,
@@ -220,12 +218,7 @@ class FicheView(PublicationFeature, TenantScopedView, model=Account):
         tenant = request.scope["tenant"]
         if name == "resume":
             return Done(sum([await resume(db, tenant, row, by=by) for row in rows]))
-        form = await request.form()  # read and CSRF-checked by the runner; Starlette keeps it
-        try:
-            reason = read_suspension_reason(str(form.get("motif", "")))
-        except Invalid as refused:
-            return Done(0, page=Page("confirm_action.html", self.confirmation(
-                request, name, rows, error=refused.field_errors["motif"])))
+        reason = request.state.action_reason  # required and checked by the chassis (action_reasons)
         return Done(sum([await suspend(db, tenant, row, reason, by=by) for row in rows]))
 
 
