@@ -56,6 +56,14 @@ def store(live_server, *rows):
     return live_server.run_async(add)
 
 
+def with_agrement(live_server, account) -> None:
+    """An agrément valid today: what the publication rule asks before a fiche is public."""
+    from assmat.portal.agrement.models import Agrement
+
+    store(live_server, Agrement(tenant_id=account.tenant_id, account_id=account.id, number=f"N-{account.id}",
+                                start_date=date(2020, 1, 1), end_date=date(2031, 12, 31), capacity=4))
+
+
 def a_child(live_server, account) -> object:
     from assmat.portal.children.models import CarePeriod, Child, Guardian
 

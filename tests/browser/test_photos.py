@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.test_accessibility import AXE_PATH, describe, run_axe, serious
 from tests.browser.test_console import CONSOLE_PASSWORD, create_console_admin
+from tests.browser.test_every_form import with_agrement
 from tests.browser.test_html_validation import checker, validate
 from tests.browser.test_html_validation import describe as describe_html
 
@@ -86,7 +87,8 @@ def test_an_assistant_adds_a_photo_and_staff_approve_it(live_server, live_accoun
                                                         tmp_path: Path) -> None:
     page, name = device
     identifier = f"AGR-{uuid.uuid4().hex[:10].upper()}"
-    live_accounts.create(SLUG, identifier, PASSWORD, email=f"{identifier.lower()}@example.org")
+    account, _ = live_accounts.create(SLUG, identifier, PASSWORD, email=f"{identifier.lower()}@example.org")
+    with_agrement(live_server, account)  # her fiche is public: so will her approved photo be
     sign_in(page, live_server, identifier)
     page.goto(live_server.url(SLUG, PAGE))
     expect(page.get_by_role("heading", level=1)).to_have_text("Mes photos")
