@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from PIL import Image, ImageDraw
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from assmat.core import clock
 from assmat.core.security.hashing import AsyncHasher
@@ -439,7 +439,39 @@ async def load_demo_fiches(sessionmaker: async_sessionmaker, tenants: dict[str, 
                 account.phone = account.phone or phone
                 session.add(Fiche(tenant_id=slug, account_id=account.id, **values))
             result.append(DemoFiche(tenant, fiche.public_id if fiche else values["public_id"], notes[slug]))
+        result += await _publication_fiches(session, tenants)
         await session.commit()
+    return result
+
+
+# A fiche for the publication demo's assistants (load_demo_publication), so that each tenant that
+# publishes shows a published fiche whose address and email are hidden (placed at the commune's
+# centre), and a suspended one that answers like any unknown address.
+PUBLICATION_FICHE_NOTES = {"published": "adresse et courriel masqués (centre de la commune)",
+                           "staff_suspended": "suspendue par le service : page introuvable (404)"}
+
+
+async def _publication_fiches(session: AsyncSession, tenants: dict[str, Tenant]) -> list[DemoFiche]:
+    result: list[DemoFiche] = []
+    for tenant in tenants.values():
+        if tenant.config.publication is None:
+            continue
+        for number, first_name, _last_name, fate in DEMO_PUBLICATION_FICHES:
+            if fate not in PUBLICATION_FICHE_NOTES:
+                continue
+            account = await session.scalar(select(Account).where(
+                Account.tenant_id == tenant.slug, Account.identifier == _fiche_identifier(tenant, number)))
+            if account is None:
+                continue
+            public_id = f"fiche-{tenant.slug[:3]}-{number:02d}"  # 12 characters, as the random ones
+            if await session.scalar(select(Fiche.id).where(Fiche.tenant_id == tenant.slug, Fiche.account_id == account.id)) is None:
+                session.add(Fiche(
+                    tenant_id=tenant.slug, account_id=account.id, public_id=public_id, show_address=False,
+                    show_email=False, presentation=f"Bonjour, je suis {first_name}. J'accueille les enfants à mon domicile, "
+                                                   "au calme, près de l'école.",
+                    housing="maison", garden=True, languages="français", offer_mercredi=True,
+                ))
+            result.append(DemoFiche(tenant, public_id, PUBLICATION_FICHE_NOTES[fate]))
     return result
 # Fiches of each tenant that publishes, in every state the staff and the parents should see:
 # (identifier suffix, first name, last name, what happens to the fiche). Their accounts have no

@@ -133,7 +133,8 @@ def test_the_demo_summary_tells_each_accounts_state_on_every_run(settings, capsy
 
 def test_the_demo_prints_public_fiches_that_show_what_each_tenant_publishes(settings, capsys, tenant_registry):
     """A full fiche at its home (Gers), one with a hidden address and email placed at the
-    commune's centre (Eure-et-Loir), one published with consent and no rates (mon-enfant)."""
+    commune's centre (Eure-et-Loir), one published with consent and no rates (mon-enfant); on
+    each of them, another masked fiche, and a suspended one that answers 404."""
     import re
 
     from starlette.testclient import TestClient
@@ -141,25 +142,36 @@ def test_the_demo_prints_public_fiches_that_show_what_each_tenant_publishes(sett
     from assmat.cli import demo
     from tests.conftest import app_for
 
+    line = re.compile(r"^\s+(\S+)\s+(http://\S+/assistants/(\S+))\s+(.+)$", re.M)
     assert demo(settings, 8001) == 0
-    out = capsys.readouterr().out
-    urls = dict(re.findall(r"^\s+(\S+)\s+(http://\S+/assistants/\S+)", out, re.M))
-    assert set(urls) == {"gers", "eure-et-loir", "mon-enfant"}
+    printed = line.findall(capsys.readouterr().out)
     assert demo(settings, 8001) == 0  # a second run prints the same addresses
-    assert dict(re.findall(r"^\s+(\S+)\s+(http://\S+/assistants/\S+)", capsys.readouterr().out, re.M)) == urls
+    assert line.findall(capsys.readouterr().out) == printed
+    assert {slug for slug, *_ in printed} == {"gers", "eure-et-loir", "mon-enfant"} and len(printed) == 9
+    urls = {slug: url for slug, url, public_id, _note in printed if public_id.startswith("demo-")}
     with db_session(settings.database_url) as session:
-        assert session.scalar(select(func.count()).select_from(Fiche)) == 3
+        assert session.scalar(select(func.count()).select_from(Fiche)) == 9
     pages = {}
     with TestClient(app_for(settings, tenant_registry), follow_redirects=False) as client:
         for slug, url in urls.items():
             response = client.get(url.replace(":8001", ""))
             assert response.status_code == 200, (slug, response.status_code)
             pages[slug] = html.unescape(response.text)
+        for slug, url, _public_id, note in printed:
+            response = client.get(url.replace(":8001", ""))
+            if "suspendue" in note:
+                assert response.status_code == 404, (slug, url)
+            else:
+                assert response.status_code == 200, (slug, url)
+            if "masqués" in note:
+                assert "Adresse non communiquée" in html.unescape(response.text) and "@example.org" not in response.text
     assert "12 rue des Écoles" in pages["gers"] and "assistante.demo@example.org" in pages["gers"]
     assert 'class="fiche-map-marker"' in pages["gers"] and "3,80 € par heure" in pages["gers"]
     assert "12 rue des Écoles" not in pages["eure-et-loir"] and "assistante.demo@example.org" not in pages["eure-et-loir"]
     assert "Adresse non communiquée : position approximative (centre de la commune)" in pages["eure-et-loir"]
     assert "Tarifs" not in pages["mon-enfant"] and "catalan" in pages["mon-enfant"]
+
+
 def test_the_demo_declares_availability_in_each_state(settings):
     """Gers, Eure-et-Loir and mon-enfant: the demo assistant's current declaration (green), one
     « Pas de disponibilité » (red), one out of date (grey); a second run adds nothing."""
