@@ -528,7 +528,7 @@ async def load_demo_publication(sessionmaker: async_sessionmaker, tenants: dict[
                                                                      Account.identifier == fiche_id))
                 if account is None:
                     account = Account(tenant_id=tenant.slug, kind="assistant", identifier=fiche_id, civility="Madame",
-                                      first_name=first_name, last_name=last_name, phone=f"06000000{number:02d}",
+                                      first_name=first_name, last_name=last_name, phone=f"06 00 00 00 {number:02d}",
                                       address=f"{number} place de la Mairie", postal_code=postal_code, city=city)
                     session.add(account)
                     await session.flush()
