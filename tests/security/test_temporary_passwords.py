@@ -27,6 +27,7 @@ from assmat.auth.context import AuthContext, auth_context
 from assmat.auth.sessions import open_session
 from assmat.auth.models import PasswordHistory, UserSession
 from tests.support.portal import text_of
+from tests.security.test_isolation import FEATURE_PAGES
 
 # Under races one temporary password gives one session: a conditional UPDATE … RETURNING.
 pytestmark = pytest.mark.both_backends
@@ -66,19 +67,30 @@ def signed_in_routes(app) -> list[tuple[str, set[str]]]:
 
 
 def test_the_forced_change_session_reaches_no_other_page(app, portal_for):
-    am = portal_for("alpes-maritimes")
-    _account, temporary = am.create_account("06-AM-0901", temporary=True)
-    assert am.login("06-AM-0901", temporary).headers["location"] == FORCED
-    token = am.csrf(FORCED)
-    for path, methods in signed_in_routes(app):
-        if "GET" in methods:
-            response = am.client.get(path)
-            assert response.status_code == 303 and response.headers["location"] == FORCED, (path, response.status_code)
-        if "POST" in methods:
-            response = am.client.post(path, data={"csrf_token": token, "message": "x", "mot_de_passe_actuel": temporary})
-            assert response.status_code == 303 and response.headers["location"] == FORCED, (path, response.status_code)
-    assert am.client.get("/connexion").headers["location"] == "/espace"  # and /espace sends back here
-    assert am.client.get(FORCED).status_code == 200
+    """Every signed-in route, on the Alpes-Maritimes and on the Gers (between them, every feature
+    of the space): a session that must first change its temporary password goes back there. The
+    page of a feature a tenant does not offer does not exist there (404) and is checked on the other."""
+    checked: set[str] = set()
+    for slug, identifier in (("alpes-maritimes", "06-AM-0901"), ("gers", "AGR-2026-0901")):
+        portal = portal_for(slug)
+        _account, temporary = portal.create_account(identifier, temporary=True)
+        assert portal.login(identifier, temporary).headers["location"] == FORCED
+        token = portal.csrf(FORCED)
+        for path, methods in signed_in_routes(app):
+            feature = next((name for prefix, name in FEATURE_PAGES if path.startswith(prefix)), None)
+            if feature is not None and not portal.tenant.config.offers(feature):
+                assert "GET" not in methods or portal.client.get(path).status_code == 404, (slug, path)
+                continue
+            checked.add(path)
+            if "GET" in methods:
+                response = portal.client.get(path)
+                assert response.status_code == 303 and response.headers["location"] == FORCED, (slug, path, response.status_code)
+            if "POST" in methods:
+                response = portal.client.post(path, data={"csrf_token": token, "message": "x", "mot_de_passe_actuel": temporary})
+                assert response.status_code == 303 and response.headers["location"] == FORCED, (slug, path, response.status_code)
+        assert portal.client.get("/connexion").headers["location"] == "/espace"  # and /espace sends back here
+        assert portal.client.get(FORCED).status_code == 200
+    assert checked == {path for path, _methods in signed_in_routes(app)}
 
 
 def race(portal, *calls):
