@@ -180,3 +180,44 @@ def test_an_accepted_correction_is_never_overwritten_until_the_address_changes(p
     assert run(portal, Geocoder(addok_url)).geocoded == 1
     moved = fiche(portal, account.id)
     assert moved.position_source == "geocoder" and abs(moved.latitude - 43.6456) < 0.001
+
+
+# -- the command ------------------------------------------------------------------------------------
+
+def geocode_cli(database_url: str, tmp_path, geocoder_url: str, *args: str):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "ASSMAT_DATABASE_URL": database_url, "ASSMAT_VAR_DIR": str(tmp_path / "var"),
+           "ASSMAT_SECRET_KEY": "s" * 48, "ASSMAT_TENANT_CONFIGS": str(repo / "tenant_configs"),
+           "ASSMAT_GEOCODER_URL": geocoder_url}
+    return subprocess.run([sys.executable, "-m", "assmat", "geocode", *args], cwd=repo, capture_output=True,
+                          text=True, env=env, timeout=120)
+
+
+def test_the_command_geocodes_with_a_progress_bar_and_a_summary(portal_for, addok_url, database_url, tmp_path):
+    portal = portal_for("gers")
+    exact = assistant_with_fiche(portal, "AGR-GEO-050", "2 Rue Dessoles", "32000", "Auch")
+    assistant_with_fiche(portal, "AGR-GEO-051", None, "32500", "Fleurance")
+
+    off = geocode_cli(database_url, tmp_path, "", "gers")
+    assert off.returncode == 0, off.stderr
+    assert "gers : géolocalisation désactivée (aucun géocodeur configuré)" in off.stdout
+    assert fiche(portal, exact.id).latitude is None
+
+    down = geocode_cli(database_url, tmp_path, f"http://127.0.0.1:{closed_port()}", "gers")
+    assert down.returncode == 1 and "géocodeur injoignable" in down.stdout
+    assert fiche(portal, exact.id).latitude is None
+
+    result = geocode_cli(database_url, tmp_path, addok_url, "gers")
+    assert result.returncode == 0, result.stderr
+    assert "gers : 2 géolocalisée(s), dont 1 à vérifier (score faible ou commune seule) ; 0 introuvable(s) ; " \
+           "sur 2 en attente" in result.stdout
+    assert "2/2" in result.stderr and "#" * 25 in result.stderr
+    assert fiche(portal, exact.id).position_source == "geocoder"
+
+    unknown = geocode_cli(database_url, tmp_path, addok_url, "nulle-part")
+    assert unknown.returncode != 0 and "tenant inconnu" in unknown.stderr
