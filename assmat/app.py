@@ -46,7 +46,7 @@ from assmat.portal.imports.console import ImportView
 from assmat.portal.messages import http as messages_routes
 from assmat.portal.messages.console import MessageView
 from assmat.portal.profile import http as profile_routes
-from assmat.portal.profile.console import FicheTextView
+from assmat.portal.profile.console import FichePositionView, FicheTextView, PositionCorrectionView
 from assmat.portal.publication import http as publication_routes
 from assmat.portal.publication.console import FicheView, RegisterView, TownHallListView
 from assmat.portal.photos import http as photos_routes
@@ -79,6 +79,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 CONSOLE_VIEWS = [
     OverviewView, AccountView, ImportView, AuditView, OutboxView, ContactView, MessageView,  # a tenant's console
     DeclarationView, SituationChangeView, FicheTextView, FicheView, RegisterView, TownHallListView, PhotoView,
+    FichePositionView, PositionCorrectionView,
     PlatformTenantsView, TenantAdminView, PlatformAuditView,  # the platform's
 ]
 
