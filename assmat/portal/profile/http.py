@@ -139,8 +139,7 @@ async def position_correction(request: Request) -> Response:
         fiche = await fiche_of(db, tenant, account)
         try:
             await request_correction(db, tenant, account, fiche, form, ip=client_ip(request))
-        except (Invalid, RateLimited) as refused:
-            await db.rollback()
+        except (Invalid, RateLimited) as refused:  # refused before anything was added: nothing to undo
             errors = getattr(refused, "field_errors", None) or {"url-carte": refused.message or ""}
             shown = fiche or blank_fiche(tenant, account)
             values = {"url-carte": form.get("url-carte", "")[:CORRECTION_URL_MAX],
