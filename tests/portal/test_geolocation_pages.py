@@ -158,3 +158,13 @@ def test_each_request_is_bound_to_its_tenant(portal_for, client_for, app):
     assert other.client.get(f"/admin/corrections-geolocalisation/details/{correction.id}").status_code in (403, 404)
     assert decide(other, "accept_correction", correction.id).status_code in (403, 404)
     assert corrections(portal)[0].state == "pending"
+
+
+def test_the_overview_says_whether_geocoding_is_on_and_what_waits(portal_for, client_for, app):
+    portal, account = saved_assistant(portal_for)  # her fiche's address has never been geocoded
+    assert portal.post(POST, {"url-carte": GOOD_URL}, form_path=PAGE).status_code == 303
+    console = staff(app, client_for)
+    text = text_of(console.client.get("/admin/vue-d-ensemble"))
+    assert "Géolocalisation désactivée : aucun géocodeur configuré" in text  # the tests' settings have none
+    assert "Fiches en attente de géolocalisation : 1" in text
+    assert "Demandes de correction en attente : 1" in text and "Positions à vérifier : 0" in text

@@ -36,6 +36,7 @@ from assmat.core.security.audit import EventType
 from assmat.core.security.models import AuditEvent
 from assmat.portal.profile.geo import find_commune
 from assmat.portal.profile.models import Fiche, PositionCorrection
+from assmat.tenants.geocoding import geocoder_url
 from assmat.tenants.loader import Tenant
 
 # Below this score, or at the commune's level, a position is flagged to staff (« à vérifier »).
@@ -200,6 +201,25 @@ async def geocode_pending(db: AsyncSession, tenant: Tenant, geocoder: Geocoder, 
         audit.record(db, tenant.slug, EventType.GEOCODING_RUN, geocoded=report.geocoded, low_score=report.low_score,
                      failed=report.failed, stopped=report.unavailable)
     return report
+
+
+async def overview_section(db: AsyncSession, tenant: Tenant, settings) -> tuple[str, list[str]] | None:
+    """The console overview's « Géolocalisation »: whether geocoding is on for the tenant, how
+    many fiches wait for it, how many positions to check and requests to decide."""
+    if not tenant.config.offers("publication"):
+        return None
+    url = geocoder_url(settings, tenant)
+    lines = [f"Géocodeur : {url}" if url else
+             "Géolocalisation désactivée : aucun géocodeur configuré (ASSMAT_GEOCODER_URL ou geocoding.url du "
+             "tenant). Les fiches gardent leur position actuelle ; la recherche par commune fonctionne."]
+    lines.append(f"Fiches en attente de géolocalisation : {await count_waiting(db, tenant)}")
+    to_check = await db.scalar(select(func.count()).select_from(Fiche).where(Fiche.tenant_id == tenant.slug,
+                                                                              to_check_clause()))
+    lines.append(f"Positions à vérifier : {to_check}")
+    pending = await db.scalar(select(func.count()).select_from(PositionCorrection).where(
+        PositionCorrection.tenant_id == tenant.slug, PositionCorrection.state == "pending"))
+    lines.append(f"Demandes de correction en attente : {pending}")
+    return "Géolocalisation", lines
 
 
 # -- correction requests ---------------------------------------------------------------------------------
