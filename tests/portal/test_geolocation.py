@@ -221,3 +221,15 @@ def test_the_command_geocodes_with_a_progress_bar_and_a_summary(portal_for, addo
 
     unknown = geocode_cli(database_url, tmp_path, addok_url, "nulle-part")
     assert unknown.returncode != 0 and "tenant inconnu" in unknown.stderr
+
+
+def test_the_staff_map_shows_both_points_without_coordinates():
+    from assmat.portal.profile.svgmap import render_two_points
+
+    svg = str(render_two_points((43.6465, 0.5855), (43.6512, 0.5921)))
+    assert svg.count("<circle") == 2 and 'class="position-current"' in svg and 'class="position-requested"' in svg
+    assert "43.6" not in svg and "0.58" not in svg and "0.59" not in svg  # pixel offsets only
+    xs = [float(x) for x in __import__("re").findall(r'cx="([\d.]+)"', svg)]
+    assert all(0 < x < 320 for x in xs) and xs[1] > xs[0]  # both on the drawing, B east of A
+    alone = str(render_two_points(None, (43.6512, 0.5921)))
+    assert alone.count("<circle") == 1 and 'class="position-requested"' in alone
