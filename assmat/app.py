@@ -33,7 +33,7 @@ from assmat.admin.accounts import AccountView
 from assmat.admin.audit import AuditView, PlatformAuditView
 from assmat.admin.console import mount_console
 from assmat.admin.outbox import OutboxView
-from assmat.admin.overview import OverviewView
+from assmat.admin.overview import OVERVIEW_SECTIONS, OverviewView
 from assmat.admin.platform import PlatformTenantsView, TenantAdminView
 from assmat.core.security.hashing import make_hasher
 from assmat.portal.agrement import http as agrement_routes
@@ -46,7 +46,8 @@ from assmat.portal.imports.console import ImportView
 from assmat.portal.messages import http as messages_routes
 from assmat.portal.messages.console import MessageView
 from assmat.portal.profile import http as profile_routes
-from assmat.portal.profile.console import FicheTextView
+from assmat.portal.profile.console import FichePositionView, FicheTextView, PositionCorrectionView
+from assmat.portal.profile.geolocation import overview_section as geolocation_overview
 from assmat.portal.publication import http as publication_routes
 from assmat.portal.publication.console import FicheView, RegisterView, TownHallListView
 from assmat.portal.photos import http as photos_routes
@@ -76,9 +77,12 @@ log = logging.getLogger("assmat")
 STATIC = Path(__file__).resolve().parent / "static"
 
 # The console's views in their menu order: the chassis' own and each feature's.
+OVERVIEW_SECTIONS[:] = [geolocation_overview]  # what the features add to the console's overview
+
 CONSOLE_VIEWS = [
     OverviewView, AccountView, ImportView, AuditView, OutboxView, ContactView, MessageView,  # a tenant's console
     DeclarationView, SituationChangeView, FicheTextView, FicheView, RegisterView, TownHallListView, PhotoView,
+    FichePositionView, PositionCorrectionView,
     PlatformTenantsView, TenantAdminView, PlatformAuditView,  # the platform's
 ]
 

@@ -308,7 +308,92 @@ def import_assistants(settings: Settings, args: argparse.Namespace) -> int:
         verb = "nécessiteront" if report.dry_run else "nécessitent"
         print(f"  courriers à imprimer : {len(report.letters)} nouveau(x) compte(s) {verb} un courrier "
               "(console, Comptes, action « Imprimer le courrier »)")
+    if not report.dry_run:
+        # The import never waits on the network: the geocoder runs apart (cron or by hand).
+        waiting = _geocoding_waiting(settings, registry, tenant)
+        if waiting:
+            print(f"  géolocalisation en attente : {waiting} fiche(s) (« assmat geocode {tenant.slug} » ou la tâche "
+                  "planifiée)")
     return 0
+
+
+def _geocoding_waiting(settings: Settings, registry: TenantRegistry, tenant) -> int:
+    """How many of the tenant's fiches wait for the geocoder (no network involved)."""
+    from assmat.core.db.engine import make_engine, make_sessionmaker
+    from assmat.portal.profile.geolocation import count_waiting
+
+    async def run() -> int:
+        engine = make_engine(settings.database_url)
+        try:
+            async with make_sessionmaker(engine)() as db:
+                return await count_waiting(db, tenant)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def geocode(settings: Settings, args: argparse.Namespace) -> int:
+    """Geocodes the fiches whose address is new or changed, tenant by tenant, throttled, with a
+    progress bar on stderr; a tenant without a geocoder is skipped, an unreachable one stops its
+    tenant's run (what was found is kept) and the command says so."""
+    from assmat.core.db.engine import make_engine, make_sessionmaker
+    from assmat.portal.profile.geolocation import geocode_pending
+    from assmat.tenants.geocoding import geocoder_for
+    from assmat.tenants.rows import sync_tenant_rows
+
+    registry = _registry(settings)
+    if args.tenant and registry.get(args.tenant) is None:
+        return _fail(f"ERREUR tenant inconnu : {args.tenant} (connus : {', '.join(registry.tenants)})")
+    tenants = [registry.get(args.tenant)] if args.tenant else list(registry.tenants.values())
+    in_place = sys.stderr.isatty()
+
+    def progress_for(slug: str):
+        shown: set[int] = set()
+
+        def progress(done: int, total: int) -> None:
+            percent = 100 * done // max(total, 1)
+            step = percent if in_place else percent // 25 * 25
+            if step in shown:
+                return
+            shown.add(step)
+            bar = f"{slug:<14} [{'#' * (step // 4):<25}] {done}/{total}"
+            sys.stderr.write(f"\r{bar}" + ("\n" if done == total else "") if in_place else f"{bar}\n")
+            sys.stderr.flush()
+
+        return progress
+
+    async def run() -> list[tuple[str, object]]:
+        engine = make_engine(settings.database_url)
+        results: list[tuple[str, object]] = []
+        try:
+            sessionmaker = make_sessionmaker(engine)
+            await sync_tenant_rows(sessionmaker, registry)
+            for tenant in tenants:
+                geocoder = geocoder_for(settings, tenant)
+                if geocoder is None:
+                    results.append((tenant.slug, None))
+                    continue
+                async with sessionmaker() as db:
+                    report = await geocode_pending(db, tenant, geocoder, limit=args.limit,
+                                                   progress=progress_for(tenant.slug))
+                    await db.commit()
+                results.append((tenant.slug, report))
+        finally:
+            await engine.dispose()
+        return results
+
+    stopped = False
+    for slug, report in asyncio.run(run()):
+        if report is None:
+            print(f"  {slug} : géolocalisation désactivée (aucun géocodeur configuré)")
+            continue
+        print(f"  {slug} : {report.geocoded} géolocalisée(s), dont {report.low_score} à vérifier (score faible ou "
+              f"commune seule) ; {report.failed} introuvable(s) ; sur {report.total} en attente")
+        if report.unavailable:
+            stopped = True
+            print(f"  {slug} : géocodeur injoignable, arrêt ; le reste sera traité au prochain passage")
+    return 1 if stopped else 0
 
 
 def create_admin(settings: Settings, args: argparse.Namespace) -> int:
@@ -399,6 +484,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p_reminders.add_argument("tenant", nargs="?", help="slug du tenant (par défaut : tous)")
 
+    p_geocode = commands.add_parser(
+        "geocode", help="géolocaliser les fiches dont l'adresse est nouvelle ou a changé (cron, ou après un import)"
+    )
+    p_geocode.add_argument("tenant", nargs="?", help="slug du tenant (par défaut : tous)")
+    p_geocode.add_argument("--limit", type=int, default=None, help="au plus N fiches par tenant")
+
     p_admin = commands.add_parser("create-admin", help="créer un accès à la console (envoie un lien par courriel)")
     p_admin.add_argument("tenant", help="slug du tenant (ignoré avec --super)")
     p_admin.add_argument("email")
@@ -432,6 +523,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return create_admin(settings, args)
         if args.command == "availability-reminders":
             return availability_reminders(settings, args)
+        if args.command == "geocode":
+            return geocode(settings, args)
         if args.command == "mail-worker":
             return mail_worker(settings)
         if args.command == "purge":

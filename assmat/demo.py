@@ -376,7 +376,7 @@ async def load_demo_admins(
 # no rates, as mon-enfant shows (Pyrénées-Orientales).
 DEMO_FICHES = {
     "gers": dict(
-        public_id="demo-gers-01", latitude=43.6478, longitude=0.5872, phone="05 62 00 00 01",
+        public_id="demo-gers-01", position_source="demo", latitude=43.6478, longitude=0.5872, phone="05 62 00 00 01",
         presentation="Assistante maternelle depuis 2012, j'accueille jusqu'à quatre enfants dans une maison de plain-pied, "
                      "au calme, à dix minutes à pied des écoles d'Auch.",
         activities="Peinture, pâte à modeler, lecture d'albums, jardinage au potager, sorties au relais petite enfance "
@@ -389,7 +389,7 @@ DEMO_FICHES = {
         calling_hours="du lundi au vendredi, de 18 h à 20 h",
     ),
     "eure-et-loir": dict(
-        public_id="demo-eure-01", latitude=48.4439, longitude=1.4957, phone="02 37 00 00 02",
+        public_id="demo-eure-01", position_source="demo", latitude=48.4439, longitude=1.4957, phone="02 37 00 00 02",
         show_address=False, show_email=False, contact_only_if_place=True,
         presentation="J'accueille les enfants dans un appartement lumineux au deuxième étage avec ascenseur, près "
                      "d'un grand parc.",
@@ -399,7 +399,7 @@ DEMO_FICHES = {
         calling_hours="en semaine après 19 h",
     ),
     "mon-enfant": dict(
-        public_id="demo-pyr-001", latitude=42.6986, longitude=2.8956, phone="04 68 00 00 03",
+        public_id="demo-pyr-001", position_source="demo", latitude=42.6986, longitude=2.8956, phone="04 68 00 00 03",
         presentation="Assistante maternelle à Perpignan, quartier Saint-Mathieu, j'accueille les tout-petits et les "
                      "enfants scolarisés le mercredi.",
         housing="maison", garden=True, languages="français, catalan, espagnol", offer_mercredi=True,

@@ -3,6 +3,7 @@ accounts by state and its locks over the last 30 days."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -26,6 +27,11 @@ from assmat.core.security.models import AuditEvent
 from assmat.tenants.advisories import advisories
 
 CHART_DAYS = 30
+# Sections the features add to the overview (title, lines), registered by the composition root
+# (assmat.app): the console knows no feature. Each is called with the session, the tenant and the
+# settings.
+OverviewSection = Callable[[AsyncSession, Any, Any], Awaitable[tuple[str, list[str]] | None]]
+OVERVIEW_SECTIONS: list[OverviewSection] = []
 # The chart's geometry, in SVG user units (the CSS scales the whole drawing).
 BAR_WIDTH, BAR_GAP, BAR_MAX_HEIGHT, CHART_TOP = 18, 6, 100, 16
 
@@ -153,6 +159,8 @@ class OverviewView(BaseView):
         async with request.app.state.sessionmaker() as db:
             counts = await account_counts(db, tenant.slug)
             locks = await daily_locks(db, tenant.slug, today)
+            sections = [found for section in OVERVIEW_SECTIONS
+                        if (found := await section(db, tenant, request.app.state.settings)) is not None]
         raw = await anyio.to_thread.run_sync(tenant.source.read_text, "utf-8")
         bars = chart_bars(locks)
         return await self.templates.TemplateResponse(request, "overview.html", {
@@ -162,6 +170,7 @@ class OverviewView(BaseView):
             "raw_config": raw,
             "source_name": tenant.source.name,
             "advisories": advisories(tenant.config),
+            "sections": sections,
             "counts": counts,
             "total": sum(counts.values()),
             "bars": bars,

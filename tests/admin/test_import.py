@@ -409,6 +409,8 @@ def test_console_upload_dry_run_then_apply(console_for, app, settings):
     report = console.client.get(applied.headers["location"])
     text = html.unescape(report.text)
     assert report.status_code == 200 and "Import appliqué" in text and "Courriers à imprimer" in text
+    # The import never waits on the geocoder: the report says what happens to the addresses.
+    assert "<strong>Géolocalisation désactivée</strong> pour ce portail" in text  # the tests' settings name no geocoder
     runs = db.all(select(ImportRun.dry_run, ImportRun.admin_id, ImportRun.filename).order_by(ImportRun.id))
     assert [(r.dry_run, r.filename) for r in runs] == [(True, "mensuel.csv"), (False, "mensuel.csv")]
     assert all(r.admin_id is not None for r in runs)

@@ -49,7 +49,7 @@ from assmat.portal.children.models import CarePeriod, Child, Guardian
 from assmat.portal.contact.models import ContactMessage
 from assmat.portal.imports.models import ImportRun
 from assmat.portal.messages.models import Message
-from assmat.portal.profile.models import Fiche
+from assmat.portal.profile.models import Fiche, PositionCorrection
 from assmat.portal.publication.models import PublicationEvent
 from assmat.portal.photos.models import Photo, PhotoFile
 from assmat.portal.space.models import SituationChange
@@ -108,6 +108,7 @@ SEARCH_NEEDLE = {
     Fiche: "{tag}-fiche",
     PublicationEvent: "{tag}-registre",
     Photo: "{tag}-photo",
+    PositionCorrection: "{tag}-correction",
 }
 
 
@@ -187,9 +188,18 @@ def make_rows(console) -> tuple[dict[type, tuple[Any, Any]], tuple[ImportRun, Im
 
     def fiche(tenant: str, tag: str, account_id: int) -> Fiche:
         return Fiche(tenant_id=tenant, account_id=account_id, public_id=f"{tag[:8]}1234", texts_state="pending",
-                     pending_presentation=f"Présentation {tag}-fiche", texts_submitted_at=now)
+                     pending_presentation=f"Présentation {tag}-fiche", texts_submitted_at=now,
+                     geocode_label=f"1 rue {tag}-fiche", geocode_score=0.4, geocode_type="street",
+                     latitude=43.6, longitude=0.5, position_source="geocoder")
 
     rows[Fiche] = store(console, fiche(A, A_TAG, ours.id), fiche(B, B_TAG, theirs.id))
+
+    def correction(tenant: str, tag: str, account_id: int) -> PositionCorrection:
+        return PositionCorrection(tenant_id=tenant, account_id=account_id, latitude=43.61, longitude=0.51,
+                                  url="https://adresse.data.gouv.fr/map?lng=0.51&lat=43.61&z=18",
+                                  message=f"Au fond {tag}-correction", requested_at=now)
+
+    rows[PositionCorrection] = store(console, correction(A, A_TAG, ours.id), correction(B, B_TAG, theirs.id))
     def register(tenant: str, tag: str, account_id: int) -> PublicationEvent:
         return PublicationEvent(tenant_id=tenant, account_id=account_id, kind="consent", source="staff",
                                 recorded_by=f"{tag}-registre", created_at=now)

@@ -31,7 +31,7 @@ from assmat.portal.children.models import CarePeriod, Child, Guardian
 from assmat.portal.contact.models import ContactMessage
 from assmat.portal.imports.models import ImportRun
 from assmat.portal.messages.models import Message, MessageState
-from assmat.portal.profile.models import Fiche
+from assmat.portal.profile.models import Fiche, PositionCorrection
 from assmat.portal.publication.models import PublicationEvent, PublicationState
 from assmat.portal.photos.models import Photo, PhotoFile
 from assmat.portal.photos.service import photos_offered
@@ -344,6 +344,9 @@ def fill_space(portal: Any, account: Any) -> SpaceData:
             hourly_rate_cents=380, languages="français", offer_mercredi=True, calling_hours="le soir",
             latitude=43.66, longitude=0.57,
         ))
+        # Her correction request, waiting for the staff (« Corrections de géolocalisation »).
+        _store(portal, PositionCorrection(tenant_id=portal.slug, account_id=account.id, latitude=43.661,
+                                          longitude=0.571, url="https://adresse.data.gouv.fr/map?lng=0.571&lat=43.661&z=18"))
     if features.availability and account.kind == "assistant":
         # A declaration with a place, its grid and an exception: every view of « Mes disponibilités » shows.
         today = clock.today()

@@ -34,6 +34,7 @@ from assmat.admin.scoping import TenantScopedView
 from assmat.core.security.tokens import TokenService
 from assmat.portal.imports.models import ImportRun
 from assmat.web import ids  # noqa: F401 - the {…:id} path converter
+from assmat.tenants.geocoding import geocoder_url
 from assmat.web.csrf import csrf_token
 from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, read_form, read_form_with_file
 
@@ -218,9 +219,13 @@ class ImportView(BaseView):
             run = await find_run(db, slug, request.path_params["run_id"])
         if run is None:
             raise HTTPException(404)
+        tenant = request.scope["tenant"]
         return await self.templates.TemplateResponse(request, "import_report.html", {
             "title": self.name, "report": _run_context(run), "pending": None, "csrf_value": csrf_token(request),
-            "letter_mode": request.scope["tenant"].config.activation.mode == "letter",
+            "letter_mode": tenant.config.activation.mode == "letter",
+            # The import never waits on the network: the addresses are geocoded apart (assmat geocode).
+            "geocoding": None if run.dry_run or not tenant.config.offers("publication")
+            else ("on" if geocoder_url(request.app.state.settings, tenant) else "off"),
         })
 
 

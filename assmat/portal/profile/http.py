@@ -15,11 +15,19 @@ from starlette.routing import Route
 
 from assmat.auth.guards import signed_in
 from assmat.auth.models import Account
-from assmat.core.errors import NotFound
+from assmat.core import clock
+from assmat.core.errors import Invalid, NotFound, RateLimited
 from assmat.core.i18n import gettext as _
 from assmat.portal.availability.service import public_availability
 from assmat.portal.photos.service import photos_offered, published_photos
-from assmat.portal.profile.models import OFFER_CODES, Fiche
+from assmat.portal.profile.geolocation import (
+    CORRECTION_MESSAGE_MAX,
+    CORRECTION_URL_MAX,
+    NATIONAL_MAP_URL,
+    correction_of,
+    request_correction,
+)
+from assmat.portal.profile.models import OFFER_CODES, Fiche, PositionCorrection
 from assmat.portal.profile.service import (
     FLAGS,
     FORM_FIELDS,
@@ -51,6 +59,7 @@ PUBLIC_CACHE = "private, max-age=300"
 register_notices(
     fiche_saved=lambda t: _("Your fiche has been saved."),
     fiche_pending=lambda t: _("Your fiche has been saved. Your texts will be published once the service has approved them."),
+    correction_sent=lambda t: _("Your correction request has been sent. The support service will check it."),
 )
 
 
@@ -76,10 +85,23 @@ def _values(fiche: Fiche) -> dict[str, str]:
     return values
 
 
+def _geolocation(correction: PositionCorrection | None, values: dict[str, str] | None = None,
+                 errors: dict[str, str] | None = None) -> dict[str, Any]:
+    """The « Géolocalisation » section: her last request (its point is hers to see), the form."""
+    return {
+        "correction": correction,
+        "requested_on": clock.local(correction.requested_at).strftime("%d/%m/%Y") if correction else None,
+        "values": values or {}, "errors": errors or {}, "map_url": NATIONAL_MAP_URL,
+        "url_max": CORRECTION_URL_MAX, "message_max": CORRECTION_MESSAGE_MAX,
+    }
+
+
 def _form_page(request: Request, tenant: Tenant, account: Account, fiche: Fiche, values: dict[str, str],
-               errors: dict[str, str] | None = None, status: int = 200) -> Response:
+               errors: dict[str, str] | None = None, status: int = 200, *,
+               geolocation: dict[str, Any] | None = None) -> Response:
     publication = tenant.config.publication
     return page(request, "profile_form.html", {
+        "geolocation": geolocation or _geolocation(None),
         "account": account, "fiche": fiche, "values": values, "errors": errors or {},
         "offers": OFFERS, "housing": HOUSING, "text_fields": TEXTS, "text_max": TEXT_MAX,
         "text_max_shown": f"{TEXT_MAX:,}".replace(",", "\u202f"),
@@ -93,17 +115,39 @@ async def my_fiche(request: Request) -> Response:
     if request.method == "GET":
         async with database(request) as db:
             fiche = await fiche_of(db, tenant, account) or blank_fiche(tenant, account)
-        return _form_page(request, tenant, account, fiche, _values(fiche))
+            correction = await correction_of(db, tenant, account)
+        return _form_page(request, tenant, account, fiche, _values(fiche), geolocation=_geolocation(correction))
     form = await kit.form(request, max_fields=FORM_FIELDS)
     async with database(request) as db:
         try:
             fiche = await save_fiche(db, tenant, account, form, ip=client_ip(request))
         except InvalidFiche as refused:
             fiche = await fiche_of(db, tenant, account) or blank_fiche(tenant, account)
-            return _form_page(request, tenant, account, fiche, form, refused.field_errors, 400)
+            return _form_page(request, tenant, account, fiche, form, refused.field_errors, 400,
+                              geolocation=_geolocation(await correction_of(db, tenant, account)))
         pending = fiche.texts_state == "pending"
         await db.commit()
     return redirect("/espace/fiche", info="fiche_pending" if pending else "fiche_saved")
+
+
+async def position_correction(request: Request) -> Response:
+    """Her correction request (seed 002): the national map's link and a message; refused in
+    French with nothing stored, or sent for the support service to check."""
+    tenant, account = _assistant(request)
+    form = await kit.form(request, max_fields=5)
+    async with database(request) as db:
+        fiche = await fiche_of(db, tenant, account)
+        try:
+            await request_correction(db, tenant, account, fiche, form, ip=client_ip(request))
+        except (Invalid, RateLimited) as refused:  # refused before anything was added: nothing to undo
+            errors = getattr(refused, "field_errors", None) or {"url-carte": refused.message or ""}
+            shown = fiche or blank_fiche(tenant, account)
+            values = {"url-carte": form.get("url-carte", "")[:CORRECTION_URL_MAX],
+                      "message": form.get("message", "")[:CORRECTION_MESSAGE_MAX]}
+            return _form_page(request, tenant, account, shown, _values(shown), status=refused.status,
+                              geolocation=_geolocation(await correction_of(db, tenant, account), values, errors))
+        await db.commit()
+    return redirect("/espace/fiche", info="correction_sent")
 
 
 async def _fiche_page(request: Request, db: AsyncSession, tenant: Tenant, fiche: PublicFiche, *, preview: bool) -> Response:
@@ -142,5 +186,6 @@ async def assistant_fiche(request: Request) -> Response:
 routes = [
     Route("/espace/fiche", my_fiche, methods=["GET", "POST"]),
     Route("/espace/fiche/apercu", my_fiche_preview),
+    Route("/espace/fiche/geolocalisation", position_correction, methods=["POST"]),
     Route("/assistants/{public_id}", assistant_fiche),
 ]

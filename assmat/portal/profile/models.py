@@ -16,6 +16,8 @@ OFFER_CODES = (
     "dimanche", "nuit", "depannage_urgence", "handicap",
 )
 TEXT_STATES = ("approved", "pending", "rejected")
+POSITION_SOURCES = ("geocoder", "correction", "import", "demo")
+CORRECTION_STATES = ("pending", "accepted", "rejected")
 
 
 class Fiche(Base):
@@ -26,7 +28,11 @@ class Fiche(Base):
     staff. Without moderation the pending columns stay empty. Contact channels are not copied
     here: the phone, email and address come from the account as imported; the fiche only says
     which of them parents see (`show_*`). `latitude`/`longitude` locate the place of exercise
-    (the home or the MAM), filled by the demo or an import until a geocoder exists."""
+    (the home or the MAM): `position_source` says where they come from (the geocoder, a
+    correction accepted by staff, an import, the demo), and the geocoder's answer is kept with
+    them (`geocode_*`) so that staff see how sure it is. `address_hash` is the hash of the
+    account's address the position was computed (or corrected) for: when the address changes the
+    background run geocodes it again (assmat.portal.profile.geolocation)."""
 
     __tablename__ = "fiches"
     __table_args__ = (
@@ -34,6 +40,10 @@ class Fiche(Base):
         UniqueConstraint("tenant_id", "public_id"),
         CheckConstraint("texts_state IN ('approved', 'pending', 'rejected')", name="texts_state"),
         CheckConstraint("housing IS NULL OR housing IN ('appartement', 'maison')", name="housing"),
+        CheckConstraint("position_source IS NULL OR position_source IN ('geocoder', 'correction', 'import', 'demo')",
+                        name="position_source"),
+        CheckConstraint("geocode_type IS NULL OR geocode_type IN ('housenumber', 'street', 'locality', 'municipality')",
+                        name="geocode_type"),
         same_tenant("account_id", "accounts", ondelete="CASCADE"),
         tenant_key(),
     )
@@ -88,6 +98,40 @@ class Fiche(Base):
 
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
+    position_source: Mapped[str | None] = mapped_column(String(12))  # POSITION_SOURCES
+    geocoded_at: Mapped[datetime | None]
+    geocode_score: Mapped[float | None]  # 0–1, the geocoder's confidence
+    geocode_type: Mapped[str | None] = mapped_column(String(12))  # housenumber | street | locality | municipality
+    geocode_label: Mapped[str | None] = mapped_column(String(300))  # the address the geocoder understood
+    address_hash: Mapped[str | None] = mapped_column(String(64))  # of the address the position is for
+    geocode_failed_at: Mapped[datetime | None]  # the geocoder found nothing for this address
 
     created_at: Mapped[datetime] = mapped_column(default=_now)
     updated_at: Mapped[datetime] = mapped_column(default=_now, onupdate=_now)
+
+
+class PositionCorrection(Base):
+    """An assistant's request to move her fiche's position (seed 002: she pastes the national
+    address map's link), for staff to accept or reject with a reason she reads. One request per
+    assistant: a new one replaces the last (`requested_*`, the state, the dates, the reason).
+    The requested point is personal data: only she and staff ever see it."""
+
+    __tablename__ = "position_corrections"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "account_id"),
+        CheckConstraint("state IN ('pending', 'accepted', 'rejected')", name="state"),
+        same_tenant("account_id", "accounts", ondelete="CASCADE"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
+    account_id: Mapped[int]
+    latitude: Mapped[float]
+    longitude: Mapped[float]
+    url: Mapped[str] = mapped_column(String(500))
+    message: Mapped[str | None] = mapped_column(String(1000))
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    requested_at: Mapped[datetime] = mapped_column(default=_now)
+    reviewed_at: Mapped[datetime | None]
+    reviewed_by: Mapped[str | None] = mapped_column(String(254))
+    rejection_reason: Mapped[str | None] = mapped_column(String(500))

@@ -108,3 +108,43 @@ def _ticks(length: float, step: float) -> list[float]:
     middle = length / 2
     count = int(middle // step)
     return [middle + k * step for k in range(-count, count + 1)]
+
+
+def render_two_points(current: tuple[float, float] | None, requested: tuple[float, float]) -> Markup:
+    """The staff's figure of a correction request: the fiche's current position (grey, « A ») and
+    the requested one (red, « B ») on one drawing centred between them, with a scale bar; the
+    span widens to hold both. Only pixel offsets are written out, no coordinates."""
+    points = [p for p in (current, requested) if p is not None]
+    centre = (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points))
+    span_km = 1.0
+    if current is not None:
+        east = abs(current[1] - requested[1]) * KM_PER_DEGREE_LON_EQUATOR * math.cos(math.radians(centre[0]))
+        north = abs(current[0] - requested[0]) * KM_PER_DEGREE_LAT
+        span_km = max(span_km, 1.6 * max(east, north * WIDTH / HEIGHT))
+    px_per_km = WIDTH / span_km
+
+    def at(point: tuple[float, float]) -> tuple[float, float]:
+        x, y = project(point[0], point[1], centre)
+        return WIDTH / 2 + (x - WIDTH / 2) * px_per_km / PX_PER_KM, HEIGHT / 2 + (y - HEIGHT / 2) * px_per_km / PX_PER_KM
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="correction-map" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{escape(_("Current position (A) and requested position (B)"))}">',
+        f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="#eef3f6" stroke="#5b6770"/>',
+    ]
+    if current is not None:
+        x, y = at(current)
+        parts.append(f'<circle class="position-current" cx="{_n(x)}" cy="{_n(y)}" r="6" fill="#5b6770"/>'
+                     f'<text x="{_n(x + 9)}" y="{_n(y - 8)}" font-size="14" font-weight="bold" fill="#1d252b">A</text>')
+    x, y = at(requested)
+    parts.append(f'<circle class="position-requested" cx="{_n(x)}" cy="{_n(y)}" r="6" fill="#b0122b"/>'
+                 f'<text x="{_n(x + 9)}" y="{_n(y + 18)}" font-size="14" font-weight="bold" fill="#b0122b">B</text>')
+    scale_km = next(k for k in (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if k * px_per_km >= 40)
+    bar = scale_km * px_per_km
+    label = f"{round(scale_km * 1000)} m" if scale_km < 1 else f"{scale_km:g} km"
+    parts.append(f'<path d="M10 {HEIGHT - 12}h{_n(bar)}M10 {HEIGHT - 16}v8M{_n(10 + bar)} {HEIGHT - 16}v8" '
+                 f'stroke="#1d252b" stroke-width="2" fill="none"/>'
+                 f'<text x="{_n(10 + bar / 2)}" y="{HEIGHT - 18}" font-size="13" text-anchor="middle" fill="#1d252b">'
+                 f'{label}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
