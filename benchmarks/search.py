@@ -211,16 +211,21 @@ async def bench(database_url: str, args: argparse.Namespace, work: Path, label: 
     from assmat.core.clock import today  # noqa: F401  (the app's clock: real time here)
     from assmat.portal.directory.service import rebuild_entries, search
 
+    from assmat.core.db.engine import make_engine, make_sessionmaker
+
     settings = production_settings(work, database_url, REPO / "tenant_configs")
     app = create_app(settings)
+    tenant = app.state.registry.get(TENANT)
+    # The nightly rebuild, before the app starts (its mail sender would wait on SQLite's lock).
+    engine = make_engine(database_url)
+    started = time.perf_counter()
+    async with make_sessionmaker(engine)() as db:
+        entries = await rebuild_entries(db, tenant)
+        await db.commit()
+    await engine.dispose()
+    print(f"{label}: {entries:,} entries in the search table, rebuilt in {time.perf_counter() - started:.1f} s")
     async with app.router.lifespan_context(app):
-        tenant = app.state.registry.get(TENANT)
         sessionmaker = app.state.sessionmaker
-        started = time.perf_counter()
-        async with sessionmaker() as db:
-            entries = await rebuild_entries(db, tenant)
-            await db.commit()
-        print(f"{label}: {entries:,} entries in the search table, rebuilt in {time.perf_counter() - started:.1f} s")
         if database_url.startswith("sqlite"):
             import sqlite3
 

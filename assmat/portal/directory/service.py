@@ -21,6 +21,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, timedelta
 from typing import Any
 
@@ -45,7 +46,7 @@ from assmat.core.i18n import gettext as _
 from assmat.portal.agrement.models import Agrement
 from assmat.portal.availability.models import AvailabilityDeclaration, AvailablePlace, AvailableSlot
 from assmat.portal.directory.models import DirectoryEntry
-from assmat.portal.profile.geo import find_commune
+from assmat.portal.profile.geo import Commune, find_commune
 from assmat.portal.profile.models import OFFER_CODES, Fiche
 from assmat.portal.publication.service import published_clause
 from assmat.tenants.loader import Tenant
@@ -71,11 +72,18 @@ def name_key(text: str) -> str:
     return " ".join(plain.split())
 
 
+@lru_cache(maxsize=8192)
+def _commune(postal_code: str | None, city: str | None) -> Commune | None:
+    """`find_commune`, remembered: a rebuild asks the same few thousand (postcode, city) pairs
+    hundreds of thousands of times, and each answer scans the shipped communes."""
+    return find_commune(postal_code, city)
+
+
 def entry_values(tenant: Tenant, account: Any, fiche: Any, declaration: Any | None,
                  published_until: date | None) -> dict[str, Any]:
     """The row of one published fiche (pure). A hidden address places the fiche at its
     commune's centre: its own coordinates are then never read."""
-    commune = find_commune(account.postal_code, account.city)
+    commune = _commune(account.postal_code, account.city)
     precision: Precision | None = None
     position: Point | None = None
     address_shown = bool(fiche.show_address)
