@@ -304,3 +304,32 @@ def test_tenants_never_mix(portal_for, frozen_clock):
     assert names(find(gers, name="anne")) == ["Gascon"]
     run(eure, lambda db: rebuild_entries(db, eure.tenant))
     assert names(find(gers, name="anne")) == ["Gascon"]  # rebuilding one tenant leaves the other
+
+
+def test_the_import_rewrites_the_entries_it_touches(portal_for, frozen_clock):
+    from assmat.portal.imports.service import import_assistants
+    from tests.admin.test_import import csv_bytes, row
+
+    portal = portal_for(EURE)
+
+    def import_file(*rows, dry_run=False):
+        return run(portal, lambda db: import_assistants(db, portal.tenant, csv_bytes(*rows), "mensuel.csv",
+                                                        dry_run=dry_run, by="agent@example.org"))
+
+    import_file(row("280001", "Beauce", postal="28000", city="Chartres"))
+    ((account,),) = portal.query(select(Account).where(Account.tenant_id == portal.slug))
+    assert entries(portal) == {}  # no fiche yet: nothing to find
+
+    async def add_fiche(db):
+        db.add(Fiche(tenant_id=portal.slug, account_id=account.id, public_id="imported0001", show_address=False))
+        await refresh_entry(db, portal.tenant, account.id)
+
+    run(portal, add_fiche)
+    assert entries(portal)[account.id].commune_name == "Chartres"
+    import_file(row("280001", "Beauce", postal="28110", city="Lucé"), dry_run=True)
+    assert entries(portal)[account.id].commune_name == "Chartres"  # a dry run changes nothing
+    import_file(row("280001", "Beauce", postal="28110", city="Lucé"))
+    moved = entries(portal)[account.id]
+    assert (moved.commune_insee, moved.latitude, moved.longitude) == ("28218", 48.4380, 1.4650)
+    import_file(row("280001", "Beauce", postal="28110", city="Lucé", publication="non"))  # she objects
+    assert entries(portal) == {}
