@@ -333,3 +333,28 @@ def test_the_import_rewrites_the_entries_it_touches(portal_for, frozen_clock):
     assert (moved.commune_insee, moved.latitude, moved.longitude) == ("28218", 48.4380, 1.4650)
     import_file(row("280001", "Beauce", postal="28110", city="Lucé", publication="non"))  # she objects
     assert entries(portal) == {}
+
+
+def test_past_the_count_cap_the_page_comes_from_a_smaller_ring_and_is_the_same(portal_for, frozen_clock,
+                                                                               monkeypatch):
+    from assmat.portal.directory import service
+
+    portal = portal_for(GERS)
+    for index in range(PER_PAGE + 5):  # 25 fiches from 0 to about 7 km north of Auch
+        assistant(portal, f"R{index:02d}", at=Point(AUCH.lat + index * 0.0025, AUCH.lon))
+    assistant(portal, "Condom", city="Condom", postal_code="32100", at=CONDOM)
+    exact = [find(portal, origin=AUCH, radius_km=30, page=page) for page in (1, 2)]
+    assert exact[0].total == PER_PAGE + 5 and not exact[0].more  # Condom is 38 km away
+    monkeypatch.setattr(service, "COUNT_CAP", 10)
+    statements: list[str] = []
+    engine = portal.app.state.sessionmaker.kw["bind"].sync_engine
+    listener = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        capped = [find(portal, origin=AUCH, radius_km=30, page=page) for page in (1, 2)]
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert capped[0].total == 10 and capped[0].more and capped[0].pages == 1
+    assert [names(page) for page in capped] == [names(page) for page in exact]
+    assert [r.announced_km for r in capped[1].results] == [r.announced_km for r in exact[1].results]
+    assert len(statements) <= 2 * (3 + 5)  # per search: the count, five rings at most, the page, its places

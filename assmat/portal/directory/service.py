@@ -11,8 +11,9 @@ enters the table, one that ended yesterday is already hidden by `published_until
 
 The query narrows a distance search in three steps (see assmat.core.geocoding.distance): the
 indexed grid cells of the radius's bounding box, the box itself, then the exact distance in SQL.
-A search runs a constant number of statements (count, page, places of that page), whatever the
-size of the table."""
+A search runs a bounded number of statements whatever the size of the table: a count capped at
+COUNT_CAP, the page, that page's places (and, past the cap, at most one capped count per smaller
+radius, to sort a few hundred rows rather than a whole département)."""
 
 from __future__ import annotations
 
@@ -53,7 +54,10 @@ from assmat.tenants.loader import Tenant
 
 RADII_KM = (1, 3, 5, 10, 20, 30)
 PER_PAGE = 20
-MAX_PAGE = 500  # 10,000 results: paging further is scraping, not looking for a childminder
+# Results are counted up to COUNT_CAP (« plus de 1 000 résultats »): a parent narrows her search
+# long before, counting further costs a scan of the whole radius, and paging past it is scraping.
+COUNT_CAP = 1000
+MAX_PAGE = COUNT_CAP // PER_PAGE
 # « A place free at that date or soon after »: a place free within this many days of the start
 # date matches (a family looking for 1 September still wants the one free on 15 September).
 SOON_DAYS = 31
@@ -305,8 +309,9 @@ class Result:
 @dataclass(frozen=True)
 class Page:
     results: list[Result]
-    total: int
+    total: int  # at most COUNT_CAP
     page: int
+    more: bool = False  # more than COUNT_CAP results: « plus de 1 000 résultats »
     per_page: int = PER_PAGE
 
     @property
@@ -351,21 +356,36 @@ def _availability_clause(tenant: Tenant, criteria: Criteria, today: date) -> Col
                 DirectoryEntry.valid_until >= today, exists(select(place.id).where(*conditions)))
 
 
+def _located_within(origin: Point, radius_km: float) -> tuple[list[ColumnElement[bool]], ColumnElement[float]]:
+    """The three steps of a distance search, and the distance itself."""
+    entry = DirectoryEntry
+    box = bounding_box(origin, radius_km)
+    distance = distance_km_sql(entry.latitude, entry.longitude, origin)
+    return [entry.grid_cell.in_(grid_cells(box)), entry.latitude.between(box.min_lat, box.max_lat),
+            entry.longitude.between(box.min_lon, box.max_lon), distance <= radius_km], distance
+
+
+async def _count(db: AsyncSession, where: Sequence[ColumnElement[bool]], cap: int) -> int:
+    """How many entries match, counting no further than `cap`."""
+    matching = select(DirectoryEntry.id).where(*where).limit(cap).subquery()
+    return int(await db.scalar(select(func.count()).select_from(matching)) or 0)
+
+
 async def search(db: AsyncSession, tenant: Tenant, criteria: Criteria) -> Page:
     """A page of results (20), ordered by distance then name (by name without an origin), and
-    the total: three statements whatever the size of the table. Invalid for bad criteria."""
+    the total, counted up to COUNT_CAP. Invalid for bad criteria.
+
+    The statements do not grow with the data: a capped count, then the page. Where the count
+    reaches the cap (a wide radius in a dense area), the page is looked for in the smallest
+    of the radii below the asked one that holds every row up to that page (at most one capped
+    count each): ordered by distance, those rows are the same, and the database sorts a few
+    hundred rows instead of tens of thousands."""
     criteria = check_criteria(tenant, criteria)
     slug, today = tenant.slug, clock.today()
     entry = DirectoryEntry
     where: list[ColumnElement[bool]] = [
         entry.tenant_id == slug, or_(entry.published_until.is_(None), entry.published_until >= today),
     ]
-    distance: ColumnElement[float] | None = None
-    if criteria.origin is not None and criteria.radius_km is not None:
-        box = bounding_box(criteria.origin, criteria.radius_km)
-        distance = distance_km_sql(entry.latitude, entry.longitude, criteria.origin)
-        where += [entry.grid_cell.in_(grid_cells(box)), entry.latitude.between(box.min_lat, box.max_lat),
-                  entry.longitude.between(box.min_lon, box.max_lon), distance <= criteria.radius_km]
     if criteria.commune is not None:
         where.append(or_(entry.commune_insee == criteria.commune, entry.postal_code == criteria.commune))
     if criteria.name is not None:
@@ -375,14 +395,26 @@ async def search(db: AsyncSession, tenant: Tenant, criteria: Criteria) -> Page:
     if available is not None:
         where.append(available)
 
-    total = int(await db.scalar(select(func.count()).select_from(entry).where(*where)) or 0)
+    distance: ColumnElement[float] | None = None
+    located: list[ColumnElement[bool]] = []
+    if criteria.origin is not None and criteria.radius_km is not None:
+        located, distance = _located_within(criteria.origin, criteria.radius_km)
+    total = await _count(db, [*where, *located], COUNT_CAP + 1)
+    needed = criteria.page * PER_PAGE
+    if distance is not None and criteria.origin is not None and total > COUNT_CAP:
+        for radius in (r for r in RADII_KM if r < (criteria.radius_km or 0)):
+            ring, _distance = _located_within(criteria.origin, radius)
+            if await _count(db, [*where, *ring], needed) >= needed:
+                located = ring
+                break
     order = [distance, entry.name_key, entry.id] if distance is not None else [entry.name_key, entry.id]
     columns = [entry.id, entry.public_id, entry.name, entry.commune_name, entry.postal_code, entry.precision,
                entry.declaration_id, entry.none_available, entry.valid_until, entry.updated_on,
                *(getattr(entry, f"offer_{code}") for code in OFFER_CODES),
                (distance if distance is not None else literal(None)).label("distance_km")]
-    rows = (await db.execute(select(*columns).where(*where).order_by(*order)
-                             .limit(PER_PAGE).offset((criteria.page - 1) * PER_PAGE))).all() if total else []
+    first = (criteria.page - 1) * PER_PAGE
+    rows = (await db.execute(select(*columns).where(*where, *located).order_by(*order)
+                             .limit(PER_PAGE).offset(first))).all() if total > min(first, COUNT_CAP) else []
     places: dict[int, list[PlaceSummary]] = defaultdict(list)
     declarations = [row.declaration_id for row in rows if row.declaration_id is not None]
     if declarations:
@@ -405,7 +437,7 @@ async def search(db: AsyncSession, tenant: Tenant, criteria: Criteria) -> Page:
             places=() if stale else tuple(places.get(row.declaration_id, ())),
             updated_on=row.updated_on,
         ))
-    return Page(results=results, total=total, page=criteria.page)
+    return Page(results=results, total=min(total, COUNT_CAP), page=criteria.page, more=total > COUNT_CAP)
 
 
 __all__ = [
