@@ -58,7 +58,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('tenant_id', 'account_id', name=op.f('uq_directory_entries_tenant_id_account_id'))
     )
     with op.batch_alter_table('directory_entries', schema=None) as batch_op:
-        batch_op.create_index('ix_directory_entries_tenant_cell', ['tenant_id', 'grid_cell'], unique=False)
+        batch_op.create_index('ix_directory_entries_tenant_cell', ['tenant_id', 'grid_cell', 'latitude', 'longitude', 'published_until', 'valid_until', 'declaration_id'], unique=False)
         batch_op.create_index('ix_directory_entries_tenant_insee', ['tenant_id', 'commune_insee'], unique=False)
         batch_op.create_index('ix_directory_entries_tenant_name', ['tenant_id', 'name_key'], unique=False)
         batch_op.create_index('ix_directory_entries_tenant_postcode', ['tenant_id', 'postal_code'], unique=False)

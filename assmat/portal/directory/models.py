@@ -30,7 +30,10 @@ class DirectoryEntry(Base):
     __tablename__ = "directory_entries"
     __table_args__ = (
         UniqueConstraint("tenant_id", "account_id"),
-        Index("ix_directory_entries_tenant_cell", "tenant_id", "grid_cell"),
+        # Covering the distance search's steps: the cell, the box, the distance and the dates are
+        # read from the index alone; the table is read only for the rows in the radius.
+        Index("ix_directory_entries_tenant_cell", "tenant_id", "grid_cell", "latitude", "longitude",
+              "published_until", "valid_until", "declaration_id"),
         Index("ix_directory_entries_tenant_insee", "tenant_id", "commune_insee"),
         Index("ix_directory_entries_tenant_postcode", "tenant_id", "postal_code"),
         Index("ix_directory_entries_tenant_name", "tenant_id", "name_key"),
