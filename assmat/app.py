@@ -45,6 +45,7 @@ from assmat.portal.contact.console import ContactView
 from assmat.portal.imports.console import ImportView
 from assmat.portal.messages import http as messages_routes
 from assmat.portal.messages.console import MessageView
+from assmat.portal.directory import service as directory_service  # noqa: F401  (keeps the search table up to date)
 from assmat.portal.profile import http as profile_routes
 from assmat.portal.profile.console import FichePositionView, FicheTextView, PositionCorrectionView
 from assmat.portal.profile.geolocation import overview_section as geolocation_overview

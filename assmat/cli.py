@@ -65,7 +65,7 @@ def demo(settings: Settings, port: int) -> int:
     from assmat.core.db.engine import make_engine, make_sessionmaker
     from assmat.demo import (
         PASSWORD_CHANGED, load_demo, load_demo_admins, load_demo_availability, load_demo_extras, load_demo_fiches,
-        load_demo_publication,
+        load_demo_directory, load_demo_publication,
     )
     from assmat.tenants.rows import sync_tenant_rows
 
@@ -86,6 +86,7 @@ def demo(settings: Settings, port: int) -> int:
             await load_demo_publication(sessionmaker, registry.tenants)
             await load_demo_availability(sessionmaker, registry.tenants)
             fiches = await load_demo_fiches(sessionmaker, registry.tenants)
+            await load_demo_directory(sessionmaker, registry.tenants)
             return accounts, await load_demo_admins(sessionmaker, registry.tenants, hasher), fiches
         finally:
             await engine.dispose()
@@ -240,6 +241,7 @@ def availability_reminders(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def import_assistants(settings: Settings, args: argparse.Namespace) -> int:
+    import assmat.portal.directory.service  # noqa: F401  (the import refreshes the search table)
     from assmat.portal.imports.service import ImportFileError, import_assistants as run_import
     from assmat.core.db.engine import make_engine, make_sessionmaker
     from assmat.tenants.rows import sync_tenant_rows
@@ -396,6 +398,42 @@ def geocode(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if stopped else 0
 
 
+def directory_rebuild(settings: Settings, args: argparse.Namespace) -> int:
+    """Rebuilds the parents' search table of one tenant, or of every tenant that publishes (each
+    night: an agrément that starts today enters the search)."""
+    from assmat.core.db.engine import make_engine, make_sessionmaker
+    from assmat.portal.directory.service import rebuild_entries
+    from assmat.tenants.rows import sync_tenant_rows
+
+    registry = _registry(settings)
+    if args.tenant and registry.get(args.tenant) is None:
+        return _fail(f"ERREUR tenant inconnu : {args.tenant} (connus : {', '.join(registry.tenants)})")
+    tenants = [registry.get(args.tenant)] if args.tenant else list(registry.tenants.values())
+
+    async def run() -> dict[str, int]:
+        engine = make_engine(settings.database_url)
+        try:
+            sessionmaker = make_sessionmaker(engine)
+            await sync_tenant_rows(sessionmaker, registry)
+            counts: dict[str, int] = {}
+            for tenant in tenants:
+                if tenant is None or tenant.config.publication is None:
+                    continue
+                async with sessionmaker() as db:
+                    counts[tenant.slug] = await rebuild_entries(db, tenant)
+                    await db.commit()
+            return counts
+        finally:
+            await engine.dispose()
+
+    counts = asyncio.run(run())
+    for slug, count in counts.items():
+        print(f"{slug} : {count} fiche(s) dans la recherche")
+    if not counts:
+        print("Aucun portail ne publie de fiches : rien à reconstruire.")
+    return 0
+
+
 def create_admin(settings: Settings, args: argparse.Namespace) -> int:
     from assmat.auth.staff import SET_PASSWORD_TTL, AdminService
     from assmat.core.security.hashing import make_hasher
@@ -489,6 +527,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p_geocode.add_argument("tenant", nargs="?", help="slug du tenant (par défaut : tous)")
     p_geocode.add_argument("--limit", type=int, default=None, help="au plus N fiches par tenant")
+    p_directory = commands.add_parser(
+        "directory-rebuild", help="reconstruire la table de recherche des parents (une fois par nuit, cron)"
+    )
+    p_directory.add_argument("tenant", nargs="?", help="slug du tenant (par défaut : tous)")
 
     p_admin = commands.add_parser("create-admin", help="créer un accès à la console (envoie un lien par courriel)")
     p_admin.add_argument("tenant", help="slug du tenant (ignoré avec --super)")
@@ -525,6 +567,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return availability_reminders(settings, args)
         if args.command == "geocode":
             return geocode(settings, args)
+        if args.command == "directory-rebuild":
+            return directory_rebuild(settings, args)
         if args.command == "mail-worker":
             return mail_worker(settings)
         if args.command == "purge":

@@ -551,3 +551,17 @@ async def load_demo_publication(sessionmaker: async_sessionmaker, tenants: dict[
                                   "jusqu'à la visite de la puéricultrice.", by="démonstration")
         await session.commit()
     return created
+
+
+async def load_demo_directory(sessionmaker: async_sessionmaker, tenants: dict[str, Tenant]) -> dict[str, int]:
+    """The parents' search table of each tenant that publishes, rebuilt from the demo's fiches
+    (some were written straight into their tables above). Returns the entries per tenant."""
+    from assmat.portal.directory.service import rebuild_entries
+
+    counts: dict[str, int] = {}
+    async with sessionmaker() as session:
+        for tenant in tenants.values():
+            if tenant.config.publication is not None:
+                counts[tenant.slug] = await rebuild_entries(session, tenant)
+        await session.commit()
+    return counts

@@ -181,3 +181,22 @@ def test_serve_keeps_tokens_out_of_the_access_log(tmp_path):
         assert f'"GET {prefix}[redacted]' in text
     assert '"GET /reinitialisation/[redacted]?next=[redacted] HTTP/1.1" 400' in text
     assert '"GET /healthz HTTP/1.1" 200' in text
+
+
+def test_directory_rebuild_fills_the_search_with_the_demos_published_fiches(tmp_path):
+    import os
+    import sqlite3
+
+    env = {**os.environ, "ASSMAT_VAR_DIR": str(tmp_path), "ASSMAT_MAIL_BACKEND": "file"}
+    assert run("db", "upgrade", env=env).returncode == 0
+    unknown = run("directory-rebuild", "nulle-part", env=env)
+    assert unknown.returncode == 1 and "ERREUR tenant inconnu : nulle-part" in unknown.stderr
+    empty = run("directory-rebuild", "gers", env=env)
+    assert empty.returncode == 0 and "gers : 0 fiche(s) dans la recherche" in empty.stdout
+    assert run("demo", env=env).returncode == 0
+    with sqlite3.connect(tmp_path / "assmat.db") as db:
+        by_tenant = dict(db.execute("select tenant_id, count(*) from directory_entries group by tenant_id"))
+        db.execute("delete from directory_entries where tenant_id = 'gers'")
+    assert by_tenant.get("gers", 0) > 0  # the demo rebuilt it
+    again = run("directory-rebuild", "gers", env=env)
+    assert again.returncode == 0 and f"gers : {by_tenant['gers']} fiche(s) dans la recherche" in again.stdout

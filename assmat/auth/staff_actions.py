@@ -13,6 +13,7 @@ from assmat.auth.identifiers import normalize_email
 from assmat.auth.models import Account
 from assmat.auth.sessions import end_all_sessions
 from assmat.core import clock
+from assmat.core.db.changes import fiche_changed
 from assmat.core.i18n import gettext as _
 from assmat.core.mail.address import plain_address
 from assmat.core.security import audit
@@ -94,6 +95,7 @@ async def staff_set_disabled(ctx: AuthContext, account: Account, disabled: bool,
     )
     if disabled:
         await end_all_sessions(ctx.db, account.principal)
+    await fiche_changed(ctx.db, ctx.tenant, [account.id])  # a disabled account's fiche leaves the search
     audit.record(ctx.db, ctx.tenant.slug, EventType.ACCOUNT_DISABLED if disabled else EventType.ACCOUNT_ENABLED, account_id=account.id, by=by)
 
 

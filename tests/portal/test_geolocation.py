@@ -21,8 +21,9 @@ from assmat.portal.profile.geolocation import (
     geocode_pending,
     request_correction,
 )
+from assmat.portal.directory.models import DirectoryEntry
 from assmat.portal.profile.models import Fiche, PositionCorrection
-from tests.support.site import _store
+from tests.support.site import _store, make_publishable
 
 pytestmark = pytest.mark.both_backends
 
@@ -34,6 +35,12 @@ def assistant_with_fiche(portal, identifier: str, address: str | None, postal_co
     _store(portal, Fiche(tenant_id=portal.slug, account_id=account.id, public_id=f"pub{identifier[-9:]:>9}"[-12:],
                          **fiche_values))
     return account
+
+
+def search_position(portal, account_id: int) -> tuple[float, float]:
+    rows = portal.query(select(DirectoryEntry.latitude, DirectoryEntry.longitude).where(
+        DirectoryEntry.tenant_id == portal.slug, DirectoryEntry.account_id == account_id))
+    return tuple(rows[0]) if rows else ()
 
 
 def fiche(portal, account_id: int) -> Fiche:
@@ -157,7 +164,10 @@ def test_a_limit_bounds_the_run(portal_for, addok_url):
 def test_an_accepted_correction_is_never_overwritten_until_the_address_changes(portal_for, addok_url):
     portal = portal_for("gers")
     account = assistant_with_fiche(portal, "AGR-GEO-040", "2 Rue Dessoles", "32000", "Auch")
+    make_publishable(portal, account)  # so that the parents' search follows her position too
     run(portal, Geocoder(addok_url))
+    geocoded = fiche(portal, account.id)
+    assert search_position(portal, account.id) == (geocoded.latitude, geocoded.longitude)
 
     async def correct():
         async with portal.app.state.sessionmaker() as db:
@@ -165,12 +175,13 @@ def test_an_accepted_correction_is_never_overwritten_until_the_address_changes(p
             correction = await request_correction(
                 db, portal.tenant, account, row,
                 {"url-carte": "https://adresse.data.gouv.fr/map?lng=0.59001&lat=43.65002&z=18"}, ip=None)
-            assert await accept_correction(db, "gers", correction, by="agent@example.org")
+            assert await accept_correction(db, portal.tenant, correction, by="agent@example.org")
             await db.commit()
 
     portal.run(correct)
     corrected = fiche(portal, account.id)
     assert (corrected.latitude, corrected.longitude, corrected.position_source) == (43.65002, 0.59001, "correction")
+    assert search_position(portal, account.id) == (43.65002, 0.59001)  # in the same transaction as the fiche
     assert waiting_count(portal) == 0
     assert run(portal, Geocoder(addok_url)).total == 0
     assert (fiche(portal, account.id).latitude, fiche(portal, account.id).position_source) == (43.65002, "correction")

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assmat.auth.models import Account
 from assmat.core import clock
+from assmat.core.db.changes import fiche_changed
 from assmat.core.mail.outbox import enqueue
 from assmat.core.security import audit
 from assmat.core.security.audit import EventType
@@ -145,6 +146,7 @@ async def save_declaration(
                                      available=e.available) for e in data.exceptions)
     audit.record(db, tenant.slug, EventType.AVAILABILITY_DECLARED, account_id=account.id, ip=ip,
                  places=sum(place.places for place in data.places), none_available=data.none_available)
+    await fiche_changed(db, tenant, [account.id])
     return declaration
 
 

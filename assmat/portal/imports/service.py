@@ -45,6 +45,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assmat.core import clock
+from assmat.core.db.changes import fiche_changed
 from assmat.core.security import audit
 from assmat.core.security.audit import EventType
 from assmat.core.security.tokens import Principal, TokenService
@@ -590,6 +591,8 @@ async def import_assistants(
                                        returned_ids, newly_missing, letter_mode, writes)
             answers.update({created_ids[row.identifier]: row.publication for row in new_rows if row.publication is not None})
             await _publication(db, tenant, report, answers, published_before, by=by, dry_run=False)
+            # Names, addresses, agréments and choices changed in bulk: the search table anew, once.
+            await fiche_changed(db, tenant, None)
         except IntegrityError:
             await db.rollback()
             raise ImportFileError(

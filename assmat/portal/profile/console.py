@@ -278,7 +278,7 @@ class PositionCorrectionView(AccountColumn, TenantScopedView, model=PositionCorr
     async def perform(self, request: Request, db: Any, name: str, rows: list[PositionCorrection], by: str) -> Done:
         tenant_id = self.scope_of(request)
         if name == "accept_correction":
-            return Done(sum([await accept_correction(db, tenant_id, row, by=by) for row in rows]))
+            return Done(sum([await accept_correction(db, request.scope["tenant"], row, by=by) for row in rows]))
         reason = request.state.action_reason  # required and checked by the chassis (action_reasons)
         return Done(sum([await reject_correction(db, tenant_id, row, reason, by=by) for row in rows]))
 

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assmat.auth.models import Account
 from assmat.core import clock
+from assmat.core.db.changes import fiche_changed
 from assmat.core.errors import Invalid, NotFound, RateLimited
 from assmat.core.geocoding.client import Geocoder, GeocodeResult, GeocoderUnavailable
 from assmat.core.geocoding.distance import Point, haversine_km
@@ -172,6 +173,7 @@ async def geocode_pending(db: AsyncSession, tenant: Tenant, geocoder: Geocoder, 
         items = items[:limit]
     report = GeocodingReport(total=len(items))
     throttle = throttle or Throttle(GEOCODER_RATE_PER_SECOND)
+    moved: list[int] = []  # accounts whose fiche got a new position
     for item in items:
         text, filters = _query(item)
         await throttle.wait()
@@ -188,6 +190,7 @@ async def geocode_pending(db: AsyncSession, tenant: Tenant, geocoder: Geocoder, 
             continue
         if results:
             _apply(fiche, results[0], item.hash)
+            moved.append(fiche.account_id)
             report.geocoded += 1
             report.low_score += needs_check(results[0].score, results[0].type)
         else:  # nothing found: the old position stays, flagged for staff, not asked again until the address changes
@@ -197,6 +200,8 @@ async def geocode_pending(db: AsyncSession, tenant: Tenant, geocoder: Geocoder, 
         if progress is not None:
             progress(report.done, report.total)
     await db.flush()
+    if moved:  # the search places them anew, in this transaction
+        await fiche_changed(db, tenant, moved)
     if report.done:
         audit.record(db, tenant.slug, EventType.GEOCODING_RUN, geocoded=report.geocoded, low_score=report.low_score,
                      failed=report.failed, stopped=report.unavailable)
@@ -287,9 +292,10 @@ async def _fiche_and_account(db: AsyncSession, tenant_id: str, account_id: int) 
     return row[0], row[1]
 
 
-async def accept_correction(db: AsyncSession, tenant_id: str, correction: PositionCorrection, *, by: str) -> bool:
+async def accept_correction(db: AsyncSession, tenant: Tenant, correction: PositionCorrection, *, by: str) -> bool:
     """Moves her fiche to the requested point, for her current address: the geocoder will not
     move it back until that address changes. False when the request was already decided."""
+    tenant_id = tenant.slug
     if correction.tenant_id != tenant_id or correction.state != "pending":
         return False
     fiche, account = await _fiche_and_account(db, tenant_id, correction.account_id)
@@ -299,6 +305,7 @@ async def accept_correction(db: AsyncSession, tenant_id: str, correction: Positi
     fiche.geocode_score = fiche.geocode_type = fiche.geocode_failed_at = None
     correction.state, correction.reviewed_at, correction.reviewed_by = "accepted", clock.now(), by
     audit.record(db, tenant_id, EventType.POSITION_CORRECTION_ACCEPTED, account_id=correction.account_id, by=by)
+    await fiche_changed(db, tenant, [correction.account_id])  # the search places her anew, in this transaction
     return True
 
 

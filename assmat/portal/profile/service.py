@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assmat.auth.models import Account
 from assmat.core import clock
+from assmat.core.db.changes import fiche_changed
 from assmat.core.errors import Invalid, NotFound
 from assmat.core.i18n import gettext as _
 from assmat.core.security import audit
@@ -202,6 +203,7 @@ async def save_fiche(db: AsyncSession, tenant: Tenant, account: Account, form: d
     await db.flush()
     audit.record(db, tenant.slug, EventType.FICHE_SAVED, account_id=account.id, ip=ip, fiche_id=fiche.id,
                  texts_state=fiche.texts_state)
+    await fiche_changed(db, tenant, [account.id])
     return fiche
 
 

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assmat.auth.models import Account
 from assmat.core import clock
+from assmat.core.db.changes import fiche_changed
 from assmat.core.errors import Invalid, NotFound
 from assmat.core.i18n import gettext as _
 from assmat.core.security import audit
@@ -272,6 +273,7 @@ async def record_choice(db: AsyncSession, tenant: Tenant, account: Account, choi
     await db.flush()
     audit.record(db, tenant.slug, EVENTS[choice], account_id=account.id, source=source, by=_recorder(admin),
                  register_id=event.id)
+    await fiche_changed(db, tenant, [account.id])
     return event
 
 
@@ -293,6 +295,7 @@ async def suspend(db: AsyncSession, tenant: Tenant, account: Account, reason: st
         return False
     state.suspended_at, state.suspension_reason, state.suspended_by = clock.now(), reason, by
     audit.record(db, tenant.slug, EventType.PUBLICATION_SUSPENDED, account_id=account.id, by=by, reason=reason)
+    await fiche_changed(db, tenant, [account.id])
     return True
 
 
@@ -306,6 +309,7 @@ async def resume(db: AsyncSession, tenant: Tenant, account: Account, *, by: str)
     reason = state.suspension_reason
     state.suspended_at = state.suspension_reason = state.suspended_by = None
     audit.record(db, tenant.slug, EventType.PUBLICATION_RESUMED, account_id=account.id, by=by, previous_reason=reason)
+    await fiche_changed(db, tenant, [account.id])
     return True
 
 
@@ -374,6 +378,7 @@ async def apply_imported_choices(db: AsyncSession, tenant: Tenant, answers: dict
         await db.execute(update(PublicationState), list(batch))
     # One line for the run (the register holds each change, with its date and source).
     audit.record(db, slug, EventType.PUBLICATION_IMPORTED, by=by, **result.recorded)
+    await fiche_changed(db, tenant, [event["account_id"] for event in events])
     return result
 
 

@@ -1,7 +1,7 @@
-"""geojob: the geocoder's result kept with each fiche's position, and the assistants' position
+"""positions: the geocoder's result kept with each fiche's position, and the assistants' position
 correction requests
 
-Revision ID: 0015_geojob
+Revision ID: 0015_positions
 Revises: 0014_photos
 Create Date: 2026-12-01 18:45:00
 
@@ -13,7 +13,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0015_geojob'
+revision = '0015_positions'
 down_revision = '0014_photos'
 branch_labels = None
 depends_on = None

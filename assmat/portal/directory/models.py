@@ -1,0 +1,76 @@
+"""Tables of portal.directory: the parents' search table, one row per published fiche.
+
+A row is derived from the fiche, its account, its publication and its availability, rewritten
+by `assmat.portal.directory.service.refresh_entries` in the same transaction as every change to
+them; it holds only what a parent may know (the public position, never a hidden address)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint, false
+from sqlalchemy.orm import Mapped, mapped_column
+
+from assmat.core.db.base import Base, _now, same_tenant
+from assmat.portal.profile.models import OFFER_CODES
+
+
+class DirectoryEntry(Base):
+    """A published fiche as the search reads it.
+
+    `latitude`/`longitude` are the public position: the fiche's own point only while her address
+    is shown, otherwise her commune's centre (`precision` says which); `grid_cell` is that
+    position's 0.1° cell, indexed with the tenant, where a distance search starts. The
+    availability part is the declaration's id (the places and their weekly grid are filtered
+    with an indexed EXISTS on availability's own tables, so there is one copy of them) and its
+    `valid_until`: stale is « valid_until before today », decided when searching, since a flag
+    stored yesterday would be wrong today. `published_until` is the last day of her agrément: an
+    entry is never shown past it even before the nightly rebuild removes it."""
+
+    __tablename__ = "directory_entries"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "account_id"),
+        # Covering the distance search's steps: the cell, the box, the distance and the dates are
+        # read from the index alone; the table is read only for the rows in the radius.
+        Index("ix_directory_entries_tenant_cell", "tenant_id", "grid_cell", "latitude", "longitude",
+              "published_until", "valid_until", "declaration_id"),
+        Index("ix_directory_entries_tenant_insee", "tenant_id", "commune_insee"),
+        Index("ix_directory_entries_tenant_postcode", "tenant_id", "postal_code"),
+        Index("ix_directory_entries_tenant_name", "tenant_id", "name_key"),
+        CheckConstraint("precision IN ('address', 'commune')", name="precision"),
+        same_tenant("account_id", "accounts", ondelete="CASCADE"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
+    account_id: Mapped[int]
+    public_id: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(201))  # as shown: « Anne Martin »
+    name_key: Mapped[str] = mapped_column(String(201))  # lower case, no accents: « anne martin »
+    commune_insee: Mapped[str | None] = mapped_column(String(5))
+    commune_name: Mapped[str | None] = mapped_column(String(100))
+    postal_code: Mapped[str | None] = mapped_column(String(10))
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    precision: Mapped[str | None] = mapped_column(String(10))  # address | commune | None: not located
+    grid_cell: Mapped[int | None] = mapped_column(Integer)
+    offer_periscolaire: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    offer_mercredi: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    offer_vacances_scolaires: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    offer_temps_partiel: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    offer_avant_7h: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    offer_apres_20h: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    offer_samedi: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    offer_dimanche: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    offer_nuit: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    offer_depannage_urgence: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    offer_handicap: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    declaration_id: Mapped[int | None]  # her availability declaration, if any
+    none_available: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    valid_until: Mapped[date | None]  # the declaration's end of validity: stale after it
+    published_until: Mapped[date | None]  # her agrément's end; None: open-ended
+    updated_on: Mapped[date | None]  # the fiche's last update, shown on the card
+    refreshed_at: Mapped[datetime] = mapped_column(default=_now, onupdate=_now)
+
+
+assert all(hasattr(DirectoryEntry, f"offer_{code}") for code in OFFER_CODES), "one column per offer flag"

@@ -1,0 +1,459 @@
+"""The parents' search, its SQL side: the search table and the query.
+
+The table (`DirectoryEntry`, one row per published fiche) is rewritten by `refresh_entries` in
+the transaction of every change that can alter it: the fiche's save, its publication (consent,
+objection, suspension, resume, the import), its availability, the import, and later the
+geocoding. Those services call `assmat.core.db.changes.fiche_changed`, this module registers
+`refresh_entries` there (see that module for why a call rather than a session hook). An entry
+exists only while `published_clause(tenant)` holds and a fiche exists; `rebuild_entries`
+rewrites a whole tenant (`assmat directory-rebuild`, nightly: an agrément that starts today
+enters the table, one that ended yesterday is already hidden by `published_until`).
+
+The query narrows a distance search in three steps (see assmat.core.geocoding.distance): the
+indexed grid cells of the radius's bounding box, the box itself, then the exact distance in SQL.
+A search runs a bounded number of statements whatever the size of the table: a count capped at
+COUNT_CAP, the page, that page's places (and, past the cap, at most one capped count per smaller
+radius, to sort a few hundred rows rather than a whole département)."""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from types import SimpleNamespace
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, exists, func, insert, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assmat.auth.models import Account
+from assmat.core import clock
+from assmat.core.db.changes import on_fiche_change
+from assmat.core.errors import Invalid
+from assmat.core.geocoding.distance import (
+    Point,
+    Precision,
+    bounding_box,
+    distance_km_sql,
+    grid_cell,
+    grid_cells,
+    public_position,
+    rounded_km,
+)
+from assmat.core.i18n import gettext as _
+from assmat.portal.agrement.models import Agrement
+from assmat.portal.availability.models import AvailabilityDeclaration, AvailablePlace, AvailableSlot
+from assmat.portal.directory.models import DirectoryEntry
+from assmat.portal.profile.geo import Commune, find_commune
+from assmat.portal.profile.models import OFFER_CODES, Fiche
+from assmat.portal.publication.service import published_clause
+from assmat.tenants.loader import Tenant
+
+RADII_KM = (1, 3, 5, 10, 20, 30)
+PER_PAGE = 20
+# Results are counted up to COUNT_CAP (« plus de 1 000 résultats »): a parent narrows her search
+# long before, counting further costs a scan of the whole radius, and paging past it is scraping.
+COUNT_CAP = 1000
+MAX_PAGE = COUNT_CAP // PER_PAGE
+# « A place free at that date or soon after »: a place free within this many days of the start
+# date matches (a family looking for 1 September still wants the one free on 15 September).
+SOON_DAYS = 31
+NAME_MIN, NAME_MAX = 2, 100
+MAX_AGE_MONTHS = 216
+_BATCH = 500
+
+
+# -- the table ---------------------------------------------------------------------------------------
+
+def name_key(text: str) -> str:
+    """« Émilie  D'Arc-Dupont » → « emilie d arc dupont »: what a search by name compares."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    for mark in "-'’.,":
+        plain = plain.replace(mark, " ")
+    return " ".join(plain.split())
+
+
+@lru_cache(maxsize=8192)
+def _commune(postal_code: str | None, city: str | None) -> Commune | None:
+    """`find_commune`, remembered: a rebuild asks the same few thousand (postcode, city) pairs
+    hundreds of thousands of times, and each answer scans the shipped communes."""
+    return find_commune(postal_code, city)
+
+
+def entry_values(tenant: Tenant, account: Any, fiche: Any, declaration: Any | None,
+                 published_until: date | None) -> dict[str, Any]:
+    """The row of one published fiche (pure). A hidden address places the fiche at its
+    commune's centre: its own coordinates are then never read."""
+    commune = _commune(account.postal_code, account.city)
+    precision: Precision | None = None
+    position: Point | None = None
+    address_shown = bool(fiche.show_address)
+    if address_shown and fiche.latitude is not None and fiche.longitude is not None:
+        precision, exact = Precision.ADDRESS, Point(fiche.latitude, fiche.longitude)
+        position = public_position(exact, exact, precision)
+    elif commune is not None:
+        precision = Precision.COMMUNE
+        centre = Point(commune.latitude, commune.longitude)
+        position = public_position(centre, centre, precision)
+    name = " ".join(part for part in (account.first_name, account.last_name) if part) or "—"
+    return {
+        "tenant_id": tenant.slug, "account_id": account.id, "public_id": fiche.public_id,
+        "name": name[:201], "name_key": name_key(name)[:201],
+        "commune_insee": commune.insee if commune else None,
+        "commune_name": commune.name if commune else (account.city or None),
+        "postal_code": commune.postal_code if commune else (account.postal_code or None),
+        "latitude": position.lat if position else None, "longitude": position.lon if position else None,
+        "precision": precision.value if precision else None,
+        "grid_cell": grid_cell(position) if position else None,
+        **{f"offer_{code}": bool(getattr(fiche, f"offer_{code}")) for code in OFFER_CODES},
+        "declaration_id": declaration.id if declaration else None,
+        "none_available": bool(declaration.none_available) if declaration else False,
+        "valid_until": declaration.valid_until if declaration else None,
+        "published_until": published_until,
+        "updated_on": clock.local(fiche.updated_at).date() if fiche.updated_at else None,
+        "refreshed_at": clock.now(),
+    }
+
+
+def _chunks(items: Sequence[Any], size: int = _BATCH) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+async def _published_rows(db: AsyncSession, tenant: Tenant, ids: Sequence[int] | None) -> list[dict[str, Any]]:
+    slug, today = tenant.slug, clock.today()
+    # Columns, not entities: a rebuild reads 150,000 rows, and an entry needs a few fields of each.
+    account_columns = [Account.id, Account.first_name, Account.last_name, Account.postal_code, Account.city]
+    fiche_columns = [Fiche.public_id, Fiche.show_address, Fiche.latitude, Fiche.longitude, Fiche.updated_at,
+                     *(getattr(Fiche, f"offer_{code}") for code in OFFER_CODES)]
+    declaration_columns = [AvailabilityDeclaration.id, AvailabilityDeclaration.none_available,
+                           AvailabilityDeclaration.valid_until]
+    stmt = (
+        select(*account_columns, *fiche_columns, *declaration_columns)
+        .join(Fiche, and_(Fiche.tenant_id == slug, Fiche.account_id == Account.id))
+        .outerjoin(AvailabilityDeclaration, and_(AvailabilityDeclaration.tenant_id == slug,
+                                                 AvailabilityDeclaration.account_id == Account.id))
+        .where(Account.tenant_id == slug, published_clause(tenant))
+    )
+    if ids is not None:
+        stmt = stmt.where(Account.id.in_(ids))
+    found = (await db.execute(stmt)).all()
+    if not found:
+        return []
+    # The last day she stays published: the latest end among her agréments valid today (None:
+    # one has no end).
+    valid = select(Agrement.account_id, Agrement.end_date).where(
+        Agrement.tenant_id == slug, Agrement.status.is_(None),
+        or_(Agrement.start_date.is_(None), Agrement.start_date <= today),
+        or_(Agrement.end_date.is_(None), Agrement.end_date >= today))
+    if ids is not None:
+        valid = valid.where(Agrement.account_id.in_(ids))
+    ends: dict[int, list[date | None]] = defaultdict(list)
+    for account_id, end in (await db.execute(valid)).all():
+        ends[account_id].append(end)
+    rows = []
+    split = (len(account_columns), len(account_columns) + len(fiche_columns))
+    for row in found:
+        account = SimpleNamespace(**dict(zip(("id", "first_name", "last_name", "postal_code", "city"), row[:split[0]])))
+        fiche = SimpleNamespace(**dict(zip([column.key for column in fiche_columns], row[split[0]:split[1]])))
+        declared = row[split[1]:]
+        declaration = SimpleNamespace(id=declared[0], none_available=declared[1], valid_until=declared[2]) \
+            if declared[0] is not None else None
+        account_ends = ends.get(account.id) or [None]
+        until = None if any(end is None for end in account_ends) else max(e for e in account_ends if e is not None)
+        rows.append(entry_values(tenant, account, fiche, declaration, until))
+    return rows
+
+
+async def refresh_entries(db: AsyncSession, tenant: Tenant, account_ids: Sequence[int] | None) -> None:
+    """Rewrite the entries of these accounts (None: the whole tenant) from what the session
+    holds now, flushed first: published ones get their row, the others lose it. In the
+    caller's transaction; the caller commits."""
+    if tenant.config.publication is None:
+        return
+    await db.flush()
+    slug = tenant.slug
+    if account_ids is None:
+        await db.execute(delete(DirectoryEntry).where(DirectoryEntry.tenant_id == slug))
+        rows = await _published_rows(db, tenant, None)
+    else:
+        rows = []
+        for batch in _chunks(list(account_ids)):
+            await db.execute(delete(DirectoryEntry).where(DirectoryEntry.tenant_id == slug,
+                                                          DirectoryEntry.account_id.in_(batch)))
+            rows += await _published_rows(db, tenant, batch)
+    for batch in _chunks(rows, 1000):
+        await db.execute(insert(DirectoryEntry.__table__), list(batch))
+
+
+async def refresh_entry(db: AsyncSession, tenant: Tenant, account_id: int) -> None:
+    """One account's entry, after a change to her fiche, publication or availability."""
+    await refresh_entries(db, tenant, [account_id])
+
+
+async def rebuild_entries(db: AsyncSession, tenant: Tenant) -> int:
+    """The whole tenant's table anew; returns how many entries it holds. The caller commits."""
+    await refresh_entries(db, tenant, None)
+    return int(await db.scalar(select(func.count()).select_from(DirectoryEntry)
+                               .where(DirectoryEntry.tenant_id == tenant.slug)) or 0)
+
+
+async def _refresher(db: Any, tenant: Any, account_ids: list[int] | None) -> None:
+    await refresh_entries(db, tenant, account_ids)
+
+
+on_fiche_change(_refresher)
+
+
+# -- the criteria ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Criteria:
+    """What a parent asks. Where: an origin and a radius, or a commune (INSEE code or postcode),
+    or a name (any may be combined). What: the child's age at the start date (from an age in
+    months today, or a birth date), the days and time slots, the offer flags."""
+
+    origin: Point | None = None
+    radius_km: int | None = None
+    commune: str | None = None
+    name: str | None = None
+    age_months: int | None = None
+    birth_date: date | None = None
+    start: date | None = None
+    days: frozenset[int] = frozenset()
+    slots: frozenset[str] = frozenset()
+    offers: frozenset[str] = frozenset()
+    page: int = 1
+
+
+def months_between(earlier: date, later: date) -> int:
+    months = (later.year - earlier.year) * 12 + later.month - earlier.month
+    return months - (1 if later.day < earlier.day else 0)
+
+
+def age_at_start(criteria: Criteria, today: date) -> int | None:
+    """The child's age in whole months on the start date (today when none is given)."""
+    start = criteria.start or today
+    if criteria.birth_date is not None:
+        return months_between(criteria.birth_date, start)
+    if criteria.age_months is not None:
+        return criteria.age_months + max(0, months_between(today, start))
+    return None
+
+
+def age_group_for(tenant: Tenant, months: int) -> str | None:
+    for group in tenant.config.availability.age_groups:
+        if group.min_months <= months and (group.max_months is None or months < group.max_months):
+            return group.code
+    return None
+
+
+def check_criteria(tenant: Tenant, criteria: Criteria) -> Criteria:
+    """The criteria as given, or Invalid with a message a parent reads (nothing is searched)."""
+    errors: dict[str, str] = {}
+    if criteria.origin is not None:
+        if not (-90 <= criteria.origin.lat <= 90 and -180 <= criteria.origin.lon <= 180) \
+                or not all(map(math.isfinite, (criteria.origin.lat, criteria.origin.lon))):
+            errors["origine"] = _("This place cannot be located.")
+        if criteria.radius_km not in RADII_KM:
+            errors["rayon"] = _("Choose a distance among %(radii)s km.") % {"radii": ", ".join(map(str, RADII_KM))}
+    elif criteria.radius_km is not None:
+        errors["rayon"] = _("A distance needs a commune or an address to measure from.")
+    if criteria.commune is not None and not (len(criteria.commune) == 5 and criteria.commune[:2].isalnum()
+                                             and criteria.commune[2:].isdigit()):
+        errors["commune"] = _("Give the commune's postcode (5 digits) or its INSEE code.")
+    if criteria.name is not None and not NAME_MIN <= len(name_key(criteria.name)) <= NAME_MAX:
+        errors["nom"] = _("Type between %(min)s and %(max)s letters of the name.") % {"min": NAME_MIN, "max": NAME_MAX}
+    today = clock.today()
+    if criteria.age_months is not None and not 0 <= criteria.age_months <= MAX_AGE_MONTHS:
+        errors["age"] = _("Give the child's age in months, between 0 and %(max)s.") % {"max": MAX_AGE_MONTHS}
+    if criteria.birth_date is not None and not today - timedelta(days=MAX_AGE_MONTHS * 31) <= criteria.birth_date \
+            <= today + timedelta(days=366):
+        errors["naissance"] = _("This birth date is not possible.")
+    if criteria.start is not None and not today - timedelta(days=366) <= criteria.start <= today + timedelta(days=2 * 366):
+        errors["debut"] = _("Choose a start date within the next two years.")
+    months = age_at_start(criteria, today)
+    if months is not None and "age" not in errors and "naissance" not in errors and age_group_for(tenant, months) is None:
+        errors["age"] = _("No childminder of this site takes a child of this age.")
+    if any(day not in range(7) for day in criteria.days):
+        errors["jours"] = _("Unknown day.")
+    known_slots = {slot.code for slot in tenant.config.availability.time_slots}
+    if not criteria.slots <= known_slots:
+        errors["creneaux"] = _("Unknown time slot.")
+    if not criteria.offers <= set(OFFER_CODES):
+        errors["accueil"] = _("Unknown kind of care.")
+    if not 1 <= criteria.page <= MAX_PAGE:
+        errors["page"] = _("This page of results does not exist.")
+    if criteria.origin is None and criteria.commune is None and criteria.name is None:
+        errors.setdefault("commune", _("Give a commune, an address or a name."))
+    if errors:
+        raise Invalid(_("Please correct the search."), field_errors=errors)
+    return criteria
+
+
+# -- the query ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PlaceSummary:
+    age_group: str
+    places: int
+    free_from: date | None
+
+
+@dataclass(frozen=True)
+class Result:
+    public_id: str
+    name: str
+    commune: str | None
+    postal_code: str | None
+    announced_km: int | None  # « à environ N km »; None without an origin or a position
+    approximate: bool  # placed at its commune's centre (a hidden address), or not located
+    offers: tuple[str, ...]
+    stale: bool  # her declaration is missing or out of date
+    none_available: bool
+    places: tuple[PlaceSummary, ...]
+    updated_on: date | None
+
+
+@dataclass(frozen=True)
+class Page:
+    results: list[Result]
+    total: int  # at most COUNT_CAP
+    page: int
+    more: bool = False  # more than COUNT_CAP results: « plus de 1 000 résultats »
+    per_page: int = PER_PAGE
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _availability_clause(tenant: Tenant, criteria: Criteria, today: date) -> ColumnElement[bool] | None:
+    """An EXISTS over her current declaration's places (indexed by declaration), each requested
+    day × slot an EXISTS over the place's grid (indexed by place)."""
+    months = age_at_start(criteria, today)
+    group = age_group_for(tenant, months) if months is not None else None
+    if group is None and criteria.start is None and not criteria.days and not criteria.slots:
+        return None
+    slug = tenant.slug
+    start = criteria.start or today
+    place = AvailablePlace
+    conditions: list[ColumnElement[bool]] = [
+        place.tenant_id == slug, place.declaration_id == DirectoryEntry.declaration_id,
+        or_(place.free_from.is_(None), place.free_from <= start + timedelta(days=SOON_DAYS)),
+        or_(place.free_until.is_(None), place.free_until >= start),
+    ]
+    if group is not None:
+        conditions.append(place.age_group == group)
+    pairs: list[tuple[int | None, str | None]] = [
+        (day, slot) for day in (sorted(criteria.days) or [None]) for slot in (sorted(criteria.slots) or [None])
+    ]
+    for day, slot in pairs:
+        if day is None and slot is None:
+            continue
+        grid = [AvailableSlot.tenant_id == slug, AvailableSlot.place_id == place.id]
+        if day is not None:
+            grid.append(AvailableSlot.weekday == day)
+        if slot is not None:
+            grid.append(AvailableSlot.slot == slot)
+        conditions.append(exists(select(AvailableSlot.id).where(*grid)))
+    return and_(DirectoryEntry.declaration_id.is_not(None), DirectoryEntry.none_available == False,  # noqa: E712
+                DirectoryEntry.valid_until >= today, exists(select(place.id).where(*conditions)))
+
+
+def _located_within(origin: Point, radius_km: float) -> tuple[list[ColumnElement[bool]], ColumnElement[float]]:
+    """The three steps of a distance search, and the distance itself."""
+    entry = DirectoryEntry
+    box = bounding_box(origin, radius_km)
+    distance = distance_km_sql(entry.latitude, entry.longitude, origin)
+    return [entry.grid_cell.in_(grid_cells(box)), entry.latitude.between(box.min_lat, box.max_lat),
+            entry.longitude.between(box.min_lon, box.max_lon), distance <= radius_km], distance
+
+
+async def _count(db: AsyncSession, where: Sequence[ColumnElement[bool]], cap: int) -> int:
+    """How many entries match, counting no further than `cap`."""
+    matching = select(DirectoryEntry.id).where(*where).limit(cap).subquery()
+    return int(await db.scalar(select(func.count()).select_from(matching)) or 0)
+
+
+async def search(db: AsyncSession, tenant: Tenant, criteria: Criteria) -> Page:
+    """A page of results (20), ordered by distance then name (by name without an origin), and
+    the total, counted up to COUNT_CAP. Invalid for bad criteria.
+
+    The statements do not grow with the data: a capped count, then the page. Where the count
+    reaches the cap (a wide radius in a dense area), the page is looked for in the smallest
+    of the radii below the asked one that holds every row up to that page (at most one capped
+    count each): ordered by distance, those rows are the same, and the database sorts a few
+    hundred rows instead of tens of thousands."""
+    criteria = check_criteria(tenant, criteria)
+    slug, today = tenant.slug, clock.today()
+    entry = DirectoryEntry
+    where: list[ColumnElement[bool]] = [
+        entry.tenant_id == slug, or_(entry.published_until.is_(None), entry.published_until >= today),
+    ]
+    if criteria.commune is not None:
+        where.append(or_(entry.commune_insee == criteria.commune, entry.postal_code == criteria.commune))
+    if criteria.name is not None:
+        where.append(entry.name_key.like(_like(name_key(criteria.name)), escape="\\"))
+    where += [getattr(entry, f"offer_{code}") == True for code in sorted(criteria.offers)]  # noqa: E712
+    available = _availability_clause(tenant, criteria, today)
+    if available is not None:
+        where.append(available)
+
+    distance: ColumnElement[float] | None = None
+    located: list[ColumnElement[bool]] = []
+    if criteria.origin is not None and criteria.radius_km is not None:
+        located, distance = _located_within(criteria.origin, criteria.radius_km)
+    total = await _count(db, [*where, *located], COUNT_CAP + 1)
+    needed = criteria.page * PER_PAGE
+    if distance is not None and criteria.origin is not None and total > COUNT_CAP:
+        for radius in (r for r in RADII_KM if r < (criteria.radius_km or 0)):
+            ring, _distance = _located_within(criteria.origin, radius)
+            if await _count(db, [*where, *ring], needed) >= needed:
+                located = ring
+                break
+    order = [distance, entry.name_key, entry.id] if distance is not None else [entry.name_key, entry.id]
+    columns = [entry.id, entry.public_id, entry.name, entry.commune_name, entry.postal_code, entry.precision,
+               entry.declaration_id, entry.none_available, entry.valid_until, entry.updated_on,
+               *(getattr(entry, f"offer_{code}") for code in OFFER_CODES),
+               (distance if distance is not None else literal(None)).label("distance_km")]
+    first = (criteria.page - 1) * PER_PAGE
+    rows = (await db.execute(select(*columns).where(*where, *located).order_by(*order)
+                             .limit(PER_PAGE).offset(first))).all() if total > min(first, COUNT_CAP) else []
+    places: dict[int, list[PlaceSummary]] = defaultdict(list)
+    declarations = [row.declaration_id for row in rows if row.declaration_id is not None]
+    if declarations:
+        for declaration_id, group, count, free_from in (await db.execute(
+            select(AvailablePlace.declaration_id, AvailablePlace.age_group, AvailablePlace.places,
+                   AvailablePlace.free_from)
+            .where(AvailablePlace.tenant_id == slug, AvailablePlace.declaration_id.in_(declarations))
+            .order_by(AvailablePlace.declaration_id, AvailablePlace.position)
+        )).all():
+            places[declaration_id].append(PlaceSummary(group, count, free_from))
+    results = []
+    for row in rows:
+        stale = row.valid_until is None or row.valid_until < today
+        results.append(Result(
+            public_id=row.public_id, name=row.name, commune=row.commune_name, postal_code=row.postal_code,
+            announced_km=rounded_km(row.distance_km) if row.distance_km is not None else None,
+            approximate=row.precision != Precision.ADDRESS.value,
+            offers=tuple(code for code in OFFER_CODES if getattr(row, f"offer_{code}")),
+            stale=stale, none_available=bool(row.none_available),
+            places=() if stale else tuple(places.get(row.declaration_id, ())),
+            updated_on=row.updated_on,
+        ))
+    return Page(results=results, total=min(total, COUNT_CAP), page=criteria.page, more=total > COUNT_CAP)
+
+
+__all__ = [
+    "Criteria", "Page", "PlaceSummary", "RADII_KM", "Result", "SOON_DAYS", "check_criteria", "rebuild_entries",
+    "refresh_entries", "refresh_entry", "search",
+]
