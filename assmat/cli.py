@@ -42,6 +42,14 @@ def _registry(settings: Settings) -> TenantRegistry:
     return TenantRegistry(load_valid_tenants(settings.tenant_configs), settings.base_domain)
 
 
+def _chosen_tenants(registry: TenantRegistry, slug: str | None) -> list | None:
+    """The tenant a daily command names, or every tenant without a name; None for an unknown name."""
+    if not slug:
+        return list(registry.tenants.values())
+    tenant = registry.get(slug)
+    return None if tenant is None else [tenant]
+
+
 def serve(settings: Settings, host: str, port: int) -> int:
     import uvicorn
 
@@ -214,9 +222,9 @@ def availability_reminders(settings: Settings, args: argparse.Namespace) -> int:
     from assmat.tenants.rows import sync_tenant_rows
 
     registry = _registry(settings)
-    if args.tenant and registry.get(args.tenant) is None:
+    tenants = _chosen_tenants(registry, args.tenant)
+    if tenants is None:
         return _fail(f"ERREUR tenant inconnu : {args.tenant} (connus : {', '.join(registry.tenants)})")
-    tenants = [registry.get(args.tenant)] if args.tenant else list(registry.tenants.values())
 
     async def run() -> dict[str, int]:
         engine = make_engine(settings.database_url)
@@ -345,9 +353,9 @@ def geocode(settings: Settings, args: argparse.Namespace) -> int:
     from assmat.tenants.rows import sync_tenant_rows
 
     registry = _registry(settings)
-    if args.tenant and registry.get(args.tenant) is None:
+    tenants = _chosen_tenants(registry, args.tenant)
+    if tenants is None:
         return _fail(f"ERREUR tenant inconnu : {args.tenant} (connus : {', '.join(registry.tenants)})")
-    tenants = [registry.get(args.tenant)] if args.tenant else list(registry.tenants.values())
     in_place = sys.stderr.isatty()
 
     def progress_for(slug: str):
@@ -406,9 +414,9 @@ def directory_rebuild(settings: Settings, args: argparse.Namespace) -> int:
     from assmat.tenants.rows import sync_tenant_rows
 
     registry = _registry(settings)
-    if args.tenant and registry.get(args.tenant) is None:
+    tenants = _chosen_tenants(registry, args.tenant)
+    if tenants is None:
         return _fail(f"ERREUR tenant inconnu : {args.tenant} (connus : {', '.join(registry.tenants)})")
-    tenants = [registry.get(args.tenant)] if args.tenant else list(registry.tenants.values())
 
     async def run() -> dict[str, int]:
         engine = make_engine(settings.database_url)
