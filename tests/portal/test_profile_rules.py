@@ -21,7 +21,17 @@ from assmat.portal.profile.service import (
     validate_fiche,
     visibility_refusal,
 )
-from assmat.portal.profile.svgmap import HEIGHT, PX_PER_KM, WIDTH, Place, project, render_map
+from assmat.portal.profile.svgmap import (
+    HEIGHT,
+    PICKER_PX_PER_KM,
+    PX_PER_KM,
+    WIDTH,
+    Place,
+    project,
+    render_map,
+    render_picker,
+    unproject,
+)
 from assmat.tenants.loader import load_valid_tenants
 from tests.conftest import TENANT_CONFIGS
 
@@ -237,3 +247,24 @@ def test_names_in_the_map_are_escaped():
 def test_communes_outside_the_drawing_are_left_out():
     svg = str(render_map(43.0, 1.0, commune="X", approximate=True, nearby=[Place("Loin", 44.0, 1.0)]).svg)
     assert "Loin" not in svg
+
+
+@pytest.mark.parametrize("centre", [(43.6465, 0.5855), (48.4469, 1.4892), (-21.115, 55.536), (50.95, 2.37)])
+def test_a_pixel_and_its_point_are_one_projection_both_ways(centre):
+    for px_per_km in (PX_PER_KM, PICKER_PX_PER_KM):
+        for x, y in ((0, 0), (WIDTH, HEIGHT), (17, 203), (WIDTH / 2, HEIGHT / 2), (311.5, 4)):
+            lat, lon = unproject(x, y, centre, px_per_km)
+            assert project(lat, lon, centre, px_per_km) == (pytest.approx(x, abs=1e-6), pytest.approx(y, abs=1e-6))
+        lat, lon = centre[0] + 0.0021, centre[1] - 0.0033
+        assert unproject(*project(lat, lon, centre, px_per_km), centre, px_per_km) == (
+            pytest.approx(lat, abs=1e-9), pytest.approx(lon, abs=1e-9))
+    # The picker is 1 km wide: its edges lie 500 m from the centre.
+    west, _lon = unproject(0, HEIGHT / 2, centre, PICKER_PX_PER_KM)[1], None
+    from assmat.core.geocoding.distance import Point, haversine_km
+    assert haversine_km(Point(*centre), Point(centre[0], west)) == pytest.approx(0.5, abs=0.005)
+
+
+def test_the_picker_shows_her_position_without_coordinates():
+    svg = render_picker("<Position>")
+    assert svg.startswith("<svg") and "&lt;Position&gt;" in svg and "200 m" in svg
+    assert f'viewBox="0 0 {WIDTH} {HEIGHT}"' in svg

@@ -14,12 +14,12 @@ only she (on « Ma fiche ») and staff (in the console) see them."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import time
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,13 +30,14 @@ from assmat.core.db.changes import fiche_changed
 from assmat.core.errors import Invalid, NotFound, RateLimited
 from assmat.core.geocoding.client import Geocoder, GeocodeResult, GeocoderUnavailable
 from assmat.core.geocoding.distance import Point, haversine_km
-from assmat.core.geocoding.map_links import parse_map_url
+from assmat.core.geocoding.map_links import in_france, parse_map_url
 from assmat.core.i18n import gettext as _
 from assmat.core.security import audit
 from assmat.core.security.audit import EventType
-from assmat.core.security.models import AuditEvent
+from assmat.core.security.ratelimit import CORRECTIONS_PER_ACCOUNT
 from assmat.portal.profile.geo import find_commune
 from assmat.portal.profile.models import Fiche, PositionCorrection
+from assmat.portal.profile.svgmap import HEIGHT, PICKER_PX_PER_KM, WIDTH, render_picker, unproject
 from assmat.tenants.geocoding import geocoder_url
 from assmat.tenants.loader import Tenant
 
@@ -45,8 +46,6 @@ LOW_SCORE = 0.6
 VAGUE_TYPES = ("municipality",)
 # Requests per second to the geocoder: the national service allows 50 per IP; stay well under.
 GEOCODER_RATE_PER_SECOND = 10
-# The correction requests an assistant may send in a day (each replaces the one before).
-CORRECTIONS_PER_DAY = 5
 CORRECTION_URL_MAX = 500
 CORRECTION_MESSAGE_MAX = 1000
 REASON_MAX = 500
@@ -235,37 +234,76 @@ async def correction_of(db: AsyncSession, tenant: Tenant, account: Account) -> P
         PositionCorrection.tenant_id == tenant.slug, PositionCorrection.account_id == account.id))
 
 
+def picker_centre(fiche: Fiche | None, account: Account) -> tuple[float, float] | None:
+    """The centre of the map she clicks on « Ma fiche »: her fiche's current position, else her
+    commune's centre; None (no map, the pasted link only) when neither is known."""
+    if fiche is not None and fiche.latitude is not None and fiche.longitude is not None:
+        return fiche.latitude, fiche.longitude
+    commune = find_commune(account.postal_code, account.city)
+    return (commune.latitude, commune.longitude) if commune is not None else None
+
+
+def picker_image(fiche: Fiche | None, account: Account) -> str | None:
+    """The clickable map's image (a data: URL of its SVG), or None when there is nothing to centre it on."""
+    if picker_centre(fiche, account) is None:
+        return None
+    svg = render_picker(_("Current position"))
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
+def map_link(point: Point) -> str:
+    """The national address map's link to a point: what staff open to check it."""
+    return f"{NATIONAL_MAP_URL}?lng={point.lon:.6f}&lat={point.lat:.6f}&z=18"
+
+
+def _clicked(form: dict[str, str], centre: tuple[float, float] | None) -> Point | None:
+    """The point under her click on the map (`carte.x`, `carte.y`, pixels of the drawing); None
+    when she did not click it. A button pressed from the keyboard, or Enter in a field, sends
+    (0, 0): not a click, the pasted link is read instead."""
+    raw = (form.get("carte.x"), form.get("carte.y"))
+    if raw == (None, None):
+        return None
+    try:
+        x, y = (int(value or "") for value in raw)
+    except ValueError:
+        x = y = -1
+    if (x, y) == (0, 0):
+        return None
+    if centre is None or not (0 <= x <= WIDTH and 0 <= y <= HEIGHT):
+        raise Invalid(_("Click on the map at the place of your home, or paste the address of the national map."),
+                      field_errors={"carte": _("Click on the map at the place of your home, or paste the address "
+                                               "of the national map.")})
+    lat, lon = unproject(x, y, centre, PICKER_PX_PER_KM)
+    point = Point(round(lat, 6), round(lon, 6))
+    if not in_france(point):
+        raise Invalid(_("This position is outside France."), field_errors={"carte": _("This position is outside France.")})
+    return point
+
+
 async def request_correction(db: AsyncSession, tenant: Tenant, account: Account, fiche: Fiche | None,
                              form: dict[str, str], *, ip: str | None) -> PositionCorrection:
-    """Her request: the national map's link (parsed, in France) and an optional message. It
-    replaces her previous request, whatever its state. Invalid (nothing stored) for a bad link,
-    a message too long or no saved fiche; RateLimited past CORRECTIONS_PER_DAY a day. The caller
-    commits."""
+    """Her request: the point she clicked on the map of « Ma fiche », or the national map's link
+    she pasted (parsed, in France), and an optional message. It replaces her previous request,
+    whatever its state. Invalid (nothing stored) for a bad click or link, a message too long or
+    no saved fiche; RateLimited past CORRECTIONS_PER_ACCOUNT. The caller commits."""
     if fiche is None or fiche.id is None:
         raise Invalid(_("Save your fiche first: its position can be corrected once it exists."))
-    url = (form.get("url-carte") or "").strip()
     message = (form.get("message") or "").strip() or None
     errors: dict[str, str] = {}
-    point = None
-    if not url:
-        errors["url-carte"] = _("Paste the address of the national address map (adresse.data.gouv.fr), "
-                                "centred on your home.")
-    elif len(url) > CORRECTION_URL_MAX:
-        errors["url-carte"] = _("This address is too long to be a map address.")
-    else:
-        try:
-            point = parse_map_url(url)
-        except Invalid as refused:
-            errors["url-carte"] = refused.message or ""
+    try:
+        point = _clicked(form, picker_centre(fiche, account))
+        if point is not None:
+            url = map_link(point)
+        else:
+            url = (form.get("url-carte") or "").strip()
+            point = _pasted(url)
+    except Invalid as refused:
+        errors.update(refused.field_errors)
     if message is not None and len(message) > CORRECTION_MESSAGE_MAX:
         errors["message"] = _("At most %(max)s characters.") % {"max": CORRECTION_MESSAGE_MAX}
-    if errors or point is None:
+    if errors:
         raise Invalid(next(iter(errors.values())), field_errors=errors)
-    since = clock.now() - timedelta(days=1)
-    sent = await db.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.tenant_id == tenant.slug, AuditEvent.account_id == account.id,
-        AuditEvent.type == EventType.POSITION_CORRECTION_REQUESTED.value, AuditEvent.created_at >= since))
-    if sent >= CORRECTIONS_PER_DAY:
+    if not await CORRECTIONS_PER_ACCOUNT.hit(db, tenant.slug, str(account.id)):
         raise RateLimited(_("You have sent several correction requests today: the service will look at the last "
                             "one; try again tomorrow if needed."))
     correction = await correction_of(db, tenant, account)
@@ -279,6 +317,20 @@ async def request_correction(db: AsyncSession, tenant: Tenant, account: Account,
     audit.record(db, tenant.slug, EventType.POSITION_CORRECTION_REQUESTED, account_id=account.id, ip=ip)
     await db.flush()
     return correction
+
+
+def _pasted(url: str) -> Point:
+    """The point of a pasted national map link; Invalid with the field's message otherwise."""
+    if not url:
+        error = _("Paste the address of the national address map (adresse.data.gouv.fr), centred on your home.")
+    elif len(url) > CORRECTION_URL_MAX:
+        error = _("This address is too long to be a map address.")
+    else:
+        try:
+            return parse_map_url(url)
+        except Invalid as refused:
+            error = refused.message or ""
+    raise Invalid(error, field_errors={"url-carte": error})
 
 
 async def _fiche_and_account(db: AsyncSession, tenant_id: str, account_id: int) -> tuple[Fiche, Account]:
