@@ -173,7 +173,7 @@ def test_the_overview_says_whether_geocoding_is_on_and_what_waits(portal_for, cl
     console = staff(app, client_for)
     text = text_of(console.client.get("/admin/vue-d-ensemble"))
     assert "Géolocalisation désactivée : aucun géocodeur configuré" in text  # the tests' settings have none
-    assert "Fiches en attente de géolocalisation : 1" in text
+    assert "Adresses en attente de géolocalisation : 1" in text
     assert "Demandes de correction en attente : 1" in text and "Positions à vérifier : 0" in text
 
 

@@ -21,7 +21,7 @@ import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, exists, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assmat.auth.models import Account
@@ -36,7 +36,7 @@ from assmat.core.security import audit
 from assmat.core.security.audit import EventType
 from assmat.core.security.ratelimit import CORRECTIONS_PER_ACCOUNT
 from assmat.portal.profile.geo import find_commune
-from assmat.portal.profile.models import Fiche, PositionCorrection
+from assmat.portal.profile.models import AddressPosition, Fiche, PositionCorrection
 from assmat.portal.profile.svgmap import HEIGHT, PICKER_PX_PER_KM, WIDTH, render_picker, unproject
 from assmat.tenants.geocoding import geocoder_url
 from assmat.tenants.loader import Tenant
@@ -107,32 +107,48 @@ class GeocodingReport:
 
 @dataclass(frozen=True)
 class _Waiting:
-    fiche_id: int
+    account_id: int
     address: str | None
     postal_code: str | None
     city: str | None
     hash: str
 
 
+# What the geocoder's answer sets, on a fiche or on the address of an assistant without one.
+POSITION_FIELDS = ("latitude", "longitude", "geocoded_at", "geocode_score", "geocode_type", "geocode_label",
+                   "address_hash", "geocode_failed_at")
+
+
 def _candidates(tenant: Tenant):
-    return (
-        select(Fiche.id, Fiche.address_hash, Account.address, Account.postal_code, Account.city)
-        .join(Account, and_(Account.tenant_id == Fiche.tenant_id, Account.id == Fiche.account_id))
-        .where(Fiche.tenant_id == tenant.slug, Account.tenant_id == tenant.slug, Account.kind == "assistant",
-               or_(Account.address.is_not(None), Account.city.is_not(None)))
-        .order_by(Fiche.id)
+    """Every assistant with something to locate, and the address hash of her current position:
+    her fiche's, or, without a fiche (imported, never signed in), her address's."""
+    slug = tenant.slug
+    has_fiche = exists(select(Fiche.id).where(Fiche.tenant_id == slug, Fiche.account_id == Account.id))
+    located = (
+        select(Account.id, Fiche.address_hash, Account.address, Account.postal_code, Account.city)
+        .join(Fiche, and_(Fiche.tenant_id == slug, Fiche.account_id == Account.id))
     )
+    fiche_less = (
+        select(Account.id, AddressPosition.address_hash, Account.address, Account.postal_code, Account.city)
+        .outerjoin(AddressPosition, and_(AddressPosition.tenant_id == slug, AddressPosition.account_id == Account.id))
+        .where(not_(has_fiche))
+    )
+    where = (Account.tenant_id == slug, Account.kind == "assistant",
+             or_(Account.address.is_not(None), Account.city.is_not(None)))
+    return located.where(*where), fiche_less.where(*where)
 
 
 async def waiting(db: AsyncSession, tenant: Tenant) -> list[_Waiting]:
-    """The fiches whose address has no position yet, or changed since its position was found
-    (a correction accepted for the current address is not waiting)."""
+    """The assistants whose address has no position yet, or changed since its position was found
+    (a correction accepted for the current address is not waiting), with a fiche or not; by
+    account."""
     found = []
-    for row in (await db.execute(_candidates(tenant))).all():
-        current = address_hash(row.address, row.postal_code, row.city)
-        if current is not None and row.address_hash != current:
-            found.append(_Waiting(row.id, row.address, row.postal_code, row.city, current))
-    return found
+    for query in _candidates(tenant):
+        for row in (await db.execute(query)).all():
+            current = address_hash(row.address, row.postal_code, row.city)
+            if current is not None and row.address_hash != current:
+                found.append(_Waiting(row.id, row.address, row.postal_code, row.city, current))
+    return sorted(found, key=lambda item: item.account_id)
 
 
 async def count_waiting(db: AsyncSession, tenant: Tenant) -> int:
@@ -150,23 +166,54 @@ def _query(item: _Waiting) -> tuple[str, dict[str, str]]:
     return text, filters
 
 
-def _apply(fiche: Fiche, result: GeocodeResult, hash_: str) -> None:
-    fiche.latitude, fiche.longitude = result.lat, result.lon
-    fiche.position_source = "geocoder"
-    fiche.geocoded_at = clock.now()
-    fiche.geocode_score = round(result.score, 4)
-    fiche.geocode_type = result.type
-    fiche.geocode_label = result.label[:300]
-    fiche.address_hash = hash_
-    fiche.geocode_failed_at = None
+def _apply(target: Fiche | AddressPosition, result: GeocodeResult, hash_: str) -> None:
+    target.latitude, target.longitude = result.lat, result.lon
+    target.geocoded_at = clock.now()
+    target.geocode_score = round(result.score, 4)
+    target.geocode_type = result.type
+    target.geocode_label = result.label[:300]
+    target.address_hash = hash_
+    target.geocode_failed_at = None
+    if isinstance(target, Fiche):
+        target.position_source = "geocoder"
+
+
+async def _target(db: AsyncSession, tenant: Tenant, account_id: int) -> Fiche | AddressPosition:
+    """Where her position goes: her fiche, or, while she has none, her address's row (made here)."""
+    slug = tenant.slug
+    fiche = await db.scalar(select(Fiche).where(Fiche.tenant_id == slug, Fiche.account_id == account_id))
+    if fiche is not None:
+        return fiche
+    position = await db.scalar(select(AddressPosition).where(AddressPosition.tenant_id == slug,
+                                                             AddressPosition.account_id == account_id))
+    if position is None:
+        position = AddressPosition(tenant_id=slug, account_id=account_id)
+        db.add(position)
+    return position
+
+
+async def adopt_address_position(db: AsyncSession, tenant: Tenant, fiche: Fiche) -> None:
+    """A fiche just created takes what the geocoder found for her address before it existed
+    (when the address changed since, its hash says so and the next run locates it again)."""
+    position = await db.scalar(select(AddressPosition).where(AddressPosition.tenant_id == tenant.slug,
+                                                             AddressPosition.account_id == fiche.account_id))
+    if position is None:
+        return
+    for field in POSITION_FIELDS:
+        setattr(fiche, field, getattr(position, field))
+    if position.latitude is not None:
+        fiche.position_source = "geocoder"
+    await db.delete(position)
 
 
 async def geocode_pending(db: AsyncSession, tenant: Tenant, geocoder: Geocoder, *, limit: int | None = None,
                           throttle: Throttle | None = None,
                           progress: Callable[[int, int], None] | None = None) -> GeocodingReport:
-    """Geocodes up to `limit` waiting fiches of the tenant, at most GEOCODER_RATE_PER_SECOND
-    requests a second. An unreachable geocoder stops the run: what was found before stays in the
-    session, the fiche being asked about is left as it was. The caller commits."""
+    """Geocodes up to `limit` waiting addresses of the tenant, at most GEOCODER_RATE_PER_SECOND
+    requests a second: into the fiche, or, for an assistant without one yet, into her address's
+    row that her fiche takes when created. An unreachable geocoder stops the run: what was found
+    before stays in the session, the address being asked about is left as it was. The caller
+    commits."""
     items = await waiting(db, tenant)
     if limit is not None:
         items = items[:limit]
@@ -184,17 +231,16 @@ async def geocode_pending(db: AsyncSession, tenant: Tenant, geocoder: Geocoder, 
         except GeocoderUnavailable:
             report.unavailable = True
             break
-        fiche = await db.scalar(select(Fiche).where(Fiche.tenant_id == tenant.slug, Fiche.id == item.fiche_id))
-        if fiche is None:  # deleted meanwhile
-            continue
+        target = await _target(db, tenant, item.account_id)
         if results:
-            _apply(fiche, results[0], item.hash)
-            moved.append(fiche.account_id)
+            _apply(target, results[0], item.hash)
+            if isinstance(target, Fiche):
+                moved.append(item.account_id)
             report.geocoded += 1
             report.low_score += needs_check(results[0].score, results[0].type)
         else:  # nothing found: the old position stays, flagged for staff, not asked again until the address changes
-            fiche.address_hash, fiche.geocode_failed_at = item.hash, clock.now()
-            fiche.geocode_score = fiche.geocode_type = fiche.geocode_label = None
+            target.address_hash, target.geocode_failed_at = item.hash, clock.now()
+            target.geocode_score = target.geocode_type = target.geocode_label = None
             report.failed += 1
         if progress is not None:
             progress(report.done, report.total)
@@ -216,7 +262,7 @@ async def overview_section(db: AsyncSession, tenant: Tenant, settings) -> tuple[
     lines = [f"Géocodeur : {url}" if url else
              "Géolocalisation désactivée : aucun géocodeur configuré (ASSMAT_GEOCODER_URL ou geocoding.url du "
              "tenant). Les fiches gardent leur position actuelle ; la recherche par commune fonctionne."]
-    lines.append(f"Fiches en attente de géolocalisation : {await count_waiting(db, tenant)}")
+    lines.append(f"Adresses en attente de géolocalisation : {await count_waiting(db, tenant)}")
     to_check = await db.scalar(select(func.count()).select_from(Fiche).where(Fiche.tenant_id == tenant.slug,
                                                                               to_check_clause()))
     lines.append(f"Positions à vérifier : {to_check}")
