@@ -7,12 +7,14 @@ import html
 import re
 from datetime import UTC, date, datetime
 
+from pathlib import Path
+
 import pytest
 
 from assmat.auth.models import Account
 from assmat.core.i18n import current_locale
 from assmat.portal.agrement.models import Agrement
-from assmat.portal.profile.geo import communes, find_commune
+from assmat.portal.profile.geo import commune_code, communes, find_commune
 from assmat.portal.profile.models import OFFER_CODES, Fiche
 from assmat.portal.profile.service import (
     InvalidFiche,
@@ -206,6 +208,20 @@ def test_the_shipped_communes_cover_the_demo_departements_and_are_well_formed():
 def test_a_commune_is_found_by_postal_code_and_name(postal_code, city, expected):
     found = find_commune(postal_code, city)
     assert (found.name if found else None) == expected
+
+
+def test_the_official_list_names_every_commune_and_only_known_centres_are_placed():
+    from assmat.portal.profile.geo import _index
+
+    assert len(_index().rows) > 34_000  # every current commune of the Code officiel géographique
+    assert commune_code("01400", "L'Abergement-Clémenciat") == "01001"  # no centre: known, never placed
+    assert find_commune("01400", "L'Abergement-Clémenciat") is None
+    assert commune_code("13008", "Marseille") == commune_code("13008", "") == "13055"  # one of its 18 postal codes
+    assert commune_code("28300", "") is None  # a postal code of several communes, and no name: unsure
+    masseube = find_commune("32140", "Masseube")  # the official INSEE code, the centre kept
+    assert (masseube.insee, masseube.latitude) == ("32242", 43.43)
+    text = (Path(__file__).resolve().parents[2] / "assmat/portal/profile/communes.csv").read_text(encoding="utf-8")
+    assert text.startswith("# Communes: @etalab/decoupage-administratif 6.0.0") and "Licence Ouverte" in text.splitlines()[0]
 
 
 # -- the SVG map -------------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from assmat.core.i18n import gettext as _
 from assmat.core.security import audit
 from assmat.core.security.audit import EventType
 from assmat.core.security.ratelimit import CORRECTIONS_PER_ACCOUNT
-from assmat.portal.profile.geo import find_commune
+from assmat.portal.profile.geo import commune_code, find_commune
 from assmat.portal.profile.models import AddressPosition, Fiche, PositionCorrection
 from assmat.portal.profile.svgmap import HEIGHT, PICKER_PX_PER_KM, WIDTH, render_picker, unproject
 from assmat.tenants.geocoding import geocoder_url
@@ -158,9 +158,9 @@ async def count_waiting(db: AsyncSession, tenant: Tenant) -> int:
 def _query(item: _Waiting) -> tuple[str, dict[str, str]]:
     text = " ".join(part.strip() for part in (item.address, item.postal_code, item.city) if part and part.strip())
     filters: dict[str, str] = {}
-    commune = find_commune(item.postal_code, item.city)
-    if commune is not None:
-        filters["citycode"] = commune.insee
+    insee = commune_code(item.postal_code, item.city)
+    if insee is not None:
+        filters["citycode"] = insee
     elif item.postal_code and item.postal_code.strip().isdigit() and len(item.postal_code.strip()) == 5:
         filters["postcode"] = item.postal_code.strip()
     return text, filters
