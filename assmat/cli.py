@@ -322,7 +322,7 @@ def import_assistants(settings: Settings, args: argparse.Namespace) -> int:
         # The import never waits on the network: the geocoder runs apart (cron or by hand).
         waiting = _geocoding_waiting(settings, registry, tenant)
         if waiting:
-            print(f"  géolocalisation en attente : {waiting} fiche(s) (« assmat geocode {tenant.slug} » ou la tâche "
+            print(f"  géolocalisation en attente : {waiting} adresse(s) (« assmat geocode {tenant.slug} » ou la tâche "
                   "planifiée)")
     return 0
 

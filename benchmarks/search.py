@@ -63,9 +63,11 @@ BATCH = 20_000
 
 
 def communes() -> list[dict[str, Any]]:
+    """The communes of communes.csv that have a centre (comment lines skipped)."""
     with COMMUNES.open(encoding="utf-8", newline="") as handle:
-        return [{**row, "latitude": float(row["latitude"]), "longitude": float(row["longitude"])}
-                for row in csv.DictReader(handle)]
+        return [{**row, "postal_code": row["postal_codes"].split()[0], "latitude": float(row["latitude"]),
+                 "longitude": float(row["longitude"])}
+                for row in csv.DictReader(line for line in handle if not line.startswith("#")) if row["latitude"]]
 
 
 def ts(value: datetime) -> str:

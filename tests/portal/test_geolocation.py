@@ -22,7 +22,7 @@ from assmat.portal.profile.geolocation import (
     request_correction,
 )
 from assmat.portal.directory.models import DirectoryEntry
-from assmat.portal.profile.models import Fiche, PositionCorrection
+from assmat.portal.profile.models import AddressPosition, Fiche, PositionCorrection
 from tests.support.site import _store, make_publishable
 
 pytestmark = pytest.mark.both_backends
@@ -191,6 +191,49 @@ def test_an_accepted_correction_is_never_overwritten_until_the_address_changes(p
     assert run(portal, Geocoder(addok_url)).geocoded == 1
     moved = fiche(portal, account.id)
     assert moved.position_source == "geocoder" and abs(moved.latitude - 43.6456) < 0.001
+
+
+def test_an_assistant_without_a_fiche_is_located_and_her_first_save_takes_the_position(portal_for, addok_url):
+    from tests.portal.test_profile_pages import assistant, full_form
+
+    # Imported, never saved her fiche: her address is located all the same.
+    portal, account = assistant(portal_for, "gers", "AGR-GEO-060", address="2 Rue Dessoles", postal_code="32000",
+                                city="Auch")
+    with_fiche = assistant_with_fiche(portal, "AGR-GEO-061", None, "32500", "Fleurance")
+    assert portal.query(select(Fiche.id).where(Fiche.tenant_id == "gers", Fiche.account_id == account.id)) == []
+    assert waiting_count(portal) == 2
+    report = run(portal, Geocoder(addok_url))
+    assert (report.total, report.geocoded) == (2, 2)
+    assert waiting_count(portal) == 0
+    (position,) = [row for (row,) in portal.query(select(AddressPosition).where(AddressPosition.tenant_id == "gers"))]
+    assert position.account_id == account.id and position.geocode_type == "housenumber"
+    assert abs(position.latitude - 43.64637) < 0.001 and position.address_hash == address_hash("2 Rue Dessoles", "32000", "Auch")
+    assert fiche(portal, with_fiche.id).geocode_type == "municipality"  # a fiche still gets its own
+    assert portal.query(select(Fiche.id).where(Fiche.tenant_id == "gers", Fiche.account_id == account.id)) == []
+
+    # Her first save creates the fiche at that position; the search places her there at once.
+    assert portal.post("/espace/fiche", full_form()).status_code == 303
+    created = fiche(portal, account.id)
+    assert (created.latitude, created.longitude, created.position_source) == (position.latitude, position.longitude,
+                                                                               "geocoder")
+    assert created.geocode_score == position.geocode_score and created.address_hash == position.address_hash
+    assert search_position(portal, account.id) == (created.latitude, created.longitude)
+    assert portal.query(select(AddressPosition.id).where(AddressPosition.tenant_id == "gers")) == []
+    assert run(portal, Geocoder(addok_url)).total == 0  # nothing asked twice
+
+
+def test_an_address_changed_before_her_first_save_is_located_again(portal_for, addok_url):
+    from tests.portal.test_profile_pages import assistant, full_form
+
+    portal, account = assistant(portal_for, "gers", "AGR-GEO-062", address="2 Rue Dessoles", postal_code="32000",
+                                city="Auch")
+    run(portal, Geocoder(addok_url))
+    portal.update_account(account.id, address="1 Place de la Libération")
+    assert waiting_count(portal) == 1
+    assert portal.post("/espace/fiche", full_form()).status_code == 303
+    assert waiting_count(portal) == 1  # the fiche took the old answer, and waits for the new address
+    assert run(portal, Geocoder(addok_url)).geocoded == 1
+    assert abs(fiche(portal, account.id).latitude - 43.6456) < 0.001
 
 
 # -- the command ------------------------------------------------------------------------------------

@@ -6,10 +6,10 @@ reason she reads; the requested point never reaches a public page."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from assmat.core.security.models import AuditEvent
-from assmat.portal.profile.geolocation import CORRECTIONS_PER_DAY
+from assmat.core.security.ratelimit import CORRECTIONS_PER_ACCOUNT
 from assmat.portal.profile.models import Fiche, PositionCorrection
 from tests.admin.conftest import ADMIN_PASSWORD, Console, create_admin
 from tests.portal.test_profile_pages import assistant, full_form
@@ -140,14 +140,21 @@ def test_staff_reject_with_a_reason_she_reads_and_the_fiche_stays(portal_for, cl
             "commune voisine.") in text
 
 
-def test_requests_are_limited_per_day(portal_for):
+def test_requests_are_limited_per_day(portal_for, frozen_clock):
+    frozen_clock.advance(hours=14, minutes=45)  # 23:45 UTC: the day's window closes in 15 minutes
     portal, _account = saved_assistant(portal_for)
-    for number in range(CORRECTIONS_PER_DAY):
+    for number in range(CORRECTIONS_PER_ACCOUNT.limit):
         url = f"https://adresse.data.gouv.fr/map?lng=0.5901{number}&lat=43.6503&z=18"
         assert portal.post(POST, {"url-carte": url}, form_path=PAGE).status_code == 303
     refused = portal.post(POST, {"url-carte": GOOD_URL}, form_path=PAGE)
     assert refused.status_code == 429 and "réessayez demain" in text_of(refused)
     assert corrections(portal)[0].longitude == 0.59014
+    # A click on the map counts the same: one limit, whatever the way.
+    assert portal.post(POST, {"carte.x": "200", "carte.y": "90"}, form_path=PAGE).status_code == 429
+    assert corrections(portal)[0].longitude == 0.59014
+    frozen_clock.advance(minutes=16)  # the next day, she may send again
+    assert portal.post(POST, {"url-carte": GOOD_URL}, form_path=PAGE).status_code == 303
+    assert corrections(portal)[0].longitude == 0.59012
 
 
 def test_each_request_is_bound_to_its_tenant(portal_for, client_for, app):
@@ -166,5 +173,56 @@ def test_the_overview_says_whether_geocoding_is_on_and_what_waits(portal_for, cl
     console = staff(app, client_for)
     text = text_of(console.client.get("/admin/vue-d-ensemble"))
     assert "Géolocalisation désactivée : aucun géocodeur configuré" in text  # the tests' settings have none
-    assert "Fiches en attente de géolocalisation : 1" in text
+    assert "Adresses en attente de géolocalisation : 1" in text
     assert "Demandes de correction en attente : 1" in text and "Positions à vérifier : 0" in text
+
+
+def test_she_clicks_the_map_around_her_position_and_the_point_is_sent(portal_for):
+    import base64
+    import math
+
+    from assmat.portal.profile.geo import find_commune
+    from assmat.portal.profile.svgmap import HEIGHT, KM_PER_DEGREE_LAT, KM_PER_DEGREE_LON_EQUATOR, WIDTH
+
+    portal, account = saved_assistant(portal_for)
+    text = portal.client.get(PAGE).text
+    assert 'type="image" name="carte"' in text and "la carte fait 1 km de large" in text
+    image = base64.b64decode(text.split('src="data:image/svg+xml;base64,')[1].split('"')[0]).decode()
+    assert "Position actuelle" in image and "43." not in image and "0.5" not in image  # pixels only, no coordinates
+
+    # Not located yet: the map is centred on her commune; 100 px east and 32 px north of it.
+    auch = find_commune("32000", "Auch")
+    sent = portal.post(POST, {"carte.x": str(WIDTH // 2 + 100), "carte.y": str(HEIGHT // 2 - 32),
+                              "message": "Au bout du chemin."}, form_path=PAGE)
+    assert sent.status_code == 303
+    (correction,) = corrections(portal)
+    north_km, east_km = 32 / 320, 100 / 320  # the drawing is 1 km (320 px) wide
+    assert correction.latitude == pytest.approx(auch.latitude + north_km / KM_PER_DEGREE_LAT, abs=1e-6)
+    assert correction.longitude == pytest.approx(
+        auch.longitude + east_km / (KM_PER_DEGREE_LON_EQUATOR * math.cos(math.radians(auch.latitude))), abs=1e-6)
+    assert correction.url == (f"https://adresse.data.gouv.fr/map?lng={correction.longitude:.6f}"
+                              f"&lat={correction.latitude:.6f}&z=18")
+    assert correction.message == "Au bout du chemin."
+
+    # Once located, the map is centred on her fiche's position: a click on its centre is that point.
+    async def locate():
+        async with portal.app.state.sessionmaker() as db:
+            await db.execute(update(Fiche).where(Fiche.tenant_id == "gers", Fiche.account_id == account.id)
+                             .values(latitude=43.6501, longitude=0.5902))
+            await db.commit()
+
+    portal.run(locate)
+    assert portal.post(POST, {"carte.x": str(WIDTH // 2), "carte.y": str(HEIGHT // 2)}, form_path=PAGE).status_code == 303
+    assert (corrections(portal)[0].latitude, corrections(portal)[0].longitude) == (43.6501, 0.5902)
+
+
+@pytest.mark.parametrize("click, message", [
+    ({"carte.x": "0", "carte.y": "0"}, "Collez l'adresse de la carte nationale des adresses"),  # Enter, or the keyboard
+    ({"carte.x": "900", "carte.y": "40"}, "Cliquez sur la carte à l'endroit de votre domicile"),
+    ({"carte.x": "abc", "carte.y": "40"}, "Cliquez sur la carte à l'endroit de votre domicile"),
+])
+def test_a_click_outside_the_map_or_from_the_keyboard_sends_nothing(portal_for, click, message):
+    portal, _account = saved_assistant(portal_for)
+    response = portal.post(POST, {**click, "message": "Ici."}, form_path=PAGE)
+    assert response.status_code == 400 and message in text_of(response)
+    assert corrections(portal) == []

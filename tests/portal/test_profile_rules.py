@@ -7,12 +7,14 @@ import html
 import re
 from datetime import UTC, date, datetime
 
+from pathlib import Path
+
 import pytest
 
 from assmat.auth.models import Account
 from assmat.core.i18n import current_locale
 from assmat.portal.agrement.models import Agrement
-from assmat.portal.profile.geo import communes, find_commune
+from assmat.portal.profile.geo import commune_code, communes, find_commune
 from assmat.portal.profile.models import OFFER_CODES, Fiche
 from assmat.portal.profile.service import (
     InvalidFiche,
@@ -21,7 +23,17 @@ from assmat.portal.profile.service import (
     validate_fiche,
     visibility_refusal,
 )
-from assmat.portal.profile.svgmap import HEIGHT, PX_PER_KM, WIDTH, Place, project, render_map
+from assmat.portal.profile.svgmap import (
+    HEIGHT,
+    PICKER_PX_PER_KM,
+    PX_PER_KM,
+    WIDTH,
+    Place,
+    project,
+    render_map,
+    render_picker,
+    unproject,
+)
 from assmat.tenants.loader import load_valid_tenants
 from tests.conftest import TENANT_CONFIGS
 
@@ -198,6 +210,20 @@ def test_a_commune_is_found_by_postal_code_and_name(postal_code, city, expected)
     assert (found.name if found else None) == expected
 
 
+def test_the_official_list_names_every_commune_and_only_known_centres_are_placed():
+    from assmat.portal.profile.geo import _index
+
+    assert len(_index().rows) > 34_000  # every current commune of the Code officiel géographique
+    assert commune_code("01400", "L'Abergement-Clémenciat") == "01001"  # no centre: known, never placed
+    assert find_commune("01400", "L'Abergement-Clémenciat") is None
+    assert commune_code("13008", "Marseille") == commune_code("13008", "") == "13055"  # one of its 18 postal codes
+    assert commune_code("28300", "") is None  # a postal code of several communes, and no name: unsure
+    masseube = find_commune("32140", "Masseube")  # the official INSEE code, the centre kept
+    assert (masseube.insee, masseube.latitude) == ("32242", 43.43)
+    text = (Path(__file__).resolve().parents[2] / "assmat/portal/profile/communes.csv").read_text(encoding="utf-8")
+    assert text.startswith("# Communes: @etalab/decoupage-administratif 6.0.0") and "Licence Ouverte" in text.splitlines()[0]
+
+
 # -- the SVG map -------------------------------------------------------------------------------------------
 
 
@@ -237,3 +263,24 @@ def test_names_in_the_map_are_escaped():
 def test_communes_outside_the_drawing_are_left_out():
     svg = str(render_map(43.0, 1.0, commune="X", approximate=True, nearby=[Place("Loin", 44.0, 1.0)]).svg)
     assert "Loin" not in svg
+
+
+@pytest.mark.parametrize("centre", [(43.6465, 0.5855), (48.4469, 1.4892), (-21.115, 55.536), (50.95, 2.37)])
+def test_a_pixel_and_its_point_are_one_projection_both_ways(centre):
+    for px_per_km in (PX_PER_KM, PICKER_PX_PER_KM):
+        for x, y in ((0, 0), (WIDTH, HEIGHT), (17, 203), (WIDTH / 2, HEIGHT / 2), (311.5, 4)):
+            lat, lon = unproject(x, y, centre, px_per_km)
+            assert project(lat, lon, centre, px_per_km) == (pytest.approx(x, abs=1e-6), pytest.approx(y, abs=1e-6))
+        lat, lon = centre[0] + 0.0021, centre[1] - 0.0033
+        assert unproject(*project(lat, lon, centre, px_per_km), centre, px_per_km) == (
+            pytest.approx(lat, abs=1e-9), pytest.approx(lon, abs=1e-9))
+    # The picker is 1 km wide: its edges lie 500 m from the centre.
+    west, _lon = unproject(0, HEIGHT / 2, centre, PICKER_PX_PER_KM)[1], None
+    from assmat.core.geocoding.distance import Point, haversine_km
+    assert haversine_km(Point(*centre), Point(centre[0], west)) == pytest.approx(0.5, abs=0.005)
+
+
+def test_the_picker_shows_her_position_without_coordinates():
+    svg = render_picker("<Position>")
+    assert svg.startswith("<svg") and "&lt;Position&gt;" in svg and "200 m" in svg
+    assert f'viewBox="0 0 {WIDTH} {HEIGHT}"' in svg

@@ -409,6 +409,40 @@ def test_the_import_feeds_objection_on_eure_et_loir_and_a_dry_run_writes_nothing
     assert lifted.choices == {"objection_withdrawn": 1} and lifted.published == 1
 
 
+def test_an_applied_import_rewrites_the_search_table_once(portal_for, frozen_clock, monkeypatch):
+    """Names, addresses and choices all change in one import: the search table is rewritten
+    once for the tenant, not once for the choices and again for the rest."""
+    from sqlalchemy import event
+
+    from assmat.core.db import changes
+    from assmat.portal.directory.models import DirectoryEntry
+
+    portal = portal_for(EURE)
+    import_file(portal, csv_bytes(row("280001", publication="oui"), row("280002", publication="oui"), header=HEADER))
+    calls: list[list[int] | None] = []
+
+    def counting(refresher):
+        async def counted(db, tenant, ids):
+            calls.append(ids)
+            await refresher(db, tenant, ids)
+        return counted
+
+    monkeypatch.setattr(changes, "_refreshers", [counting(r) for r in changes._refreshers])
+    statements: list[str] = []
+    engine = portal.app.state.sessionmaker.kw["bind"].sync_engine
+    listener = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:  # she objects, the other moves: a choice and an address in one file
+        applied = import_file(portal, csv_bytes(row("280001", publication="non"),
+                                                row("280002", publication="oui", city="Lucé", postal="28110")))
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert applied.choices == {"objection": 1} and applied.unpublished == 1
+    assert calls == [None]  # one refresh, of the whole tenant
+    rewrites = [s for s in statements if s.lstrip().upper().startswith("DELETE FROM DIRECTORY_ENTRIES")]
+    assert len(rewrites) == 1
+
+
 def test_gers_ignores_the_publication_column_and_says_so_once(portal_for, frozen_clock):
     portal = portal_for(GERS)
     report = import_file(portal, csv_bytes(row("AGR-1", publication="non"), row("AGR-2", publication="non")))

@@ -81,6 +81,8 @@ ACTIVATION_PER_IP = RateLimit("activation", limit=30, window=timedelta(hours=1))
 # Forms that mail the staff: a visitor's questions, an assistant's real changes; not a relay.
 CONTACT_PER_IP = RateLimit("contact", limit=5, window=timedelta(hours=1))
 SITUATION_CHANGE_PER_ACCOUNT = RateLimit("situation_change", limit=5, window=timedelta(days=1))
+# Her requests to move her fiche's position (each replaces the one before): staff read the last.
+CORRECTIONS_PER_ACCOUNT = RateLimit("position_correction", limit=5, window=timedelta(days=1))
 # Each photo sent is decoded and re-encoded (up to 50 million pixels): a person sends a few, and
 # tries again after a refusal; a script sending thousands would only keep the processors busy.
 PHOTO_UPLOADS_PER_ACCOUNT = RateLimit("photo_upload", limit=20, window=timedelta(hours=1))

@@ -25,6 +25,7 @@ from assmat.portal.profile.geolocation import (
     CORRECTION_URL_MAX,
     NATIONAL_MAP_URL,
     correction_of,
+    picker_image,
     request_correction,
 )
 from assmat.portal.profile.models import OFFER_CODES, Fiche, PositionCorrection
@@ -86,10 +87,11 @@ def _values(fiche: Fiche) -> dict[str, str]:
 
 
 def _geolocation(correction: PositionCorrection | None, values: dict[str, str] | None = None,
-                 errors: dict[str, str] | None = None) -> dict[str, Any]:
-    """The « Géolocalisation » section: her last request (its point is hers to see), the form."""
+                 errors: dict[str, str] | None = None, picker: str | None = None) -> dict[str, Any]:
+    """The « Géolocalisation » section: her last request (its point is hers to see), the form
+    with the map she may click (`picker`: its image, around her current position)."""
     return {
-        "correction": correction,
+        "correction": correction, "picker": picker,
         "requested_on": clock.local(correction.requested_at).strftime("%d/%m/%Y") if correction else None,
         "values": values or {}, "errors": errors or {}, "map_url": NATIONAL_MAP_URL,
         "url_max": CORRECTION_URL_MAX, "message_max": CORRECTION_MESSAGE_MAX,
@@ -116,7 +118,9 @@ async def my_fiche(request: Request) -> Response:
         async with database(request) as db:
             fiche = await fiche_of(db, tenant, account) or blank_fiche(tenant, account)
             correction = await correction_of(db, tenant, account)
-        return _form_page(request, tenant, account, fiche, _values(fiche), geolocation=_geolocation(correction))
+        picker = picker_image(fiche, account) if fiche.id else None
+        return _form_page(request, tenant, account, fiche, _values(fiche),
+                          geolocation=_geolocation(correction, picker=picker))
     form = await kit.form(request, max_fields=FORM_FIELDS)
     async with database(request) as db:
         try:
@@ -131,10 +135,10 @@ async def my_fiche(request: Request) -> Response:
 
 
 async def position_correction(request: Request) -> Response:
-    """Her correction request (seed 002): the national map's link and a message; refused in
-    French with nothing stored, or sent for the support service to check."""
+    """Her correction request (seed 002): a click on the map or the national map's link, and a
+    message; refused in French with nothing stored, or sent for the support service to check."""
     tenant, account = _assistant(request)
-    form = await kit.form(request, max_fields=5)
+    form = await kit.form(request, max_fields=6)
     async with database(request) as db:
         fiche = await fiche_of(db, tenant, account)
         try:
@@ -144,8 +148,10 @@ async def position_correction(request: Request) -> Response:
             shown = fiche or blank_fiche(tenant, account)
             values = {"url-carte": form.get("url-carte", "")[:CORRECTION_URL_MAX],
                       "message": form.get("message", "")[:CORRECTION_MESSAGE_MAX]}
+            picker = picker_image(fiche, account) if fiche is not None else None
             return _form_page(request, tenant, account, shown, _values(shown), status=refused.status,
-                              geolocation=_geolocation(await correction_of(db, tenant, account), values, errors))
+                              geolocation=_geolocation(await correction_of(db, tenant, account), values, errors,
+                                                       picker))
         await db.commit()
     return redirect("/espace/fiche", info="correction_sent")
 

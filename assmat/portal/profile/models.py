@@ -135,3 +135,29 @@ class PositionCorrection(Base):
     reviewed_at: Mapped[datetime | None]
     reviewed_by: Mapped[str | None] = mapped_column(String(254))
     rejection_reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class AddressPosition(Base):
+    """The geocoder's answer for the address of an assistant who has no fiche yet (imported,
+    never signed in): the background run locates her address all the same, and her fiche takes
+    this position, with its score and address hash, when her first save creates it (the row then
+    goes). Kept apart rather than by creating her fiche early: a fiche row is what publishes her
+    (the public fiche and the search join it), and that is her first save's to do."""
+
+    __tablename__ = "address_positions"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "account_id"),
+        same_tenant("account_id", "accounts", ondelete="CASCADE"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.slug"))
+    account_id: Mapped[int]
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    geocoded_at: Mapped[datetime | None]
+    geocode_score: Mapped[float | None]
+    geocode_type: Mapped[str | None] = mapped_column(String(12))
+    geocode_label: Mapped[str | None] = mapped_column(String(300))
+    address_hash: Mapped[str | None] = mapped_column(String(64))
+    geocode_failed_at: Mapped[datetime | None]

@@ -26,6 +26,7 @@ from assmat.core.security import audit
 from assmat.core.security.audit import EventType
 from assmat.portal.agrement.models import Agrement
 from assmat.portal.profile.geo import find_commune, neighbours
+from assmat.portal.profile.geolocation import adopt_address_position
 from assmat.portal.profile.models import OFFER_CODES, Fiche
 from assmat.portal.profile.svgmap import MapFigure, Place, render_map
 from assmat.portal.publication.service import published_clause
@@ -183,6 +184,7 @@ async def save_fiche(db: AsyncSession, tenant: Tenant, account: Account, form: d
     if fiche is None:
         fiche = Fiche(tenant_id=tenant.slug, account_id=account.id, public_id=new_public_id())
         db.add(fiche)
+        await adopt_address_position(db, tenant, fiche)  # her address may be located already
     texts = {column: values.pop(column) for _name, column, _label in TEXTS}
     if not publication.show_rates:  # the tenant hides rates: what she typed before stays as it was
         for _name, column, _range in RATES:

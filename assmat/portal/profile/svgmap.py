@@ -37,13 +37,22 @@ class MapFigure:
     approximate: bool
 
 
-def project(latitude: float, longitude: float, centre: tuple[float, float]) -> tuple[float, float]:
+def project(latitude: float, longitude: float, centre: tuple[float, float],
+            px_per_km: float = PX_PER_KM) -> tuple[float, float]:
     """Pixel position of a point on a drawing centred on `centre` (equirectangular: exact enough
-    over a few kilometres), north up."""
+    over a few kilometres), north up, `px_per_km` pixels a kilometre."""
     lat0, lon0 = centre
     east_km = (longitude - lon0) * KM_PER_DEGREE_LON_EQUATOR * math.cos(math.radians(lat0))
     north_km = (latitude - lat0) * KM_PER_DEGREE_LAT
-    return WIDTH / 2 + east_km * PX_PER_KM, HEIGHT / 2 - north_km * PX_PER_KM
+    return WIDTH / 2 + east_km * px_per_km, HEIGHT / 2 - north_km * px_per_km
+
+
+def unproject(x: float, y: float, centre: tuple[float, float], px_per_km: float = PX_PER_KM) -> tuple[float, float]:
+    """The inverse of `project`: the latitude and longitude under a pixel of the same drawing."""
+    lat0, lon0 = centre
+    east_km, north_km = (x - WIDTH / 2) / px_per_km, (HEIGHT / 2 - y) / px_per_km
+    return (lat0 + north_km / KM_PER_DEGREE_LAT,
+            lon0 + east_km / (KM_PER_DEGREE_LON_EQUATOR * math.cos(math.radians(lat0))))
 
 
 def _n(value: float) -> str:
@@ -124,8 +133,7 @@ def render_two_points(current: tuple[float, float] | None, requested: tuple[floa
     px_per_km = WIDTH / span_km
 
     def at(point: tuple[float, float]) -> tuple[float, float]:
-        x, y = project(point[0], point[1], centre)
-        return WIDTH / 2 + (x - WIDTH / 2) * px_per_km / PX_PER_KM, HEIGHT / 2 + (y - HEIGHT / 2) * px_per_km / PX_PER_KM
+        return project(point[0], point[1], centre, px_per_km)
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="correction-map" viewBox="0 0 {WIDTH} {HEIGHT}" '
@@ -148,3 +156,39 @@ def render_two_points(current: tuple[float, float] | None, requested: tuple[floa
                  f'{label}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+# The map she clicks on « Ma fiche » to place her home: PICKER_SPAN_KM wide around her current
+# position, so one pixel is about 3 m on the ground (a click lands within a few metres of where
+# she aimed on the drawing; staff check it against the national map before accepting).
+PICKER_SPAN_KM = 1.0
+PICKER_PX_PER_KM = WIDTH / PICKER_SPAN_KM
+PICKER_GRID_M = 100
+PICKER_SCALE_M = 200
+
+
+def render_picker(current_label: str) -> str:
+    """The clickable map of « Ma fiche »: her current position (a pin) at the centre of a
+    PICKER_SPAN_KM-wide drawing, a 100 m grid, a scale bar and the north; a standalone SVG
+    document (the image of an `<input type="image">`), with no coordinates in it. The point a
+    click stands for is `unproject(x, y, centre, PICKER_PX_PER_KM)` of the same centre."""
+    cx, cy = WIDTH / 2, HEIGHT / 2
+    step = PICKER_GRID_M / 1000 * PICKER_PX_PER_KM
+    grid = [f'M{_n(x)} 0V{HEIGHT}' for x in _ticks(WIDTH, step)] + [f'M0 {_n(y)}H{WIDTH}' for y in _ticks(HEIGHT, step)]
+    bar = PICKER_SCALE_M / 1000 * PICKER_PX_PER_KM
+    return "".join([
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}">',
+        f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="#eef3f6" stroke="#5b6770"/>',
+        f'<path d="{" ".join(grid)}" stroke="#c9d4db" stroke-width="1" fill="none"/>',
+        f'<path d="M{_n(cx)} {_n(cy)}l-7 -13a8 8 0 1 1 14 0z" fill="#5b6770" stroke="#ffffff" stroke-width="1.5"/>'
+        f'<circle cx="{_n(cx)}" cy="{_n(cy - 16)}" r="3" fill="#ffffff"/>',
+        f'<text x="{_n(cx)}" y="{_n(cy + 20)}" font-size="13" text-anchor="middle" fill="#1d252b" stroke="#eef3f6" '
+        f'stroke-width="3" paint-order="stroke">{escape(current_label)}</text>',
+        f'<path d="M10 {HEIGHT - 12}h{_n(bar)}M10 {HEIGHT - 16}v8M{_n(10 + bar)} {HEIGHT - 16}v8" '
+        f'stroke="#1d252b" stroke-width="2" fill="none"/>'
+        f'<text x="{_n(10 + bar / 2)}" y="{HEIGHT - 18}" font-size="13" text-anchor="middle" fill="#1d252b">'
+        f'{PICKER_SCALE_M} m</text>',
+        f'<path d="M{WIDTH - 20} 30l-7 14h14z" fill="#1d252b"/>'
+        f'<text x="{WIDTH - 20}" y="24" font-size="14" font-weight="bold" text-anchor="middle" fill="#1d252b">N</text>',
+        "</svg>",
+    ])

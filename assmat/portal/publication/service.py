@@ -336,7 +336,8 @@ async def apply_imported_choices(db: AsyncSession, tenant: Tenant, answers: dict
                                  by: str | None, dry_run: bool) -> ImportedChoices:
     """The file's « oui »/« non » per account id, recorded as register lines (source `import`)
     where they change her standing choice: in batches, one query for the states. A dry run
-    counts and writes nothing. The caller commits."""
+    counts and writes nothing. The caller commits, and refreshes the derived tables
+    (`fiche_changed`) once for the whole import."""
     result = ImportedChoices()
     publication = tenant.config.publication
     if publication is None or not answers:
@@ -378,7 +379,8 @@ async def apply_imported_choices(db: AsyncSession, tenant: Tenant, answers: dict
         await db.execute(update(PublicationState), list(batch))
     # One line for the run (the register holds each change, with its date and source).
     audit.record(db, slug, EventType.PUBLICATION_IMPORTED, by=by, **result.recorded)
-    await fiche_changed(db, tenant, [event["account_id"] for event in events])
+    # No search refresh here: the import, the only caller, rewrites the tenant's entries once
+    # after all its changes (assmat.portal.imports.service).
     return result
 
 
