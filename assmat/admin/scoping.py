@@ -74,6 +74,8 @@ class ConsoleView(ConfirmedActions, ModelView):
     export_max_rows = 50_000
     page_size = 50
     list_template = "console_list.html"
+    # A page of the view's own that adds a row, linked above the list: (label, route identity).
+    add_page: ClassVar[tuple[str, str] | None] = None
     column_type_formatters = TYPE_FORMATTERS
 
     def may_act(self, request: Request) -> bool:

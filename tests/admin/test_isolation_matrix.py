@@ -340,7 +340,7 @@ def test_the_matrix_covers_every_registered_view_route_and_action(app):
     assert [type(view) for view in console.views] == VIEWS
     routes = {getattr(route, "path", None) for route in console.admin.routes}
     expected_custom = {"/vue-d-ensemble", "/import", "/import/simulation", "/import/appliquer", "/import/{run_id:id}",
-                       "/plateforme", "/message/ecrire", "/mot-de-passe-oublie", "/liste-mairies", "/liste-mairies/csv",
+                       "/plateforme", "/plateforme/administrateurs/nouveau", "/message/ecrire", "/mot-de-passe-oublie", "/liste-mairies", "/liste-mairies/csv",
                        "/photo/miniature/{pk}", "/photo/image/{pk}"}
     for view in MODEL_VIEWS:
         # Every tenant's rows of the view's model are built by make_rows, B's searchable in SEARCH_NEEDLE.
@@ -555,7 +555,8 @@ def to_console_login(response) -> bool:
 
 
 CONSOLE_PAGES = ["/admin/", "/admin/vue-d-ensemble", "/admin/account/list", "/admin/audit/list", "/admin/import",
-                 "/admin/audit/export/csv", "/admin/plateforme", "/admin/tenant-admin/list"]
+                 "/admin/audit/export/csv", "/admin/plateforme", "/admin/tenant-admin/list",
+                 "/admin/plateforme/administrateurs/nouveau"]
 
 
 def test_a_portal_session_gives_no_console_access(portal_for, console_for, app):
