@@ -11,18 +11,20 @@ from dataclasses import replace
 from typing import Any
 
 from markupsafe import Markup, escape
-from sqladmin import action
+from sqladmin import action, expose
 from sqlalchemy import ColumnElement, and_, case, or_, select
 from starlette.requests import Request
 from starlette.responses import Response
 
 from assmat.admin.actions import Done, Page, action_button
+from assmat.admin.letters import PrintedLetter, printed_letter
 from assmat.admin.backend import console_user
 from assmat.admin.filters import ChoiceFilter
 from assmat.admin.scoping import TenantScopedView
 from assmat.auth import staff_actions
 from assmat.auth.context import auth_context
 from assmat.auth.models import Account
+from assmat.core import clock
 from assmat.core.security.models import AuditEvent
 
 # An account's state, for the list and for the overview's counts: the first state whose test
@@ -35,6 +37,8 @@ STATES: list[tuple[str, Any, ColumnElement[bool]]] = [
      or_(Account.must_change_password.is_(True), Account.needs_security_update.is_(True))),
 ]
 ACTIVE = "actif"
+# Letters printed in one document at most: a print run staff can check, and a form that stays small.
+LETTERS_PER_DOCUMENT = 300
 
 
 def account_state(account: Account) -> str:
@@ -79,6 +83,7 @@ class AccountView(TenantScopedView, model=Account):
         ChoiceFilter("not_activated", "Non activé", {
             "true": ("oui", Account.activated_at.is_(None)), "false": ("non", Account.activated_at.is_not(None)),
         }),
+        ChoiceFilter("letter_due", "Courrier à imprimer", {"true": ("oui", staff_actions.awaiting_letter())}),
         ChoiceFilter("disabled", "Désactivé", {
             "true": ("oui", Account.disabled_at.is_not(None)), "false": ("non", Account.disabled_at.is_(None)),
         }),
@@ -91,6 +96,7 @@ class AccountView(TenantScopedView, model=Account):
         Account.must_change_password, Account.terms_accepted_at,
     ]
     details_template = "account_details.html"
+    menu_links = (("Courriers à imprimer", "view-account-letters_due"),)
     action_labels = {
         "unlock": "Débloquer",
         "send_reset": "Envoyer une réinitialisation",
@@ -141,14 +147,28 @@ class AccountView(TenantScopedView, model=Account):
     async def resend_activation(self, request: Request) -> Response:
         return await self.confirm(request, "resend_activation")
 
-    @action(name="letter", label="Imprimer le courrier", add_in_detail=True, add_in_list=False)
+    @action(name="letter", label="Imprimer le courrier", add_in_detail=True, add_in_list=True)
     async def letter(self, request: Request) -> Response:
         return await self.confirm(request, "letter")
+
+    @expose("/courriers", methods=["GET"])
+    async def letters_due(self, request: Request) -> Response:
+        """« Courriers à imprimer »: every account still awaiting its letter (an import's new
+        accounts), confirmed on one page, then printed as one document by the letter action."""
+        self._require_actor(request)
+        async with request.app.state.sessionmaker() as db:
+            rows = list((await db.scalars(
+                self.list_query(request).where(staff_actions.awaiting_letter())
+                .order_by(Account.identifier, Account.id).limit(LETTERS_PER_DOCUMENT + 1)
+            )).all())
+        return await self._confirmation(request, "letter", rows[:LETTERS_PER_DOCUMENT],
+                                        more=len(rows) > LETTERS_PER_DOCUMENT)
 
     async def perform(self, request: Request, db, name: str, rows: list[Account], by: str) -> Done:
         tenant = request.scope["tenant"]
         ctx = auth_context(db, tenant, request.app.state.hasher, request.app.state.settings)
-        letters: list[tuple[Account, str]] = []
+        letters: list[PrintedLetter] = []
+        today = clock.today()
         unlocked = 0
         for account in rows:
             if name == "unlock":
@@ -160,10 +180,10 @@ class AccountView(TenantScopedView, model=Account):
             elif name == "resend_activation":
                 if not await staff_actions.staff_resend_activation(ctx, account, by):
                     unlocked += account.locked_at is not None  # staff_letter lifts the lock
-                    letters.append((account, await staff_actions.staff_letter(ctx, account, by)))
+                    letters.append(printed_letter(tenant, account, await staff_actions.staff_letter(ctx, account, by), today))
             elif name == "letter":
                 unlocked += account.locked_at is not None  # staff_letter lifts the lock
-                letters.append((account, await staff_actions.staff_letter(ctx, account, by)))
+                letters.append(printed_letter(tenant, account, await staff_actions.staff_letter(ctx, account, by), today))
         done = Done(len(rows), unlocked=unlocked, mail_failed=len(ctx.mail_failures))
         if not letters:
             return done

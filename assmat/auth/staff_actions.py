@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, and_, exists, update
 
 from assmat.auth import credentials, recovery
 from assmat.auth.context import ACTIVATION, LETTER_TTL, AuthContext, full_name, hours
@@ -18,6 +18,16 @@ from assmat.core.i18n import gettext as _
 from assmat.core.mail.address import plain_address
 from assmat.core.security import audit
 from assmat.core.security.audit import EventType
+from assmat.core.security.models import AuditEvent
+
+
+def awaiting_letter() -> ColumnElement[bool]:
+    """Accounts whose letter is still to print: never signed in with a password of their own,
+    not disabled, and never printed one (an import's new accounts, in the `letter` mode).
+    Correlated to the account's row, so it runs inside a tenant's scoped query."""
+    printed = exists().where(AuditEvent.tenant_id == Account.tenant_id, AuditEvent.account_id == Account.id,
+                             AuditEvent.type == EventType.LETTER_PRINTED.value)
+    return and_(Account.activated_at.is_(None), Account.disabled_at.is_(None), ~printed)
 
 
 async def create_account(

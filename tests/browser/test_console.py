@@ -260,3 +260,44 @@ def test_a_super_admin_adds_a_tenant_admin_who_chooses_a_password_then_sends_the
     page.get_by_label("Mot de passe").fill(chosen)
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url(live_server.url("cestas", "/admin/vue-d-ensemble"))
+
+
+def test_gers_staff_print_every_letter_due_as_one_document_and_a_letter_opens_the_first_sign_in(
+        live_server, live_accounts, page: Page, browser) -> None:
+    """« Courriers à imprimer » above the accounts list, confirmed by its button: one document,
+    a page per account, dated and worded as seed 000's letter; its password opens the forced change."""
+    staff = f"agent-{uuid.uuid4().hex[:8]}@gers.fr"
+    create_console_admin(live_server, "gers", staff, CONSOLE_PASSWORD)
+    identifiers = [new_identifier() for _ in range(2)]
+    for identifier in identifiers:
+        live_accounts.create("gers", identifier)  # imported: no password, awaiting its letter
+    page.goto(live_server.url("gers", "/admin/login"))
+    page.get_by_label("Adresse email").fill(staff)
+    page.get_by_label("Mot de passe").fill(CONSOLE_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(live_server.url("gers", "/admin/vue-d-ensemble"))
+    page.goto(live_server.url("gers", "/admin/account/list"))
+    page.get_by_role("link", name="Courriers à imprimer").click()
+    expect(page.get_by_role("heading", name="Imprimer le courrier : confirmation")).to_be_visible()
+    for identifier in identifiers:
+        expect(page.get_by_text(identifier, exact=False)).to_be_visible()
+    page.get_by_role("button", name="Confirmer : Imprimer le courrier").click()
+    letters = page.locator("article.letter")
+    expect(letters.first).to_be_visible()
+    ours = [letters.filter(has_text=identifier) for identifier in identifiers]
+    for letter in ours:
+        expect(letter).to_contain_text("Auch, le ")
+        expect(letter).to_contain_text("Objet : site de publication des assistants maternels")
+        expect(letter).to_contain_text("Lettre expédiée en recommandé avec A.R.")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "letters-1280.png"), full_page=False)
+    password = re.search(r"Mot de passe : (\S+)", ours[0].inner_text()).group(1)
+
+    portal = browser.new_page(locale="fr-FR")
+    try:
+        portal.goto(live_server.url("gers", "/connexion"))
+        sign_in(portal, identifiers[0], password)
+        portal.wait_for_url(live_server.url("gers", "/changement-mot-de-passe"))
+        expect(portal.get_by_role("status").filter(has_text=FIRST_LOGIN)).to_be_visible()
+    finally:
+        portal.close()
