@@ -341,7 +341,8 @@ def test_the_matrix_covers_every_registered_view_route_and_action(app):
     routes = {getattr(route, "path", None) for route in console.admin.routes}
     expected_custom = {"/vue-d-ensemble", "/import", "/import/simulation", "/import/appliquer", "/import/{run_id:id}",
                        "/plateforme", "/plateforme/administrateurs/nouveau", "/message/ecrire", "/mot-de-passe-oublie", "/liste-mairies", "/liste-mairies/csv",
-                       "/photo/miniature/{pk}", "/photo/image/{pk}", "/account/courriers"}
+                       "/photo/miniature/{pk}", "/photo/image/{pk}", "/account/courriers",
+                       "/account/nouveau"}
     for view in MODEL_VIEWS:
         # Every tenant's rows of the view's model are built by make_rows, B's searchable in SEARCH_NEEDLE.
         assert view.model in SEARCH_NEEDLE, f"{view.__name__}: give make_rows a row of {view.model.__name__}"
@@ -554,7 +555,7 @@ def to_console_login(response) -> bool:
     return response.status_code == 302 and response.headers["location"].endswith("/admin/login")
 
 
-CONSOLE_PAGES = ["/admin/", "/admin/vue-d-ensemble", "/admin/account/list", "/admin/account/courriers", "/admin/audit/list", "/admin/import",
+CONSOLE_PAGES = ["/admin/", "/admin/vue-d-ensemble", "/admin/account/list", "/admin/account/courriers", "/admin/account/nouveau", "/admin/audit/list", "/admin/import",
                  "/admin/audit/export/csv", "/admin/plateforme", "/admin/tenant-admin/list",
                  "/admin/plateforme/administrateurs/nouveau"]
 

@@ -301,3 +301,32 @@ def test_gers_staff_print_every_letter_due_as_one_document_and_a_letter_opens_th
         expect(portal.get_by_role("status").filter(has_text=FIRST_LOGIN)).to_be_visible()
     finally:
         portal.close()
+
+
+def test_eure_et_loir_staff_create_an_account_through_the_form_at_360_px(live_server, page: Page) -> None:
+    """« Créer un compte » above the accounts list, its form through its visible button: a
+    missing birth date first (the PMI number's activation needs it), then the account."""
+    staff = f"agent-{uuid.uuid4().hex[:8]}@eurelien.fr"
+    create_console_admin(live_server, "eure-et-loir", staff, CONSOLE_PASSWORD)
+    number = f"{uuid.uuid4().int % 900000 + 100000}"
+    page.set_viewport_size({"width": 360, "height": 780})
+    page.goto(live_server.url("eure-et-loir", "/admin/login"))
+    page.get_by_label("Adresse email").fill(staff)
+    page.get_by_label("Mot de passe").fill(CONSOLE_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(live_server.url("eure-et-loir", "/admin/vue-d-ensemble"))
+    page.goto(live_server.url("eure-et-loir", "/admin/account/list"))
+    page.get_by_role("link", name="Créer un compte").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Créer un compte")
+    page.get_by_label("Identifiant").fill(number)
+    page.get_by_role("button", name="Créer le compte").click()
+    expect(page.get_by_role("alert")).to_contain_text("Indiquez la date de naissance")
+    expect(page.get_by_label("Identifiant")).to_have_value(number)
+    page.get_by_label("Madame").check()
+    page.get_by_label("Nom", exact=True).fill("Lefèvre")
+    page.get_by_label("Date de naissance").fill("03/04/1985")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "account-new-360.png"), full_page=True)
+    page.get_by_role("button", name="Créer le compte").click()
+    expect(page.get_by_role("status")).to_contain_text("Compte créé : la personne l'active elle-même sur le portail.")
+    expect(page.get_by_text(number).first).to_be_visible()
