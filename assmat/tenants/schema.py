@@ -485,6 +485,13 @@ class ImportColumns(Strict):
 
 class Import(Strict):
     delimiter: Literal[";", ",", "\t", "|"] = Field(";", description="Séparateur du fichier CSV.")
+    key: Literal["agrement_number", "email"] | None = Field(
+        None,
+        description="Colonne qui identifie le compte d'une ligne : le numéro d'agrément (lu comme l'identifiant "
+        "de connexion), ou l'adresse électronique quand c'est l'identifiant (login.identifier: email) ; le numéro "
+        "d'agrément reste alors obligatoire, pour l'agrément. Absente : email si login.identifier vaut email, "
+        "sinon agrement_number.",
+    )
     columns: ImportColumns = Field(
         default_factory=ImportColumns, description="Renommage des en-têtes : champ → en-tête du fichier."
     )
@@ -535,6 +542,11 @@ class TenantConfig(Strict):
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
 
+    @property
+    def import_key(self) -> str:
+        """The monthly file's column that names a row's account (see `Import.key`)."""
+        return self.import_.key or ("email" if self.login.identifier == "email" else "agrement_number")
+
     def offers(self, feature: str) -> bool:
         """Whether the portal has `feature`: a key of `features` turned on, or "publication"
         (the fiches are published: the section is present)."""
@@ -546,6 +558,9 @@ class TenantConfig(Strict):
     def _cross_field_rules(self) -> "TenantConfig":
         if self.first_login.accept_terms and not self.branding.legal.terms:
             raise ValueError("first_login.accept_terms exige branding.legal.terms")
+        if self.import_.key is not None and (self.import_.key == "email") != (self.login.identifier == "email"):
+            raise ValueError("import.key: email si et seulement si login.identifier: email (la clé du fichier est "
+                             "l'identifiant de connexion)")
         if (self.features.availability or self.features.public_search) and self.publication is None:
             raise ValueError("features.availability et features.public_search exigent une section publication")
         return self

@@ -578,3 +578,54 @@ def test_the_letter_action_is_offered_on_the_list_and_the_account_page(console_f
 async def _account_id(app, identifier: str):
     async with app.state.sessionmaker() as db:
         return (await db.execute(select(Account.id).where(Account.identifier == identifier))).one()
+
+
+def test_mon_enfant_s_file_is_keyed_by_the_email_its_assistants_sign_in_with(db):
+    """mon-enfant's identifier is the email (seed 004): its rows are keyed by the email column,
+    and the agrément number, still required, is the agrément's. Keyed by the number, every row
+    was rejected as « numéro d'agrément invalide »."""
+    report = db.import_("mon-enfant", csv_bytes(
+        row("66-2026-001", email="Anne.Martin@Example.org"), row("66-2026-002", email="paul@example.org"),
+        row("66-2026-003", email=""), row("66-2026-004", email="anne.martin@example.org"),
+        row("", email="sans.numero@example.org"), row("66-2026-001", email="autre@example.org")))
+    assert report.created == 2, report.rejected
+    reasons = {r.line: r.reason for r in report.rejected}
+    assert reasons == {
+        4: "adresse électronique manquante",
+        5: "adresse électronique anne.martin@example.org en double : déjà à la ligne 2",
+        6: "numéro d'agrément manquant",
+        7: "numéro d'agrément 66-2026-001 en double : déjà à la ligne 2",
+    }
+    accounts = db.accounts("mon-enfant")
+    assert sorted(accounts) == ["anne.martin@example.org", "paul@example.org"]
+    numbers = dict(db.all(select(Agrement.number, Account.identifier).join(Account, Account.id == Agrement.account_id)
+                          .where(Agrement.tenant_id == "mon-enfant")))
+    assert numbers == {"66-2026-001": "anne.martin@example.org", "66-2026-002": "paul@example.org"}
+
+    # Next month: the same email updates its account; a number already another's is refused.
+    again = db.import_("mon-enfant", csv_bytes(row("66-2026-001", "Martin-Roy", email="anne.martin@example.org"),
+                                               row("66-2026-002", email="nouvelle@example.org")))
+    assert again.updated == 1 and again.created == 0
+    assert [r.reason for r in again.rejected] == ["le numéro d'agrément 66-2026-002 est déjà celui d'un autre compte"]
+    assert db.accounts("mon-enfant")["anne.martin@example.org"].last_name == "Martin-Roy"
+
+
+def test_a_file_keyed_by_email_needs_both_columns(db):
+    header = ";".join(name for name in DEFAULT_HEADERS.values() if name != "email")
+    with pytest.raises(ImportFileError, match="« email » \\(adresse électronique\\) est introuvable"):
+        db.import_("mon-enfant", csv_bytes("66-2026-001;Mme;Martin;Anne;17/05/1980;0562000000;1 rue;66000;Perpignan;"
+                                           "01/01/2020;31/12/2030;3;oui", header=header))
+    header = ";".join(name for name in DEFAULT_HEADERS.values() if name != "numero_agrement")
+    with pytest.raises(ImportFileError, match="« numero_agrement » \\(numéro d'agrément\\) est introuvable"):
+        db.import_("mon-enfant", csv_bytes("Mme;Martin;Anne;17/05/1980;a@example.org;0562000000;1 rue;66000;Perpignan;"
+                                           "01/01/2020;31/12/2030;3;oui", header=header))
+
+
+def test_an_import_key_that_is_not_the_login_identifier_is_refused(tmp_path):
+    from assmat.tenants.loader import load_tenants
+
+    write_tenant(tmp_path, "neuf", {"login.identifier": "agrement_number", "import.key": "email"})
+    write_tenant(tmp_path, "autre", {"login.identifier": "email", "import.key": "agrement_number"})
+    loaded, errors = load_tenants(tmp_path)
+    assert loaded == {} and len(errors) == 2
+    assert all("import.key: email si et seulement si login.identifier: email" in str(e) for e in errors)
