@@ -443,11 +443,10 @@ def directory_rebuild(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def create_admin(settings: Settings, args: argparse.Namespace) -> int:
-    from assmat.auth.staff import SET_PASSWORD_TTL, AdminService
+    from assmat.auth.staff import AdminService
     from assmat.core.security.hashing import make_hasher
     from assmat.core.db.engine import make_engine, make_sessionmaker
     from assmat.core.mail.links import mail_base_url
-    from assmat.core.mail.outbox import enqueue
     from assmat.tenants.rows import sync_tenant_rows
 
     registry = _registry(settings)
@@ -465,13 +464,7 @@ def create_admin(settings: Settings, args: argparse.Namespace) -> int:
             await sync_tenant_rows(sessionmaker, registry)
             async with sessionmaker() as db:
                 service = AdminService(db, make_hasher(settings), tenant)
-                admin, token = await service.create(args.email, "super" if args.super else args.role)
-                url = f"{base}/admin/mot-de-passe/{token}"
-                await enqueue(db, tenant, "admin_set_password", admin.email, {
-                    "url": url, "ttl_hours": int(SET_PASSWORD_TTL.total_seconds() // 3600),
-                    # Bare: the mail gives it its French article (« la console du Département du Gers »).
-                    "console_name": tenant.config.name if tenant else "plateforme assmat",
-                }, base_url=base, platform_sender=settings.platform_mail_from)
+                await service.invite(args.email, "super" if args.super else args.role, base, settings.platform_mail_from)
                 await db.commit()
         finally:
             await engine.dispose()

@@ -11,18 +11,25 @@ from dataclasses import replace
 from typing import Any
 
 from markupsafe import Markup, escape
-from sqladmin import action
+from sqladmin import action, expose
 from sqlalchemy import ColumnElement, and_, case, or_, select
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.exceptions import HTTPException
+from starlette.responses import RedirectResponse, Response
 
 from assmat.admin.actions import Done, Page, action_button
+from assmat.admin.letters import PrintedLetter, printed_letter
 from assmat.admin.backend import console_user
 from assmat.admin.filters import ChoiceFilter
 from assmat.admin.scoping import TenantScopedView
 from assmat.auth import staff_actions
 from assmat.auth.context import auth_context
 from assmat.auth.models import Account
+from assmat.core import clock
+from assmat.core.dates import parse_french_date
+from assmat.core.i18n import gettext as _
+from assmat.web.csrf import csrf_token
+from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, read_form
 from assmat.core.security.models import AuditEvent
 
 # An account's state, for the list and for the overview's counts: the first state whose test
@@ -35,6 +42,55 @@ STATES: list[tuple[str, Any, ColumnElement[bool]]] = [
      or_(Account.must_change_password.is_(True), Account.needs_security_update.is_(True))),
 ]
 ACTIVE = "actif"
+KIND_LABELS = {"assistant": "Assistant maternel", "parent": "Famille"}
+NEW_ACCOUNT_FIELDS = ("type", "identifiant", "civilite", "nom", "prenom", "naissance", "email", "adresse", "code_postal",
+                      "commune")
+
+
+def kinds_of(config: Any) -> list[str]:
+    """The kinds of account staff may create here: its assistants and, where the portal has
+    them, families. Structures (MAM, relais) sign in by email, not with the assistants'
+    identifier: they are created with their structure, not here."""
+    return ["assistant", *(["parent"] if config.features.parents else [])]
+
+
+def new_account_request(tenant: Any, values: dict[str, str], errors: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The console form's values as `create_account`'s arguments, or the French message of each
+    wrong field. What the activation mode needs is required: the fields of the identity check,
+    the birth date with the PMI number."""
+    config = tenant.config
+    errors = dict(errors)
+    if values["type"] not in kinds_of(config):
+        errors["type"] = "Choisissez le type de compte."
+    identifier = values["identifiant"] or (values["email"] if config.login.identifier == "email" else "")
+    if not identifier:
+        errors["identifiant"] = "Indiquez l'identifiant."
+    birth_date = parse_french_date(values["naissance"]) if values["naissance"] else None
+    if values["naissance"] and birth_date is None:
+        errors["naissance"] = "Date de naissance attendue au format JJ/MM/AAAA."
+    needed = {"pmi_number_birthdate": ["birth_date"], "identity_check": list(config.activation.identity_fields or [])}
+    fields = {"last_name": "nom", "first_name": "prenom", "birth_date": "naissance", "email": "email"}
+    labels = {"nom": "le nom", "prenom": "le prénom", "naissance": "la date de naissance", "email": "l'adresse électronique"}
+    for field in needed.get(config.activation.mode, []):
+        key = fields[field]
+        if not values[key] and key not in errors:
+            errors[key] = f"Indiquez {labels[key]} : la personne en aura besoin pour activer son compte."
+    if values["civilite"] not in ("", "Madame", "Monsieur"):
+        errors["civilite"] = "Choisissez Madame ou Monsieur."
+    too_long = {"nom": 100, "prenom": 100, "adresse": 300, "code_postal": 10, "commune": 100, "email": 254}
+    for key, limit in too_long.items():
+        if len(values[key]) > limit:
+            errors.setdefault(key, f"{limit} caractères au plus.")
+    return {
+        "raw_identifier": identifier, "email": values["email"] or None, "kind": values["type"],
+        "first_name": values["prenom"] or None, "last_name": values["nom"] or None, "birth_date": birth_date,
+        "civility": values["civilite"] or None, "address": values["adresse"] or None,
+        "postal_code": values["code_postal"] or None, "city": values["commune"] or None,
+    }, errors
+
+
+# Letters printed in one document at most: a print run staff can check, and a form that stays small.
+LETTERS_PER_DOCUMENT = 300
 
 
 def account_state(account: Account) -> str:
@@ -79,6 +135,7 @@ class AccountView(TenantScopedView, model=Account):
         ChoiceFilter("not_activated", "Non activé", {
             "true": ("oui", Account.activated_at.is_(None)), "false": ("non", Account.activated_at.is_not(None)),
         }),
+        ChoiceFilter("letter_due", "Courrier à imprimer", {"true": ("oui", staff_actions.awaiting_letter())}),
         ChoiceFilter("disabled", "Désactivé", {
             "true": ("oui", Account.disabled_at.is_not(None)), "false": ("non", Account.disabled_at.is_(None)),
         }),
@@ -91,6 +148,7 @@ class AccountView(TenantScopedView, model=Account):
         Account.must_change_password, Account.terms_accepted_at,
     ]
     details_template = "account_details.html"
+    menu_links = (("Créer un compte", "view-account-new_account"), ("Courriers à imprimer", "view-account-letters_due"))
     action_labels = {
         "unlock": "Débloquer",
         "send_reset": "Envoyer une réinitialisation",
@@ -141,14 +199,72 @@ class AccountView(TenantScopedView, model=Account):
     async def resend_activation(self, request: Request) -> Response:
         return await self.confirm(request, "resend_activation")
 
-    @action(name="letter", label="Imprimer le courrier", add_in_detail=True, add_in_list=False)
+    @action(name="letter", label="Imprimer le courrier", add_in_detail=True, add_in_list=True)
     async def letter(self, request: Request) -> Response:
         return await self.confirm(request, "letter")
+
+    @expose("/courriers", methods=["GET"])
+    async def letters_due(self, request: Request) -> Response:
+        """« Courriers à imprimer »: every account still awaiting its letter (an import's new
+        accounts), confirmed on one page, then printed as one document by the letter action."""
+        self._require_actor(request)
+        async with request.app.state.sessionmaker() as db:
+            rows = list((await db.scalars(
+                self.list_query(request).where(staff_actions.awaiting_letter())
+                .order_by(Account.identifier, Account.id).limit(LETTERS_PER_DOCUMENT + 1)
+            )).all())
+        return await self._confirmation(request, "letter", rows[:LETTERS_PER_DOCUMENT],
+                                        more=len(rows) > LETTERS_PER_DOCUMENT)
+
+    @expose("/nouveau", methods=["GET", "POST"])
+    async def new_account(self, request: Request) -> Response:
+        """« Créer un compte »: one account of a kind this portal has, then what the tenant's
+        activation mode says: its letter, printed at once (`letter`), or an activation link
+        mailed to it (the self-activation modes; without an address, she activates on the portal)."""
+        by = self._require_actor(request)
+        tenant = request.scope["tenant"]
+        values = dict.fromkeys(NEW_ACCOUNT_FIELDS, "") | {"type": "assistant"}
+        errors: dict[str, str] = {}
+        if request.method == "POST":
+            try:
+                form = await read_form(request)
+            except CsrfFailed:
+                raise HTTPException(403, detail=expired_form_message()) from None
+            except BadForm as exc:
+                form, errors["form"] = {}, exc.message
+            values = {key: " ".join(form.get(key, "").split()) for key in values}
+            request_, errors = new_account_request(tenant, values, errors)
+            if not errors:
+                async with request.app.state.sessionmaker() as db:
+                    ctx = auth_context(db, tenant, request.app.state.hasher, request.app.state.settings)
+                    try:
+                        account, _password = await staff_actions.create_account(ctx, **request_, by=by)
+                    except ValueError as exc:
+                        errors["email" if str(exc) == _("Please enter a valid email address.") else "identifiant"] = str(exc)
+                    else:
+                        if tenant.config.activation.mode == "letter":
+                            letter = printed_letter(tenant, account, await staff_actions.staff_letter(ctx, account, by),
+                                                    clock.today())
+                            shown = await self._action_page(request, Page("letter.html", {
+                                "letters": [letter], "tenant": tenant, "config": tenant.config, "unlocked": 0}))
+                            await db.commit()
+                            return shown
+                        sent = await staff_actions.staff_resend_activation(ctx, account, by)
+                        await db.commit()
+                        url = request.url_for("admin:details", identity=self.identity, pk=str(account.id))
+                        return RedirectResponse(f"{url}?cree={'lien' if sent else 'portail'}", status_code=303)
+        return await self._admin_ref.templates.TemplateResponse(request, "account_new.html", {
+            "title": "Créer un compte", "values": values, "errors": errors,
+            "kinds": [(kind, KIND_LABELS[kind]) for kind in kinds_of(tenant.config)],
+            "identifier_is_email": tenant.config.login.identifier == "email",
+            "letter_mode": tenant.config.activation.mode == "letter", "csrf_value": csrf_token(request),
+        }, status_code=400 if errors else 200)
 
     async def perform(self, request: Request, db, name: str, rows: list[Account], by: str) -> Done:
         tenant = request.scope["tenant"]
         ctx = auth_context(db, tenant, request.app.state.hasher, request.app.state.settings)
-        letters: list[tuple[Account, str]] = []
+        letters: list[PrintedLetter] = []
+        today = clock.today()
         unlocked = 0
         for account in rows:
             if name == "unlock":
@@ -160,10 +276,10 @@ class AccountView(TenantScopedView, model=Account):
             elif name == "resend_activation":
                 if not await staff_actions.staff_resend_activation(ctx, account, by):
                     unlocked += account.locked_at is not None  # staff_letter lifts the lock
-                    letters.append((account, await staff_actions.staff_letter(ctx, account, by)))
+                    letters.append(printed_letter(tenant, account, await staff_actions.staff_letter(ctx, account, by), today))
             elif name == "letter":
                 unlocked += account.locked_at is not None  # staff_letter lifts the lock
-                letters.append((account, await staff_actions.staff_letter(ctx, account, by)))
+                letters.append(printed_letter(tenant, account, await staff_actions.staff_letter(ctx, account, by), today))
         done = Done(len(rows), unlocked=unlocked, mail_failed=len(ctx.mail_failures))
         if not letters:
             return done

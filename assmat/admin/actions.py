@@ -103,12 +103,13 @@ class ConfirmedActions:
         return await self._confirmation(request, name, rows)
 
     async def _confirmation(self, request: Request, name: str, rows: list[Any], reason_error: str | None = None,
-                            status: int = 200) -> Response:
+                            status: int = 200, more: bool = False) -> Response:
         return await self._admin_ref.templates.TemplateResponse(request, "confirm_action.html", {
             "action_label": self.action_labels[name], "action_note": self.action_notes.get(name),
             "items": [self.describe(row) for row in rows], "pks": ",".join(str(row.id) for row in rows),
             "post_url": run_url(request, self.identity, name), "model_view": self,
             "reason_label": self.action_reasons.get(name), "reason_error": reason_error, "reason_max": self.REASON_MAX,
+            "more": more,
         }, status_code=status)
 
     @expose("/run/{action}", methods=["POST"])

@@ -9,10 +9,12 @@ from typing import Any
 from sqladmin import BaseView, action, expose
 from sqlalchemy import func, select
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.exceptions import HTTPException
+from starlette.responses import RedirectResponse, Response
 
 from assmat.core import clock
 from assmat.admin.actions import Done
+from assmat.admin.backend import console_user
 from assmat.admin.filters import TenantFilter
 from assmat.admin.formatting import fr_datetime
 from assmat.admin.scoping import PlatformView, is_platform_admin
@@ -20,8 +22,12 @@ from assmat.core.security import audit
 from assmat.core.security.audit import EventType
 from assmat.auth.models import Account, Admin
 from assmat.auth.sessions import end_all_sessions
+from assmat.auth.staff import AdminService
+from assmat.core.mail.links import mail_base_url
 from assmat.core.security.models import AuditEvent
 from assmat.tenants.models import TenantRow
+from assmat.web.csrf import csrf_token
+from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, read_form
 from assmat.tenants.advisories import advisories
 
 ROLE_LABELS = {"admin": "administrateur", "read_only": "lecture seule", "super": "super-administrateur"}
@@ -81,6 +87,48 @@ class PlatformTenantsView(BaseView):
             "title": "Collectivités", "tenants": summaries,
         })
 
+    @expose("/plateforme/administrateurs/nouveau", methods=["GET", "POST"], identity="platform-admin-new")
+    async def new_admin(self, request: Request) -> Response:
+        """« Ajouter un administrateur »: a tenant's console user, emailed a link to choose a
+        password (what `assmat create-admin` does)."""
+        if not is_platform_admin(request):
+            raise HTTPException(403)
+        registry, settings = request.app.state.registry, request.app.state.settings
+        values = {"collectivite": request.query_params.get("collectivite", ""), "email": "", "role": "admin"}
+        errors: dict[str, str] = {}
+        if request.method == "POST":
+            try:
+                form = await read_form(request)
+            except CsrfFailed:
+                raise HTTPException(403, detail=expired_form_message()) from None
+            except BadForm as exc:
+                errors["form"] = exc.message
+                form = {}
+            values = {key: form.get(key, "").strip() for key in values}
+            tenant = registry.get(values["collectivite"])
+            if not errors and tenant is None:
+                errors["collectivite"] = "Choisissez la collectivité."
+            if not errors and values["role"] not in ("admin", "read_only"):
+                errors["role"] = "Choisissez le rôle."
+            if not errors:
+                async with request.app.state.sessionmaker() as db:
+                    try:
+                        admin = await AdminService(db, request.app.state.hasher, tenant).invite(
+                            values["email"], values["role"], mail_base_url(settings, tenant), settings.platform_mail_from,
+                            by=console_user(request).admin.email)
+                    except ValueError as exc:
+                        errors["email"] = str(exc)
+                    else:
+                        await db.commit()
+                        url = request.url_for("admin:details", identity="tenant-admin", pk=str(admin.id))
+                        return RedirectResponse(f"{url}?cree=1", status_code=303)
+        tenants = sorted(((slug, tenant.config.name) for slug, tenant in registry.tenants.items()), key=lambda t: t[1])
+        return await self.templates.TemplateResponse(request, "platform_admin_new.html", {
+            "title": "Ajouter un administrateur", "tenants": tenants, "values": values, "errors": errors,
+            "roles": [(role, ROLE_LABELS[role]) for role in ("admin", "read_only")],
+            "csrf_value": csrf_token(request),
+        }, status_code=400 if errors else 200)
+
 
 def _admin_state(admin: Admin) -> str:
     if admin.disabled_at is not None:
@@ -97,6 +145,8 @@ class TenantAdminView(PlatformView, model=Admin):
     name_plural = "Administrateurs des collectivités"
     icon = "fa-solid fa-user-shield"
     platform_rows = Admin.tenant_id.is_not(None)  # super-admins are managed with the CLI
+    menu_links = (("Ajouter un administrateur", "view-platform-admin-new"),)
+    details_template = "tenant_admin_details.html"
     column_list = [Admin.email, Admin.tenant_id, Admin.role, "state", Admin.last_login_at, Admin.created_at]
     column_details_list = [Admin.id, Admin.email, Admin.tenant_id, Admin.role, "state", Admin.failed_logins,
                            Admin.locked_at, Admin.disabled_at, Admin.last_login_at, Admin.created_at]
@@ -114,10 +164,13 @@ class TenantAdminView(PlatformView, model=Admin):
     column_sortable_list = [Admin.email, Admin.tenant_id, Admin.last_login_at, Admin.created_at]
     column_default_sort = [(Admin.tenant_id, False), (Admin.email, False)]
     column_filters = [TenantFilter(Admin.tenant_id)]
-    action_labels = {"disable": "Désactiver", "enable": "Réactiver", "unlock": "Débloquer"}
+    action_labels = {"disable": "Désactiver", "enable": "Réactiver", "unlock": "Débloquer",
+                     "send_link": "Envoyer le lien du mot de passe"}
     action_notes = {
         "disable": "Leurs sessions ouvertes dans la console sont fermées aussitôt.",
         "unlock": "Leur compteur d'échecs repart de zéro : ils peuvent se connecter aussitôt.",
+        "send_link": "Chacun reçoit par courriel un nouveau lien, valable 48 heures, pour choisir son mot de passe ; "
+                     "les liens envoyés avant ne servent plus. Les accès désactivés ne reçoivent rien.",
     }
 
     def describe(self, row: Admin) -> str:
@@ -135,9 +188,22 @@ class TenantAdminView(PlatformView, model=Admin):
     async def unlock(self, request: Request) -> Response:
         return await self.confirm(request, "unlock")
 
+    @action(name="send_link", label="Envoyer le lien du mot de passe", add_in_detail=True, add_in_list=True)
+    async def send_link(self, request: Request) -> Response:
+        return await self.confirm(request, "send_link")
+
     async def perform(self, request: Request, db, name: str, rows: list[Admin], by: str) -> Done:
         changed = 0
         for admin in rows:
+            if name == "send_link":
+                tenant = request.app.state.registry.get(admin.tenant_id)
+                if admin.disabled_at is not None or tenant is None:  # None: its tenant left the configuration
+                    continue
+                settings = request.app.state.settings
+                await AdminService(db, request.app.state.hasher, tenant).send_set_password_link(
+                    admin, mail_base_url(settings, tenant), settings.platform_mail_from, by)
+                changed += 1
+                continue
             if name == "unlock":
                 # The way back from a console lockout: nothing else lifts it before it expires.
                 if admin.locked_at is None:

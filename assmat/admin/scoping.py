@@ -74,6 +74,9 @@ class ConsoleView(ConfirmedActions, ModelView):
     export_max_rows = 50_000
     page_size = 50
     list_template = "console_list.html"
+    # Pages of the view's own that act (add a row, print letters), linked above the list for
+    # staff who may act: (label, route name).
+    menu_links: ClassVar[tuple[tuple[str, str], ...]] = ()
     column_type_formatters = TYPE_FORMATTERS
 
     def may_act(self, request: Request) -> bool:

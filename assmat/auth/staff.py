@@ -90,7 +90,7 @@ class AdminService:
         query = query.where(Admin.tenant_id == self.tenant_id) if self.tenant_id else query.where(Admin.tenant_id.is_(None))
         return await self.db.scalar(query)
 
-    async def create(self, email: str, role: str) -> tuple[Admin, str]:
+    async def create(self, email: str, role: str, by: str | None = None) -> tuple[Admin, str]:
         """A console user and a set-password token (emailed by the caller)."""
         key = normalize_email(email)
         if key is None:
@@ -103,7 +103,8 @@ class AdminService:
         self.db.add(admin)
         await self.db.flush()
         token = await self.issue_set_password(admin)
-        audit.record(self.db, self.tenant_id, EventType.ADMIN_CREATED, role=role, admin_email=admin.email)
+        audit.record(self.db, self.tenant_id, EventType.ADMIN_CREATED, role=role, admin_email=admin.email,
+                     **({"by": by} if by else {}))
         return admin, token
 
     async def issue_set_password(
@@ -112,6 +113,27 @@ class AdminService:
         """A link to choose a password; every other live link of the console user dies."""
         await self.tokens.revoke(admin.principal, SET_PASSWORD, RESET)
         return await self.tokens.issue(purpose, admin.principal, ttl)
+
+    async def invite(self, email: str, role: str, base_url: str, platform_sender: str, by: str | None = None) -> Admin:
+        """A console user, emailed a link to choose a password (`assmat create-admin` and the
+        platform console). ValueError, in French, for a bad address or one already there."""
+        admin, token = await self.create(email, role, by)
+        await self._mail_set_password(admin, token, base_url, platform_sender)
+        return admin
+
+    async def send_set_password_link(self, admin: Admin, base_url: str, platform_sender: str, by: str) -> None:
+        """A new link to choose a password (the first one expired, or was lost); the previous
+        links die. The mail waits in the outbox if it cannot leave now."""
+        token = await self.issue_set_password(admin)
+        await self._mail_set_password(admin, token, base_url, platform_sender)
+        audit.record(self.db, self.tenant_id, EventType.ADMIN_SET_PASSWORD_SENT, admin_email=admin.email, by=by)
+
+    async def _mail_set_password(self, admin: Admin, token: str, base_url: str, platform_sender: str) -> None:
+        await enqueue(self.db, self.tenant, "admin_set_password", admin.email, {
+            "url": f"{base_url}/admin/mot-de-passe/{token}", "ttl_hours": int(SET_PASSWORD_TTL.total_seconds() // 3600),
+            # Bare: the mail gives it its French article (« la console du Département du Gers »).
+            "console_name": self.tenant.config.name if self.tenant else "plateforme assmat",
+        }, base_url=base_url, platform_sender=platform_sender)
 
     async def request_reset(self, email: object, base_url: str, ip: str | None, platform_sender: str) -> None:
         """A console's « Mot de passe oublié ? »: a single-use link to choose a new password,

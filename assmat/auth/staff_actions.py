@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, and_, exists, update
 
 from assmat.auth import credentials, recovery
 from assmat.auth.context import ACTIVATION, LETTER_TTL, AuthContext, full_name, hours
@@ -18,6 +18,16 @@ from assmat.core.i18n import gettext as _
 from assmat.core.mail.address import plain_address
 from assmat.core.security import audit
 from assmat.core.security.audit import EventType
+from assmat.core.security.models import AuditEvent
+
+
+def awaiting_letter() -> ColumnElement[bool]:
+    """Accounts whose letter is still to print: never signed in with a password of their own,
+    not disabled, and never printed one (an import's new accounts, in the `letter` mode).
+    Correlated to the account's row, so it runs inside a tenant's scoped query."""
+    printed = exists().where(AuditEvent.tenant_id == Account.tenant_id, AuditEvent.account_id == Account.id,
+                             AuditEvent.type == EventType.LETTER_PRINTED.value)
+    return and_(Account.activated_at.is_(None), Account.disabled_at.is_(None), ~printed)
 
 
 async def create_account(
@@ -30,6 +40,11 @@ async def create_account(
     birth_date: date | None = None,
     kind: str = "assistant",
     with_temporary_password: bool = False,
+    civility: str | None = None,
+    address: str | None = None,
+    postal_code: str | None = None,
+    city: str | None = None,
+    by: str | None = None,
 ) -> tuple[Account, str | None]:
     """An account as staff create it: ready for the tenant's activation mode; with a
     temporary password (letter mode) that is returned once, to print."""
@@ -44,7 +59,8 @@ async def create_account(
     email = plain_address(email) if email else None
     account = Account(
         tenant_id=ctx.tenant.slug, kind=kind, identifier=identifier, email=email, email_key=email_key,
-        first_name=first_name, last_name=last_name, birth_date=birth_date, created_at=clock.now(),
+        first_name=first_name, last_name=last_name, birth_date=birth_date, civility=civility, address=address,
+        postal_code=postal_code, city=city, created_at=clock.now(),
     )
     ctx.db.add(account)
     await ctx.db.flush()
@@ -52,7 +68,7 @@ async def create_account(
     if with_temporary_password:
         password = await credentials.issue_temporary_password(ctx, account, LETTER_TTL, reason="letter")
     audit.record(ctx.db, ctx.tenant.slug, EventType.ACCOUNT_CREATED, account_id=account.id, kind=kind,
-                 with_temporary_password=with_temporary_password)
+                 with_temporary_password=with_temporary_password, **({"by": by} if by else {}))
     await ctx.db.commit()
     return account, password
 

@@ -277,6 +277,44 @@ class Activation(Strict):
         return self
 
 
+_LETTER_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+def _letter_text(value: list[str]) -> list[str]:
+    for text in value:
+        if not text.strip():
+            raise ValueError("un paragraphe vide")
+        unknown = {name for name in _LETTER_PLACEHOLDER.findall(text) if name != "civilite"}
+        if unknown or text.count("{") != text.count("}"):
+            raise ValueError("seul {civilite} peut figurer entre accolades (« Madame », « Monsieur » ou « Madame, Monsieur »)")
+    return value
+
+
+LetterText = Annotated[list[str], AfterValidator(_letter_text)]
+
+
+class Letter(Strict):
+    """The printed letter that gives an account its identifier and temporary password (seed
+    000: « Auch, le 9 octobre 2025 », « Objet : … », signed by the Président)."""
+
+    place: str | None = Field(None, description="Ville de la date : « Auch » donne « Auch, le 9 octobre 2025 ».")
+    letterhead: list[str] = Field(
+        [], description="Lignes de l'en-tête de l'expéditeur (service, affaire suivie par, téléphone) ; "
+        "vide : l'éditeur, l'adresse et le téléphone de branding."
+    )
+    mention: str | None = Field(None, description="Mention d'envoi, par exemple « Lettre expédiée en recommandé avec A.R. ».")
+    subject: str | None = Field(None, description="Objet du courrier ; absent : le sous-titre ou le nom du service.")
+    before_credentials: LetterText = Field(
+        [], description="Paragraphes avant l'identifiant et le mot de passe ; {civilite} devient « Madame », "
+        "« Monsieur » ou « Madame, Monsieur » ; vide : le texte par défaut."
+    )
+    after_credentials: LetterText = Field(
+        [], description="Paragraphes après l'identifiant et le mot de passe, formule de politesse comprise ; "
+        "vide : le texte par défaut."
+    )
+    signature: list[str] = Field([], description="Lignes de la signature ; vide : le directeur de la publication.")
+
+
 class FirstLogin(Strict):
     change_password: bool = Field(True, description="Un mot de passe provisoire doit être changé à la connexion.")
     accept_terms: bool = Field(False, description="Faire accepter les conditions d'utilisation (legal.terms).")
@@ -447,6 +485,13 @@ class ImportColumns(Strict):
 
 class Import(Strict):
     delimiter: Literal[";", ",", "\t", "|"] = Field(";", description="Séparateur du fichier CSV.")
+    key: Literal["agrement_number", "email"] | None = Field(
+        None,
+        description="Colonne qui identifie le compte d'une ligne : le numéro d'agrément (lu comme l'identifiant "
+        "de connexion), ou l'adresse électronique quand c'est l'identifiant (login.identifier: email) ; le numéro "
+        "d'agrément reste alors obligatoire, pour l'agrément. Absente : email si login.identifier vaut email, "
+        "sinon agrement_number.",
+    )
     columns: ImportColumns = Field(
         default_factory=ImportColumns, description="Renommage des en-têtes : champ → en-tête du fichier."
     )
@@ -475,6 +520,7 @@ class TenantConfig(Strict):
     lockout: Lockout = Field(default_factory=Lockout, description="Blocage après des échecs de connexion.")
     password_reset: PasswordReset = Field(default_factory=PasswordReset, description="Mot de passe oublié.")
     activation: Activation = Field(default_factory=Activation, description="Première activation d'un compte.")
+    letter: Letter = Field(default_factory=Letter, description="Courrier imprimé qui donne l'identifiant et le mot de passe provisoire.")
     first_login: FirstLogin = Field(default_factory=FirstLogin, description="Étapes imposées à la première connexion.")
     session: Session = Field(default_factory=Session, description="Durées des sessions.")
     messages: Annotated[dict[str, str], AfterValidator(_known_message_ids)] = Field({}, description="Textes remplacés, par identifiant de message.")
@@ -496,6 +542,11 @@ class TenantConfig(Strict):
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
 
+    @property
+    def import_key(self) -> str:
+        """The monthly file's column that names a row's account (see `Import.key`)."""
+        return self.import_.key or ("email" if self.login.identifier == "email" else "agrement_number")
+
     def offers(self, feature: str) -> bool:
         """Whether the portal has `feature`: a key of `features` turned on, or "publication"
         (the fiches are published: the section is present)."""
@@ -507,6 +558,9 @@ class TenantConfig(Strict):
     def _cross_field_rules(self) -> "TenantConfig":
         if self.first_login.accept_terms and not self.branding.legal.terms:
             raise ValueError("first_login.accept_terms exige branding.legal.terms")
+        if self.import_.key is not None and (self.import_.key == "email") != (self.login.identifier == "email"):
+            raise ValueError("import.key: email si et seulement si login.identifier: email (la clé du fichier est "
+                             "l'identifiant de connexion)")
         if (self.features.availability or self.features.public_search) and self.publication is None:
             raise ValueError("features.availability et features.public_search exigent une section publication")
         return self

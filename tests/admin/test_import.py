@@ -511,23 +511,121 @@ def test_the_import_page_lists_the_columns_of_the_tenants_own_mapping(console_fo
     assert "<code>statut_agrement</code> : statut de l'agrément (valide, en_renouvellement" in section
 
 
-def test_the_report_of_a_letter_tenant_points_to_the_account_pages_print_button(console_for, app):
+def test_after_an_import_staff_print_every_new_accounts_letter_as_one_dated_document(console_for, app, portal_for):
+    from assmat.admin.letters import french_date
+    from assmat.core import clock
+
     console = console_for("gers")
     create_admin(app, console.client, "gers", "agent@gers.fr", ADMIN_PASSWORD)
     console.login("agent@gers.fr", ADMIN_PASSWORD)
-    report = html.unescape(upload(console, csv_bytes(row("AGR-2026-0700"))).text)
-    assert "action « Imprimer le courrier »" not in report  # the list has no such action
-    assert "puis cliquez sur le bouton « Imprimer le courrier »" in report and "<li>AGR-2026-0700</li>" in report
-    # …and the button is where the report says: on the account's page.
+    report = html.unescape(upload(console, csv_bytes(row("AGR-2026-0700"), row("AGR-2026-0701", civility="M.",
+                                                                                 first="Paul", last="Durand"))).text)
+    assert "<li>AGR-2026-0700</li>" in report and "Imprimer les courriers à imprimer" not in report  # a dry run
     envoi = html.unescape(ENVOI.search(report).group(1))
+    applied = console.client.get(apply(console, envoi).headers["location"])
+    link = re.search(r'href="([^"]*/admin/account/courriers)"[^>]*>Imprimer les courriers à imprimer</a>', applied.text)
+    assert link, applied.text
+
+    # One page confirms the two accounts awaiting their letter; one POST prints both.
+    confirm = html.unescape(console.client.get(link.group(1)).text)
+    assert "Éléments concernés (2)" in confirm and "AGR-2026-0700 — Anne Martin" in confirm
+    pks = re.search(r'name="pks" value="([^"]+)"', confirm).group(1)
+    printed = console.client.post("/admin/account/run/letter", data={"csrf_token": console.csrf("/admin/account/list"),
+                                                                   "pks": pks})
+    assert printed.status_code == 200 and printed.headers["cache-control"].startswith("no-store")
+    letters = re.findall(r'<article class="letter">(.*?)</article>', printed.text, re.S)
+    assert len(letters) == 2
+    first = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", letters[0])).split())
+    # Seed 000's letter, dated the day it is printed.
+    assert f"Auch, le {french_date(clock.today())}" in first
+    assert "Lettre expédiée en recommandé avec A.R." in first and "DGA SOLIDARITÉ" in first
+    assert "Objet : site de publication des assistants maternels" in first
+    assert "Madame, Suite à votre agrément" in first and "Je vous prie de croire, Madame, à l'assurance" in first
+    assert "Philippe DUPOUY, Président du Conseil Départemental du Gers." in first
+    second = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", letters[1])).split())
+    assert "Monsieur, Suite" in second and "Je vous prie de croire, Monsieur," in second
+    password = re.search(r"Mot de passe : (\S+)", first).group(1)
+
+    # Printed: nothing awaits any more, and the letter's password opens the first sign-in.
+    again = html.unescape(console.client.get(link.group(1)).text)
+    assert "Aucun élément concerné." in again and 'name="pks"' not in again
+    assert "AGR-2026-0700" not in console.client.get("/admin/account/list", params={"letter_due": "true"}).text
+    gers = portal_for("gers")
+    signed = gers.login("AGR-2026-0700", password)
+    assert signed.status_code == 303 and signed.headers["location"].endswith("/changement-mot-de-passe")
+
+    # Another tenant's console sees none of them.
+    cestas = console_for("cestas")
+    create_admin(app, cestas.client, "cestas", "agent@cestas.fr", ADMIN_PASSWORD)
+    cestas.login("agent@cestas.fr", ADMIN_PASSWORD)
+    assert cestas.client.post("/admin/account/run/letter", data={"csrf_token": cestas.csrf("/admin/account/list"),
+                                                                "pks": pks}).status_code == 404
+
+
+def test_the_letter_action_is_offered_on_the_list_and_the_account_page(console_for, app):
+    console = console_for("gers")
+    create_admin(app, console.client, "gers", "agent@gers.fr", ADMIN_PASSWORD)
+    console.login("agent@gers.fr", ADMIN_PASSWORD)
+    envoi = html.unescape(ENVOI.search(upload(console, csv_bytes(row("AGR-2026-0700"))).text).group(1))
     assert apply(console, envoi).status_code == 303
     (account_id,) = console.client.portal.call(_account_id, app, "AGR-2026-0700")
     details = html.unescape(console.client.get(f"/admin/account/details/{account_id}").text)
     assert re.search(r'href="[^"]*/admin/account/action/letter\?pks=\d+"[^>]*>\s*Imprimer le courrier\s*</a>', details)
-    listing = html.unescape(console.client.get("/admin/account/list").text)
-    assert "Imprimer le courrier" not in listing
+    listing = html.unescape(console.client.get("/admin/account/list", params={"letter_due": "true"}).text)
+    assert "Imprimer le courrier" in listing and "AGR-2026-0700" in listing
 
 
 async def _account_id(app, identifier: str):
     async with app.state.sessionmaker() as db:
         return (await db.execute(select(Account.id).where(Account.identifier == identifier))).one()
+
+
+def test_mon_enfant_s_file_is_keyed_by_the_email_its_assistants_sign_in_with(db):
+    """mon-enfant's identifier is the email (seed 004): its rows are keyed by the email column,
+    and the agrément number, still required, is the agrément's. Keyed by the number, every row
+    was rejected as « numéro d'agrément invalide »."""
+    report = db.import_("mon-enfant", csv_bytes(
+        row("66-2026-001", email="Anne.Martin@Example.org"), row("66-2026-002", email="paul@example.org"),
+        row("66-2026-003", email=""), row("66-2026-004", email="anne.martin@example.org"),
+        row("", email="sans.numero@example.org"), row("66-2026-001", email="autre@example.org")))
+    assert report.created == 2, report.rejected
+    reasons = {r.line: r.reason for r in report.rejected}
+    assert reasons == {
+        4: "adresse électronique manquante",
+        5: "adresse électronique anne.martin@example.org en double : déjà à la ligne 2",
+        6: "numéro d'agrément manquant",
+        7: "numéro d'agrément 66-2026-001 en double : déjà à la ligne 2",
+    }
+    accounts = db.accounts("mon-enfant")
+    assert sorted(accounts) == ["anne.martin@example.org", "paul@example.org"]
+    numbers = dict(db.all(select(Agrement.number, Account.identifier).join(Account, Account.id == Agrement.account_id)
+                          .where(Agrement.tenant_id == "mon-enfant")))
+    assert numbers == {"66-2026-001": "anne.martin@example.org", "66-2026-002": "paul@example.org"}
+
+    # Next month: the same email updates its account; a number already another's is refused.
+    again = db.import_("mon-enfant", csv_bytes(row("66-2026-001", "Martin-Roy", email="anne.martin@example.org"),
+                                               row("66-2026-002", email="nouvelle@example.org")))
+    assert again.updated == 1 and again.created == 0
+    assert [r.reason for r in again.rejected] == ["le numéro d'agrément 66-2026-002 est déjà celui d'un autre compte"]
+    assert db.accounts("mon-enfant")["anne.martin@example.org"].last_name == "Martin-Roy"
+
+
+def test_a_file_keyed_by_email_needs_both_columns(db):
+    header = ";".join(name for name in DEFAULT_HEADERS.values() if name != "email")
+    with pytest.raises(ImportFileError, match="« email » \\(adresse électronique\\) est introuvable"):
+        db.import_("mon-enfant", csv_bytes("66-2026-001;Mme;Martin;Anne;17/05/1980;0562000000;1 rue;66000;Perpignan;"
+                                           "01/01/2020;31/12/2030;3;oui", header=header))
+    header = ";".join(name for name in DEFAULT_HEADERS.values() if name != "numero_agrement")
+    with pytest.raises(ImportFileError, match="« numero_agrement » \\(numéro d'agrément\\) est introuvable"):
+        db.import_("mon-enfant", csv_bytes("Mme;Martin;Anne;17/05/1980;a@example.org;0562000000;1 rue;66000;Perpignan;"
+                                           "01/01/2020;31/12/2030;3;oui", header=header))
+
+
+def test_an_import_key_that_is_not_the_login_identifier_is_refused(tmp_path):
+    from assmat.tenants.loader import load_tenants
+
+    write_tenant(tmp_path, "neuf", {"login.identifier": "agrement_number", "import.key": "email"})
+    write_tenant(tmp_path, "autre", {"login.identifier": "email", "import.key": "agrement_number"})
+    loaded, errors = load_tenants(tmp_path)
+    assert loaded == {} and len(errors) == 2
+    assert all("import.key: email si et seulement si login.identifier: email" in str(e) for e in errors)

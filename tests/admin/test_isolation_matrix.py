@@ -340,8 +340,9 @@ def test_the_matrix_covers_every_registered_view_route_and_action(app):
     assert [type(view) for view in console.views] == VIEWS
     routes = {getattr(route, "path", None) for route in console.admin.routes}
     expected_custom = {"/vue-d-ensemble", "/import", "/import/simulation", "/import/appliquer", "/import/{run_id:id}",
-                       "/plateforme", "/message/ecrire", "/mot-de-passe-oublie", "/liste-mairies", "/liste-mairies/csv",
-                       "/photo/miniature/{pk}", "/photo/image/{pk}"}
+                       "/plateforme", "/plateforme/administrateurs/nouveau", "/message/ecrire", "/mot-de-passe-oublie", "/liste-mairies", "/liste-mairies/csv",
+                       "/photo/miniature/{pk}", "/photo/image/{pk}", "/account/courriers",
+                       "/account/nouveau"}
     for view in MODEL_VIEWS:
         # Every tenant's rows of the view's model are built by make_rows, B's searchable in SEARCH_NEEDLE.
         assert view.model in SEARCH_NEEDLE, f"{view.__name__}: give make_rows a row of {view.model.__name__}"
@@ -554,8 +555,9 @@ def to_console_login(response) -> bool:
     return response.status_code == 302 and response.headers["location"].endswith("/admin/login")
 
 
-CONSOLE_PAGES = ["/admin/", "/admin/vue-d-ensemble", "/admin/account/list", "/admin/audit/list", "/admin/import",
-                 "/admin/audit/export/csv", "/admin/plateforme", "/admin/tenant-admin/list"]
+CONSOLE_PAGES = ["/admin/", "/admin/vue-d-ensemble", "/admin/account/list", "/admin/account/courriers", "/admin/account/nouveau", "/admin/audit/list", "/admin/import",
+                 "/admin/audit/export/csv", "/admin/plateforme", "/admin/tenant-admin/list",
+                 "/admin/plateforme/administrateurs/nouveau"]
 
 
 def test_a_portal_session_gives_no_console_access(portal_for, console_for, app):
@@ -882,3 +884,18 @@ def test_create_admin_super_signs_in_on_the_root_domain_only(database_url, tmp_p
     assert root.client.get("/admin/plateforme").status_code == 200
     for host in (A, B):
         assert console_for(host).login("root@assmat.example", "Plateforme#Solide2026").status_code == 400, host
+
+
+def test_the_letters_to_print_are_only_this_tenants(world, console_for, app):
+    """« Courriers à imprimer » lists A's accounts awaiting their letter, never B's; read-only
+    staff cannot print."""
+    ours, theirs = store(world.console, *(Account(
+        tenant_id=tenant, identifier=f"{tag}-courrier", first_name="Zoé", last_name=f"{tag}courrier",
+        created_at=clock.now()) for tenant, tag in ((A, A_TAG), (B, B_TAG))))
+    reader = signed_in(console_for, app, A, "lecteur-courrier@gers.fr", role="read_only")
+    before = snapshot(world.console)
+    page = world.console.client.get("/admin/account/courriers")
+    assert page.status_code == 200 and f"{A_TAG}-courrier" in page.text and leak_free(page.text)
+    assert str(theirs.id) not in re.search(r'name="pks" value="([^"]*)"', page.text).group(1).split(",")
+    assert reader.client.get("/admin/account/courriers").status_code == 403
+    assert changed_tables(before, snapshot(world.console)) == []

@@ -46,12 +46,13 @@ def test_the_platform_lists_every_tenant_with_its_counts(console_for, app, porta
     assert page.status_code == 200
     slugs = re.findall(r'<th scope="row"><code>([a-z0-9-]+)</code></th>', page.text)
     assert slugs == sorted(app.state.registry.tenants) and len(slugs) == 5
-    name, hosts, status, accounts, locked_count, admins, last_activity = tenant_row(page.text, "gers")
+    name, hosts, status, accounts, locked_count, admins, last_activity, add = tenant_row(page.text, "gers")
+    assert add == "Ajouter un administrateur (Département du Gers)"
     assert name == "Département du Gers" and "gers.localhost" in hosts and "assmat.gers.fr" in hosts
     assert status.startswith("en service") and "4 avertissement(s)" in status
     assert (accounts, locked_count, admins) == ("4", "1", "2") and last_activity != "aucune"
     assert tenant_row(page.text, "cestas")[3:6] == ["1", "0", "0"]
-    assert tenant_row(page.text, "eure-et-loir")[3:] == ["0", "0", "0", "aucune"]
+    assert tenant_row(page.text, "eure-et-loir")[3:7] == ["0", "0", "0", "aucune"]
 
 
 def test_super_admins_disable_and_enable_a_tenant_admin(console_for, app):
@@ -163,3 +164,95 @@ def test_a_super_admin_unlocks_a_locked_tenant_admin_after_a_confirmation_and_it
     assert [tuple(e) for e in events] == [("gers", {"admin_email": "agent@gers.fr", "by": "root@assmat.example"})]
     # Tenant staff cannot reach the platform's action.
     assert agent.run_action("unlock", str(gers_admin.id), identity="tenant-admin").status_code in (403, 404)
+
+
+def _link_in(mail) -> str:
+    body = mail.get_body(("plain",)).get_content()
+    match = re.search(r"http://[a-z.-]*localhost(/admin/mot-de-passe/\S+)", body)
+    assert match, body
+    return match.group(1)
+
+
+def test_a_super_admin_adds_a_tenant_admin_who_chooses_a_password_from_the_emailed_link(console_for, app, smtp_server):
+    staff = signed_in(console_for, app, "gers", "agent@gers.fr")
+    # A tenant's staff cannot add anyone, to their tenant or another.
+    assert staff.client.get("/admin/plateforme/administrateurs/nouveau").status_code == 403
+    assert staff.client.post("/admin/plateforme/administrateurs/nouveau", data={
+        "csrf_token": staff.csrf("/admin/account/list"), "collectivite": "gers", "email": "intrus@gers.fr",
+        "role": "admin"}).status_code == 403
+    assert "Ajouter un administrateur" not in staff.client.get("/admin/account/list").text
+    platform = signed_in(console_for, app, "localhost", "root@assmat.example")
+    listing = platform.client.get("/admin/tenant-admin/list")
+    assert "Ajouter un administrateur" in listing.text
+    assert "collectivite=cestas" in platform.client.get("/admin/plateforme").text
+    form = platform.client.get("/admin/plateforme/administrateurs/nouveau", params={"collectivite": "cestas"})
+    assert form.status_code == 200 and '<option value="cestas" selected>' in form.text
+    token = platform.csrf("/admin/plateforme/administrateurs/nouveau")
+
+    # Bad input: a French message per field, nothing created, nothing sent.
+    bad = platform.client.post("/admin/plateforme/administrateurs/nouveau", data={
+        "csrf_token": token, "collectivite": "nulle-part", "email": "agent@cestas.fr", "role": "admin"})
+    assert bad.status_code == 400 and "Choisissez la collectivité." in html.unescape(bad.text)
+    bad = platform.client.post("/admin/plateforme/administrateurs/nouveau", data={
+        "csrf_token": token, "collectivite": "cestas", "email": "pas-une-adresse", "role": "admin"})
+    assert bad.status_code == 400 and 'aria-invalid="true"' in bad.text and 'value="pas-une-adresse"' in bad.text
+    bad = platform.client.post("/admin/plateforme/administrateurs/nouveau", data={
+        "csrf_token": token, "collectivite": "cestas", "email": "agent@cestas.fr", "role": "super"})
+    assert bad.status_code == 400 and "Choisissez le rôle." in html.unescape(bad.text)
+    assert platform.client.post("/admin/plateforme/administrateurs/nouveau", data={
+        "collectivite": "cestas", "email": "agent@cestas.fr", "role": "admin"}).status_code == 403
+    assert fetch(platform, select(Admin.id).where(Admin.email.in_(("agent@cestas.fr", "intrus@gers.fr")))) == []
+
+    created = platform.client.post("/admin/plateforme/administrateurs/nouveau", data={
+        "csrf_token": token, "collectivite": "cestas", "email": "Agent@Cestas.fr", "role": "read_only"})
+    assert created.status_code == 303 and "cree=1" in created.headers["location"]
+    details = html.unescape(platform.client.get(created.headers["location"]).text)
+    assert "Accès créé : un lien pour choisir le mot de passe est envoyé à Agent@Cestas.fr" in details
+    (row,) = fetch(platform, select(Admin.tenant_id, Admin.role, Admin.password_hash).where(Admin.email == "Agent@Cestas.fr"))
+    assert tuple(row) == ("cestas", "read_only", None)
+    again = platform.client.post("/admin/plateforme/administrateurs/nouveau", data={
+        "csrf_token": token, "collectivite": "cestas", "email": "agent@cestas.fr", "role": "admin"})
+    assert again.status_code == 400 and "existe déjà" in html.unescape(again.text)
+
+    (mail,) = smtp_server.wait_for(1)
+    assert mail["To"] == "Agent@Cestas.fr"
+    link = _link_in(mail)
+    agent = console_for("cestas")
+    choose = agent.client.get(link)
+    assert choose.status_code == 200
+    chosen = agent.client.post(link, data={"csrf_token": agent.csrf(link), "mot_de_passe": "Portail2Cestas",
+                                           "confirmation": "Portail2Cestas"})
+    assert chosen.status_code == 303
+    assert agent.login("agent@cestas.fr", "Portail2Cestas").status_code == 302
+    events = fetch(platform, select(AuditEvent.tenant_id, AuditEvent.detail).where(AuditEvent.type == "admin.created"))
+    assert [tuple(e) for e in events if e.tenant_id == "cestas"] == [
+        ("cestas", {"role": "read_only", "admin_email": "Agent@Cestas.fr", "by": "root@assmat.example"})]
+
+
+def test_a_super_admin_sends_a_new_set_password_link_and_the_old_one_dies(console_for, app, smtp_server):
+    platform = signed_in(console_for, app, "localhost", "root@assmat.example")
+    token = platform.csrf("/admin/plateforme/administrateurs/nouveau")
+    platform.client.post("/admin/plateforme/administrateurs/nouveau", data={
+        "csrf_token": token, "collectivite": "gers", "email": "nouvel.agent@gers.fr", "role": "admin"})
+    first = _link_in(smtp_server.wait_for(1)[0])
+    (admin,) = fetch(platform, select(Admin.id).where(Admin.email == "nouvel.agent@gers.fr"))
+
+    confirm = platform.client.get("/admin/tenant-admin/action/send-link", params={"pks": str(admin.id)})
+    assert confirm.status_code == 200 and "48 heures" in html.unescape(confirm.text)
+    done = platform.run_action("send_link", str(admin.id), identity="tenant-admin")
+    assert done.status_code == 303 and done.headers["location"].endswith("done=send_link&count=1")
+    second = _link_in(smtp_server.wait_for(2)[1])
+    assert second != first
+    agent = console_for("gers")
+    for link, status in ((first, 400), (second, 303)):  # the earlier link no longer works
+        chosen = agent.client.post(link, data={"csrf_token": agent.csrf(link), "mot_de_passe": "Lune#Soleil2026",
+                                               "confirmation": "Lune#Soleil2026"})
+        assert chosen.status_code == status
+    events = fetch(platform, select(AuditEvent.tenant_id, AuditEvent.detail).where(AuditEvent.type == "admin.set_password_sent"))
+    assert [tuple(e) for e in events] == [("gers", {"admin_email": "nouvel.agent@gers.fr", "by": "root@assmat.example"})]
+
+    # A disabled access receives nothing.
+    platform.run_action("disable", str(admin.id), identity="tenant-admin")
+    done = platform.run_action("send_link", str(admin.id), identity="tenant-admin")
+    assert done.headers["location"].endswith("done=send_link&count=0")
+    assert len(smtp_server.messages) == 2

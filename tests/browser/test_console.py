@@ -22,6 +22,8 @@ GOOD = "Lune#Soleil42"
 WRONG = "Faux#Passe99"
 CONSOLE_PASSWORD = "Console#Solide2026"
 UNLOCK_SUBJECT = "Demande de modification de mot de passe"
+ACCESS_SUBJECT = "Votre accès à la console"
+SHOTS = Path("/tmp/shots19/console")
 
 
 def create_console_admin(live_server, slug: str, email_address: str, password: str, role: str = "admin") -> None:
@@ -77,6 +79,16 @@ def wait_for_mail(mail_dir: Path, recipient: str, subject: str, timeout: float =
             return max(found, key=lambda item: item[:2])[2]
         time.sleep(0.1)
     raise AssertionError(f"no mail {subject!r} to {recipient} in {mail_dir} within {timeout}s")
+
+
+def mails_to(mail_dir: Path, recipient: str) -> list[email.message.EmailMessage]:
+    """Every .eml the live server's mail worker wrote to `recipient`, oldest first."""
+    found = []
+    for path in mail_dir.glob("*.eml") if mail_dir.is_dir() else []:
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if message["To"] == recipient:
+            found.append((path.stat().st_mtime_ns, path.name, message))
+    return [message for *_, message in sorted(found, key=lambda item: item[:2])]
 
 
 def test_gers_staff_unlock_a_locked_account_from_the_list(live_server, live_accounts, page: Page) -> None:
@@ -195,3 +207,126 @@ def test_a_locked_out_agent_asks_for_a_link_and_a_super_admin_unlocks_another(li
     page.get_by_role("button", name="Se déconnecter").click()
     console_login(other, CONSOLE_PASSWORD)
     page.wait_for_url(live_server.url("gers", "/admin/vue-d-ensemble"))
+
+
+def test_a_super_admin_adds_a_tenant_admin_who_chooses_a_password_then_sends_the_link_again(live_server, page: Page) -> None:
+    """« Ajouter un administrateur » on the platform console, its form through its visible
+    button, the emailed link, and « Envoyer le lien du mot de passe » confirmed by its button."""
+    root = f"root-{uuid.uuid4().hex[:8]}@assmat.example"
+    agent = f"agent-{uuid.uuid4().hex[:8]}@cestas.fr"
+    create_console_admin(live_server, None, root, CONSOLE_PASSWORD, role="super")
+    page.set_viewport_size({"width": 360, "height": 780})
+    page.goto(live_server.url("localhost", "/admin/login"))
+    page.get_by_label("Adresse email").fill(root)
+    page.get_by_label("Mot de passe").fill(CONSOLE_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(live_server.url("localhost", "/admin/plateforme"))
+
+    page.get_by_role("link", name="Ajouter un administrateur (Ville de Cestas)").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ajouter un administrateur")
+    expect(page.get_by_label("Collectivité")).to_have_value("cestas")
+    page.get_by_label("Adresse électronique").fill(agent)
+    page.get_by_label("Lecture seule").check()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "platform-admin-new-360.png"), full_page=True)
+    page.get_by_role("button", name="Créer l'accès et envoyer le lien").click()
+    expect(page.get_by_role("status")).to_contain_text(f"Accès créé : un lien pour choisir le mot de passe est envoyé à {agent}")
+    wait_for_mail(live_server.settings.mail_dir, agent, ACCESS_SUBJECT)
+
+    # The link sent again from the access's page: the first one no longer works.
+    page.get_by_role("link", name="Envoyer le lien du mot de passe").click()
+    page.get_by_role("button", name="Confirmer : Envoyer le lien du mot de passe").click()
+    page.wait_for_url(re.compile(r"/admin/tenant-admin/list\?done=send_link&count=1$"))
+    deadline = time.monotonic() + 15
+    while len(mails := mails_to(live_server.settings.mail_dir, agent)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    links = [re.search(r"https?://[^/\s]+(/admin/mot-de-passe/\S+)", mail.get_body(("plain",)).get_content()).group(1)
+             for mail in mails]
+    assert len(set(links)) == 2
+    page.get_by_role("button", name="Se déconnecter").click()
+
+    chosen = "Cestas#Console2027"
+    for link, ok in ((links[0], False), (links[1], True)):
+        page.goto(live_server.url("cestas", link))
+        page.get_by_label("Mot de passe", exact=True).fill(chosen)
+        page.get_by_label("Confirmation du mot de passe", exact=True).fill(chosen)
+        page.get_by_role("button", name="Enregistrer mon mot de passe").click()
+        if ok:
+            page.wait_for_url(live_server.url("cestas", "/admin/login"))
+        else:
+            expect(page.get_by_role("heading", level=1)).to_be_visible()
+            assert "/admin/login" not in page.url
+    page.get_by_label("Adresse email").fill(agent)
+    page.get_by_label("Mot de passe").fill(chosen)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(live_server.url("cestas", "/admin/vue-d-ensemble"))
+
+
+def test_gers_staff_print_every_letter_due_as_one_document_and_a_letter_opens_the_first_sign_in(
+        live_server, live_accounts, page: Page, browser) -> None:
+    """« Courriers à imprimer » above the accounts list, confirmed by its button: one document,
+    a page per account, dated and worded as seed 000's letter; its password opens the forced change."""
+    staff = f"agent-{uuid.uuid4().hex[:8]}@gers.fr"
+    create_console_admin(live_server, "gers", staff, CONSOLE_PASSWORD)
+    identifiers = [new_identifier() for _ in range(2)]
+    for identifier in identifiers:
+        live_accounts.create("gers", identifier)  # imported: no password, awaiting its letter
+    page.goto(live_server.url("gers", "/admin/login"))
+    page.get_by_label("Adresse email").fill(staff)
+    page.get_by_label("Mot de passe").fill(CONSOLE_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(live_server.url("gers", "/admin/vue-d-ensemble"))
+    page.goto(live_server.url("gers", "/admin/account/list"))
+    page.get_by_role("link", name="Courriers à imprimer").click()
+    expect(page.get_by_role("heading", name="Imprimer le courrier : confirmation")).to_be_visible()
+    for identifier in identifiers:
+        expect(page.get_by_text(identifier, exact=False)).to_be_visible()
+    page.get_by_role("button", name="Confirmer : Imprimer le courrier").click()
+    letters = page.locator("article.letter")
+    expect(letters.first).to_be_visible()
+    ours = [letters.filter(has_text=identifier) for identifier in identifiers]
+    for letter in ours:
+        expect(letter).to_contain_text("Auch, le ")
+        expect(letter).to_contain_text("Objet : site de publication des assistants maternels")
+        expect(letter).to_contain_text("Lettre expédiée en recommandé avec A.R.")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "letters-1280.png"), full_page=False)
+    password = re.search(r"Mot de passe : (\S+)", ours[0].inner_text()).group(1)
+
+    portal = browser.new_page(locale="fr-FR")
+    try:
+        portal.goto(live_server.url("gers", "/connexion"))
+        sign_in(portal, identifiers[0], password)
+        portal.wait_for_url(live_server.url("gers", "/changement-mot-de-passe"))
+        expect(portal.get_by_role("status").filter(has_text=FIRST_LOGIN)).to_be_visible()
+    finally:
+        portal.close()
+
+
+def test_eure_et_loir_staff_create_an_account_through_the_form_at_360_px(live_server, page: Page) -> None:
+    """« Créer un compte » above the accounts list, its form through its visible button: a
+    missing birth date first (the PMI number's activation needs it), then the account."""
+    staff = f"agent-{uuid.uuid4().hex[:8]}@eurelien.fr"
+    create_console_admin(live_server, "eure-et-loir", staff, CONSOLE_PASSWORD)
+    number = f"{uuid.uuid4().int % 900000 + 100000}"
+    page.set_viewport_size({"width": 360, "height": 780})
+    page.goto(live_server.url("eure-et-loir", "/admin/login"))
+    page.get_by_label("Adresse email").fill(staff)
+    page.get_by_label("Mot de passe").fill(CONSOLE_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(live_server.url("eure-et-loir", "/admin/vue-d-ensemble"))
+    page.goto(live_server.url("eure-et-loir", "/admin/account/list"))
+    page.get_by_role("link", name="Créer un compte").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Créer un compte")
+    page.get_by_label("Identifiant").fill(number)
+    page.get_by_role("button", name="Créer le compte").click()
+    expect(page.get_by_role("alert")).to_contain_text("Indiquez la date de naissance")
+    expect(page.get_by_label("Identifiant")).to_have_value(number)
+    page.get_by_label("Madame").check()
+    page.get_by_label("Nom", exact=True).fill("Lefèvre")
+    page.get_by_label("Date de naissance").fill("03/04/1985")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "account-new-360.png"), full_page=True)
+    page.get_by_role("button", name="Créer le compte").click()
+    expect(page.get_by_role("status")).to_contain_text("Compte créé : la personne l'active elle-même sur le portail.")
+    expect(page.get_by_text(number).first).to_be_visible()

@@ -47,6 +47,7 @@ class EventType(StrEnum):
     ADMIN_PASSWORD_SET = "admin.password_set", "mot de passe console choisi"
     ADMIN_PASSWORD_RESET_REQUESTED = "admin.password_reset_requested", "mot de passe console oublié : lien envoyé"
     ADMIN_UNLOCKED = "admin.unlocked", "accès console débloqué"
+    ADMIN_SET_PASSWORD_SENT = "admin.set_password_sent", "lien de choix du mot de passe envoyé (console)"
     AVAILABILITY_DECLARED = "availability.declared", "disponibilités déclarées"
     CHILD_CREATED = "child.created", "enfant déclaré"
     CHILD_DELETED = "child.deleted", "déclaration d'enfant supprimée"

@@ -10,7 +10,9 @@ The file
 
 Rules
 - A row is keyed by its agrément number, normalised as the tenant's login identifier: it is the
-  account's identifier and the number of its Agrement row.
+  account's identifier and the number of its Agrement row. Where the login identifier is the
+  email (mon-enfant, `import.key: email`), the email column is the key and the agrément number,
+  still required, is only the agrément's (a number already another account's is rejected).
 - A row that fails validation is reported with its line and the reasons; the others go on. A
   repeated number keeps its first row and rejects the later ones.
 - Nothing is ever deleted: accounts absent from the file get `missing_from_import_at` (cleared
@@ -157,7 +159,8 @@ class Rejected:
 @dataclass
 class ParsedRow:
     line: int
-    identifier: str
+    identifier: str  # the account's identifier: the file's key column, as the login reads it
+    number: str  # the agrément's number (the identifier itself, unless the file is keyed by email)
     account: dict[str, Any]  # Account attribute → value, for the columns the file has
     agrement: dict[str, Any]  # Agrement attribute → value
     publication: bool | None = None  # the `publication` column: oui, non, or empty / absent
@@ -252,7 +255,10 @@ def expected_headers(config: TenantConfig) -> dict[str, str]:
 def expected_columns(config: TenantConfig) -> list[tuple[str, str, bool]]:
     """(header, what it holds, optional) for each column this tenant's file may have, in order."""
     headers = expected_headers(config)
-    return [(headers[name], FIELD_LABELS[name], name in OPTIONAL_HEADERS) for name in headers]
+    labels = dict(FIELD_LABELS)
+    if config.import_key == "email":
+        labels["email"] = "adresse email (obligatoire : l'identifiant du compte)"
+    return [(headers[name], labels[name], name in OPTIONAL_HEADERS) for name in headers]
 
 
 def _short(value: str, limit: int = 40) -> str:
@@ -300,6 +306,7 @@ def parse_file(data: bytes, config: TenantConfig, progress: Progress | None = No
     text, encoding = decode(data)
     delimiter = config.import_.delimiter
     kind = config.login.identifier
+    key = config.import_key
     records = _records(text, delimiter)
     first = next(records, None)
     if first is None:
@@ -318,15 +325,18 @@ def parse_file(data: bytes, config: TenantConfig, progress: Progress | None = No
             raise ImportFileError(f"Ligne {header_line} : la colonne « {cell.strip()} » apparaît deux fois dans l'en-tête.")
         else:
             positions[field_name] = index
-    if "agrement_number" not in positions:
+    for required in dict.fromkeys((key, "agrement_number")):
+        if required in positions:
+            continue
         hint = ""
         for other in (";", ",", "\t", "|"):
             if other != delimiter and len(header) == 1 and other in header[0]:
                 shown = "tabulation" if other == "\t" else f"« {other} »"
                 hint = f" Le fichier semble séparé par {shown} alors que ce portail attend « {delimiter if delimiter != chr(9) else 'tabulation'} »."
                 break
+        what = "numéro d'agrément" if required == "agrement_number" else "adresse électronique"
         raise ImportFileError(
-            f"Ligne {header_line} : la colonne « {headers['agrement_number']} » (numéro d'agrément) est introuvable dans l'en-tête.{hint}"
+            f"Ligne {header_line} : la colonne « {headers[required]} » ({what}) est introuvable dans l'en-tête.{hint}"
         )
     warnings: list[str] = []
     absent = [headers[f] for f in DEFAULT_HEADERS if f not in positions]
@@ -343,6 +353,7 @@ def parse_file(data: bytes, config: TenantConfig, progress: Progress | None = No
     rows: list[ParsedRow] = []
     rejected: list[Rejected] = []
     first_line: dict[str, int] = {}
+    numbers: dict[str, int] = {}  # agrément numbers of a file keyed by email: one account each
     present: set[str] = set()  # numbers of rows rejected before their number was read
     total_lines = text.count("\n") + 1
     today = clock.today()
@@ -353,7 +364,7 @@ def parse_file(data: bytes, config: TenantConfig, progress: Progress | None = No
             progress("analyse", min(line, total_lines), total_lines)
         if len(cells) < width or (len(cells) > width and any(c.strip() for c in cells[width:])):
             # Still in the file: its number, when readable, keeps it off the missing list.
-            position = positions["agrement_number"]
+            position = positions[key]
             readable = normalize_identifier(kind, cells[position]) if position < len(cells) else None
             if readable is not None:
                 present.add(readable)
@@ -368,20 +379,35 @@ def parse_file(data: bytes, config: TenantConfig, progress: Progress | None = No
             return cells[positions[name]].strip() if name in positions else ""
 
         errors: list[str] = []
-        raw_number = cell("agrement_number")
-        identifier = normalize_identifier(kind, raw_number) if raw_number else None
-        if not raw_number:
-            errors.append("numéro d'agrément manquant")
+        # The key column names the account, read as the login reads it: the agrément number
+        # (which is then also the agrément's), or the email where it is the identifier.
+        what = "numéro d'agrément" if key == "agrement_number" else "adresse électronique"
+        raw_key = cell(key)
+        identifier = normalize_identifier(kind, raw_key) if raw_key else None
+        number: str | None = identifier
+        if not raw_key:
+            errors.append(f"{what} manquant{'e' if key == 'email' else ''}")
         elif identifier is None:
-            errors.append(f"numéro d'agrément invalide « {_short(raw_number)} » ({IDENTIFIER_KINDS[kind]})")
-        elif len(identifier) > MAX_AGREMENT_NUMBER:
+            errors.append(f"{what} invalide « {_short(raw_key)} » ({IDENTIFIER_KINDS[kind]})")
+        elif key == "agrement_number" and len(identifier) > MAX_AGREMENT_NUMBER:
             errors.append(f"numéro d'agrément trop long ({MAX_AGREMENT_NUMBER} caractères au plus)")
             identifier = None
         elif identifier in first_line:
-            rejected.append(Rejected(line, f"numéro d'agrément {identifier} en double : déjà à la ligne {first_line[identifier]}"))
+            rejected.append(Rejected(line, f"{what} {identifier} en double : déjà à la ligne {first_line[identifier]}"))
             continue
         else:
             first_line[identifier] = line
+        if key == "email":
+            raw_number = cell("agrement_number")
+            number = normalize_identifier("agrement_number", raw_number) if raw_number else None
+            if not raw_number:
+                errors.append("numéro d'agrément manquant")
+            elif number is None:
+                errors.append(f"numéro d'agrément invalide « {_short(raw_number)} » ({IDENTIFIER_KINDS['agrement_number']})")
+            elif number in numbers:
+                errors.append(f"numéro d'agrément {number} en double : déjà à la ligne {numbers[number]}")
+            else:
+                numbers[number] = line
 
         account: dict[str, Any] = {}
         publication: bool | None = None
@@ -456,8 +482,8 @@ def parse_file(data: bytes, config: TenantConfig, progress: Progress | None = No
         if errors:
             rejected.append(Rejected(line, " ; ".join(errors)))
             continue
-        assert identifier is not None
-        rows.append(ParsedRow(line, identifier, account, agrement, publication))
+        assert identifier is not None and number is not None
+        rows.append(ParsedRow(line, identifier, number, account, agrement, publication))
     if count == 0:
         raise ImportFileError("Le fichier ne contient que l'en-tête : aucune assistante à importer.")
     if progress is not None:
@@ -542,6 +568,11 @@ async def import_assistants(
     returned_ids: list[int] = []
     for row in parsed.rows:
         old = existing.get(row.identifier)
+        held = agrements.get(row.number) if config.import_key == "email" else None
+        if held is not None and (old is None or held.account_id != old.id):
+            # Keyed by email, an agrément number is another column: it may already be someone's.
+            rejected.append(Rejected(row.line, f"le numéro d'agrément {row.number} est déjà celui d'un autre compte"))
+            continue
         if old is None:
             new_rows.append(row)
             continue
@@ -556,9 +587,9 @@ async def import_assistants(
         changed = any(getattr(old, name) != value for name, value in values.items())
         if changed:
             account_updates.append({"id": old.id, **values, "imported_at": now, "updated_at": now})
-        current = agrements.get(row.identifier)
+        current = agrements.get(row.number)
         if current is None:
-            agrement_inserts.append({"tenant_id": slug, "number": row.identifier, "account_id": old.id, **row.agrement})
+            agrement_inserts.append({"tenant_id": slug, "number": row.number, "account_id": old.id, **row.agrement})
             changed = True
         elif current.account_id != old.id or any(getattr(current, n) != v for n, v in row.agrement.items()):
             agrement_updates.append({"id": current.id, "account_id": old.id, **row.agrement})
@@ -668,7 +699,7 @@ async def _write(
             if identifier in new_identifiers
         }
     for batch in _chunks([
-        {"tenant_id": slug, "number": row.identifier, "account_id": created_ids[row.identifier], **row.agrement}
+        {"tenant_id": slug, "number": row.number, "account_id": created_ids[row.identifier], **row.agrement}
         for row in new_rows
     ] + agrement_inserts):
         await db.execute(insert(Agrement.__table__), list(batch))
