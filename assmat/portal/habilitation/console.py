@@ -88,9 +88,6 @@ class HabilitationRequestView(AccountColumn, TenantScopedView, model=Habilitatio
     def is_visible(self, request: Request) -> bool:
         return super().is_visible(request) and feature_on(request, "habilitation")
 
-    def is_accessible(self, request: Request) -> bool:
-        return super().is_accessible(request) and feature_on(request, "habilitation")
-
     def describe(self, row: HabilitationRequest) -> str:
         return f"Demande n° {row.id} du {row.created_at:%d/%m/%Y} ({STATES.get(row.state, row.state)})"
 
