@@ -351,3 +351,32 @@ def test_an_agrement_under_renewal_gets_the_guides_error_page(app, portal_for, c
     assert suspended.status_code == 403
     assert "Votre inscription est momentanément suspendue en période de révision ou de renouvellement de votre " \
            "agrément." in text_of(suspended)
+
+
+def test_the_daily_command_expires_abandoned_requests_once(tmp_path):
+    import os
+    import sqlite3
+
+    from tests.test_cli import run
+
+    env = {**os.environ, "ASSMAT_VAR_DIR": str(tmp_path), "ASSMAT_MAIL_BACKEND": "file"}
+    assert run("db", "upgrade", env=env).returncode == 0
+    with sqlite3.connect(tmp_path / "assmat.db") as db:
+        for email, days in (("vieille@example.fr", 61), ("recente@example.fr", 3)):
+            db.execute(
+                "insert into habilitation_requests (tenant_id, state, status, civility, last_name, first_name, street_name,"
+                " postal_code, city, phone, email, email_key, created_at, updated_at) values ('mon-enfant', 'received',"
+                " 'assistant_inscrit', 'Mme', 'Roux', 'Nadia', 'rue', '66000', 'Perpignan', '0468000000', ?, ?,"
+                " datetime('now', ?), datetime('now', ?))", (email, email, f"-{days} days", f"-{days} days"))
+    for expected in (1, 0):
+        result = run("habilitations-expire", env=env)
+        assert result.returncode == 0, result.stderr
+        assert f"mon-enfant : {expected} demande(s) d'habilitation expirée(s)" in result.stdout
+        assert "gers" not in result.stdout  # tenants without habilitation are left alone
+    with sqlite3.connect(tmp_path / "assmat.db") as db:
+        states = dict(db.execute("select email, state from habilitation_requests"))
+        mails = [row[0] for row in db.execute("select recipient from outbox where template = 'habilitation'")]
+    assert states == {"vieille@example.fr": "expired", "recente@example.fr": "received"}
+    assert mails == ["vieille@example.fr"]
+    result = run("habilitations-expire", "nulle-part", env=env)
+    assert result.returncode == 1 and "ERREUR tenant inconnu : nulle-part" in result.stderr
