@@ -73,7 +73,7 @@ def demo(settings: Settings, port: int) -> int:
     from assmat.core.db.engine import make_engine, make_sessionmaker
     from assmat.demo import (
         PASSWORD_CHANGED, load_demo, load_demo_admins, load_demo_availability, load_demo_extras, load_demo_fiches,
-        load_demo_directory, load_demo_publication,
+        load_demo_directory, load_demo_habilitation, load_demo_publication,
     )
     from assmat.tenants.rows import sync_tenant_rows
 
@@ -92,6 +92,7 @@ def demo(settings: Settings, port: int) -> int:
             accounts = await load_demo(sessionmaker, registry.tenants, hasher)
             accounts += await load_demo_extras(sessionmaker, registry.tenants, hasher, settings)
             await load_demo_publication(sessionmaker, registry.tenants)
+            await load_demo_habilitation(sessionmaker, registry.tenants)
             await load_demo_availability(sessionmaker, registry.tenants)
             fiches = await load_demo_fiches(sessionmaker, registry.tenants)
             await load_demo_directory(sessionmaker, registry.tenants)
