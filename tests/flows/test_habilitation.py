@@ -380,3 +380,35 @@ def test_the_daily_command_expires_abandoned_requests_once(tmp_path):
     assert mails == ["vieille@example.fr"]
     result = run("habilitations-expire", "nulle-part", env=env)
     assert result.returncode == 1 and "ERREUR tenant inconnu : nulle-part" in result.stderr
+
+
+STEPS = {
+    "received": "Votre demande d'habilitation a bien été enregistrée.",
+    "already_pending": "déjà en cours d'examen",
+    "already_habilitated": "dispose déjà d'une habilitation",
+    "oriented": "Vous êtes orienté(e) vers le Pôle PMI",
+    "consent_paper": "accord écrit pour la mise en ligne de vos disponibilités",
+    "consent_online": "suivez ce lien (valable 14 jours)",
+    "consent_received": "Votre consentement a bien été reçu.",
+    "activated": "les guillemets ne font pas partie du mot de passe",
+    "rejected": "pour le motif suivant",
+    "expired": "restée sans suite depuis 60 jours",
+}
+
+
+@pytest.mark.parametrize("step", sorted(STEPS))
+def test_each_steps_mail_says_it_in_french(step):
+    from assmat.core.mail.outbox import render
+    from assmat.tenants.loader import load_valid_tenants
+    from tests.conftest import TENANT_CONFIGS
+
+    tenant = load_valid_tenants(TENANT_CONFIGS)[SLUG]
+    base = "https://pro.mon-enfant.fr"
+    context = {"step": step, "url": f"{base}/habilitation/consentement/abc", "days": 14 if step != "expired" else 60,
+               "password": "Ab3dE5gH9k", "min_length": 8, "reason": "Motif du service"}
+    mail = render(tenant, "habilitation", context, base_url=base)
+    assert mail.subject == "mon-enfant.fr - Votre demande d'habilitation"
+    assert STEPS[step] in mail.body_text and mail.body_text.startswith("Bonjour,")
+    assert ('"Ab3dE5gH9k"' in mail.body_text) == (step == "activated")
+    assert ("Motif du service" in mail.body_text) == (step == "rejected")
+    assert ("/habilitation/consentement/abc" in mail.body_text) == (step == "consent_online")
