@@ -143,7 +143,9 @@ def test_the_guides_path_from_the_login_page_to_the_first_login(app, portal_for,
     assert changed.status_code == 303
     space = portal.client.get("/espace")
     assert space.status_code == 303 and space.headers["location"] == "/espace/disponibilites"
-    assert portal.client.get("/espace/disponibilites").status_code == 200
+    availability = portal.client.get("/espace/disponibilites")
+    assert availability.status_code == 200
+    assert 'href="/espace/fiche"' not in availability.text and 'href="/espace/compte"' in availability.text  # the menu
     assert portal.client.get("/espace/compte").status_code == 200
     for other in ("/espace/fiche", "/espace/photos", "/espace/agrement", "/espace/publication"):
         refused = portal.client.get(other)

@@ -22,6 +22,7 @@ from assmat.portal.habilitation.service import (
     access_of,
     consent_request_of,
     give_consent_online,
+    open_paths,
     submit_request,
 )
 from assmat.web import kit
@@ -122,7 +123,8 @@ async def consent(request: Request) -> Response:
 class HabilitationAccess:
     """Keeps an account activated by habilitation to the pages its tenant grants
     (service.access_of): the space's other pages answer 403 with the reason, « /espace » leads
-    to the granted page. After AccountSessionMiddleware (it reads scope["account"])."""
+    to the granted page; the menu shows only those (scope["habilitation_paths"], read by
+    base.html). After AccountSessionMiddleware (it reads scope["account"])."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -131,7 +133,8 @@ class HabilitationAccess:
         account, tenant = scope.get("account"), scope.get("tenant")
         if scope["type"] == "http" and account is not None and tenant is not None and tenant.config.habilitation:
             async with scope["app"].state.sessionmaker() as db:
-                access = await access_of(db, tenant, account, scope["path"])
+                scope["habilitation_paths"] = paths = await open_paths(db, tenant, account)
+                access = await access_of(db, tenant, account, scope["path"], paths)
             if access.redirect_to is not None:
                 await RedirectResponse(access.redirect_to, status_code=303)(scope, receive, send)
                 return

@@ -359,19 +359,25 @@ class Access:
 OPEN = Access(True)
 
 
-async def access_of(db: AsyncSession, tenant: Tenant, account: Account, path: str) -> Access:
-    """An account activated by habilitation reaches only what `habilitation.grants` opens (and its
-    account pages); the granted pages answer the guide's error page while her agrément is under
-    renewal or suspended. Other accounts and other tenants: open."""
+async def open_paths(db: AsyncSession, tenant: Tenant, account: Account) -> tuple[str, ...] | None:
+    """The space's paths an account activated by habilitation may open (its account pages and
+    what `habilitation.grants` opens), or None: the account is not kept to any."""
     settings = tenant.config.habilitation
-    if settings is None or not (path == "/espace" or path.startswith("/espace/")):
+    if settings is None or not await _habilitated(db, tenant.slug, account.id):
+        return None
+    return (*(p for grant in settings.grants for p in GRANTED_PATHS[grant]), *ALWAYS_OPEN)
+
+
+async def access_of(db: AsyncSession, tenant: Tenant, account: Account, path: str,
+                    paths: tuple[str, ...] | None) -> Access:
+    """An account activated by habilitation (`paths`, from open_paths) reaches only those pages
+    of the space; the granted pages answer the guide's error page while her agrément is under
+    renewal or suspended. Other accounts, other pages: open."""
+    if paths is None or not (path == "/espace" or path.startswith("/espace/")) or path.startswith(ALWAYS_OPEN):
         return OPEN
-    if path.startswith(ALWAYS_OPEN) or not await _habilitated(db, tenant.slug, account.id):
-        return OPEN
-    granted = tuple(p for grant in settings.grants for p in GRANTED_PATHS[grant])
     if path == "/espace":
-        return Access(False, redirect_to=granted[0])
-    if not path.startswith(granted):
+        return Access(False, redirect_to=paths[0])
+    if not path.startswith(paths):
         return Access(False, message=_("Your habilitation gives access only to the update of your availability."))
     latest = next(iter(await agrements_of(db, tenant, account)), None)
     if latest is not None and latest.status in ("renewal", "suspended"):
