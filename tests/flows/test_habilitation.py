@@ -307,9 +307,12 @@ def test_abandoned_requests_expire_once_emailed_and_audited(portal_for, smtp_ser
     on_file(portal)
     send_request(portal)
     send_request(portal, email="autre@example.fr", email_confirmation="autre@example.fr")
-    first, second = requests_of(portal)
+    send_request(portal, email="signee@example.fr", email_confirmation="signee@example.fr")
+    first, second, signed = requests_of(portal)
     run_step(portal, service.request_consent, second.id, portal.tenant)
-    smtp_server.wait_for(3)
+    run_step(portal, service.request_consent, signed.id, portal.tenant)
+    run_step(portal, service.record_consent, signed.id, portal.tenant)
+    smtp_server.wait_for(6)
 
     def expire() -> int:
         async def call():
@@ -324,9 +327,11 @@ def test_abandoned_requests_expire_once_emailed_and_audited(portal_for, smtp_ser
     assert expire() == 0
     frozen_clock.advance(hours=2)
     assert expire() == 2 and expire() == 0
-    assert [row.state for row in requests_of(portal)] == ["expired", "expired"]
-    mails = smtp_server.wait_for(5)
-    assert all("restée sans suite depuis 60 jours : elle a expiré" in body(mail) for mail in mails[3:])
+    # The signed letter came back: the staff still have to activate it, it never expires.
+    assert [row.state for row in requests_of(portal)] == ["expired", "expired", "consent_received"]
+    mails = smtp_server.wait_for(8)
+    assert sorted(mail["To"] for mail in mails[6:]) == ["Nadia.Roux@Example.fr", "autre@example.fr"]
+    assert all("restée sans suite depuis 60 jours : elle a expiré" in body(mail) for mail in mails[6:])
     assert events(portal).count("habilitation.expired") == 2
 
 
@@ -414,3 +419,20 @@ def test_each_steps_mail_says_it_in_french(step):
     assert ('"Ab3dE5gH9k"' in mail.body_text) == (step == "activated")
     assert ("Motif du service" in mail.body_text) == (step == "rejected")
     assert ("/habilitation/consentement/abc" in mail.body_text) == (step == "consent_online")
+
+
+def test_a_disabled_account_is_not_activated_behind_the_staffs_back(app, portal_for, console_for, smtp_server):
+    from assmat.core import clock
+
+    portal = portal_for(SLUG)
+    account = on_file(portal)
+    send_request(portal)
+    (request,) = requests_of(portal)
+    caf = staff(console_for, app)
+    act(caf, "request_consent", request.id)
+    act(caf, "record_consent", request.id)
+    portal.update_account(account.id, disabled_at=clock.now())
+    act(caf, "activate", request.id)  # refused: nothing moves, no password goes out
+    assert requests_of(portal)[0].state == "consent_received"
+    assert portal.account(account.id).must_change_password is False
+    assert len(smtp_server.wait_for(3)) == 3 and "habilitation.activated" not in events(portal)

@@ -289,6 +289,8 @@ async def activate(ctx: AuthContext, request: HabilitationRequest, *, by: str) -
     account = await ctx.get(request.account_id) if request.account_id is not None else None
     if account is None:
         raise StepRefused(f"La demande n° {request.id} n'est liée à aucun compte.")
+    if account.disabled_at is not None:  # staff disabled it: they enable it first, on purpose
+        raise StepRefused(f"Le compte de la demande n° {request.id} est désactivé : réactivez-le d'abord.")
     if account.identifier != request.email_key:
         taken = await ctx.db.scalar(select(Account.id).where(
             Account.tenant_id == ctx.tenant.slug, Account.identifier == request.email_key, Account.id != account.id))
@@ -296,7 +298,7 @@ async def activate(ctx: AuthContext, request: HabilitationRequest, *, by: str) -
             raise StepRefused(f"L'adresse de la demande n° {request.id} est déjà l'identifiant d'un autre compte.")
     await ctx.db.execute(update(Account).where(Account.tenant_id == ctx.tenant.slug, Account.id == account.id).values(
         identifier=request.email_key, email=request.email, email_key=request.email_key,
-        must_change_password=True, disabled_at=None,
+        must_change_password=True,
     ))
     password = await credentials.issue_temporary_password(ctx, account, ACTIVATION_PASSWORD_TTL, reason="habilitation")
     _step(request, "activated", by)
@@ -320,15 +322,20 @@ async def reject(db: AsyncSession, tenant: Tenant, request: HabilitationRequest,
                  request_id=request.id, by=by)
 
 
+# What expires: a request nobody took up, or whose consent never came back. A received consent
+# waits for the staff's activation: it never expires (the signed letter is not lost).
+EXPIRING_STATES = ("received", "consent_requested")
+
+
 async def expire_abandoned(db: AsyncSession, tenant: Tenant, *, base_url: str) -> int:
-    """Open requests without a step for `habilitation.expire_after_days` expire, each emailed
-    and audited (a daily command; a rerun finds nothing more). The caller commits."""
+    """Requests left in EXPIRING_STATES without a step for `habilitation.expire_after_days`
+    expire, each emailed and audited (a daily command; a rerun finds nothing more). The caller commits."""
     settings = tenant.config.habilitation
     if settings is None:
         return 0
     limit = clock.now() - timedelta(days=settings.expire_after_days)
     stale = list(await db.scalars(select(HabilitationRequest).where(
-        HabilitationRequest.tenant_id == tenant.slug, HabilitationRequest.state.in_(OPEN_STATES),
+        HabilitationRequest.tenant_id == tenant.slug, HabilitationRequest.state.in_(EXPIRING_STATES),
         HabilitationRequest.updated_at < limit,
     ).order_by(HabilitationRequest.id)))
     for request in stale:
