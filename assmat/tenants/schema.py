@@ -465,7 +465,8 @@ class Habilitation(Strict):
     )
     consent_link_ttl: Duration = Field(parse_duration("14d"), description="Validité du lien de consentement (consent: online).")
     expire_after_days: int = Field(
-        60, ge=1, le=365, description="Une demande sans suite depuis ce nombre de jours expire (assmat habilitations-expire)."
+        60, ge=1, le=365, description="Une demande reçue ou en attente du consentement, sans suite depuis ce nombre de "
+        "jours, expire (assmat habilitations-expire) ; un consentement reçu attend l'activation sans expirer."
     )
 
 
