@@ -41,6 +41,7 @@ from assmat.portal.availability import http as availability_routes
 from assmat.portal.children.console import DeclarationView
 from assmat.portal.habilitation import http as habilitation_routes
 from assmat.portal.habilitation.console import HabilitationRequestView
+from assmat.portal.habilitation.service import overview_section as habilitation_overview
 from assmat.portal.children import http as children_routes
 from assmat.portal.contact import http as contact_routes
 from assmat.portal.contact.console import ContactView
@@ -80,7 +81,7 @@ log = logging.getLogger("assmat")
 STATIC = Path(__file__).resolve().parent / "static"
 
 # The console's views in their menu order: the chassis' own and each feature's.
-OVERVIEW_SECTIONS[:] = [geolocation_overview]  # what the features add to the console's overview
+OVERVIEW_SECTIONS[:] = [geolocation_overview, habilitation_overview]  # what the features add to the console's overview
 
 CONSOLE_VIEWS = [
     OverviewView, AccountView, ImportView, AuditView, OutboxView, ContactView, MessageView,  # a tenant's console

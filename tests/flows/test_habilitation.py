@@ -127,6 +127,7 @@ def test_the_guides_path_from_the_login_page_to_the_first_login(app, portal_for,
     caf = staff(console_for, app)
     queue = text_of(caf.client.get(f"/admin/{VIEW}/list"))
     assert "Demandes d'habilitation" in queue and "Roux" in queue
+    assert "Reçues, à examiner : 1" in text_of(caf.client.get("/admin/vue-d-ensemble"))
     act(caf, "request_consent", request.id)
     assert "Une lettre destinée à recueillir votre accord écrit" in body(smtp_server.wait_for(2)[1])
     act(caf, "record_consent", request.id)

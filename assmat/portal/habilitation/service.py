@@ -346,9 +346,18 @@ async def expire_abandoned(db: AsyncSession, tenant: Tenant, *, base_url: str) -
     return len(stale)
 
 
-async def pending_count(db: AsyncSession, tenant_id: str) -> int:
-    return int(await db.scalar(select(func.count()).select_from(HabilitationRequest).where(
-        HabilitationRequest.tenant_id == tenant_id, HabilitationRequest.state.in_(OPEN_STATES))) or 0)
+async def overview_section(db: AsyncSession, tenant: Tenant, settings: object) -> tuple[str, list[str]] | None:
+    """The console overview's « Demandes d'habilitation »: how many wait at each open step."""
+    if tenant.config.habilitation is None:
+        return None
+    counts = dict((await db.execute(select(HabilitationRequest.state, func.count()).where(
+        HabilitationRequest.tenant_id == tenant.slug, HabilitationRequest.state.in_(OPEN_STATES),
+    ).group_by(HabilitationRequest.state))).all())
+    return "Demandes d'habilitation", [
+        f"Reçues, à examiner : {counts.get('received', 0)}",
+        f"Consentement demandé, en attente : {counts.get('consent_requested', 0)}",
+        f"Consentement reçu, à activer : {counts.get('consent_received', 0)}",
+    ]
 
 
 # -- what an habilitated account may reach ----------------------------------------------------------------
