@@ -39,6 +39,9 @@ from assmat.core.security.hashing import make_hasher
 from assmat.portal.agrement import http as agrement_routes
 from assmat.portal.availability import http as availability_routes
 from assmat.portal.children.console import DeclarationView
+from assmat.portal.habilitation import http as habilitation_routes
+from assmat.portal.habilitation.console import HabilitationRequestView
+from assmat.portal.habilitation.service import overview_section as habilitation_overview
 from assmat.portal.children import http as children_routes
 from assmat.portal.contact import http as contact_routes
 from assmat.portal.contact.console import ContactView
@@ -78,12 +81,12 @@ log = logging.getLogger("assmat")
 STATIC = Path(__file__).resolve().parent / "static"
 
 # The console's views in their menu order: the chassis' own and each feature's.
-OVERVIEW_SECTIONS[:] = [geolocation_overview]  # what the features add to the console's overview
+OVERVIEW_SECTIONS[:] = [geolocation_overview, habilitation_overview]  # what the features add to the console's overview
 
 CONSOLE_VIEWS = [
     OverviewView, AccountView, ImportView, AuditView, OutboxView, ContactView, MessageView,  # a tenant's console
     DeclarationView, SituationChangeView, FicheTextView, FicheView, RegisterView, TownHallListView, PhotoView,
-    FichePositionView, PositionCorrectionView,
+    FichePositionView, PositionCorrectionView, HabilitationRequestView,
     PlatformTenantsView, TenantAdminView, PlatformAuditView,  # the platform's
 ]
 
@@ -217,6 +220,7 @@ def create_app(settings: Settings | None = None, registry: TenantRegistry | None
             *availability_routes.routes,
             *publication_routes.routes,
             *photos_routes.routes,
+            *habilitation_routes.routes,
             *admin_set_password.routes,
         ],
         middleware=[
@@ -227,6 +231,8 @@ def create_app(settings: Settings | None = None, registry: TenantRegistry | None
             Middleware(RefuseNulMiddleware, page=error_page),
             Middleware(CsrfCookieMiddleware, secure=settings.is_production),
             Middleware(AccountSessionMiddleware),
+            # After the session: an account activated by habilitation reaches only what its tenant grants.
+            Middleware(habilitation_routes.HabilitationAccess),
         ],
         # Other exceptions reach ErrorPagesMiddleware, inside the security headers.
         exception_handlers={HTTPException: http_error, SQLAlchemyError: database_error, Redirect: redirect_to,

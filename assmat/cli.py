@@ -73,7 +73,7 @@ def demo(settings: Settings, port: int) -> int:
     from assmat.core.db.engine import make_engine, make_sessionmaker
     from assmat.demo import (
         PASSWORD_CHANGED, load_demo, load_demo_admins, load_demo_availability, load_demo_extras, load_demo_fiches,
-        load_demo_directory, load_demo_publication,
+        load_demo_directory, load_demo_habilitation, load_demo_publication,
     )
     from assmat.tenants.rows import sync_tenant_rows
 
@@ -92,6 +92,7 @@ def demo(settings: Settings, port: int) -> int:
             accounts = await load_demo(sessionmaker, registry.tenants, hasher)
             accounts += await load_demo_extras(sessionmaker, registry.tenants, hasher, settings)
             await load_demo_publication(sessionmaker, registry.tenants)
+            await load_demo_habilitation(sessionmaker, registry.tenants)
             await load_demo_availability(sessionmaker, registry.tenants)
             fiches = await load_demo_fiches(sessionmaker, registry.tenants)
             await load_demo_directory(sessionmaker, registry.tenants)
@@ -209,6 +210,43 @@ def create_account(settings: Settings, args: argparse.Namespace) -> int:
         print(f"Mot de passe provisoire (affiché une seule fois, à changer à la première connexion) : {password}")
     else:
         print(f"Mode d'activation du tenant : {tenant.config.activation.mode}")
+    return 0
+
+
+def habilitations_expire(settings: Settings, args: argparse.Namespace) -> int:
+    """Expires the habilitation requests left without a step for `habilitation.expire_after_days`
+    (tenants with an `habilitation` section), each emailed and audited: once a day from cron; a
+    rerun expires nothing twice."""
+    from assmat.core.db.engine import make_engine, make_sessionmaker
+    from assmat.core.mail.links import mail_base_url
+    from assmat.portal.habilitation.service import expire_abandoned
+    from assmat.tenants.rows import sync_tenant_rows
+
+    registry = _registry(settings)
+    tenants = _chosen_tenants(registry, args.tenant)
+    if tenants is None:
+        return _fail(f"ERREUR tenant inconnu : {args.tenant} (connus : {', '.join(registry.tenants)})")
+
+    async def run() -> dict[str, int]:
+        engine = make_engine(settings.database_url)
+        try:
+            sessionmaker = make_sessionmaker(engine)
+            await sync_tenant_rows(sessionmaker, registry)
+            expired = {}
+            for tenant in tenants:
+                if tenant.config.habilitation is None:
+                    continue
+                async with sessionmaker() as db:
+                    expired[tenant.slug] = await expire_abandoned(db, tenant, base_url=mail_base_url(settings, tenant))
+                    await db.commit()
+            return expired
+        finally:
+            await engine.dispose()
+
+    expired = asyncio.run(run())
+    for slug, count in expired.items():
+        print(f"  {slug} : {count} demande(s) d'habilitation expirée(s)")
+    print(f"Demandes d'habilitation expirées : {sum(expired.values())} (courriels mis en file d'envoi).")
     return 0
 
 
@@ -523,6 +561,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p_reminders.add_argument("tenant", nargs="?", help="slug du tenant (par défaut : tous)")
 
+    p_habilitations = commands.add_parser(
+        "habilitations-expire", help="faire expirer les demandes d'habilitation sans suite (une fois par jour, cron)"
+    )
+    p_habilitations.add_argument("tenant", nargs="?", help="slug du tenant (par défaut : tous)")
+
     p_geocode = commands.add_parser(
         "geocode", help="géolocaliser les fiches dont l'adresse est nouvelle ou a changé (cron, ou après un import)"
     )
@@ -566,6 +609,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return create_admin(settings, args)
         if args.command == "availability-reminders":
             return availability_reminders(settings, args)
+        if args.command == "habilitations-expire":
+            return habilitations_expire(settings, args)
         if args.command == "geocode":
             return geocode(settings, args)
         if args.command == "directory-rebuild":

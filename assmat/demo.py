@@ -565,3 +565,45 @@ async def load_demo_directory(sessionmaker: async_sessionmaker, tenants: dict[st
                 counts[tenant.slug] = await rebuild_entries(session, tenant)
         await session.commit()
     return counts
+
+
+# Pending habilitation requests (seed 004) on the tenants that take them: one matched by email
+# (the « Sans-Consentement » fiche of the monthly file), waiting for the staff; one whose consent
+# letter is out; one that matches nobody, to orient to the Pôle PMI.
+DEMO_HABILITATIONS = (
+    ("Laure", "Sans-Consentement", 5, "received"),
+    ("Sophie", "Publiée", 1, "consent_requested"),
+    ("Camille", "Inconnue", None, "received"),
+)
+
+
+async def load_demo_habilitation(sessionmaker: async_sessionmaker, tenants: dict[str, Tenant]) -> int:
+    """The pending requests of DEMO_HABILITATIONS on each tenant with an `habilitation` section,
+    after load_demo_publication (the fiches they match). Idempotent; returns how many it added."""
+    from assmat.portal.habilitation.models import HabilitationRequest
+
+    added = 0
+    async with sessionmaker() as session:
+        for tenant in tenants.values():
+            if tenant.config.habilitation is None:
+                continue
+            postal_code, city = DEMO_TOWNS.get(tenant.slug, DEMO_TOWNS["gers"])
+            for first_name, last_name, number, state in DEMO_HABILITATIONS:
+                email = _fiche_identifier(tenant, number) if number is not None else "camille.inconnue@example.org"
+                known = await session.scalar(select(HabilitationRequest.id).where(
+                    HabilitationRequest.tenant_id == tenant.slug, HabilitationRequest.email_key == email).limit(1))
+                if known is not None:
+                    continue
+                account_id = await session.scalar(select(Account.id).where(
+                    Account.tenant_id == tenant.slug, Account.identifier == email)) if number is not None else None
+                now = clock.now()
+                session.add(HabilitationRequest(
+                    tenant_id=tenant.slug, state=state, status="assistant_inscrit", civility="Mme",
+                    last_name=last_name, first_name=first_name, street_number=str(number or 9), street_type="place",
+                    street_name="de la Mairie", postal_code=postal_code, city=city, phone="04 68 00 00 00",
+                    email=email, email_key=email, account_id=account_id, matched_by="email" if account_id else None,
+                    created_at=now, updated_at=now, consent_requested_at=now if state == "consent_requested" else None,
+                ))
+                added += 1
+        await session.commit()
+    return added

@@ -248,3 +248,34 @@ def test_the_demo_shows_every_state_of_a_fiche_on_each_tenant_that_publishes(set
     with db_session(settings.database_url) as session:
         assert session.scalar(select(func.count()).select_from(PublicationEvent)) == register
         assert session.scalar(select(func.count()).select_from(Account)) == accounts
+
+
+def test_the_demo_has_pending_habilitation_requests_on_mon_enfant(settings):
+    """Matched by email and waiting, consent letter out, and one on nobody's file; only where the
+    tenant takes habilitation requests; a second run adds nothing."""
+    from assmat.demo import load_demo_habilitation, load_demo_publication
+    from assmat.portal.habilitation.models import HabilitationRequest
+
+    tenants = load_valid_tenants(TENANT_CONFIGS)
+
+    async def load():
+        engine = make_engine(settings.database_url)
+        try:
+            sessionmaker = make_sessionmaker(engine)
+            await sync_tenant_rows(sessionmaker, TenantRegistry(tenants, "localhost"))
+            await load_demo(sessionmaker, tenants, make_hasher(settings))
+            await load_demo_publication(sessionmaker, tenants)
+            added = await load_demo_habilitation(sessionmaker, tenants)
+            async with sessionmaker() as db:
+                rows = (await db.execute(select(
+                    HabilitationRequest.tenant_id, HabilitationRequest.state, HabilitationRequest.account_id.is_not(None),
+                ).where(HabilitationRequest.tenant_id.in_(list(tenants))).order_by(HabilitationRequest.id))).all()
+            return added, [tuple(row) for row in rows]
+        finally:
+            await engine.dispose()
+
+    added, rows = asyncio.run(load())
+    assert added == 3
+    assert rows == [("mon-enfant", "received", True), ("mon-enfant", "consent_requested", True),
+                    ("mon-enfant", "received", False)]
+    assert asyncio.run(load()) == (0, rows)

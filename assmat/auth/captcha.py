@@ -53,6 +53,8 @@ _ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{32}")
 _MAX_ANSWER_CHARS = 64
 
 assert len(ALPHABET) == 16 and len(set(ALPHABET)) == 16, "the derivation maps 4 bits onto one symbol"
+# The digits of ALPHABET, for a form that asks for digits only (seed 004: « (4 chiffres) »).
+DIGITS = "".join(c for c in ALPHABET if c.isdigit())
 
 
 def _mac(secret_key: str, purpose: str, *parts: str) -> bytes:
@@ -60,9 +62,13 @@ def _mac(secret_key: str, purpose: str, *parts: str) -> bytes:
     return hmac.new(secret_key.encode(), message, hashlib.sha256).digest()
 
 
-def derive_answer(secret_key: str, tenant_slug: str, challenge_id: str, length: int) -> str:
-    """The code for this challenge. Shorter lengths are prefixes of longer ones."""
+def derive_answer(secret_key: str, tenant_slug: str, challenge_id: str, length: int, digits: bool = False) -> str:
+    """The code for this challenge. Shorter lengths are prefixes of longer ones. With `digits`,
+    digits only (bytes beyond the last multiple of 7 are skipped: no symbol is favoured)."""
     digest = _mac(secret_key, "answer", tenant_slug, challenge_id)
+    if digits:
+        usable = len(DIGITS) * (256 // len(DIGITS))
+        return "".join(DIGITS[byte % len(DIGITS)] for byte in digest if byte < usable)[:length]
     symbols = []
     for byte in digest:
         symbols += (ALPHABET[byte >> 4], ALPHABET[byte & 0x0F])
@@ -88,14 +94,14 @@ def _valid_id(challenge_id: object) -> TypeGuard[str]:
 
 
 async def new_challenge(
-    session: AsyncSession, tenant_slug: str, secret_key: str, length: int = DEFAULT_LENGTH
+    session: AsyncSession, tenant_slug: str, secret_key: str, length: int = DEFAULT_LENGTH, digits: bool = False
 ) -> str:
     """Create a challenge for this tenant and commit it (the image is fetched by another request,
     maybe on another replica). Returns its public id, which says nothing about the answer."""
     if not MIN_LENGTH <= length <= MAX_LENGTH:
         raise ValueError(f"captcha length must be between {MIN_LENGTH} and {MAX_LENGTH}")
     challenge_id = secrets.token_urlsafe(24)
-    answer = derive_answer(secret_key, tenant_slug, challenge_id, length)
+    answer = derive_answer(secret_key, tenant_slug, challenge_id, length, digits)
     now = clock.now()
     session.add(
         CaptchaChallenge(
@@ -155,10 +161,11 @@ async def live_answer(session: AsyncSession, tenant_slug: str, secret_key: str, 
     if stored is None:
         return None
     # The length is not stored: it is the one whose derived code matches the stored hash.
-    for length in range(MIN_LENGTH, MAX_LENGTH + 1):
-        candidate = derive_answer(secret_key, tenant_slug, challenge_id, length)
-        if hmac.compare_digest(_answer_hash(secret_key, tenant_slug, challenge_id, candidate), stored):
-            return candidate
+    for digits in (False, True):
+        for length in range(MIN_LENGTH, MAX_LENGTH + 1):
+            candidate = derive_answer(secret_key, tenant_slug, challenge_id, length, digits)
+            if hmac.compare_digest(_answer_hash(secret_key, tenant_slug, challenge_id, candidate), stored):
+                return candidate
     return None  # issued under another secret key: it cannot be answered either
 
 

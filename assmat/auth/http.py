@@ -145,14 +145,15 @@ def password_rules(tenant: Tenant) -> list[dict[str, Any]]:
     ]
 
 
-async def new_captcha(request: Request) -> str:
+async def new_captcha(request: Request, length: int = captcha.DEFAULT_LENGTH, digits: bool = False) -> str:
     """A new challenge for the page; 429 once this client has asked for too many."""
     tenant = kit.tenant(request)
     async with database(request) as db:
         if not await CAPTCHA_ISSUE.hit(db, tenant.slug, f"ip:{client_ip(request)}"):
             await db.commit()
             raise HTTPException(429)
-        challenge = await captcha.new_challenge(db, tenant.slug, request.app.state.settings.effective_secret_key)
+        challenge = await captcha.new_challenge(db, tenant.slug, request.app.state.settings.effective_secret_key,
+                                                length, digits)
         await db.commit()
     return challenge
 

@@ -497,6 +497,24 @@ class Import(Strict):
     )
 
 
+class Habilitation(Strict):
+    grants: list[Literal["availability"]] = Field(
+        min_length=1,
+        description="Ce qu'ouvre un compte activé par une demande d'habilitation (mon-enfant : availability, "
+        "« uniquement à la mise à jour des disponibilités ») ; les autres pages de l'espace lui sont refusées.",
+    )
+    consent: Literal["paper", "online"] = Field(
+        "paper",
+        description="Recueil du consentement : paper (lettre signée, cochée par le service dans la console) "
+        "ou online (lien à usage unique envoyé par courriel).",
+    )
+    consent_link_ttl: Duration = Field(parse_duration("14d"), description="Validité du lien de consentement (consent: online).")
+    expire_after_days: int = Field(
+        60, ge=1, le=365, description="Une demande reçue ou en attente du consentement, sans suite depuis ce nombre de "
+        "jours, expire (assmat habilitations-expire) ; un consentement reçu attend l'activation sans expirer."
+    )
+
+
 def _unique_codes(value: list[ChildcareType]) -> list[ChildcareType]:
     codes = [t.code for t in value]
     if len(set(codes)) != len(codes):
@@ -539,6 +557,9 @@ class TenantConfig(Strict):
     geocoding: Geocoding | None = Field(
         None, description="Géocodage des adresses ; absent : le géocodeur des réglages (ASSMAT_GEOCODER_URL)."
     )
+    habilitation: Habilitation | None = Field(
+        None, description="Demandes d'habilitation en ligne validées par le service (mon-enfant) ; absente : aucune."
+    )
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
 
@@ -552,6 +573,8 @@ class TenantConfig(Strict):
         (the fiches are published: the section is present)."""
         if feature == "publication":
             return self.publication is not None
+        if feature == "habilitation":
+            return self.habilitation is not None
         return bool(getattr(self.features, feature))
 
     @model_validator(mode="after")
@@ -563,4 +586,10 @@ class TenantConfig(Strict):
                              "l'identifiant de connexion)")
         if (self.features.availability or self.features.public_search) and self.publication is None:
             raise ValueError("features.availability et features.public_search exigent une section publication")
+        if self.habilitation is not None:
+            closed = [grant for grant in self.habilitation.grants if not self.offers(grant)]
+            if closed:
+                raise ValueError(f"habilitation.grants ouvre une fonction que le portail ne propose pas : {', '.join(closed)}")
+            if self.login.identifier != "email":
+                raise ValueError("habilitation exige login.identifier: email (on se connecte avec l'adresse de la demande)")
         return self

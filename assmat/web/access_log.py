@@ -16,7 +16,7 @@ from typing import Any
 
 REDACTED = "[redacted]"
 # The routes whose next segment is a token (portal and console).
-_TOKEN_ROUTE = re.compile(r"(/(?:reinitialisation|activation|confirmation-email|admin/mot-de-passe)/)[^/?#\s]+")
+_TOKEN_ROUTE = re.compile(r"(/(?:reinitialisation|activation|confirmation-email|admin/mot-de-passe|habilitation/consentement)/)[^/?#\s]+")
 # Any other value that looks like a generated secret (secrets.token_urlsafe, signed values):
 # 20+ URL-safe characters mixing letters and digits. Words of the routes have no digits.
 _SECRET_LIKE = re.compile(r"(?<![A-Za-z0-9_\-.%])(?=[A-Za-z0-9_\-.%]*\d)(?=[A-Za-z0-9_\-.%]*[A-Za-z])[A-Za-z0-9_\-.%]{20,}")

@@ -47,6 +47,7 @@ from assmat.core.mail.models import OutboxMail
 from assmat.core.security.models import AuditEvent
 from assmat.portal.children.models import CarePeriod, Child, Guardian
 from assmat.portal.contact.models import ContactMessage
+from assmat.portal.habilitation.models import HabilitationRequest
 from assmat.portal.imports.models import ImportRun
 from assmat.portal.messages.models import Message
 from assmat.portal.profile.models import Fiche, PositionCorrection
@@ -109,6 +110,7 @@ SEARCH_NEEDLE = {
     PublicationEvent: "{tag}-registre",
     Photo: "{tag}-photo",
     PositionCorrection: "{tag}-correction",
+    HabilitationRequest: "{tag}-habilitation",
 }
 
 
@@ -200,6 +202,16 @@ def make_rows(console) -> tuple[dict[type, tuple[Any, Any]], tuple[ImportRun, Im
                                   message=f"Au fond {tag}-correction", requested_at=now)
 
     rows[PositionCorrection] = store(console, correction(A, A_TAG, ours.id), correction(B, B_TAG, theirs.id))
+
+    def habilitation(tenant: str, tag: str, account_id: int) -> HabilitationRequest:
+        # Consent received: every step but the refusal's would apply, were the row in reach.
+        return HabilitationRequest(tenant_id=tenant, account_id=account_id, matched_by="email", state="consent_received",
+                                   status="assistant_inscrit", civility="Mme", last_name=f"{tag}-habilitation",
+                                   first_name="Zoé", street_name=f"rue {tag}", postal_code="32000", city="Auch",
+                                   phone="0562000000", email=f"{tag}-ident@example.org",
+                                   email_key=f"{tag}-ident@example.org", created_at=now, updated_at=now)
+
+    rows[HabilitationRequest] = store(console, habilitation(A, A_TAG, ours.id), habilitation(B, B_TAG, theirs.id))
     def register(tenant: str, tag: str, account_id: int) -> PublicationEvent:
         return PublicationEvent(tenant_id=tenant, account_id=account_id, kind="consent", source="staff",
                                 recorded_by=f"{tag}-registre", created_at=now)

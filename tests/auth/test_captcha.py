@@ -502,3 +502,24 @@ def test_a_challenge_cannot_be_rendered_over_and_over(client_for):
     challenge = re.search(r'name="captcha_id" value="([^"]+)"', page).group(1)
     statuses = [client.get(f"/captcha/{challenge}.png").status_code for _ in range(RENDERS_PER_CHALLENGE + 1)]
     assert statuses == [200] * RENDERS_PER_CHALLENGE + [429]
+
+
+def test_a_digits_only_code_is_made_of_the_alphabets_digits_and_renders_and_checks(database_url):
+    """mon-enfant's habilitation form asks « (4 chiffres) »: the digits the image and the voices
+    already draw (no 0, 1 or 4), each as likely as the others."""
+    ids = [f"{i:032d}" for i in range(400)]
+    answers = [captcha.derive_answer(SECRET, "mon-enfant", i, 4, digits=True) for i in ids]
+    assert all(len(a) == 4 and set(a) <= set(captcha.DIGITS) for a in answers)
+    assert set("".join(answers)) == set(captcha.DIGITS) == set("2356789")
+    counts = [("".join(answers)).count(d) for d in captcha.DIGITS]
+    assert max(counts) < 1.3 * min(counts)
+
+    async def work(sessionmaker):
+        async with sessionmaker() as session:
+            challenge_id = await captcha.new_challenge(session, "mon-enfant", SECRET, length=4, digits=True)
+        async with sessionmaker() as session:
+            shown = await captcha.live_answer(session, "mon-enfant", SECRET, challenge_id)
+        assert shown == captcha.derive_answer(SECRET, "mon-enfant", challenge_id, 4, digits=True)
+        return await check(sessionmaker, challenge_id, shown, tenant="mon-enfant")
+
+    assert with_db(database_url, work) is True

@@ -303,6 +303,18 @@ def failed_availability(page: Page) -> None:
     expect(place.get_by_label("Nombre de places")).to_have_attribute("aria-invalid", "true")
 
 
+def failed_habilitation(page: Page) -> None:
+    """Sent without the code: the error under the code field and in the banner."""
+    page.get_by_role("button", name="Terminer la demande").click()
+    expect(page.get_by_role("alert").first).to_be_visible()
+    expect(page.get_by_role("textbox", name="Vérification du texte")).to_have_attribute("aria-invalid", "true")
+
+
+def failed_status_choice(page: Page) -> None:
+    page.get_by_role("button", name="Poursuivre").click()
+    expect(page.get_by_role("alert").first).to_be_visible()
+
+
 PUBLIC_PATHS = ["/", "/connexion", "/mot-de-passe-oublie", "/activation", "/contact", "/mentions-legales",
                 "/donnees-personnelles", "/cookies", "/accessibilite", "/conditions-generales"]
 SCREENS: list[Any] = [
@@ -311,6 +323,12 @@ SCREENS: list[Any] = [
     pytest.param(Screen("eure-et-loir", "/connexion"), id="eure-et-loir/connexion"),
     pytest.param(Screen("eure-et-loir", "/mot-de-passe-oublie"), id="eure-et-loir/mot-de-passe-oublie"),
     pytest.param(Screen("mon-enfant", "/activation"), id="mon-enfant/activation"),
+    # mon-enfant's habilitation request (seed 004): the login page's link, the status, the form, the end.
+    *(pytest.param(Screen("mon-enfant", path), id=f"mon-enfant{path}") for path in (
+        "/connexion", "/habilitation", "/habilitation/demande?statut=assistant_inscrit", "/habilitation/enregistree")),
+    pytest.param(Screen("mon-enfant", "/habilitation", action=failed_status_choice), id="mon-enfant/habilitation-error"),
+    pytest.param(Screen("mon-enfant", "/habilitation/demande?statut=assistant_inscrit", action=failed_habilitation),
+                 id="mon-enfant/habilitation/demande-error"),
     pytest.param(Screen(AM, "/connexion", action=failed_sign_in), id="alpes-maritimes/connexion-error"),
     *(pytest.param(Screen(AM, path, signed_in=True), id=f"{AM}{path}") for path in (
         "/espace", "/espace/documents", "/espace/compte", "/espace/compte/email",
@@ -492,7 +510,7 @@ CONSOLE_PAGES = [
     "/admin/account/action/unlock?pks={account}", "/admin/import", "/admin/import/{run}",
     "/admin/audit/list", "/admin/audit/details/{audit}", "/admin/outbox-mail/list", "/admin/outbox-mail/details/{mail}",
     "/admin/contact-message/list", "/admin/message/list", "/admin/message/ecrire",
-    "/admin/declaration/list", "/admin/changement-situation/list",
+    "/admin/declaration/list", "/admin/changement-situation/list", "/admin/demandes-habilitation/list",
 ]
 PLATFORM_PAGES = [
     "/admin/login", "/admin/mot-de-passe-oublie", "/admin/plateforme", "/admin/tenant-admin/list",
@@ -519,5 +537,71 @@ def test_console_page_is_accessible(live_server, browser: Browser, axe_source: s
         assert_no_serious(page, axe_source, f"{url} (phone)")
         assert_fits(page, f"{url} (phone)")
         expect(page.get_by_role("heading", level=1)).to_be_visible()
+    finally:
+        context.close()
+
+
+# -- the habilitation pages that need a token or a session (seed 004) -------------------------------------------
+
+def test_the_habilitation_consent_refusal_and_console_pages_are_accessible(live_server, browser: Browser,
+                                                                            axe_source: str) -> None:
+    """The online consent link's page, the page an habilitated account meets outside its grant,
+    and the console's request, its details and a step's confirmation with its reason field."""
+    from datetime import timedelta
+
+    from assmat.core.security.tokens import Principal, TokenService
+    from assmat.portal.habilitation.models import HabilitationRequest
+    from assmat.portal.habilitation.service import CONSENT
+    from tests.browser.test_console import create_console_admin
+
+    slug, tag = "mon-enfant", uuid.uuid4().hex[:8]
+    address, password = f"ax-habil-{tag}@example.org", "Canigou66Perpignan"
+    account, _ = LiveAccounts(live_server).create(slug, address, password, email=address)
+
+    async def seed(sessionmaker) -> tuple[int, str]:
+        async with sessionmaker() as db:
+            request = HabilitationRequest(
+                tenant_id=slug, state="consent_requested", status="assistant_inscrit", civility="Mme",
+                last_name=f"Axe{tag}", first_name="Nadia", street_name="rue des Amandiers", postal_code="66000",
+                city="Perpignan", phone="0468000000", email=address, email_key=address, account_id=account.id,
+                matched_by="email")
+            activated = HabilitationRequest(
+                tenant_id=slug, state="activated", status="assistant_inscrit", civility="Mme", last_name=f"Axe{tag}",
+                first_name="Nadia", street_name="rue des Amandiers", postal_code="66000", city="Perpignan",
+                phone="0468000000", email=address, email_key=address, account_id=account.id, matched_by="email")
+            db.add_all([request, activated])
+            await db.flush()
+            token = await TokenService(db).issue(CONSENT, Principal("account", account.id, slug), timedelta(days=1),
+                                                 {"request": request.id})
+            await db.commit()
+            return request.id, token
+
+    pk, token = live_server.run_async(seed)
+    staff = f"ax-caf-{tag}@example.org"
+    create_console_admin(live_server, slug, staff, "ConsoleSolide2026")
+    context = new_context(browser, DESKTOP, None)
+    try:
+        page = context.new_page()
+        page.goto(live_server.url(slug, "/connexion"))
+        page.get_by_role("textbox", name=re.compile("adresse électronique", re.I)).fill(address)
+        page.get_by_label(re.compile(r"^Votre mot de passe")).first.fill(password)
+        page.get_by_role("button", name="Se connecter").click()
+        page.wait_for_load_state()
+        page.goto(live_server.url(slug, "/admin/login"))
+        page.get_by_label("Adresse email").fill(staff)
+        page.get_by_label("Mot de passe").fill("ConsoleSolide2026")
+        page.get_by_role("button", name="Se connecter").click()
+        page.wait_for_url(re.compile(r"/admin/vue-d-ensemble$"))
+        for path, status in ((f"/habilitation/consentement/{token}", 200), ("/espace/fiche", 403),
+                             ("/admin/demandes-habilitation/list", 200), (f"/admin/demandes-habilitation/details/{pk}", 200),
+                             (f"/admin/demandes-habilitation/action/reject?pks={pk}", 200)):
+            page.set_viewport_size(DESKTOP)
+            response = page.goto(live_server.url(slug, path))
+            assert response is not None and response.status == status, (path, response and response.status)
+            expect(page.get_by_role("heading", level=1).first).to_be_visible()
+            assert_no_serious(page, axe_source, f"{path} (desktop)")
+            page.set_viewport_size(PHONE)
+            assert_no_serious(page, axe_source, f"{path} (phone)")
+            assert_fits(page, f"{path} (phone)")
     finally:
         context.close()

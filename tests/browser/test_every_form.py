@@ -509,3 +509,168 @@ def test_a_new_staff_member_sets_the_console_password(live_server, page: Page) -
     page.get_by_label("Mot de passe").fill(CONSOLE_PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url(re.compile(r"/admin/vue-d-ensemble$"))
+
+
+# -- mon-enfant's habilitation request (seed 004) --------------------------------------------------------------
+
+ME = "mon-enfant"
+ME_CONSOLE_PASSWORD = "ConsoleSolide2026"  # mon-enfant's policy: letters and digits only
+
+
+def mail_body(live_server, recipient: str, containing: str) -> str:
+    """The text of the newest mail the live server wrote to `recipient` that contains `containing`."""
+    import email
+    import email.policy
+    import time
+
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        for path in sorted(live_server.settings.mail_dir.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns, reverse=True):
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            text = message.get_body(("plain",)).get_content()
+            if message["To"] == recipient and containing in text:
+                return text
+        time.sleep(0.1)
+    raise AssertionError(f"no mail to {recipient} with {containing!r}")
+
+
+def request_habilitation(live_server, page: Page, address: str, last_name: str) -> None:
+    """The guide's steps 2 to 5, each by its visible link or button; « Recommencer » on the way."""
+    from assmat.auth.captcha import derive_answer
+
+    page.goto(live_server.url(ME, "/connexion"))
+    page.get_by_role("link", name="Faites votre demande d'habilitation en ligne").click()
+    page.get_by_label(re.compile(r"^Vous êtes assistant\(e\) maternel\(le\) et déjà inscrit\(e\)")).check()
+    page.get_by_role("button", name="Poursuivre").click()
+    expect_no_expired_form(page)
+    page.get_by_label("Mme", exact=True).check()
+    page.get_by_role("textbox", name=re.compile(r"^Votre nom")).fill(last_name)
+    page.get_by_role("textbox", name=re.compile(r"^Votre prénom")).fill("Nadia")
+    page.get_by_role("textbox", name=re.compile(r"^N° de voie")).fill("12")
+    page.get_by_role("textbox", name=re.compile(r"^Nom de voie")).fill("rue des Amandiers")
+    page.get_by_role("textbox", name=re.compile(r"^Code postal")).fill("66000")
+    page.get_by_role("textbox", name=re.compile(r"^Commune")).fill("Perpignan")
+    page.get_by_role("textbox", name=re.compile(r"^Téléphone où vous contacter")).fill("04 68 00 00 00")
+    page.get_by_role("textbox", name=re.compile(r"^Adresse électronique")).fill(address)
+    page.get_by_role("textbox", name=re.compile(r"^Confirmer l'adresse électronique")).fill(address)
+    first = page.locator("input[name=captcha_id]").input_value()
+    page.get_by_role("button", name="Recommencer").click()
+    expect_no_expired_form(page)
+    expect(page.locator("input[name=captcha_id]")).not_to_have_value(first)
+    expect(page.get_by_role("textbox", name=re.compile(r"^Code postal"))).to_have_value("66000")
+    captcha_id = page.locator("input[name=captcha_id]").input_value()
+    page.get_by_role("textbox", name="Vérification du texte").fill(
+        derive_answer(live_server.settings.effective_secret_key, ME, captcha_id, 4, digits=True))
+    page.get_by_role("button", name="Terminer la demande").click()
+    expect_no_expired_form(page)
+    expect(page.get_by_text("Votre demande a bien été enregistrée. Vous allez recevoir un courriel de confirmation.")
+           ).to_be_visible()
+
+
+def habilitation_request_id(live_server, address: str) -> int:
+    from sqlalchemy import select
+
+    from assmat.portal.habilitation.models import HabilitationRequest
+
+    async def find(sessionmaker) -> int:
+        async with sessionmaker() as db:
+            return await db.scalar(select(HabilitationRequest.id).where(
+                HabilitationRequest.tenant_id == ME, HabilitationRequest.email_key == address))
+
+    return live_server.run_async(find)
+
+
+@pytest.mark.parametrize("width", [1280, 360])
+def test_an_assistant_requests_an_habilitation_staff_activate_it_and_she_signs_in(live_server, live_accounts,
+                                                                                page: Page, width: int) -> None:
+    page.set_viewport_size({"width": width, "height": 800})
+    address = unique_email()
+    live_accounts.create(ME, address, None, email=address)  # on the monthly file, never signed in
+    request_habilitation(live_server, page, address, "Roux")
+    assert "a bien été enregistrée" in mail_body(live_server, address, "enregistrée")
+
+    staff = f"caf-{uuid.uuid4().hex[:8]}@example.org"
+    create_console_admin(live_server, ME, staff, ME_CONSOLE_PASSWORD)
+    page.goto(live_server.url(ME, "/admin/login"))
+    page.get_by_label("Adresse email").fill(staff)
+    page.get_by_label("Mot de passe").fill(ME_CONSOLE_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(re.compile(r"/admin/vue-d-ensemble$"))
+    pk = habilitation_request_id(live_server, address)
+    for label in ("Demander le consentement", "Consentement reçu (lettre signée)", "Activer l'habilitation"):
+        confirm_from_details(live_server, page, "demandes-habilitation", pk, label, slug=ME)
+        done(page, label).to_be_visible()
+    password = re.search(r'\n"([^"\s]+)"\r?\n', mail_body(live_server, address, "guillemets")).group(1)
+
+    page.goto(live_server.url(ME, "/connexion"))
+    page.get_by_role("textbox", name=re.compile(r"adresse électronique", re.I)).fill(address)
+    page.get_by_label(re.compile(r"^Votre mot de passe")).first.fill(password)
+    page.get_by_role("button", name=said(live_server, ME, "login.submit")).click()
+    page.wait_for_url(re.compile(r"/changement-mot-de-passe$"))
+    fill_new_password(page, "Canigou66Perpignan")
+    page.get_by_role("button", name=re.compile("Valider|Enregistrer")).first.click()
+    expect_no_expired_form(page)
+    page.wait_for_url(re.compile(r"/espace/disponibilites$"))
+    page.goto(live_server.url(ME, "/espace/fiche"))
+    expect(page.get_by_text("L'habilitation donne accès uniquement à la mise à jour des disponibilités.")).to_be_visible()
+
+
+def test_staff_orient_or_refuse_a_request_and_an_assistant_gives_her_consent_online(live_server, live_accounts,
+                                                                                   page: Page) -> None:
+    from sqlalchemy import update
+
+    from assmat.portal.habilitation.models import HabilitationRequest
+    from datetime import timedelta
+
+    from assmat.core.security.tokens import Principal, TokenService
+    from assmat.portal.habilitation.service import CONSENT
+
+    page.set_viewport_size({"width": 360, "height": 800})
+    nobody, refused, online = unique_email(), unique_email(), unique_email()
+    live_accounts.create(ME, refused, None, email=refused)
+    account, _ = live_accounts.create(ME, online, None, email=online)
+    for address, name in ((nobody, "Inconnue"), (refused, "Refusee"), (online, "Enligne")):
+        request_habilitation(live_server, page, address, name)
+    staff = f"caf-{uuid.uuid4().hex[:8]}@example.org"
+    create_console_admin(live_server, ME, staff, ME_CONSOLE_PASSWORD)
+    page.goto(live_server.url(ME, "/admin/login"))
+    page.get_by_label("Adresse email").fill(staff)
+    page.get_by_label("Mot de passe").fill(ME_CONSOLE_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(re.compile(r"/admin/vue-d-ensemble$"))
+    confirm_from_details(live_server, page, "demandes-habilitation", habilitation_request_id(live_server, nobody),
+                         "Orienter vers le Pôle PMI", slug=ME)
+    done(page, "Orienter vers le Pôle PMI").to_be_visible()
+    assert "Pôle PMI" in mail_body(live_server, nobody, "orienté")
+    page.goto(live_server.url(ME, f"/admin/demandes-habilitation/details/{habilitation_request_id(live_server, refused)}"))
+    page.get_by_role("link", name="Refuser la demande", exact=True).click()
+    page.get_by_label(re.compile("^Motif du refus")).fill("Vous n'exercez plus dans le département.")
+    page.get_by_role("button", name="Confirmer : Refuser la demande").click()
+    expect_no_expired_form(page)
+    done(page, "Refuser la demande").to_be_visible()
+    assert "Vous n'exercez plus dans le département." in mail_body(live_server, refused, "motif")
+
+    # The online consent (a tenant with `consent: online`): the link the mail carries, clicked.
+    pk = habilitation_request_id(live_server, online)
+
+    async def consent_requested(sessionmaker):
+        async with sessionmaker() as db:
+            await db.execute(update(HabilitationRequest).where(HabilitationRequest.tenant_id == ME,
+                                                               HabilitationRequest.id == pk)
+                             .values(state="consent_requested", account_id=account.id))
+            await db.commit()
+
+    live_server.run_async(consent_requested)
+    async def consent_link(sessionmaker) -> str:
+        async with sessionmaker() as db:
+            token = await TokenService(db).issue(CONSENT, Principal("account", account.id, ME), timedelta(days=14),
+                                                 {"request": pk})
+            await db.commit()
+            return token
+
+    token = live_server.run_async(consent_link)
+    page.goto(live_server.url(ME, f"/habilitation/consentement/{token}"))
+    page.get_by_label(re.compile("^J'autorise la mise en ligne")).check()
+    page.get_by_role("button", name="Valider").click()
+    expect_no_expired_form(page)
+    expect(page.get_by_text("Votre accord a bien été enregistré.")).to_be_visible()

@@ -42,6 +42,8 @@ CONTEXTS = {
     "admin_set_password": {"url": "https://assmat.gers.fr/admin/mot-de-passe/abc", "ttl_hours": 48, "console_name": "Département du Gers"},
     "availability_reminder": {"url": "https://assmat.gers.fr/espace/disponibilites", "deadline": "01/12/2026"},
     "availability_place_reminder": {"url": "https://assmat.gers.fr/espace/disponibilites", "free_from": "10/12/2026"},
+    # `step` chooses the words of one step of the request (assmat/portal/habilitation/service.py).
+    "habilitation": {"step": "consent_online", "url": "https://assmat.gers.fr/habilitation/consentement/abc", "days": 14},
 }
 
 
@@ -138,7 +140,7 @@ def test_every_template_renders_text_and_branded_html_in_french(template):
 def test_every_context_value_reaches_both_parts(template):
     mail = render(tenant("gers"), template, CONTEXTS[template])
     for key, value in CONTEXTS[template].items():
-        if key in ("ttl_hours", "locked_at"):
+        if key in ("ttl_hours", "locked_at", "step"):
             continue
         for part in str(value).splitlines():
             assert part in mail.body_text, (key, part)

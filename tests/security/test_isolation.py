@@ -83,3 +83,62 @@ def test_every_page_of_the_space_needs_a_session_of_its_own_tenant(app, portal_f
                     assert response.status_code in (303, 403), (slug, path, response.status_code)
                     assert response.status_code == 403 or response.headers["location"].startswith("/connexion"), path
     assert checked == {path for path, _methods in space_routes(app)}
+
+
+# -- the habilitation request (seed 004): mon-enfant's only ------------------------------------------------
+
+HABILITATION_PAGES = ["/habilitation", "/habilitation/demande?statut=assistant_inscrit", "/habilitation/enregistree",
+                      "/habilitation/consentement/x"]
+
+
+def test_the_habilitation_pages_exist_only_where_the_tenant_turns_them_on(app, portal_for):
+    from tests.support.site import route_of, site_routes
+
+    routes = site_routes(app)
+    assert all(route_of(routes, path.split("?")[0]) for path in HABILITATION_PAGES)
+    assert portal_for("mon-enfant").client.get("/habilitation").status_code == 200
+    for slug in ("gers", "cestas", "alpes-maritimes", "eure-et-loir"):
+        portal = portal_for(slug)
+        assert not portal.tenant.config.offers("habilitation")
+        for path in HABILITATION_PAGES:
+            assert portal.client.get(path).status_code == 404, (slug, path)
+        assert portal.post("/habilitation", {"statut": "assistant_inscrit"}, form_path="/contact").status_code == 404
+        assert "demande d'habilitation" not in portal.client.get("/connexion").text
+
+
+def test_a_consent_link_works_on_its_own_tenants_host_only(app, portal_for):
+    from assmat.portal.habilitation.models import HabilitationRequest
+    from assmat.portal.habilitation.service import CONSENT
+    from tests.support.site import issue_token
+
+    mon_enfant = portal_for("mon-enfant")
+    account, _ = mon_enfant.create_account("nadia.iso@example.fr", None, email="nadia.iso@example.fr")
+
+    async def add():
+        async with app.state.sessionmaker() as db:
+            row = HabilitationRequest(tenant_id="mon-enfant", account_id=account.id, state="consent_requested",
+                                      status="assistant_inscrit", civility="Mme", last_name="Iso", first_name="Nadia",
+                                      street_name="rue Iso", postal_code="66000", city="Perpignan", phone="0468000000",
+                                      email="nadia.iso@example.fr", email_key="nadia.iso@example.fr")
+            db.add(row)
+            await db.commit()
+            return row.id
+
+    request_id = mon_enfant.run(add)
+    token = issue_token(mon_enfant, account.id, CONSENT, {"request": request_id})
+    gers = portal_for("gers")
+    assert gers.client.get(f"/habilitation/consentement/{token}").status_code == 404
+    assert mon_enfant.client.get(f"/habilitation/consentement/{token}").status_code == 200
+
+
+def test_a_session_of_another_tenant_is_not_an_habilitated_one(portal_for):
+    """The guard of habilitated accounts reads this host's sessions only: a Cestas session on
+    mon-enfant is anonymous (sent to sign in), never a 403 that would say it exists there."""
+    cestas = portal_for("cestas")
+    cestas.create_account("famille.habil", GOOD)
+    cestas.login("famille.habil", GOOD)
+    other = portal_for("mon-enfant")
+    other.client.cookies.set("session", cestas.client.cookies.get("session"), domain="mon-enfant.localhost")
+    for path in ("/espace", "/espace/fiche", "/espace/disponibilites"):
+        response = other.client.get(path)
+        assert response.status_code == 303 and response.headers["location"].startswith("/connexion"), path

@@ -63,6 +63,14 @@ def test_a_minimal_file_gets_the_safe_defaults(tmp_path):
         ({"availability.time_slots": [{"code": "matin", "label": "Matin", "start": "12:00", "end": "07:00"}]}, "neuf.yaml: availability.time_slots.0: end doit suivre start"),
         ({"availability.time_slots": [{"code": "matin", "label": "Matin", "start": "7h", "end": "12:00"}]}, "neuf.yaml: availability.time_slots.0.start: heure attendue au format HH:MM (de 00:00 à 24:00)"),
         ({"availability.age_groups": [{"code": "a", "label": "A"}, {"code": "a", "label": "B"}]}, "neuf.yaml: availability.age_groups: code en double"),
+        # The habilitation request (seed 004): what it grants must be on, its users sign in by email.
+        ({"habilitation.grants": ["availability"]}, "neuf.yaml: (racine): habilitation.grants ouvre une fonction que le portail ne propose pas : availability"),
+        ({"habilitation.grants": ["availability"], "features.availability": ["global"], "publication.regime": "consent",
+          "login.identifier": "agrement_number"},
+         "neuf.yaml: (racine): habilitation exige login.identifier: email (on se connecte avec l'adresse de la demande)"),
+        ({"habilitation.grants": []}, "neuf.yaml: habilitation.grants: doit contenir au moins 1 élément(s)"),
+        ({"habilitation.grants": ["availability"], "habilitation.consent": "fax"}, "neuf.yaml: habilitation.consent: valeur attendue parmi : 'paper' or 'online'"),
+        ({"habilitation.grants": ["availability"], "habilitation.expire_after_days": 0}, "neuf.yaml: habilitation.expire_after_days: doit être supérieur ou égal à 1"),
     ],
 )
 def test_each_mistake_is_refused_with_one_precise_line(tmp_path, overrides, expected):

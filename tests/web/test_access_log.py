@@ -14,6 +14,7 @@ TOKEN = "Xy12abcdefghijklmnopqrstuvwxyz0123456789ABC"
     ("/activation/court", "/activation/[redacted]"),
     (f"/confirmation-email/{TOKEN}?suite=1", "/confirmation-email/[redacted]?suite=1"),
     (f"/admin/mot-de-passe/{TOKEN}", "/admin/mot-de-passe/[redacted]"),
+    ("/habilitation/consentement/court", "/habilitation/consentement/[redacted]"),
     (f"/une-future-route/{TOKEN}", "/une-future-route/[redacted]"),
     (f"/connexion?jeton={TOKEN}&next=/espace", "/connexion?jeton=[redacted]&next=/espace"),
     ("/changement-mot-de-passe", "/changement-mot-de-passe"),

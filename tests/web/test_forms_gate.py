@@ -107,10 +107,48 @@ def visit_everything(app, portal_for, client_for) -> list[Visit]:
     visits += publishing_visits + crawl(publishing.client, "console", action_confirmations(publishing, publishing_visits))
     platform = console_signed_in(app, client_for, "localhost", "plateforme@example.org")
     visits += crawl(platform.client, "platform console", [f"{CONSOLE}/"])
+    visits += habilitation_visits(app, portal_for, client_for)
     anonymous_console = client_for(CONSOLE_TENANT)
     link = f"/admin/mot-de-passe/{admin_token(app, anonymous_console, CONSOLE_TENANT, 'nouvel.agent@example.org')}"
     visits += crawl(anonymous_console, "anonymous", [f"{CONSOLE}/login", link])
     return visits
+
+
+def habilitation_visits(app, portal_for, client_for) -> list[Visit]:
+    """mon-enfant's habilitation request (seed 004): the pages a POST's redirect or an emailed
+    consent link reach, and the staff's queue with each step's confirmation."""
+    from datetime import timedelta
+
+    from assmat.auth.models import Account
+    from assmat.core.security.tokens import Principal, TokenService
+    from assmat.portal.habilitation.models import HabilitationRequest
+    from assmat.portal.habilitation.service import CONSENT
+
+    slug = "mon-enfant"
+    anonymous = portal_for(slug)
+
+    async def seed() -> str:
+        async with app.state.sessionmaker() as db:
+            account_id = await db.scalar(select(Account.id).where(Account.tenant_id == slug).order_by(Account.id).limit(1))
+            request = HabilitationRequest(
+                tenant_id=slug, state="consent_requested", status="assistant_inscrit", civility="Mme", last_name="Roux",
+                first_name="Nadia", street_name="rue des Amandiers", postal_code="66000", city="Perpignan",
+                phone="0468000000", email="habil@example.org", email_key="habil@example.org", account_id=account_id)
+            db.add(request)
+            await db.flush()
+            token = await TokenService(db).issue(CONSENT, Principal("account", account_id, slug), timedelta(days=1),
+                                                 {"request": request.id})
+            await db.commit()
+            return token
+
+    token = anonymous.run(seed)
+    visits = crawl(anonymous.client, "anonymous", ["/habilitation/demande?statut=assistant_inscrit",
+                                                   "/habilitation/enregistree", f"/habilitation/consentement/{token}"])
+    caf = Console(client_for(slug), app)
+    create_admin(app, caf.client, slug, "caf@example.org", "ConsoleSolide2026")  # letters and digits: its policy
+    assert caf.login("caf@example.org", "ConsoleSolide2026").status_code == 302
+    queue = crawl(caf.client, "console", [f"{CONSOLE}/demandes-habilitation/list"])
+    return visits + queue + crawl(caf.client, "console", action_confirmations(caf, queue))
 
 
 def crawl_everything(app, portal_for, client_for) -> list[Visit]:

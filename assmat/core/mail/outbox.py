@@ -46,6 +46,9 @@ TEMPLATES: dict[str, frozenset[str]] = {
     "admin_set_password": frozenset({"url", "ttl_hours", "console_name"}),
     "availability_reminder": frozenset({"url", "deadline"}),
     "availability_place_reminder": frozenset({"url", "free_from"}),
+    # One mail per step of an habilitation request (assmat/portal/habilitation/service.py); quotes
+    # nothing the requester typed (her address is not verified yet) but the staff's reason.
+    "habilitation": frozenset({"step"}),
 }
 
 PLATFORM_NAME = "Portals of licensed childminders"  # msgid already in the catalog

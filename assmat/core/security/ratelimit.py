@@ -80,6 +80,8 @@ ACTIVATION_PER_IDENTIFIER = RateLimit("activation", limit=5, window=timedelta(ho
 ACTIVATION_PER_IP = RateLimit("activation", limit=30, window=timedelta(hours=1))  # key "ip:…"
 # Forms that mail the staff: a visitor's questions, an assistant's real changes; not a relay.
 CONTACT_PER_IP = RateLimit("contact", limit=5, window=timedelta(hours=1))
+# The habilitation request form (seed 004): a person sends one, maybe two.
+HABILITATION_PER_IP = RateLimit("habilitation", limit=5, window=timedelta(hours=1))
 SITUATION_CHANGE_PER_ACCOUNT = RateLimit("situation_change", limit=5, window=timedelta(days=1))
 # Her requests to move her fiche's position (each replaces the one before): staff read the last.
 CORRECTIONS_PER_ACCOUNT = RateLimit("position_correction", limit=5, window=timedelta(days=1))
