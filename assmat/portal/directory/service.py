@@ -27,7 +27,7 @@ from types import SimpleNamespace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, insert, literal, or_, select
+from sqlalchemy import BigInteger, ColumnElement, and_, delete, exists, func, insert, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assmat.auth.models import Account
@@ -47,7 +47,7 @@ from assmat.core.geocoding.distance import (
 from assmat.core.i18n import gettext as _
 from assmat.portal.agrement.models import Agrement
 from assmat.portal.availability.models import AvailabilityDeclaration, AvailablePlace, AvailableSlot
-from assmat.portal.directory.models import DirectoryEntry
+from assmat.portal.directory.models import SLOT_BITS, DirectoryEntry, DirectoryPlace
 from assmat.portal.profile.geo import Commune, find_commune
 from assmat.portal.profile.models import OFFER_CODES, Fiche
 from assmat.portal.publication.service import published_clause
@@ -169,6 +169,38 @@ async def _published_rows(db: AsyncSession, tenant: Tenant, ids: Sequence[int] |
     return rows
 
 
+def slot_bit(tenant: Tenant, weekday: int, slot: str) -> int | None:
+    """The bit of (weekday, slot) in a place's `slot_mask`; None for a slot the tenant no longer has."""
+    codes = [time_slot.code for time_slot in tenant.config.availability.time_slots]
+    return 1 << (weekday * SLOT_BITS + codes.index(slot)) if slot in codes else None
+
+
+async def _place_rows(db: AsyncSession, tenant: Tenant, rows: Sequence[dict[str, Any]],
+                      whole_tenant: bool) -> list[dict[str, Any]]:
+    """The search's copy of the places of these entries' declarations (none for « pas de
+    disponibilité »), each with its weekly grid folded into a bitmask."""
+    slug = tenant.slug
+    owners = {row["declaration_id"]: row["account_id"] for row in rows
+              if row["declaration_id"] is not None and not row["none_available"]}
+    if not owners:
+        return []
+    place, cell = AvailablePlace, AvailableSlot
+    places = select(place.id, place.declaration_id, place.age_group, place.free_from, place.free_until) \
+        .where(place.tenant_id == slug)
+    grid = select(cell.place_id, cell.weekday, cell.slot).join(
+        place, and_(place.tenant_id == slug, place.id == cell.place_id)).where(cell.tenant_id == slug)
+    if not whole_tenant:
+        places = places.where(place.declaration_id.in_(list(owners)))
+        grid = grid.where(place.declaration_id.in_(list(owners)))
+    masks: dict[int, int] = defaultdict(int)
+    for place_id, weekday, slot in (await db.execute(grid)).all():
+        masks[place_id] |= slot_bit(tenant, weekday, slot) or 0
+    return [{"tenant_id": slug, "account_id": owners[declaration_id], "age_group": group, "free_from": free_from,
+             "free_until": free_until, "slot_mask": masks.get(place_id, 0)}
+            for place_id, declaration_id, group, free_from, free_until in (await db.execute(places)).all()
+            if declaration_id in owners]
+
+
 async def refresh_entries(db: AsyncSession, tenant: Tenant, account_ids: Sequence[int] | None) -> None:
     """Rewrite the entries of these accounts (None: the whole tenant) from what the session
     holds now, flushed first: published ones get their row, the others lose it. In the
@@ -178,16 +210,21 @@ async def refresh_entries(db: AsyncSession, tenant: Tenant, account_ids: Sequenc
     await db.flush()
     slug = tenant.slug
     if account_ids is None:
-        await db.execute(delete(DirectoryEntry).where(DirectoryEntry.tenant_id == slug))
+        for table in (DirectoryPlace, DirectoryEntry):
+            await db.execute(delete(table).where(table.tenant_id == slug))
         rows = await _published_rows(db, tenant, None)
+        places = await _place_rows(db, tenant, rows, whole_tenant=True)
     else:
-        rows = []
+        rows, places = [], []
         for batch in _chunks(list(account_ids)):
-            await db.execute(delete(DirectoryEntry).where(DirectoryEntry.tenant_id == slug,
-                                                          DirectoryEntry.account_id.in_(batch)))
-            rows += await _published_rows(db, tenant, batch)
-    for batch in _chunks(rows, 1000):
-        await db.execute(insert(DirectoryEntry.__table__), list(batch))
+            for table in (DirectoryPlace, DirectoryEntry):
+                await db.execute(delete(table).where(table.tenant_id == slug, table.account_id.in_(batch)))
+            found = await _published_rows(db, tenant, batch)
+            rows += found
+            places += await _place_rows(db, tenant, found, whole_tenant=False)
+    for table, values in ((DirectoryEntry, rows), (DirectoryPlace, places)):
+        for batch in _chunks(values, 1000):
+            await db.execute(insert(table.__table__), list(batch))
 
 
 async def refresh_entry(db: AsyncSession, tenant: Tenant, account_id: int) -> None:
@@ -336,37 +373,47 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def _grid_conditions(tenant: Tenant, criteria: Criteria) -> list[ColumnElement[bool]]:
+    """The days and slots asked, on a place's `slot_mask`: every (day, slot) pair ticked; days
+    alone: some slot on each day; slots alone: each slot on some day."""
+    mask = DirectoryPlace.slot_mask
+
+    def having(bits: int, every: bool) -> ColumnElement[bool]:
+        masked = mask.op("&", return_type=BigInteger)(literal(bits, BigInteger))
+        return masked == literal(bits, BigInteger) if every else masked != literal(0, BigInteger)
+
+    def bits(days: Iterable[int], slots: Iterable[str]) -> int:
+        return sum(slot_bit(tenant, day, slot) or 0 for day in days for slot in slots)
+
+    every_slot = [slot.code for slot in tenant.config.availability.time_slots]
+    if criteria.days and criteria.slots:
+        return [having(bits(criteria.days, criteria.slots), every=True)]
+    if criteria.days:
+        return [having(bits([day], every_slot), every=False) for day in sorted(criteria.days)]
+    return [having(bits(range(7), [slot]), every=False) for slot in sorted(criteria.slots)]
+
+
 def _availability_clause(tenant: Tenant, criteria: Criteria, today: date) -> ColumnElement[bool] | None:
-    """An EXISTS over her current declaration's places (indexed by declaration), each requested
-    day × slot an EXISTS over the place's grid (indexed by place)."""
+    """An EXISTS over her current declaration's places as the search keeps them (one indexed
+    lookup per entry, the weekly grid a bitmask): the age group, free at the start date or
+    within SOON_DAYS after it, and the days and slots asked."""
     months = age_at_start(criteria, today)
     group = age_group_for(tenant, months) if months is not None else None
     if group is None and criteria.start is None and not criteria.days and not criteria.slots:
         return None
-    slug = tenant.slug
     start = criteria.start or today
-    place = AvailablePlace
+    place = DirectoryPlace
     conditions: list[ColumnElement[bool]] = [
-        place.tenant_id == slug, place.declaration_id == DirectoryEntry.declaration_id,
+        place.tenant_id == tenant.slug, place.account_id == DirectoryEntry.account_id,
         or_(place.free_from.is_(None), place.free_from <= start + timedelta(days=SOON_DAYS)),
         or_(place.free_until.is_(None), place.free_until >= start),
     ]
     if group is not None:
         conditions.append(place.age_group == group)
-    pairs: list[tuple[int | None, str | None]] = [
-        (day, slot) for day in (sorted(criteria.days) or [None]) for slot in (sorted(criteria.slots) or [None])
-    ]
-    for day, slot in pairs:
-        if day is None and slot is None:
-            continue
-        grid = [AvailableSlot.tenant_id == slug, AvailableSlot.place_id == place.id]
-        if day is not None:
-            grid.append(AvailableSlot.weekday == day)
-        if slot is not None:
-            grid.append(AvailableSlot.slot == slot)
-        conditions.append(exists(select(AvailableSlot.id).where(*grid)))
-    return and_(DirectoryEntry.declaration_id.is_not(None), DirectoryEntry.none_available == False,  # noqa: E712
-                DirectoryEntry.valid_until >= today, exists(select(place.id).where(*conditions)))
+    if criteria.days or criteria.slots:
+        conditions += _grid_conditions(tenant, criteria)
+    return and_(DirectoryEntry.none_available == False, DirectoryEntry.valid_until >= today,  # noqa: E712
+                exists(select(literal(1)).select_from(place).where(*conditions)))
 
 
 def _located_within(origin: Point, radius_km: float) -> tuple[list[ColumnElement[bool]], ColumnElement[float]]:
@@ -380,7 +427,7 @@ def _located_within(origin: Point, radius_km: float) -> tuple[list[ColumnElement
 
 async def _count(db: AsyncSession, where: Sequence[ColumnElement[bool]], cap: int) -> int:
     """How many entries match, counting no further than `cap`."""
-    matching = select(DirectoryEntry.id).where(*where).limit(cap).subquery()
+    matching = select(literal(1).label("one")).select_from(DirectoryEntry).where(*where).limit(cap).subquery()
     return int(await db.scalar(select(func.count()).select_from(matching)) or 0)
 
 
