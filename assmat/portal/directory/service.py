@@ -11,9 +11,11 @@ enters the table, one that ended yesterday is already hidden by `published_until
 
 The query narrows a distance search in three steps (see assmat.core.geocoding.distance): the
 indexed grid cells of the radius's bounding box, the box itself, then the exact distance in SQL.
-A search runs a bounded number of statements whatever the size of the table: a count capped at
-COUNT_CAP, the page, that page's places (and, past the cap, at most one capped count per smaller
-radius, to sort a few hundred rows rather than a whole département)."""
+A search runs a bounded number of statements whatever the size of the table: the page with its
+count capped at COUNT_CAP, that page's places (and, past the cap, at most one capped count per
+smaller radius and the page again, to sort a few hundred rows rather than a whole département).
+The availability criteria read the search's own copy of the places (`DirectoryPlace`, the weekly
+grid as a bitmask), never availability's tables."""
 
 from __future__ import annotations
 
@@ -435,7 +437,8 @@ async def search(db: AsyncSession, tenant: Tenant, criteria: Criteria) -> Page:
     """A page of results (20), ordered by distance then name (by name without an origin), and
     the total, counted up to COUNT_CAP. Invalid for bad criteria.
 
-    The statements do not grow with the data: a capped count, then the page. Where the count
+    The statements do not grow with the data: the page with its count (the matching rows up to
+    the cap, counted and ordered in one statement), then the page's places. Where the count
     reaches the cap (a wide radius in a dense area), the page is looked for in the smallest
     of the radii below the asked one that holds every row up to that page (at most one capped
     count each): ordered by distance, those rows are the same, and the database sorts a few
@@ -459,22 +462,33 @@ async def search(db: AsyncSession, tenant: Tenant, criteria: Criteria) -> Page:
     located: list[ColumnElement[bool]] = []
     if criteria.origin is not None and criteria.radius_km is not None:
         located, distance = _located_within(criteria.origin, criteria.radius_km)
-    total = await _count(db, [*where, *located], COUNT_CAP + 1)
-    needed = criteria.page * PER_PAGE
-    if distance is not None and criteria.origin is not None and total > COUNT_CAP:
-        for radius in (r for r in RADII_KM if r < (criteria.radius_km or 0)):
-            ring, _distance = _located_within(criteria.origin, radius)
-            if await _count(db, [*where, *ring], needed) >= needed:
-                located = ring
-                break
-    order = [distance, entry.name_key, entry.id] if distance is not None else [entry.name_key, entry.id]
-    columns = [entry.id, entry.public_id, entry.name, entry.commune_name, entry.postal_code, entry.precision,
-               entry.declaration_id, entry.none_available, entry.valid_until, entry.updated_on,
+    columns = [entry.id, entry.public_id, entry.name, entry.name_key, entry.commune_name, entry.postal_code,
+               entry.precision, entry.declaration_id, entry.none_available, entry.valid_until, entry.updated_on,
                *(getattr(entry, f"offer_{code}") for code in OFFER_CODES),
                (distance if distance is not None else literal(None)).label("distance_km")]
     first = (criteria.page - 1) * PER_PAGE
-    rows = (await db.execute(select(*columns).where(*where, *located).order_by(*order)
-                             .limit(PER_PAGE).offset(first))).all() if total > min(first, COUNT_CAP) else []
+    # One statement for most searches: the matching rows up to the cap, counted by a window and
+    # ordered, the page taken from them. Exact while they are not past the cap.
+    capped = select(*columns).where(*where, *located).limit(COUNT_CAP + 1).subquery()
+    order = [capped.c.distance_km, capped.c.name_key, capped.c.id] if distance is not None \
+        else [capped.c.name_key, capped.c.id]
+    rows = (await db.execute(select(*capped.c, func.count().over().label("matched")).order_by(*order)
+                             .limit(PER_PAGE).offset(first))).all()
+    if rows:
+        total = int(rows[0].matched)
+    else:  # nothing at all, or a page past the last: count
+        total = 0 if first == 0 else await _count(db, [*where, *located], COUNT_CAP + 1)
+    if total > COUNT_CAP:
+        needed = criteria.page * PER_PAGE
+        if distance is not None and criteria.origin is not None:
+            for radius in (r for r in RADII_KM if r < (criteria.radius_km or 0)):
+                ring, _distance = _located_within(criteria.origin, radius)
+                if await _count(db, [*where, *ring], needed) >= needed:
+                    located = ring
+                    break
+        order = [distance, entry.name_key, entry.id] if distance is not None else [entry.name_key, entry.id]
+        rows = (await db.execute(select(*columns).where(*where, *located).order_by(*order)
+                                 .limit(PER_PAGE).offset(first))).all()
     places: dict[int, list[PlaceSummary]] = defaultdict(list)
     declarations = [row.declaration_id for row in rows if row.declaration_id is not None]
     if declarations:
