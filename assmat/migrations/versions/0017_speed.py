@@ -5,7 +5,7 @@ Revises: 0016_search
 Create Date: 2026-12-01 21:00:00
 
 `directory_entry_places` is derived data like `directory_entries` (each place of a published
-fiche's declaration: age group, dates, weekly grid as a bitmask); it starts empty here and is
+fiche's declaration: age group, dates, weekly grid as a bitmask, her public position); it starts empty here and is
 filled by `assmat directory-rebuild` (run after this upgrade, then nightly). The entries' cell
 index also covers `none_available` and `account_id`, what the availability filter reads.
 """
@@ -33,12 +33,16 @@ def upgrade() -> None:
     sa.Column('free_from', sa.Date(), nullable=True),
     sa.Column('free_until', sa.Date(), nullable=True),
     sa.Column('slot_mask', sa.BigInteger(), nullable=False),
+    sa.Column('latitude', sa.Double(), nullable=True),
+    sa.Column('longitude', sa.Double(), nullable=True),
+    sa.Column('grid_cell', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['tenant_id', 'account_id'], ['accounts.tenant_id', 'accounts.id'], name=op.f('fk_directory_entry_places_tenant_id_account_id_accounts'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.slug'], name=op.f('fk_directory_entry_places_tenant_id_tenants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_directory_entry_places'))
     )
     with op.batch_alter_table('directory_entry_places', schema=None) as batch_op:
         batch_op.create_index('ix_directory_entry_places_lookup', ['tenant_id', 'account_id', 'age_group', 'free_from', 'free_until', 'slot_mask'], unique=False)
+        batch_op.create_index('ix_directory_entry_places_cell', ['tenant_id', 'grid_cell', 'age_group', 'latitude', 'longitude', 'free_from', 'free_until', 'slot_mask', 'account_id'], unique=False)
     with op.batch_alter_table('directory_entries', schema=None) as batch_op:
         batch_op.drop_index('ix_directory_entries_tenant_cell')
         batch_op.create_index('ix_directory_entries_tenant_cell', NEW_CELL, unique=False)
@@ -49,5 +53,6 @@ def downgrade() -> None:
         batch_op.drop_index('ix_directory_entries_tenant_cell')
         batch_op.create_index('ix_directory_entries_tenant_cell', OLD_CELL, unique=False)
     with op.batch_alter_table('directory_entry_places', schema=None) as batch_op:
+        batch_op.drop_index('ix_directory_entry_places_cell')
         batch_op.drop_index('ix_directory_entry_places_lookup')
     op.drop_table('directory_entry_places')

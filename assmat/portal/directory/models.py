@@ -80,7 +80,8 @@ SLOT_BITS = 9
 
 class DirectoryPlace(Base):
     """A place of a published fiche's current declaration, as the search filters it: its age
-    group, its dates and its weekly grid as a bitmask (see `SLOT_BITS`). Rewritten with the
+    group, its dates, its weekly grid as a bitmask (see `SLOT_BITS`) and her entry's public
+    position. Rewritten with the
     entry (no row for a declaration of « pas de disponibilité »); the places shown on a result
     card are still read from availability's own table, one query per page.
 
@@ -89,10 +90,13 @@ class DirectoryPlace(Base):
 
     __tablename__ = "directory_entry_places"
     __table_args__ = (
-        # The availability filter's lookup, read from the index alone: one account's places of
-        # one age group, their dates and their grid.
+        # The availability filter by commune or name: one account's places, from the index alone.
         Index("ix_directory_entry_places_lookup", "tenant_id", "account_id", "age_group", "free_from",
               "free_until", "slot_mask"),
+        # By distance, the places are searched first, as the entries are: the radius's cells, the
+        # age group, the box, the dates and the grid from the index alone; then their entries.
+        Index("ix_directory_entry_places_cell", "tenant_id", "grid_cell", "age_group", "latitude", "longitude",
+              "free_from", "free_until", "slot_mask", "account_id"),
         same_tenant("account_id", "accounts", ondelete="CASCADE"),
     )
 
@@ -103,6 +107,10 @@ class DirectoryPlace(Base):
     free_from: Mapped[date | None]  # None: free now
     free_until: Mapped[date | None]  # None: open-ended
     slot_mask: Mapped[int] = mapped_column(BigInteger)  # 0: no weekly grid ticked
+    # Her entry's public position, copied: where a distance search finds the place.
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    grid_cell: Mapped[int | None] = mapped_column(Integer)
 
 
 assert all(hasattr(DirectoryEntry, f"offer_{code}") for code in OFFER_CODES), "one column per offer flag"

@@ -37,6 +37,7 @@ from assmat.core import clock
 from assmat.core.db.changes import on_fiche_change
 from assmat.core.errors import Invalid
 from assmat.core.geocoding.distance import (
+    BoundingBox,
     Point,
     Precision,
     bounding_box,
@@ -182,7 +183,7 @@ async def _place_rows(db: AsyncSession, tenant: Tenant, rows: Sequence[dict[str,
     """The search's copy of the places of these entries' declarations (none for « pas de
     disponibilité »), each with its weekly grid folded into a bitmask."""
     slug = tenant.slug
-    owners = {row["declaration_id"]: row["account_id"] for row in rows
+    owners = {row["declaration_id"]: row for row in rows
               if row["declaration_id"] is not None and not row["none_available"]}
     if not owners:
         return []
@@ -197,8 +198,9 @@ async def _place_rows(db: AsyncSession, tenant: Tenant, rows: Sequence[dict[str,
     masks: dict[int, int] = defaultdict(int)
     for place_id, weekday, slot in (await db.execute(grid)).all():
         masks[place_id] |= slot_bit(tenant, weekday, slot) or 0
-    return [{"tenant_id": slug, "account_id": owners[declaration_id], "age_group": group, "free_from": free_from,
-             "free_until": free_until, "slot_mask": masks.get(place_id, 0)}
+    return [{"tenant_id": slug, "account_id": owners[declaration_id]["account_id"], "age_group": group,
+             "free_from": free_from, "free_until": free_until, "slot_mask": masks.get(place_id, 0),
+             **{key: owners[declaration_id][key] for key in ("latitude", "longitude", "grid_cell")}}
             for place_id, declaration_id, group, free_from, free_until in (await db.execute(places)).all()
             if declaration_id in owners]
 
@@ -395,10 +397,12 @@ def _grid_conditions(tenant: Tenant, criteria: Criteria) -> list[ColumnElement[b
     return [having(bits(range(7), [slot]), every=False) for slot in sorted(criteria.slots)]
 
 
-def _availability_clause(tenant: Tenant, criteria: Criteria, today: date) -> ColumnElement[bool] | None:
-    """An EXISTS over her current declaration's places as the search keeps them (one indexed
-    lookup per entry, the weekly grid a bitmask): the age group, free at the start date or
-    within SOON_DAYS after it, and the days and slots asked."""
+def _availability_clause(tenant: Tenant, criteria: Criteria, today: date,
+                         box: BoundingBox | None) -> ColumnElement[bool] | None:
+    """Her current declaration has a place (as the search keeps them, the weekly grid a
+    bitmask) of the age group, free at the start date or within SOON_DAYS after it, with the
+    days and slots asked. By distance (`box`), the places of the box's cells are found first
+    (their own covering index) and their entries then; otherwise one indexed EXISTS per entry."""
     months = age_at_start(criteria, today)
     group = age_group_for(tenant, months) if months is not None else None
     if group is None and criteria.start is None and not criteria.days and not criteria.slots:
@@ -406,7 +410,7 @@ def _availability_clause(tenant: Tenant, criteria: Criteria, today: date) -> Col
     start = criteria.start or today
     place = DirectoryPlace
     conditions: list[ColumnElement[bool]] = [
-        place.tenant_id == tenant.slug, place.account_id == DirectoryEntry.account_id,
+        place.tenant_id == tenant.slug,
         or_(place.free_from.is_(None), place.free_from <= start + timedelta(days=SOON_DAYS)),
         or_(place.free_until.is_(None), place.free_until >= start),
     ]
@@ -414,8 +418,15 @@ def _availability_clause(tenant: Tenant, criteria: Criteria, today: date) -> Col
         conditions.append(place.age_group == group)
     if criteria.days or criteria.slots:
         conditions += _grid_conditions(tenant, criteria)
-    return and_(DirectoryEntry.none_available == False, DirectoryEntry.valid_until >= today,  # noqa: E712
-                exists(select(literal(1)).select_from(place).where(*conditions)))
+    if box is not None:
+        places = select(place.account_id).where(
+            *conditions, place.grid_cell.in_(grid_cells(box)), place.latitude.between(box.min_lat, box.max_lat),
+            place.longitude.between(box.min_lon, box.max_lon))
+        having = DirectoryEntry.account_id.in_(places)
+    else:
+        having = exists(select(literal(1)).select_from(place).where(
+            *conditions, place.account_id == DirectoryEntry.account_id))
+    return and_(DirectoryEntry.none_available == False, DirectoryEntry.valid_until >= today, having)  # noqa: E712
 
 
 def _located_within(origin: Point, radius_km: float) -> tuple[list[ColumnElement[bool]], ColumnElement[float]]:
@@ -454,14 +465,15 @@ async def search(db: AsyncSession, tenant: Tenant, criteria: Criteria) -> Page:
     if criteria.name is not None:
         where.append(entry.name_key.like(_like(name_key(criteria.name)), escape="\\"))
     where += [getattr(entry, f"offer_{code}") == True for code in sorted(criteria.offers)]  # noqa: E712
-    available = _availability_clause(tenant, criteria, today)
-    if available is not None:
-        where.append(available)
-
     distance: ColumnElement[float] | None = None
     located: list[ColumnElement[bool]] = []
+    box: BoundingBox | None = None
     if criteria.origin is not None and criteria.radius_km is not None:
         located, distance = _located_within(criteria.origin, criteria.radius_km)
+        box = bounding_box(criteria.origin, criteria.radius_km)
+    available = _availability_clause(tenant, criteria, today, box)
+    if available is not None:
+        where.append(available)
     columns = [entry.id, entry.public_id, entry.name, entry.name_key, entry.commune_name, entry.postal_code,
                entry.precision, entry.declaration_id, entry.none_available, entry.valid_until, entry.updated_on,
                *(getattr(entry, f"offer_{code}") for code in OFFER_CODES),
