@@ -7,7 +7,8 @@ Create Date: 2026-12-01 21:00:00
 `directory_entry_places` is derived data like `directory_entries` (each place of a published
 fiche's declaration: age group, dates, weekly grid as a bitmask, her public position); it starts empty here and is
 filled by `assmat directory-rebuild` (run after this upgrade, then nightly). The entries' cell
-index also covers `none_available` and `account_id`, what the availability filter reads.
+index also covers `none_available` and `account_id`, what the availability filter reads; their
+name index ends with `id`, the order of a page by name.
 """
 
 from alembic import op
@@ -46,12 +47,16 @@ def upgrade() -> None:
     with op.batch_alter_table('directory_entries', schema=None) as batch_op:
         batch_op.drop_index('ix_directory_entries_tenant_cell')
         batch_op.create_index('ix_directory_entries_tenant_cell', NEW_CELL, unique=False)
+        batch_op.drop_index('ix_directory_entries_tenant_name')
+        batch_op.create_index('ix_directory_entries_tenant_name', ['tenant_id', 'name_key', 'id'], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('directory_entries', schema=None) as batch_op:
         batch_op.drop_index('ix_directory_entries_tenant_cell')
         batch_op.create_index('ix_directory_entries_tenant_cell', OLD_CELL, unique=False)
+        batch_op.drop_index('ix_directory_entries_tenant_name')
+        batch_op.create_index('ix_directory_entries_tenant_name', ['tenant_id', 'name_key'], unique=False)
     with op.batch_alter_table('directory_entry_places', schema=None) as batch_op:
         batch_op.drop_index('ix_directory_entry_places_cell')
         batch_op.drop_index('ix_directory_entry_places_lookup')

@@ -36,7 +36,8 @@ class DirectoryEntry(Base):
               "published_until", "valid_until", "none_available", "account_id"),
         Index("ix_directory_entries_tenant_insee", "tenant_id", "commune_insee"),
         Index("ix_directory_entries_tenant_postcode", "tenant_id", "postal_code"),
-        Index("ix_directory_entries_tenant_name", "tenant_id", "name_key"),
+        # In the order of a page by name: past the cap, the page walks it and stops at 20.
+        Index("ix_directory_entries_tenant_name", "tenant_id", "name_key", "id"),
         CheckConstraint("precision IN ('address', 'commune')", name="precision"),
         same_tenant("account_id", "accounts", ondelete="CASCADE"),
     )
