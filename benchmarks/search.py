@@ -92,9 +92,13 @@ BATCH = 20_000
 
 
 def communes() -> list[dict[str, Any]]:
+    """The shipped communes that have a centre, each with one postcode (the file's comment
+    lines skipped; `postal_codes` may list several, separated by spaces)."""
     with COMMUNES.open(encoding="utf-8", newline="") as handle:
-        return [{**row, "latitude": float(row["latitude"]), "longitude": float(row["longitude"])}
-                for row in csv.DictReader(handle)]
+        rows = csv.DictReader(line for line in handle if not line.startswith("#"))
+        return [{**row, "postal_code": (row.get("postal_code") or row["postal_codes"]).split()[0],
+                 "latitude": float(row["latitude"]), "longitude": float(row["longitude"])}
+                for row in rows if row.get("latitude")]
 
 
 def ts(value: datetime) -> str:
