@@ -177,7 +177,9 @@ class Server:
                 self.process.wait()
 
 
-def start_server(settings: Settings, work: Path) -> Server:
+def start_server(settings: Settings, work: Path, command: list[str] | None = None) -> Server:
+    """`python -m assmat serve` (or `command`, given `--host` and `--port` after it) on a free
+    port, with the settings' environment; waits for /healthz."""
     port = free_port()
     env = {
         **os.environ,
@@ -190,7 +192,7 @@ def start_server(settings: Settings, work: Path) -> Server:
     log = work / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "assmat", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [*(command or [sys.executable, "-m", "assmat", "serve"]), "--host", "127.0.0.1", "--port", str(port)],
             cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
     server = Server(process, port, log)

@@ -1,28 +1,47 @@
-"""The parents' search at the national scale: searches/s, latency percentiles and SQL statements
-per search, against the tenant's home page in the same run (the stack's floor).
+"""The parents' search at the national scale, through the real server: searches/s, latency
+percentiles and SQL statements per search, against the tenant's home page in the same run (the
+stack's floor). Goal (issue 12): search throughput at least half the home page's at 16 clients,
+on PostgreSQL.
 
-    .venv/bin/python benchmarks/search.py [--rows 250000] [--database sqlite|postgresql|both]
-        [--database-url postgresql://…] [--searches 400] [--clients 1,16] [--seed 12]
+    .venv/bin/python benchmarks/search.py [--rows 250000] [--departement-rows 2000]
+        [--database sqlite|postgresql|both] [--database-url postgresql://…] [--searches 600]
+        [--clients 1,16] [--seed 12] [--explain]
 
-Quick smoke run: `--rows 5000 --searches 100`.
+Quick smoke run: `--rows 5000 --departement-rows 100 --searches 100`.
 
 What it does, for each database (SQLite file; PostgreSQL: a throwaway cluster started as the
 test suite does, tests/support/postgres.py, unless --database-url is given):
-1. Dataset, migrated with Alembic then written directly (executemany on SQLite, COPY on
-   PostgreSQL, as benchmarks/pages.py): --rows assistants in the national tenant (mon-enfant,
-   consent regime), each with a valid agrément and a fiche, clustered around the real communes
-   of assmat/portal/profile/communes.csv (a normal spread of a few km around each centre); 60 %
-   consented (published); a third of them hide their address; half of the published declared
-   places (an age group, free now or within two months, three weekly slots); offer flags at
-   random. Then `rebuild_entries` fills the search table (timed: the nightly rebuild).
-2. SQL statements per search, counted with a `before_cursor_execute` listener for each kind
-   of search (they must not grow with the data: the tests hold them on a tiny table too).
-3. Load, in this process: the search service (`assmat.portal.directory.service.search`, one
-   session per search, as a handler would) and the tenant's home page (`GET /` through the app
-   over httpx's ASGITransport, the same process and database), each for --searches requests at
-   each concurrency level (asyncio tasks); prints requests/s, p50, p95 and the ratio. The
-   search figure has no HTML rendering yet (the page comes with the next step): the ratio
-   says how much of the floor the query itself takes.
+1. Tenants: a temp folder with the 5 real tenant files and DEPARTEMENTS (101) copies of
+   gers.yaml (publication with the agrément, public search on) named bench-001 … bench-101;
+   each is a row of `tenants` with entries of its own, so every query's tenant predicate counts.
+2. Dataset, migrated with Alembic then written directly (executemany on SQLite, COPY on
+   PostgreSQL): --rows assistants in the national tenant (mon-enfant, consent regime), 60 %
+   consented (published); --departement-rows in each département but bench-001, which holds
+   --rows / 25 (10,000 at full scale: the small table of the statement counts); 60 % of the
+   départements' assistants hold a valid agrément (published), the others' ended. Every
+   assistant sits around one of the real communes of assmat/portal/profile/communes.csv (a
+   normal spread of a few km around its centre); a third hide their address; half of the
+   published declared places (one or two, an age group, free now or within two months, three
+   weekly slots each); offer flags at random. Then `rebuild_entries` fills the search table of
+   every tenant (timed: the nightly rebuild), and ANALYZE (PostgreSQL: VACUUM ANALYZE).
+3. SQL statements per search, in this process (a `before_cursor_execute` listener), for each
+   kind of search of the mix, in the national tenant and in bench-001 (--rows and --rows / 25):
+   two for most (the page with its count, its places: one when nothing matches), more only past
+   COUNT_CAP (a capped count per smaller radius, then the page), never past STATEMENT_BOUND
+   whatever the size. With --explain, the plans of the slowest kinds.
+4. Load, through the real server (uvicorn in a subprocess, as benchmarks/pages.py, with the
+   app of `assmat.app.create_app` and the production settings): --clients levels, one httpx
+   client and keep-alive connection each, first the searches of the mix (radii of 1 to 30 km
+   around communes, half with the child's age and a start date, some with days and slots or
+   offers, some by commune or by name, pages 1 to 3) at SEARCH_URL, then as many home pages
+   (`GET /`). An answer counts only if it is a 200 whose total is the one the service gave in
+   step 3. Prints requests/s, p50, p95 and the ratio search / home page.
+
+SEARCH_URL: `/recherche` is the parents' page (built separately); until it is on main, the
+server this script starts mounts a benchmark-only route, BENCH_PATH, that reads the same GET
+parameters, runs `search()` in a session of the app and answers the results as plain text (no
+template: the page's rendering is not measured). Point SEARCH_URL at `/recherche?{query}` (and
+`parameters()` at its parameter names) once it exists.
 
 Not part of the test suite; tests/test_benchmarks.py only checks that it imports.
 """
@@ -33,6 +52,7 @@ import argparse
 import asyncio
 import csv
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -40,16 +60,25 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx2 as httpx
+import yaml
 
+from login import start_server
 from pages import PostgresWriter, SqliteWriter, pg_cluster, pg_database, production_settings, stop_cluster
 
-TENANT = "mon-enfant"
+NATIONAL = "mon-enfant"
+SMALL = "bench-001"  # the département of --rows / 25 assistants: the statement counts' small table
+DEPARTEMENTS = 101
+BENCH_PATH = "/_bench/recherche"
+SEARCH_URL = BENCH_PATH + "?{query}"  # later: "/recherche?{query}"
+GOAL_RATIO = 0.5
+STATEMENT_BOUND = 1 + (len((1, 3, 5, 10, 20, 30)) - 1) + 1 + 1
 COMMUNES = REPO / "assmat" / "portal" / "profile" / "communes.csv"
 RADII = (1, 3, 5, 10, 20, 30)
 OFFERS = ("periscolaire", "mercredi", "vacances_scolaires", "temps_partiel", "avant_7h", "apres_20h", "samedi",
@@ -74,81 +103,129 @@ def ts(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
 
 
-def generate(database_url: str, rows: int, seed: int) -> dict[str, int]:
-    """Accounts, agréments, fiches, consents and declarations of `rows` assistants."""
-    rng = random.Random(seed)
-    places_of = communes()
-    now = datetime.now(UTC).replace(microsecond=0)
-    today = now.date()
-    writer: SqliteWriter | PostgresWriter
-    if database_url.startswith("sqlite"):
-        writer = SqliteWriter(Path(database_url.split("///", 1)[1]))
-    else:
-        writer = PostgresWriter(database_url)
-    counts = {"accounts": 0, "published": 0, "declarations": 0, "places": 0, "slots": 0}
-    account_columns = ("id", "tenant_id", "kind", "identifier", "first_name", "last_name", "must_change_password",
-                       "needs_security_update", "failed_logins", "created_at", "updated_at", "address", "postal_code",
-                       "city")
-    agrement_columns = ("id", "tenant_id", "account_id", "number", "start_date", "end_date", "capacity")
-    fiche_columns = ("id", "tenant_id", "account_id", "public_id", "texts_state", "elevator", "garden", "non_smoking",
-                     "vehicle", "show_phone", "show_email", "show_address", "contact_only_if_place", "latitude",
-                     "longitude", "created_at", "updated_at", *(f"offer_{code}" for code in OFFERS))
-    state_columns = ("id", "tenant_id", "account_id", "choice", "last_kind", "choice_at", "updated_at")
-    declaration_columns = ("id", "tenant_id", "account_id", "declared_at", "declared_on", "valid_until",
-                           "none_available")
-    place_columns = ("id", "tenant_id", "declaration_id", "position", "age_group", "places", "free_from",
-                     "free_until", "kind")
-    slot_columns = ("id", "tenant_id", "place_id", "weekday", "slot")
-    slot_id = 0
-    for start in range(1, rows + 1, BATCH):
-        accounts, agrements, fiches, states, declarations, places, slots = [], [], [], [], [], [], []
-        for account_id in range(start, min(rows, start + BATCH - 1) + 1):
-            commune = places_of[rng.randrange(len(places_of))]
-            lat = commune["latitude"] + rng.gauss(0, 0.03)
-            lon = commune["longitude"] + rng.gauss(0, 0.04)
-            accounts.append((account_id, TENANT, "assistant", f"bench-search-{account_id}", rng.choice(FIRST),
-                             rng.choice(LAST), False, False, 0, ts(now), ts(now), f"{account_id} rue des Lilas",
-                             commune["postal_code"], commune["name"]))
-            agrements.append((account_id, TENANT, account_id, f"S{account_id:07d}", today - timedelta(days=900),
-                              today + timedelta(days=900), 4))
-            offers = tuple(rng.random() < 0.2 for _ in OFFERS)
-            fiches.append((account_id, TENANT, account_id, f"s{account_id:011d}", "approved", False, False, True,
-                           False, True, True, rng.random() >= 1 / 3, False, lat, lon, ts(now), ts(now), *offers))
-            if rng.random() < 0.6:
-                counts["published"] += 1
-                states.append((account_id, TENANT, account_id, "consent", "consent", ts(now), ts(now)))
+def tenant_configs(work: Path) -> Path:
+    """The 5 real tenant files and DEPARTEMENTS renamed copies of gers.yaml in one folder (the
+    assets they name are linked, not copied)."""
+    target = work / "tenants"
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    source = REPO / "tenant_configs"
+    for folder in ("branding", "legal", "terms"):
+        (target / folder).symlink_to(source / folder)
+    for path in sorted(source.glob("*.yaml")):
+        shutil.copy(path, target / path.name)
+    template = yaml.safe_load((source / "gers.yaml").read_text(encoding="utf-8"))
+    for number in range(1, DEPARTEMENTS + 1):
+        slug = f"bench-{number:03d}"
+        config = {**template, "slug": slug, "name": f"Département de test {number:03d}", "hosts": [],
+                  "public_url": f"https://{slug}.example.org"}  # hosts and public URL must stay unique
+        (target / f"{slug}.yaml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
+                                             encoding="utf-8")
+    return target
+
+
+# -- dataset -------------------------------------------------------------------------------------
+
+class Generator:
+    """Rows of assistants, tenant after tenant, with ids unique across them."""
+
+    ACCOUNT = ("id", "tenant_id", "kind", "identifier", "first_name", "last_name", "must_change_password",
+               "needs_security_update", "failed_logins", "created_at", "updated_at", "address", "postal_code", "city")
+    AGREMENT = ("id", "tenant_id", "account_id", "number", "start_date", "end_date", "capacity")
+    FICHE = ("id", "tenant_id", "account_id", "public_id", "texts_state", "elevator", "garden", "non_smoking",
+             "vehicle", "show_phone", "show_email", "show_address", "contact_only_if_place", "latitude", "longitude",
+             "created_at", "updated_at", *(f"offer_{code}" for code in OFFERS))
+    STATE = ("id", "tenant_id", "account_id", "choice", "last_kind", "choice_at", "updated_at")
+    DECLARATION = ("id", "tenant_id", "account_id", "declared_at", "declared_on", "valid_until", "none_available")
+    PLACE = ("id", "tenant_id", "declaration_id", "position", "age_group", "places", "free_from", "free_until", "kind")
+    SLOT = ("id", "tenant_id", "place_id", "weekday", "slot")
+
+    def __init__(self, writer: SqliteWriter | PostgresWriter, seed: int):
+        self.writer, self.rng = writer, random.Random(seed)
+        self.communes = communes()
+        self.now = datetime.now(UTC).replace(microsecond=0)
+        self.next_id = 1
+        self.place_id = self.slot_id = 0
+        self.counts = {"accounts": 0, "published": 0, "declarations": 0, "places": 0}
+
+    def tenant(self, slug: str, rows: int, consent: bool) -> None:
+        rng, now, today = self.rng, self.now, self.now.date()
+        for start in range(0, rows, BATCH):
+            tables: dict[str, list[tuple]] = {name: [] for name in ("accounts", "agrements", "fiches",
+                                                                    "publication_states", "availability_declarations",
+                                                                    "availability_places", "availability_slots")}
+            for _ in range(min(BATCH, rows - start)):
+                account_id = self.next_id
+                self.next_id += 1
+                commune = self.communes[rng.randrange(len(self.communes))]
+                lat = commune["latitude"] + rng.gauss(0, 0.03)
+                lon = commune["longitude"] + rng.gauss(0, 0.04)
+                published = rng.random() < 0.6
+                tables["accounts"].append((
+                    account_id, slug, "assistant", f"bench-search-{account_id}", rng.choice(FIRST), rng.choice(LAST),
+                    False, False, 0, ts(now), ts(now), f"{account_id} rue des Lilas", commune["postal_code"],
+                    commune["name"]))
+                # Consent regime: published with a consent; elsewhere, with an agrément valid today.
+                ends = today + timedelta(days=900) if consent or published else today - timedelta(days=30)
+                tables["agrements"].append((account_id, slug, account_id, f"S{account_id:07d}",
+                                            today - timedelta(days=900), ends, 4))
+                offers = tuple(rng.random() < 0.2 for _ in OFFERS)
+                tables["fiches"].append((
+                    account_id, slug, account_id, f"s{account_id:011d}", "approved", False, False, True, False, True,
+                    True, rng.random() >= 1 / 3, False, lat, lon, ts(now), ts(now), *offers))
+                if not published:
+                    continue
+                self.counts["published"] += 1
+                if consent:
+                    tables["publication_states"].append((account_id, slug, account_id, "consent", "consent", ts(now),
+                                                         ts(now)))
                 if rng.random() < 0.5:
-                    declarations.append((account_id, TENANT, account_id, ts(now), today, today + timedelta(days=180),
-                                         False))
-                    free_from = None if rng.random() < 0.5 else today + timedelta(days=rng.randrange(60))
-                    places.append((account_id, TENANT, account_id, 0, rng.choice(AGE_GROUPS), 1 + rng.randrange(2),
-                                   free_from, None, "regulier"))
-                    for weekday in rng.sample(range(5), 3):
-                        slot_id += 1
-                        slots.append((slot_id, TENANT, account_id, weekday, rng.choice(SLOTS)))
-        writer.write("accounts", account_columns, accounts)
-        writer.write("agrements", agrement_columns, agrements)
-        writer.write("fiches", fiche_columns, fiches)
-        writer.write("publication_states", state_columns, states)
-        writer.write("availability_declarations", declaration_columns, declarations)
-        writer.write("availability_places", place_columns, places)
-        writer.write("availability_slots", slot_columns, slots)
-        counts["accounts"] += len(accounts)
-        counts["declarations"] += len(declarations)
-        counts["places"] += len(places)
-        counts["slots"] += len(slots)
-    if isinstance(writer, PostgresWriter):
-        for table in ("fiches", "publication_states", "availability_declarations", "availability_places",
-                      "availability_slots"):
+                    tables["availability_declarations"].append((account_id, slug, account_id, ts(now), today,
+                                                                today + timedelta(days=180), False))
+                    for position in range(1 + (rng.random() < 0.3)):
+                        self.place_id += 1
+                        free_from = None if rng.random() < 0.5 else today + timedelta(days=rng.randrange(60))
+                        tables["availability_places"].append((
+                            self.place_id, slug, account_id, position, rng.choice(AGE_GROUPS), 1 + rng.randrange(2),
+                            free_from, None, "regulier"))
+                        for weekday in rng.sample(range(5), 3):
+                            self.slot_id += 1
+                            tables["availability_slots"].append((self.slot_id, slug, self.place_id, weekday,
+                                                                 rng.choice(SLOTS)))
+            for table, columns in (("accounts", self.ACCOUNT), ("agrements", self.AGREMENT), ("fiches", self.FICHE),
+                                   ("publication_states", self.STATE), ("availability_declarations", self.DECLARATION),
+                                   ("availability_places", self.PLACE), ("availability_slots", self.SLOT)):
+                self.writer.write(table, columns, tables[table])
+            self.counts["accounts"] += len(tables["accounts"])
+            self.counts["declarations"] += len(tables["availability_declarations"])
+            self.counts["places"] += len(tables["availability_places"])
+
+
+def generate(sync_url: str, slugs: dict[str, str], args: argparse.Namespace) -> dict[str, int]:
+    """The tenants' rows, then every tenant's assistants (see the module's docstring)."""
+    sqlite = sync_url.startswith("sqlite")
+    writer = SqliteWriter(Path(sync_url.split("///", 1)[1])) if sqlite else PostgresWriter(sync_url)
+    generator = Generator(writer, args.seed)
+    writer.write("tenants", ("slug", "name", "created_at"),
+                 [(slug, name, ts(generator.now)) for slug, name in sorted(slugs.items())])
+    generator.tenant(NATIONAL, args.rows, consent=True)
+    for number in range(1, DEPARTEMENTS + 1):
+        rows = max(100, args.rows // 25) if number == 1 else args.departement_rows
+        generator.tenant(f"bench-{number:03d}", rows, consent=False)
+    if not sqlite:
+        for table in ("accounts", "agrements", "fiches", "publication_states", "availability_declarations",
+                      "availability_places", "availability_slots"):
             writer.connection.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT coalesce(max(id), 1) FROM {table}))")
     writer.finish()
-    return counts
+    return {"tenants": len(slugs), **generator.counts}
 
+
+# -- the searches --------------------------------------------------------------------------------
 
 def criteria_mix(rng: random.Random, count: int) -> list[tuple[str, Any]]:
-    """(kind, Criteria): radii from 1 to 30 km around communes (jittered), half with an age,
-    some with days and slots or offers, some by commune or by name, pages 1 to 3."""
+    """(kind, Criteria): radii from 1 to 30 km around communes (jittered), half with an age and
+    a start date, some with days and slots or offers, some by commune or by name, pages 1 to 3."""
     from assmat.core.geocoding.distance import Point
     from assmat.portal.directory.service import Criteria
 
@@ -167,142 +244,232 @@ def criteria_mix(rng: random.Random, count: int) -> list[tuple[str, Any]]:
         if rng.random() < 0.2:
             extra["offers"] = frozenset({rng.choice(OFFERS)})
         page = 1 if rng.random() < 0.8 else rng.randrange(2, 4)
+        filters = " + days/slots" if "days" in extra else " + age" if "age_months" in extra else \
+            " + offer" if extra else ""
         if roll < 0.8:
             radius = rng.choice(RADII)
-            origin = Point(commune["latitude"] + rng.gauss(0, 0.02), commune["longitude"] + rng.gauss(0, 0.02))
-            mix.append((f"{radius} km" + (" + filters" if extra else ""),
-                        Criteria(origin=origin, radius_km=radius, page=page, **extra)))
+            origin = Point(round(commune["latitude"] + rng.gauss(0, 0.02), 5),
+                           round(commune["longitude"] + rng.gauss(0, 0.02), 5))
+            mix.append((f"{radius} km{filters}", Criteria(origin=origin, radius_km=radius, page=page, **extra)))
         elif roll < 0.95:
-            mix.append(("commune" + (" + filters" if extra else ""),
-                        Criteria(commune=commune["postal_code"], page=page, **extra)))
+            mix.append((f"commune{filters}", Criteria(commune=commune["postal_code"], page=page, **extra)))
         else:
             mix.append(("name", Criteria(name=rng.choice(LAST)[:5], page=page)))
     return mix
 
 
+def parameters(criteria: Any) -> list[tuple[str, str]]:
+    """The GET parameters of a search (BENCH_PATH's names; see `criteria_from`)."""
+    pairs: list[tuple[str, str]] = []
+    if criteria.origin is not None:
+        pairs += [("lat", str(criteria.origin.lat)), ("lon", str(criteria.origin.lon)),
+                  ("rayon", str(criteria.radius_km))]
+    for key, value in (("commune", criteria.commune), ("nom", criteria.name), ("age", criteria.age_months),
+                       ("debut", criteria.start)):
+        if value is not None:
+            pairs.append((key, str(value)))
+    pairs += [("jour", str(day)) for day in sorted(criteria.days)]
+    pairs += [("creneau", slot) for slot in sorted(criteria.slots)]
+    pairs += [("accueil", offer) for offer in sorted(criteria.offers)]
+    return pairs + [("page", str(criteria.page))]
+
+
+def criteria_from(query: Any) -> Any:
+    from assmat.core.geocoding.distance import Point
+    from assmat.portal.directory.service import Criteria
+
+    number = lambda key: int(query[key]) if key in query else None  # noqa: E731
+    return Criteria(
+        origin=Point(float(query["lat"]), float(query["lon"])) if "lat" in query else None,
+        radius_km=number("rayon"), commune=query.get("commune"), name=query.get("nom"), age_months=number("age"),
+        start=date.fromisoformat(query["debut"]) if "debut" in query else None,
+        days=frozenset(int(day) for day in query.getlist("jour")), slots=frozenset(query.getlist("creneau")),
+        offers=frozenset(query.getlist("accueil")), page=number("page") or 1)
+
+
+def serve(argv: list[str]) -> int:
+    """The real server (`assmat serve`'s app and options) with BENCH_PATH mounted first."""
+    import uvicorn
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from assmat.app import create_app, uvicorn_log_config
+    from assmat.core.settings import Settings
+    from assmat.portal.directory.service import search
+    from assmat.web import kit
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+
+    async def bench_search(request: Any) -> PlainTextResponse:
+        tenant = kit.tenant(request)
+        async with kit.database(request) as db:
+            page = await search(db, tenant, criteria_from(request.query_params))
+        lines = [f"{page.total}{'+' if page.more else ''}"]
+        lines += [f"{r.name} — {r.commune} — {r.announced_km} km — {len(r.places)}" for r in page.results]
+        return PlainTextResponse("\n".join(lines))
+
+    app = create_app(Settings())
+    app.router.routes.insert(0, Route(BENCH_PATH, bench_search))
+    uvicorn.run(app, host=args.host, port=args.port, proxy_headers=True, log_level="info",
+                log_config=uvicorn_log_config())
+    return 0
+
+
+# -- measures ------------------------------------------------------------------------------------
+
 def quantile(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-async def measure(label: str, work, items: list[Any], clients: int) -> dict[str, float]:
-    """Run `work(item)` over every item with `clients` concurrent tasks; latencies in ms."""
+async def load(port: int, host: str, urls: list[tuple[str, str]], clients: int, label: str) -> dict[str, float]:
+    """GET every (url, expected first line) with `clients` keep-alive clients; latencies in ms.
+    A wrong answer stops the run: it would measure nothing."""
     latencies: list[float] = []
-    queue = list(reversed(items))
+    queue = list(reversed(urls))
 
-    async def worker() -> None:
+    async def worker(client: httpx.AsyncClient) -> None:
         while queue:
-            item = queue.pop()
+            url, expected = queue.pop()
             started = time.perf_counter()
-            await work(item)
+            answer = await client.get(url)
             latencies.append((time.perf_counter() - started) * 1000)
+            if answer.status_code != 200 or (expected and answer.text.split("\n", 1)[0] != expected):
+                raise SystemExit(f"{url} answered {answer.status_code}: {answer.text[:200]!r}, expected {expected!r}")
 
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(clients)))
-    elapsed = time.perf_counter() - started
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    pool = [httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers={"host": host}, limits=limits,
+                              timeout=120) for _ in range(clients)]
+    try:
+        for client in pool:  # open the connections first
+            await client.get("/healthz")
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for client in pool))
+        elapsed = time.perf_counter() - started
+    finally:
+        for client in pool:
+            await client.aclose()
     latencies.sort()
-    result = {"rps": len(items) / elapsed, "p50": quantile(latencies, 0.5), "p95": quantile(latencies, 0.95)}
-    print(f"  {label:<28} {clients:>3} client(s): {result['rps']:8.1f} req/s   p50 {result['p50']:7.1f} ms   "
-          f"p95 {result['p95']:7.1f} ms")
+    result = {"rps": len(urls) / elapsed, "p50": quantile(latencies, 0.5), "p95": quantile(latencies, 0.95)}
+    print(f"  {label:<24} {clients:>3} client(s): {result['rps']:8.1f} req/s   p50 {result['p50']:7.1f} ms   "
+          f"p95 {result['p95']:7.1f} ms", flush=True)
     return result
 
 
-async def bench(database_url: str, args: argparse.Namespace, work: Path, label: str) -> None:
-    from sqlalchemy import event
-
-    from assmat.app import create_app
-    from assmat.core.clock import today  # noqa: F401  (the app's clock: real time here)
-    from assmat.portal.directory.service import rebuild_entries, search
-
+async def prepare_tenants(database_url: str, configs: Path, work: Path, label: str) -> None:
+    """The nightly rebuild of every tenant's search table, then the statistics."""
     from assmat.core.db.engine import make_engine, make_sessionmaker
+    from assmat.portal.directory.service import rebuild_entries
+    from assmat.tenants.loader import load_valid_tenants
 
-    settings = production_settings(work, database_url, REPO / "tenant_configs")
-    app = create_app(settings)
-    tenant = app.state.registry.get(TENANT)
-    # The nightly rebuild, before the app starts (its mail sender would wait on SQLite's lock).
+    tenants = load_valid_tenants(configs)
     engine = make_engine(database_url)
     started = time.perf_counter()
-    async with make_sessionmaker(engine)() as db:
-        entries = await rebuild_entries(db, tenant)
-        await db.commit()
-    await engine.dispose()
-    print(f"{label}: {entries:,} entries in the search table, rebuilt in {time.perf_counter() - started:.1f} s")
-    async with app.router.lifespan_context(app):
-        sessionmaker = app.state.sessionmaker
-        if database_url.startswith("sqlite"):
-            import sqlite3
+    entries = {}
+    try:
+        async with make_sessionmaker(engine)() as db:
+            for slug, tenant in sorted(tenants.items()):
+                entries[slug] = await rebuild_entries(db, tenant)
+                await db.commit()
+    finally:
+        await engine.dispose()
+    departements = [count for slug, count in entries.items() if slug.startswith("bench-") and slug != SMALL]
+    print(f"{label}: search tables rebuilt in {time.perf_counter() - started:.1f} s: {entries[NATIONAL]:,} entries "
+          f"in {NATIONAL}, {entries[SMALL]:,} in {SMALL}, {sum(departements):,} in the {len(departements)} other "
+          f"départements", flush=True)
+    if database_url.startswith("sqlite"):
+        import sqlite3
 
-            with sqlite3.connect(database_url.split("///", 1)[1]) as connection:
-                connection.execute("ANALYZE")
-        else:
-            import psycopg
+        with sqlite3.connect(database_url.split("///", 1)[1]) as connection:
+            connection.execute("ANALYZE")
+    else:
+        import psycopg
 
-            with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://"),
-                                 autocommit=True) as connection:
-                connection.execute("ANALYZE directory_entries")
-
-        rng = random.Random(args.seed)
-        mix = criteria_mix(rng, args.searches)
-
-        async def one_search(item: tuple[str, Any]) -> Any:
-            async with sessionmaker() as db:
-                return await search(db, tenant, item[1])
-
-        # Statements per kind of search, and how many results they found.
-        engine = sessionmaker.kw["bind"].sync_engine
-        statements: list[str] = []
-
-        def count(conn, cursor, statement, *rest):
-            if "outbox" not in statement:  # the app's mail sender polls on the same engine
-                statements.append(statement)
-
-        per_kind: dict[str, list[int]] = {}
-        totals: list[int] = []
-        for item in mix[:60]:  # first: the pool's connections and their first-connect queries
-            await one_search(item)
-        event.listen(engine, "before_cursor_execute", count)
-        try:
-            for item in mix[:60]:
-                before = len(statements)
-                page = await one_search(item)
-                per_kind.setdefault(item[0], []).append(len(statements) - before)
-                totals.append(page.total)
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
-        print(f"{label}: SQL statements per search (kind: min–max over the sample)")
-        for kind, seen in sorted(per_kind.items()):
-            print(f"  {kind:<28} {min(seen)}–{max(seen)}")
-        print(f"  results per search: median {statistics.median(totals):,.0f}, max {max(totals):,}")
-
-        transport = httpx.ASGITransport(app=app)
-        host = f"{TENANT}.{settings.base_domain}"
-        async with httpx.AsyncClient(transport=transport, base_url=f"http://{host}") as client:
-            response = await client.get("/")
-            if response.status_code != 200:
-                raise SystemExit(f"the home page answered {response.status_code}")
-
-            async def home(_item: Any) -> None:
-                answer = await client.get("/")
-                if answer.status_code != 200:
-                    raise SystemExit(f"the home page answered {answer.status_code}")
-
-            for clients in args.clients:
-                for item in mix[:20]:  # warm-up
-                    await one_search(item)
-                found = await measure("search (service)", one_search, mix, clients)
-                floor = await measure("home page (GET /, ASGI)", home, list(range(len(mix))), clients)
-                print(f"  ratio search/home page at {clients} client(s): {found['rps'] / floor['rps']:.2f}")
+        with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://"),
+                             autocommit=True) as connection:
+            connection.execute("VACUUM ANALYZE")
 
 
-def run_database(backend: str, args: argparse.Namespace, work: Path) -> None:
+async def in_process(database_url: str, configs: Path, work: Path, mix: list[tuple[str, Any]], label: str,
+                     explain: bool) -> dict[str, list[str]]:
+    """Statements per kind of search in the national tenant and in SMALL, and each search's
+    expected first line (its total) in the national tenant."""
+    from sqlalchemy import event
+
+    from assmat.core.db.engine import make_engine, make_sessionmaker
+    from assmat.portal.directory.service import search
+    from assmat.tenants.loader import load_valid_tenants
+
+    tenants = load_valid_tenants(configs)
+    engine = make_engine(database_url)
+    sessionmaker = make_sessionmaker(engine)
+    statements: list[tuple[str, Any]] = []
+
+    def count(conn, cursor, statement, parameters, *rest):
+        statements.append((statement, parameters))
+
+    per_kind: dict[str, dict[str, list[int]]] = {}
+    expected: dict[str, list[str]] = {}
+    slowest: dict[str, tuple[float, list[tuple[str, Any]]]] = {}
+    try:
+        for slug in (NATIONAL, SMALL):
+            tenant = tenants[slug]
+            async with sessionmaker() as db:  # the dialect's first-connect queries
+                await search(db, tenant, mix[0][1])
+            event.listen(engine.sync_engine, "before_cursor_execute", count)
+            try:
+                for kind, criteria in mix:
+                    before = len(statements)
+                    started = time.perf_counter()
+                    async with sessionmaker() as db:
+                        page = await search(db, tenant, criteria)
+                    took = time.perf_counter() - started
+                    per_kind.setdefault(kind, {}).setdefault(slug, []).append(len(statements) - before)
+                    if slug == NATIONAL:
+                        expected.setdefault(kind, []).append(f"{page.total}{'+' if page.more else ''}")
+                        if took > slowest.get(kind, (0.0, []))[0]:
+                            slowest[kind] = (took, statements[before:])
+            finally:
+                event.remove(engine.sync_engine, "before_cursor_execute", count)
+        print(f"{label}: SQL statements per search (min–max over the mix), {NATIONAL} | {SMALL}")
+        most = 0
+        for kind in sorted(per_kind):
+            big, small = per_kind[kind][NATIONAL], per_kind[kind][SMALL]
+            print(f"  {kind:<28} {min(big)}–{max(big)} | {min(small)}–{max(small)}")
+            most = max(most, *big, *small)
+        print(f"  at most {most} whatever the size (bound: {STATEMENT_BOUND}, the page with its count, a capped "
+              f"count per smaller radius, the page again, its places): "
+              f"{'bounded' if most <= STATEMENT_BOUND else 'PAST THE BOUND'}")
+        if explain:
+            worst = sorted(slowest.items(), key=lambda item: -item[1][0])[:3]
+            postgres = not database_url.startswith("sqlite")
+            async with engine.connect() as connection:
+                for kind, (took, executed) in worst:
+                    print(f"{label}: plans of the slowest « {kind} » search ({took * 1000:.0f} ms)")
+                    for statement, params in executed:
+                        prefix = "EXPLAIN (ANALYZE, BUFFERS) " if postgres else "EXPLAIN QUERY PLAN "
+                        raw = await connection.exec_driver_sql(prefix + statement, params)
+                        print("    " + " ".join(statement.split())[:160] + " …")
+                        for row in raw.all():
+                            print("      " + " | ".join(str(value) for value in row))
+    finally:
+        await engine.dispose()
+    return expected
+
+
+def run_database(backend: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from assmat.core.db.migrate import upgrade
+    from assmat.tenants.loader import load_valid_tenants
 
     cluster = None
+    server = None
     try:
         if backend == "sqlite":
             path = work / "search.db"
             path.unlink(missing_ok=True)
             async_url = f"sqlite+aiosqlite:///{path}"
-            upgrade(async_url)
             sync_url = f"sqlite:///{path}"
         else:
             if args.database_url:
@@ -312,46 +479,80 @@ def run_database(backend: str, args: argparse.Namespace, work: Path) -> None:
                 base = cluster.url("postgres")
             sync_url = pg_database(base.replace("postgresql+psycopg://", "postgresql://"), "bench_search")
             async_url = sync_url.replace("postgresql://", "postgresql+psycopg://", 1)
-            upgrade(async_url)
+        upgrade(async_url)
+        configs = tenant_configs(work)
+        slugs = {slug: tenant.config.name for slug, tenant in load_valid_tenants(configs).items()}
         started = time.perf_counter()
-        import sqlite3  # noqa: F401
-
-        from assmat.tenants.loader import load_valid_tenants
-        from assmat.tenants.rows import sync_tenant_rows  # noqa: F401
-
-        tenants = load_valid_tenants(REPO / "tenant_configs")
-        tenant_rows = [(slug, t.config.name, ts(datetime.now(UTC))) for slug, t in sorted(tenants.items())]
-        writer: SqliteWriter | PostgresWriter = (SqliteWriter(Path(sync_url.split("///", 1)[1]))
-                                                 if backend == "sqlite" else PostgresWriter(sync_url))
-        writer.write("tenants", ("slug", "name", "created_at"), tenant_rows)
-        writer.connection.commit()
-        writer.connection.close()
-        counts = generate(sync_url, args.rows, args.seed)
+        counts = generate(sync_url, slugs, args)
         print(f"{backend}: " + ", ".join(f"{value:,} {name}" for name, value in counts.items())
-              + f"; written in {time.perf_counter() - started:.1f} s")
-        asyncio.run(bench(async_url, args, work, backend))
+              + f"; written in {time.perf_counter() - started:.1f} s", flush=True)
+        asyncio.run(prepare_tenants(async_url, configs, work, backend))
+
+        mix = criteria_mix(random.Random(args.seed), args.searches)
+        expected = asyncio.run(in_process(async_url, configs, work, mix, backend, args.explain))
+        answers = {kind: iter(totals) for kind, totals in expected.items()}
+        searches = [(SEARCH_URL.format(query=urlencode(parameters(criteria))), next(answers[kind]))
+                    for kind, criteria in mix]
+        totals = [int(line.rstrip("+")) for totals in expected.values() for line in totals]
+        print(f"  results per search: median {statistics.median(totals):,.0f}, max {max(totals):,}")
+
+        settings = production_settings(work / f"var-{backend}", async_url, configs)
+        server = start_server(settings, work, [sys.executable, str(Path(__file__).resolve()), "--serve"])
+        host = f"{NATIONAL}.{settings.base_domain}"
+        figures = {}
+
+        async def levels() -> None:
+            for clients in args.clients:
+                await load(server.port, host, searches[: len(searches) // 5], clients, "warm-up")
+                found = await load(server.port, host, searches, clients, "search")
+                floor = await load(server.port, host, [("/", "")] * len(searches), clients, "home page (GET /)")
+                ratio = found["rps"] / floor["rps"]
+                figures[clients] = {"search": found, "home": floor, "ratio": ratio}
+                print(f"  ratio search / home page at {clients} client(s): {ratio:.2f}", flush=True)
+
+        asyncio.run(levels())
+        return figures
     finally:
+        if server is not None:
+            server.stop()
         if cluster is not None:
             stop_cluster(cluster, keep=False)
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--serve"]:
+        return serve(argv[1:])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=250_000, help="assistants in the national tenant")
-    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="sqlite")
+    parser.add_argument("--departement-rows", type=int, default=2_000,
+                        help=f"assistants in each département but {SMALL} (which holds --rows / 25)")
+    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--database-url", help="a PostgreSQL server to use instead of a throwaway cluster")
-    parser.add_argument("--searches", type=int, default=400, help="searches (and home pages) per level")
-    parser.add_argument("--clients", default="1", help="concurrency levels, e.g. 1,16")
+    parser.add_argument("--searches", type=int, default=600, help="searches (and home pages) per level")
+    parser.add_argument("--clients", default="1,16", help="concurrency levels, e.g. 1,16")
     parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument("--explain", action="store_true", help="print the plans of the slowest kinds of search")
     parser.add_argument("--work-dir", type=Path, help="where the databases go (default: a temp dir)")
     args = parser.parse_args(argv)
     args.clients = [int(level) for level in args.clients.split(",") if level]
-    if args.database_url and args.database == "sqlite":
+    if args.database_url and args.database == "both":
         args.database = "postgresql"
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="assmat-search-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    results = {}
     for backend in (("sqlite", "postgresql") if args.database == "both" else (args.database,)):
-        run_database(backend, args, work)
+        results[backend] = run_database(backend, args, work)
+    print("\nSummary (requests/s at each level; ratio search / home page):")
+    for backend, figures in results.items():
+        for clients, figure in figures.items():
+            print(f"  {backend:<10} {clients:>3} client(s): search {figure['search']['rps']:.1f}/s, home page "
+                  f"{figure['home']['rps']:.1f}/s, ratio {figure['ratio']:.2f}")
+    top = max(args.clients)
+    if "postgresql" in results:
+        ratio = results["postgresql"][top]["ratio"]
+        print(f"Goal (PostgreSQL, {top} clients, ratio ≥ {GOAL_RATIO}): {'met' if ratio >= GOAL_RATIO else 'NOT met'} "
+              f"({ratio:.2f})")
     return 0
 
 

@@ -448,7 +448,8 @@ class AvailabilitySettings(Strict):
         default_factory=_default_age_groups, min_length=1, description="Tranches d'âge des places déclarées."
     )
     time_slots: Annotated[list[TimeSlot], AfterValidator(_unique_slot_codes)] = Field(
-        default_factory=_default_time_slots, min_length=1, description="Tranches horaires de la grille de la semaine."
+        default_factory=_default_time_slots, min_length=1, max_length=9,
+        description="Tranches horaires de la grille de la semaine (9 au plus)."
     )
     validity_months: int = Field(6, ge=1, le=24, description="Durée de validité d'une déclaration, en mois.")
 

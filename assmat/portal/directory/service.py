@@ -11,9 +11,11 @@ enters the table, one that ended yesterday is already hidden by `published_until
 
 The query narrows a distance search in three steps (see assmat.core.geocoding.distance): the
 indexed grid cells of the radius's bounding box, the box itself, then the exact distance in SQL.
-A search runs a bounded number of statements whatever the size of the table: a count capped at
-COUNT_CAP, the page, that page's places (and, past the cap, at most one capped count per smaller
-radius, to sort a few hundred rows rather than a whole département)."""
+A search runs a bounded number of statements whatever the size of the table: the page with its
+count capped at COUNT_CAP, that page's places (and, past the cap, at most one capped count per
+smaller radius and the page again, to sort a few hundred rows rather than a whole département).
+The availability criteria read the search's own copy of the places (`DirectoryPlace`, the weekly
+grid as a bitmask), never availability's tables."""
 
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from types import SimpleNamespace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, insert, literal, or_, select
+from sqlalchemy import BigInteger, ColumnElement, and_, delete, exists, func, insert, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assmat.auth.models import Account
@@ -35,6 +37,7 @@ from assmat.core import clock
 from assmat.core.db.changes import on_fiche_change
 from assmat.core.errors import Invalid
 from assmat.core.geocoding.distance import (
+    BoundingBox,
     Point,
     Precision,
     bounding_box,
@@ -47,7 +50,7 @@ from assmat.core.geocoding.distance import (
 from assmat.core.i18n import gettext as _
 from assmat.portal.agrement.models import Agrement
 from assmat.portal.availability.models import AvailabilityDeclaration, AvailablePlace, AvailableSlot
-from assmat.portal.directory.models import DirectoryEntry
+from assmat.portal.directory.models import SLOT_BITS, DirectoryEntry, DirectoryPlace
 from assmat.portal.profile.geo import Commune, find_commune
 from assmat.portal.profile.models import OFFER_CODES, Fiche
 from assmat.portal.publication.service import published_clause
@@ -169,6 +172,39 @@ async def _published_rows(db: AsyncSession, tenant: Tenant, ids: Sequence[int] |
     return rows
 
 
+def slot_bit(tenant: Tenant, weekday: int, slot: str) -> int | None:
+    """The bit of (weekday, slot) in a place's `slot_mask`; None for a slot the tenant no longer has."""
+    codes = [time_slot.code for time_slot in tenant.config.availability.time_slots]
+    return 1 << (weekday * SLOT_BITS + codes.index(slot)) if slot in codes else None
+
+
+async def _place_rows(db: AsyncSession, tenant: Tenant, rows: Sequence[dict[str, Any]],
+                      whole_tenant: bool) -> list[dict[str, Any]]:
+    """The search's copy of the places of these entries' declarations (none for « pas de
+    disponibilité »), each with its weekly grid folded into a bitmask."""
+    slug = tenant.slug
+    owners = {row["declaration_id"]: row for row in rows
+              if row["declaration_id"] is not None and not row["none_available"]}
+    if not owners:
+        return []
+    place, cell = AvailablePlace, AvailableSlot
+    places = select(place.id, place.declaration_id, place.age_group, place.free_from, place.free_until) \
+        .where(place.tenant_id == slug)
+    grid = select(cell.place_id, cell.weekday, cell.slot).join(
+        place, and_(place.tenant_id == slug, place.id == cell.place_id)).where(cell.tenant_id == slug)
+    if not whole_tenant:
+        places = places.where(place.declaration_id.in_(list(owners)))
+        grid = grid.where(place.declaration_id.in_(list(owners)))
+    masks: dict[int, int] = defaultdict(int)
+    for place_id, weekday, slot in (await db.execute(grid)).all():
+        masks[place_id] |= slot_bit(tenant, weekday, slot) or 0
+    return [{"tenant_id": slug, "account_id": owners[declaration_id]["account_id"], "age_group": group,
+             "free_from": free_from, "free_until": free_until, "slot_mask": masks.get(place_id, 0),
+             **{key: owners[declaration_id][key] for key in ("latitude", "longitude", "grid_cell")}}
+            for place_id, declaration_id, group, free_from, free_until in (await db.execute(places)).all()
+            if declaration_id in owners]
+
+
 async def refresh_entries(db: AsyncSession, tenant: Tenant, account_ids: Sequence[int] | None) -> None:
     """Rewrite the entries of these accounts (None: the whole tenant) from what the session
     holds now, flushed first: published ones get their row, the others lose it. In the
@@ -178,16 +214,21 @@ async def refresh_entries(db: AsyncSession, tenant: Tenant, account_ids: Sequenc
     await db.flush()
     slug = tenant.slug
     if account_ids is None:
-        await db.execute(delete(DirectoryEntry).where(DirectoryEntry.tenant_id == slug))
+        for table in (DirectoryPlace, DirectoryEntry):
+            await db.execute(delete(table).where(table.tenant_id == slug))
         rows = await _published_rows(db, tenant, None)
+        places = await _place_rows(db, tenant, rows, whole_tenant=True)
     else:
-        rows = []
+        rows, places = [], []
         for batch in _chunks(list(account_ids)):
-            await db.execute(delete(DirectoryEntry).where(DirectoryEntry.tenant_id == slug,
-                                                          DirectoryEntry.account_id.in_(batch)))
-            rows += await _published_rows(db, tenant, batch)
-    for batch in _chunks(rows, 1000):
-        await db.execute(insert(DirectoryEntry.__table__), list(batch))
+            for table in (DirectoryPlace, DirectoryEntry):
+                await db.execute(delete(table).where(table.tenant_id == slug, table.account_id.in_(batch)))
+            found = await _published_rows(db, tenant, batch)
+            rows += found
+            places += await _place_rows(db, tenant, found, whole_tenant=False)
+    for table, values in ((DirectoryEntry, rows), (DirectoryPlace, places)):
+        for batch in _chunks(values, 1000):
+            await db.execute(insert(table.__table__), list(batch))
 
 
 async def refresh_entry(db: AsyncSession, tenant: Tenant, account_id: int) -> None:
@@ -336,37 +377,56 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _availability_clause(tenant: Tenant, criteria: Criteria, today: date) -> ColumnElement[bool] | None:
-    """An EXISTS over her current declaration's places (indexed by declaration), each requested
-    day × slot an EXISTS over the place's grid (indexed by place)."""
+def _grid_conditions(tenant: Tenant, criteria: Criteria) -> list[ColumnElement[bool]]:
+    """The days and slots asked, on a place's `slot_mask`: every (day, slot) pair ticked; days
+    alone: some slot on each day; slots alone: each slot on some day."""
+    mask = DirectoryPlace.slot_mask
+
+    def having(bits: int, every: bool) -> ColumnElement[bool]:
+        masked = mask.op("&", return_type=BigInteger)(literal(bits, BigInteger))
+        return masked == literal(bits, BigInteger) if every else masked != literal(0, BigInteger)
+
+    def bits(days: Iterable[int], slots: Iterable[str]) -> int:
+        return sum(slot_bit(tenant, day, slot) or 0 for day in days for slot in slots)
+
+    every_slot = [slot.code for slot in tenant.config.availability.time_slots]
+    if criteria.days and criteria.slots:
+        return [having(bits(criteria.days, criteria.slots), every=True)]
+    if criteria.days:
+        return [having(bits([day], every_slot), every=False) for day in sorted(criteria.days)]
+    return [having(bits(range(7), [slot]), every=False) for slot in sorted(criteria.slots)]
+
+
+def _availability_clause(tenant: Tenant, criteria: Criteria, today: date,
+                         box: BoundingBox | None) -> ColumnElement[bool] | None:
+    """Her current declaration has a place (as the search keeps them, the weekly grid a
+    bitmask) of the age group, free at the start date or within SOON_DAYS after it, with the
+    days and slots asked. By distance (`box`), the places of the box's cells are found first
+    (their own covering index) and their entries then; otherwise one indexed EXISTS per entry."""
     months = age_at_start(criteria, today)
     group = age_group_for(tenant, months) if months is not None else None
     if group is None and criteria.start is None and not criteria.days and not criteria.slots:
         return None
-    slug = tenant.slug
     start = criteria.start or today
-    place = AvailablePlace
+    place = DirectoryPlace
     conditions: list[ColumnElement[bool]] = [
-        place.tenant_id == slug, place.declaration_id == DirectoryEntry.declaration_id,
+        place.tenant_id == tenant.slug,
         or_(place.free_from.is_(None), place.free_from <= start + timedelta(days=SOON_DAYS)),
         or_(place.free_until.is_(None), place.free_until >= start),
     ]
     if group is not None:
         conditions.append(place.age_group == group)
-    pairs: list[tuple[int | None, str | None]] = [
-        (day, slot) for day in (sorted(criteria.days) or [None]) for slot in (sorted(criteria.slots) or [None])
-    ]
-    for day, slot in pairs:
-        if day is None and slot is None:
-            continue
-        grid = [AvailableSlot.tenant_id == slug, AvailableSlot.place_id == place.id]
-        if day is not None:
-            grid.append(AvailableSlot.weekday == day)
-        if slot is not None:
-            grid.append(AvailableSlot.slot == slot)
-        conditions.append(exists(select(AvailableSlot.id).where(*grid)))
-    return and_(DirectoryEntry.declaration_id.is_not(None), DirectoryEntry.none_available == False,  # noqa: E712
-                DirectoryEntry.valid_until >= today, exists(select(place.id).where(*conditions)))
+    if criteria.days or criteria.slots:
+        conditions += _grid_conditions(tenant, criteria)
+    if box is not None:
+        places = select(place.account_id).where(
+            *conditions, place.grid_cell.in_(grid_cells(box)), place.latitude.between(box.min_lat, box.max_lat),
+            place.longitude.between(box.min_lon, box.max_lon))
+        having = DirectoryEntry.account_id.in_(places)
+    else:
+        having = exists(select(literal(1)).select_from(place).where(
+            *conditions, place.account_id == DirectoryEntry.account_id))
+    return and_(DirectoryEntry.none_available == False, DirectoryEntry.valid_until >= today, having)  # noqa: E712
 
 
 def _located_within(origin: Point, radius_km: float) -> tuple[list[ColumnElement[bool]], ColumnElement[float]]:
@@ -380,7 +440,7 @@ def _located_within(origin: Point, radius_km: float) -> tuple[list[ColumnElement
 
 async def _count(db: AsyncSession, where: Sequence[ColumnElement[bool]], cap: int) -> int:
     """How many entries match, counting no further than `cap`."""
-    matching = select(DirectoryEntry.id).where(*where).limit(cap).subquery()
+    matching = select(literal(1).label("one")).select_from(DirectoryEntry).where(*where).limit(cap).subquery()
     return int(await db.scalar(select(func.count()).select_from(matching)) or 0)
 
 
@@ -388,7 +448,8 @@ async def search(db: AsyncSession, tenant: Tenant, criteria: Criteria) -> Page:
     """A page of results (20), ordered by distance then name (by name without an origin), and
     the total, counted up to COUNT_CAP. Invalid for bad criteria.
 
-    The statements do not grow with the data: a capped count, then the page. Where the count
+    The statements do not grow with the data: the page with its count (the matching rows up to
+    the cap, counted and ordered in one statement), then the page's places. Where the count
     reaches the cap (a wide radius in a dense area), the page is looked for in the smallest
     of the radii below the asked one that holds every row up to that page (at most one capped
     count each): ordered by distance, those rows are the same, and the database sorts a few
@@ -404,30 +465,42 @@ async def search(db: AsyncSession, tenant: Tenant, criteria: Criteria) -> Page:
     if criteria.name is not None:
         where.append(entry.name_key.like(_like(name_key(criteria.name)), escape="\\"))
     where += [getattr(entry, f"offer_{code}") == True for code in sorted(criteria.offers)]  # noqa: E712
-    available = _availability_clause(tenant, criteria, today)
-    if available is not None:
-        where.append(available)
-
     distance: ColumnElement[float] | None = None
     located: list[ColumnElement[bool]] = []
+    box: BoundingBox | None = None
     if criteria.origin is not None and criteria.radius_km is not None:
         located, distance = _located_within(criteria.origin, criteria.radius_km)
-    total = await _count(db, [*where, *located], COUNT_CAP + 1)
-    needed = criteria.page * PER_PAGE
-    if distance is not None and criteria.origin is not None and total > COUNT_CAP:
-        for radius in (r for r in RADII_KM if r < (criteria.radius_km or 0)):
-            ring, _distance = _located_within(criteria.origin, radius)
-            if await _count(db, [*where, *ring], needed) >= needed:
-                located = ring
-                break
-    order = [distance, entry.name_key, entry.id] if distance is not None else [entry.name_key, entry.id]
-    columns = [entry.id, entry.public_id, entry.name, entry.commune_name, entry.postal_code, entry.precision,
-               entry.declaration_id, entry.none_available, entry.valid_until, entry.updated_on,
+        box = bounding_box(criteria.origin, criteria.radius_km)
+    available = _availability_clause(tenant, criteria, today, box)
+    if available is not None:
+        where.append(available)
+    columns = [entry.id, entry.public_id, entry.name, entry.name_key, entry.commune_name, entry.postal_code,
+               entry.precision, entry.declaration_id, entry.none_available, entry.valid_until, entry.updated_on,
                *(getattr(entry, f"offer_{code}") for code in OFFER_CODES),
                (distance if distance is not None else literal(None)).label("distance_km")]
     first = (criteria.page - 1) * PER_PAGE
-    rows = (await db.execute(select(*columns).where(*where, *located).order_by(*order)
-                             .limit(PER_PAGE).offset(first))).all() if total > min(first, COUNT_CAP) else []
+    # One statement for most searches: the matching rows up to the cap, counted by a window and
+    # ordered, the page taken from them. Exact while they are not past the cap.
+    capped = select(*columns).where(*where, *located).limit(COUNT_CAP + 1).subquery()
+    order = [capped.c.distance_km, capped.c.name_key, capped.c.id] if distance is not None \
+        else [capped.c.name_key, capped.c.id]
+    rows = (await db.execute(select(*capped.c, func.count().over().label("matched")).order_by(*order)
+                             .limit(PER_PAGE).offset(first))).all()
+    if rows:
+        total = int(rows[0].matched)
+    else:  # nothing at all, or a page past the last: count
+        total = 0 if first == 0 else await _count(db, [*where, *located], COUNT_CAP + 1)
+    if total > COUNT_CAP:
+        needed = criteria.page * PER_PAGE
+        if distance is not None and criteria.origin is not None:
+            for radius in (r for r in RADII_KM if r < (criteria.radius_km or 0)):
+                ring, _distance = _located_within(criteria.origin, radius)
+                if await _count(db, [*where, *ring], needed) >= needed:
+                    located = ring
+                    break
+        order = [distance, entry.name_key, entry.id] if distance is not None else [entry.name_key, entry.id]
+        rows = (await db.execute(select(*columns).where(*where, *located).order_by(*order)
+                                 .limit(PER_PAGE).offset(first))).all()
     places: dict[int, list[PlaceSummary]] = defaultdict(list)
     declarations = [row.declaration_id for row in rows if row.declaration_id is not None]
     if declarations:
