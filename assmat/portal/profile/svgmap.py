@@ -153,8 +153,8 @@ def render_two_points(current: tuple[float, float] | None, requested: tuple[floa
 # -- the search's map: a page of results ------------------------------------------------------------
 
 RESULTS_WIDTH, RESULTS_HEIGHT = 640, 440
-MARKER_R = 11
-FAN_PX = 16  # markers on one spot (fiches at one commune's centre) are spread around it
+MARKER_R = 15
+FAN_PX = 22  # markers on one spot (fiches at one commune's centre) are spread around it
 
 
 @dataclass(frozen=True)
@@ -230,7 +230,7 @@ def render_results_map(markers: list[Marker], *, centre: tuple[float, float] | N
                 f'<a class="results-map-marker" href="{escape(marker.href)}" data-numero="{marker.number}" '
                 f'data-spot="{sx} {sy}" aria-label="{escape(marker.label)}">'
                 f'<circle cx="{_n(mx)}" cy="{_n(my)}" r="{MARKER_R}" fill="#b0122b" stroke="#ffffff" stroke-width="2"/>'
-                f'<text x="{_n(mx)}" y="{_n(my + 4.5)}" font-size="13" font-weight="bold" text-anchor="middle" '
+                f'<text x="{_n(mx)}" y="{_n(my + 6)}" font-size="17" font-weight="bold" text-anchor="middle" '
                 f'fill="#ffffff">{marker.number}</text></a>')
     scale_km = next(k for k in (0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500) if k * px_per_km >= 50)
     bar = scale_km * px_per_km
