@@ -111,20 +111,25 @@ def test_a_parent_on_a_phone_searches_opens_a_fiche_comes_back_and_opens_one_fro
         context.close()
 
 
-def test_the_search_page_passes_axe_with_and_without_results(live_server, browser: Browser, two_fiches,
-                                                             axe_source: str) -> None:
+def test_the_search_page_passes_axe_and_the_html_checker_with_and_without_results(
+        live_server, browser: Browser, two_fiches, axe_source: str, tmp_path: Path) -> None:
+    from tests.browser.test_html_validation import checker, describe, validate
+
     shown, _masked = two_fiches
     context = new_context(browser, DESKTOP, None)
+    pages: dict[str, str] = {}
     try:
         page = context.new_page()
         page.goto(live_server.url(GERS, "/recherche"))
         for size in (DESKTOP, PHONE):
             page.set_viewport_size(size)
             assert_no_serious(page, axe_source, f"/recherche {size['width']}")
+        pages["/recherche"] = page.content()
         page.set_viewport_size(DESKTOP)
         search_auch(page)
         expect(page.get_by_role("link", name=shown, exact=True)).to_be_visible()
         shoot(page, "resultats-1280")
+        pages["/recherche (résultats)"] = page.content()
         for size in (DESKTOP, PHONE):
             page.set_viewport_size(size)
             assert_no_serious(page, axe_source, f"/recherche results {size['width']}")
@@ -134,6 +139,7 @@ def test_the_search_page_passes_axe_with_and_without_results(live_server, browse
         expect(page.get_by_text("Aucun assistant maternel ne correspond à cette recherche.")).to_be_visible()
         assert_no_serious(page, axe_source, "/recherche without results")
         shoot(page, "aucun-resultat-1280")
+        pages["/recherche (aucun résultat)"] = page.content()
         page.get_by_label("Ou par nom").fill("")
         page.get_by_label("Commune", exact=True).fill("Atlantide")
         page.get_by_role("button", name="Rechercher").click()
@@ -141,7 +147,10 @@ def test_the_search_page_passes_axe_with_and_without_results(live_server, browse
         expect(page.get_by_label("Commune", exact=True)).to_have_value("Atlantide")
         assert_no_serious(page, axe_source, "/recherche with errors")
         shoot(page, "erreurs-1280")
+        pages["/recherche (erreurs)"] = page.content()
         page.set_viewport_size(PHONE)
         shoot(page, "erreurs-360")
     finally:
         context.close()
+    errors = validate(checker(), pages, tmp_path)
+    assert not errors, describe(errors)

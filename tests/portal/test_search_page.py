@@ -149,6 +149,9 @@ def test_pagination_keeps_every_criterion_and_the_url_is_the_search(gers):
     assert 'rel="prev"' in second.text
     # The same URL opened again (shared) gives the same page.
     assert names(gers.client.get(following)) == names(second)
+    beyond = gers.client.get(following.replace("page=2", "page=3"))
+    assert names(beyond) == [] and "Cette page de résultats n'existe pas." in text_of(beyond)
+    assert '">Première page des résultats</a>' in text_of(beyond)
 
 
 def test_the_map_numbers_match_the_list_and_a_masked_fiche_sits_at_its_commune_centre(gers):

@@ -68,7 +68,7 @@ async def search_page(request: Request) -> Response:
     cards = [card(tenant, result, first + k + 1, back) for k, result in enumerate(found.results)]
     last = min(found.pages, MAX_PAGE)
     return _render(request, tenant, asked, searched=True, found=found, cards=cards, count=count_text(found),
-                   figure=results_map(asked, cards, positions, ids), last_page=last,
+                   figure=results_map(asked, cards, positions, ids), last_page=last, first_page=f"{PATH}?{asked.query()}",
                    previous=f"{PATH}?{asked.query(found.page - 1)}" if found.page > 1 else None,
                    next=f"{PATH}?{asked.query(found.page + 1)}" if found.page < last else None)
 
