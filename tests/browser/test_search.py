@@ -86,6 +86,9 @@ def test_a_parent_on_a_phone_searches_opens_a_fiche_comes_back_and_opens_one_fro
         page.goto(live_server.url(GERS, "/"))
         page.get_by_role("link", name="Trouver un assistant maternel").click()
         page.wait_for_url(re.compile(r"/recherche$"))
+        if javascript:  # the commune's suggestions, from the communes the site holds
+            page.get_by_label("Commune", exact=True).press_sequentially("Auc")
+            expect(page.locator('#communes-proposees option[value="Auch (32000)"]')).to_have_count(1)
         search_auch(page)
         expect(page.get_by_role("heading", level=2, name=re.compile(r"\d+ résultats? autour de Auch \(32000\)"))).to_be_visible()
         expect(page.get_by_text("Toute exploitation commerciale des données est interdite.")).to_be_visible()
