@@ -20,6 +20,7 @@ from assmat.portal.directory.page import (
     card,
     count_text,
     day_choices,
+    interactive_map,
     public_positions,
     radius_choices,
     read_search,
@@ -32,6 +33,7 @@ from assmat.tenants.geocoding import geocoder_for
 from assmat.tenants.loader import Tenant
 from assmat.web import kit
 from assmat.web.kit import client_ip, database, page
+from assmat.web.middleware import CSP
 
 FEATURE = "public_search"
 
@@ -67,10 +69,17 @@ async def search_page(request: Request) -> Response:
     first = (found.page - 1) * found.per_page
     cards = [card(tenant, result, first + k + 1, back) for k, result in enumerate(found.results)]
     last = min(found.pages, MAX_PAGE)
-    return _render(request, tenant, asked, searched=True, found=found, cards=cards, count=count_text(found),
+    interactive = interactive_map(tenant, asked, cards, positions, ids)
+    response = _render(request, tenant, asked, searched=True, found=found, cards=cards, count=count_text(found),
                    figure=results_map(asked, cards, positions, ids), last_page=last, first_page=f"{PATH}?{asked.query()}",
                    previous=f"{PATH}?{asked.query(found.page - 1)}" if found.page > 1 else None,
-                   next=f"{PATH}?{asked.query(found.page + 1)}" if found.page < last else None)
+                   next=f"{PATH}?{asked.query(found.page + 1)}" if found.page < last else None,
+                   interactive=interactive)
+    if interactive is not None and tenant.config.map is not None:
+        # The tile host may serve images to this page, on this tenant only.
+        response.headers["content-security-policy"] = CSP.replace(
+            "img-src 'self' data:", f"img-src 'self' data: {tenant.config.map.origin}")
+    return response
 
 
 async def commune_suggestions(request: Request) -> Response:

@@ -268,6 +268,24 @@ def results_map(asked: Asked, cards: Sequence[Card], positions: Mapping[str, Poi
     return render_results_map(markers, centre=centre, radius_km=radius)
 
 
+def interactive_map(tenant: Tenant, asked: Asked, cards: Sequence[Card], positions: Mapping[str, Point],
+                    public_ids: Sequence[str]) -> dict[str, object] | None:
+    """What the optional interactive map draws (tenants whose YAML sets `map`): the same markers
+    as the SVG at the same public positions, the centre and the radius. None elsewhere, or when
+    no result is located: then the page carries no coordinates at all."""
+    tiles = tenant.config.map
+    points = [{"number": c.number, "href": c.href, "label": f"{c.number}. {c.name}, {c.commune}",
+               "lat": round(positions[pid].lat, 5), "lon": round(positions[pid].lon, 5)}
+              for c, pid in zip(cards, public_ids) if pid in positions]
+    if tiles is None or not points:
+        return None
+    centre = asked.centre
+    return {"tiles": tiles.tiles_url, "attribution": tiles.attribution, "points": points,
+            "centre": [round(centre.lat, 5), round(centre.lon, 5)] if centre is not None else None,
+            "radius_m": asked.criteria.radius_km * 1000 if centre is not None and asked.criteria
+            and asked.criteria.radius_km else None}
+
+
 def day_choices() -> list[tuple[str, str]]:
     return [(str(day), weekday_name(day)) for day in SEARCH_DAYS]
 
