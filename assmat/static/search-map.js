@@ -20,8 +20,20 @@
       bounds.extend(window.L.latLng(data.centre).toBounds(2 * data.radius_m));
     }
   }
+  // Fiches on one spot (a commune's centre) are fanned around it, in pixels, as on the SVG map.
+  var spots = {};
   data.points.forEach(function (point) {
-    var icon = window.L.divIcon({ className: "results-map-pin", html: String(point.number), iconSize: [30, 30] });
+    var key = point.lat + " " + point.lon;
+    spots[key] = (spots[key] || []).concat([point]);
+  });
+  data.points.forEach(function (point) {
+    var here = spots[point.lat + " " + point.lon];
+    var k = here.indexOf(point);
+    var reach = here.length > 1 ? 18 + 3 * here.length : 0;
+    var angle = 2 * Math.PI * k / here.length - Math.PI / 2;
+    var anchor = [15 - reach * Math.cos(angle), 15 - reach * Math.sin(angle)];
+    var icon = window.L.divIcon({ className: "results-map-pin", html: String(point.number), iconSize: [30, 30],
+                                  iconAnchor: anchor });
     var marker = window.L.marker([point.lat, point.lon], { icon: icon, title: point.label, alt: point.label, keyboard: true });
     marker.on("click", function () { window.location.href = point.href; });
     marker.addTo(map);

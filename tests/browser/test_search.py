@@ -159,68 +159,51 @@ def test_the_search_page_passes_axe_and_the_html_checker_with_and_without_result
     assert not errors, describe(errors)
 
 
-def test_the_interactive_map_draws_the_list_s_markers_over_the_tiles(browser: Browser, settings, tenant_registry,
-                                                                     frozen_clock) -> None:
-    """A tenant with `map`: Leaflet (vendored) over its tiles, under the page's own security
-    policy, with the numbered marker of the list at the public position; a click opens the fiche.
-    The page comes from the app with such a tenant; Chromium gets it, the static files and the
-    tiles through routes (no network)."""
+
+def test_the_interactive_map_draws_the_list_s_markers_over_the_tiles(live_server, browser: Browser, two_fiches) -> None:
+    """The Gers given a tile service for this test: Leaflet (vendored) over its tiles, under the
+    page's own security policy, with the list's numbered markers at their public positions; a
+    click on the masked fiche's marker opens her fiche. Tiles come through a route (no network)."""
     import dataclasses
-    import mimetypes
 
-    from assmat.app import create_app
-    from assmat.core.geocoding.distance import Point
-    from assmat.tenants.registry import TenantRegistry
     from assmat.tenants.schema import MapTiles
-    from tests.conftest import REPO, clients_of
-    from tests.portal.test_directory import assistant as stored_assistant
-    from tests.support.portal import Portal
+    from tests.conftest import REPO
 
-    tenants = dict(tenant_registry.tenants)
-    tenants[GERS] = dataclasses.replace(tenants[GERS], config=tenants[GERS].config.model_copy(
-        update={"map": MapTiles(tiles_url="https://tuiles.example.org/{z}/{x}/{y}.png", attribution="© Tuiles d'essai")}))
-    app = create_app(settings, registry=TenantRegistry(tenants, tenant_registry.base_domain))
-    with clients_of(app) as make:
-        portal = Portal(make(GERS), app, GERS)
-        stored_assistant(portal, "Tuilee", at=Point(*PAVIE))
-        served = portal.client.get("/recherche", params={"commune": "Auch", "rayon": "10"})
-    assert served.status_code == 200
+    _shown, masked = two_fiches
+    registry = live_server.app.state.registry
+    original = registry.tenants[GERS]
+    tiled = dataclasses.replace(original, config=original.config.model_copy(update={"map": MapTiles(
+        tiles_url="https://tuiles.example.org/{z}/{x}/{y}.png", attribution="© Tuiles d'essai")}))
+    hosts = [host for host, tenant in registry._by_host.items() if tenant is original]
     png = (REPO / "assmat" / "static" / "vendor" / "leaflet" / "images" / "marker-icon.png").read_bytes()
     tiles: list[str] = []
+    registry.tenants[GERS] = tiled
+    registry._by_host.update({host: tiled for host in hosts})
     context = new_context(browser, PHONE, None)
     try:
-        def site(route) -> None:
-            path = route.request.url.split("gers.test", 1)[1]
-            if path.startswith("/recherche"):
-                route.fulfill(body=served.text, content_type="text/html; charset=utf-8",
-                              headers={"content-security-policy": served.headers["content-security-policy"]})
-            elif path.startswith("/static/"):
-                file = REPO / "assmat" / path.split("?")[0].lstrip("/")
-                route.fulfill(body=file.read_bytes(), content_type=mimetypes.guess_type(file.name)[0] or "text/plain")
-            else:
-                route.fulfill(body="<!doctype html><title>Fiche</title><h1>Fiche ouverte</h1>", content_type="text/html")
-
         def tile(route) -> None:
             tiles.append(route.request.url)
             route.fulfill(body=png, content_type="image/png")
 
-        context.route("http://gers.test/**", site)
         context.route("https://tuiles.example.org/**", tile)
         page = context.new_page()
         problems: list[str] = []
         page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
         page.on("pageerror", lambda error: problems.append(str(error)))
-        page.goto("http://gers.test/recherche?commune=Auch&rayon=10")
+        response = page.goto(live_server.url(GERS, "/recherche?commune=Auch&rayon=10"))
+        assert response is not None and "https://tuiles.example.org" in response.headers["content-security-policy"]
         page.wait_for_load_state("load")
-        assert not problems, problems
-        pin = page.locator(".results-map-pin")
-        expect(pin).to_have_count(1)
-        expect(pin).to_have_text("1")
+        number = page.get_by_role("listitem").filter(has=page.get_by_role("link", name=masked)) \
+            .locator(".search-number").inner_text()
+        pin = page.locator(f'.results-map-pin[title="{number}. {masked}, 32000 Auch"]')
+        expect(pin).to_have_text(number)
         expect(page.locator(".results-map-figure")).to_be_hidden()
         expect(page.get_by_text("© Tuiles d'essai")).to_be_visible()
-        assert tiles, "no tile was asked for"
+        assert tiles and not problems, problems
         shoot(page, "carte-interactive-360")
         pin.click()
-        page.wait_for_url(re.compile(r"/assistants/pubTuilee"))
+        expect(page.get_by_role("heading", level=1)).to_have_text(masked)
     finally:
         context.close()
+        registry.tenants[GERS] = original
+        registry._by_host.update({host: original for host in hosts})
