@@ -13,6 +13,7 @@ from assmat.core.errors import RateLimited
 from assmat.core.i18n import gettext as _
 from assmat.core.security.ratelimit import SEARCH_PER_IP
 from assmat.portal.directory.page import (
+    DEFAULT_RADIUS_KM,
     LIST_FIELDS,
     PATH,
     TEXT_FIELDS,
@@ -41,13 +42,12 @@ FEATURE = "public_search"
 def _render(request: Request, tenant: Tenant, asked: Asked, status: int = 200, **context: object) -> Response:
     values = dict(asked.values)
     if not any(values.values()) and not any(asked.lists.values()):
-        values["rayon"] = "5"  # a fresh form: 5 km around the commune
-    response = page(request, "search.html", {
+        values["rayon"] = str(DEFAULT_RADIUS_KM)  # a fresh form: 5 km around the commune
+    return page(request, "search.html", {
         "asked": asked, "values": values, "lists": asked.lists, "errors": asked.errors,
         "radii": radius_choices(), "days": day_choices(), "offers": [(code, _(label)) for code, label in OFFERS],
         "slots": [(slot.code, slot.label) for slot in tenant.config.availability.time_slots], "searched": False, **context,
     }, status)
-    return response
 
 
 async def search_page(request: Request) -> Response:
