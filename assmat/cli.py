@@ -74,6 +74,7 @@ def demo(settings: Settings, port: int) -> int:
     from assmat.demo import (
         PASSWORD_CHANGED, load_demo, load_demo_admins, load_demo_availability, load_demo_extras, load_demo_fiches,
         load_demo_directory, load_demo_habilitation, load_demo_publication,
+        demo_searches, load_demo_directory, load_demo_publication,
     )
     from assmat.tenants.rows import sync_tenant_rows
 
@@ -96,11 +97,12 @@ def demo(settings: Settings, port: int) -> int:
             await load_demo_availability(sessionmaker, registry.tenants)
             fiches = await load_demo_fiches(sessionmaker, registry.tenants)
             await load_demo_directory(sessionmaker, registry.tenants)
-            return accounts, await load_demo_admins(sessionmaker, registry.tenants, hasher), fiches
+            searches = await demo_searches(sessionmaker, registry.tenants)
+            return accounts, await load_demo_admins(sessionmaker, registry.tenants, hasher), fiches, searches
         finally:
             await engine.dispose()
 
-    accounts, admins, fiches = asyncio.run(run())
+    accounts, admins, fiches, searches = asyncio.run(run())
     suffix = "" if port == 80 else f":{port}"
     print("\nPortails de démonstration :")
     print(f"  plateforme          http://{settings.base_domain}{suffix}/")
@@ -115,6 +117,10 @@ def demo(settings: Settings, port: int) -> int:
         for fiche in fiches:
             url = f"http://{fiche.tenant.slug}.{settings.base_domain}{suffix}/assistants/{fiche.public_id}"
             print(f"  {fiche.tenant.slug:<20}{url:<62}{fiche.note}")
+    if searches:
+        print("\nRecherche des parents :")
+        for tenant, path in searches:
+            print(f"  {tenant.slug:<20}http://{tenant.slug}.{settings.base_domain}{suffix}{path}")
     print("\nConsoles (/admin) :")
     for where, email, password in admins:
         host = settings.base_domain if where == "plateforme" else f"{where}.{settings.base_domain}"

@@ -607,3 +607,22 @@ async def load_demo_habilitation(sessionmaker: async_sessionmaker, tenants: dict
                 added += 1
         await session.commit()
     return added
+async def demo_searches(sessionmaker: async_sessionmaker, tenants: dict[str, Tenant]) -> list[tuple[Tenant, str]]:
+    """A parents' search to try on each tenant that offers it: the commune of its first entry,
+    10 km around (the path and query of `/recherche`)."""
+    from urllib.parse import urlencode
+
+    from assmat.portal.directory.models import DirectoryEntry
+
+    searches: list[tuple[Tenant, str]] = []
+    async with sessionmaker() as session:
+        for slug, tenant in sorted(tenants.items()):
+            if not tenant.config.offers("public_search"):
+                continue
+            postal_code = await session.scalar(
+                select(DirectoryEntry.postal_code).where(DirectoryEntry.tenant_id == slug,
+                                                         DirectoryEntry.postal_code.is_not(None))
+                .order_by(DirectoryEntry.name_key).limit(1))
+            query = urlencode({"commune": postal_code, "rayon": "10"}) if postal_code else ""
+            searches.append((tenant, f"/recherche?{query}" if query else "/recherche"))
+    return searches

@@ -279,3 +279,24 @@ def test_the_demo_has_pending_habilitation_requests_on_mon_enfant(settings):
     assert rows == [("mon-enfant", "received", True), ("mon-enfant", "consent_requested", True),
                     ("mon-enfant", "received", False)]
     assert asyncio.run(load()) == (0, rows)
+def test_the_demo_prints_a_parents_search_that_finds_fiches_on_each_tenant_offering_it(settings, capsys,
+                                                                                          tenant_registry):
+    import re
+
+    from starlette.testclient import TestClient
+
+    from assmat.cli import demo
+    from assmat.core.security.ratelimit import SEARCH_PER_IP
+    from tests.conftest import app_for
+
+    assert demo(settings, 8001) == 0
+    out = capsys.readouterr().out
+    printed = re.findall(r"^\s+(\S+)\s+http://\S+:8001(/recherche\?\S+)$", out, re.M)
+    assert {slug for slug, _path in printed} == {"gers", "eure-et-loir", "mon-enfant"}
+    SEARCH_PER_IP.reset()
+    with TestClient(app_for(settings, tenant_registry), follow_redirects=False) as client:
+        for slug, path in printed:
+            response = client.get(path, headers={"host": f"{slug}.{settings.base_domain}"})
+            assert response.status_code == 200, (slug, response.status_code)
+            found = re.search(r"(\d+) résultats?", html.unescape(response.text))
+            assert found and int(found.group(1)) >= 1, slug

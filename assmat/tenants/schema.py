@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -366,6 +367,27 @@ class Geocoding(Strict):
     )
 
 
+def _tiles_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname or any(mark not in value for mark in ("{z}", "{x}", "{y}")):
+        raise ValueError("une adresse https de tuiles avec {z}, {x} et {y}")
+    return value
+
+
+class MapTiles(Strict):
+    tiles_url: Annotated[str, AfterValidator(_tiles_url)] = Field(
+        description="Adresse des tuiles de la carte interactive de la recherche, https, avec {z}, {x} et {y} "
+        "(par exemple https://tile.openstreetmap.org/{z}/{x}/{y}.png). La politique de sécurité des pages de "
+        "recherche de ce tenant autorise alors les images de cet hôte, et lui seul."
+    )
+    attribution: str = Field(min_length=1, max_length=200, description="Mention des sources des tuiles, affichée sur la carte.")
+
+    @property
+    def origin(self) -> str:
+        parts = urlsplit(self.tiles_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+
 class Publication(Strict):
     regime: Literal["opt_out", "consent", "mandatory_with_masking"] = Field(
         description=(
@@ -561,6 +583,10 @@ class TenantConfig(Strict):
     habilitation: Habilitation | None = Field(
         None, description="Demandes d'habilitation en ligne validées par le service (mon-enfant) ; absente : aucune."
     )
+    map: MapTiles | None = Field(
+        None, description="Carte interactive (Leaflet) au-dessus de la carte des résultats de la recherche ; absent : "
+        "la carte dessinée par le serveur seule, sans tuiles ni script. Exige features.public_search."
+    )
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
 
@@ -593,4 +619,6 @@ class TenantConfig(Strict):
                 raise ValueError(f"habilitation.grants ouvre une fonction que le portail ne propose pas : {', '.join(closed)}")
             if self.login.identifier != "email":
                 raise ValueError("habilitation exige login.identifier: email (on se connecte avec l'adresse de la demande)")
+        if self.map is not None and not self.features.public_search:
+            raise ValueError("map exige features.public_search")
         return self

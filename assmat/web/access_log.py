@@ -22,9 +22,15 @@ _TOKEN_ROUTE = re.compile(r"(/(?:reinitialisation|activation|confirmation-email|
 _SECRET_LIKE = re.compile(r"(?<![A-Za-z0-9_\-.%])(?=[A-Za-z0-9_\-.%]*\d)(?=[A-Za-z0-9_\-.%]*[A-Za-z])[A-Za-z0-9_\-.%]{20,}")
 
 
+# The address a parent searches from (`/recherche?adresse=…`, also carried encoded in a fiche's
+# `retour`): hers, and no business of the log.
+_PARENT_ADDRESS = re.compile(r"((?:[?&]|%3F|%26)adresse(?:=|%3D))(?:(?!%26)[^&#\s])*", re.I)
+
+
 def redact(path: str) -> str:
-    """`path` (with its query string) with every token replaced by REDACTED."""
+    """`path` (with its query string) with every token, and a parent's address, replaced by REDACTED."""
     path = _TOKEN_ROUTE.sub(lambda m: m.group(1) + REDACTED, path)
+    path = _PARENT_ADDRESS.sub(lambda m: m.group(1) + REDACTED, path)
     return _SECRET_LIKE.sub(REDACTED, path)
 
 

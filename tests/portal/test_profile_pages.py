@@ -237,7 +237,9 @@ def test_the_home_page_card_for_parents_says_something_true_and_links_nowhere_de
     assert "Vous cherchez un mode de garde pour votre enfant ?" in text
     assert "La liste des assistants maternels agréés de votre commune est disponible auprès de votre mairie." in text
     card = re.search(r'<section class="card" aria-labelledby="titre-parents">.*?</section>', home.text, re.S).group(0)
-    assert "<a " not in card
+    links = re.findall(r'<a [^>]*href="([^"]+)"', card)
+    assert links == ["/recherche"]  # the parents' search, alive
+    assert portal_for("gers").client.get(links[0]).status_code == 200
 
 
 def test_the_public_fiche_shows_her_availability_in_the_tenant_forms(portal_for, frozen_clock):

@@ -142,3 +142,30 @@ def test_a_session_of_another_tenant_is_not_an_habilitated_one(portal_for):
     for path in ("/espace", "/espace/fiche", "/espace/disponibilites"):
         response = other.client.get(path)
         assert response.status_code == 303 and response.headers["location"].startswith("/connexion"), path
+def test_the_parents_search_shows_only_its_own_tenant_and_exists_only_where_offered(app, portal_for, frozen_clock):
+    """A fiche of the Gers at Chartres' very centre is no result of the Eure-et-Loir's search
+    around Chartres (nor the reverse, by name); `/recherche` and its suggestions are 404 on the
+    tenants without `features.public_search`."""
+    import re
+
+    from assmat.core.geocoding.distance import Point
+    from assmat.core.security.ratelimit import SEARCH_PER_IP
+    from tests.portal.test_directory import CHARTRES, assistant
+
+    SEARCH_PER_IP.reset()
+    gers, eure = portal_for("gers"), portal_for("eure-et-loir")
+    assistant(gers, "Gersoise", city="Chartres", postal_code="28000", at=CHARTRES)
+    assistant(eure, "Eurelienne", city="Chartres", postal_code="28000", at=Point(48.4470, 1.4890))
+    assistant(gers, "Auscitaine", at=Point(43.6465, 0.5855))
+    for portal, own, other in ((eure, "Eurelienne", "Gersoise"), (gers, "Gersoise", "Eurelienne")):
+        around = portal.client.get("/recherche", params={"commune": "Chartres (28000)", "rayon": "30"})
+        assert around.status_code == 200
+        assert "Anne " + own in around.text and "Anne " + other not in around.text, portal.slug
+        assert "Anne " + other not in portal.client.get("/recherche", params={"nom": other}).text
+        links = re.findall(r'href="/assistants/([^"?]+)', around.text)
+        assert links and all(portal.client.get(f"/assistants/{pid}").status_code == 200 for pid in links)
+    for slug, tenant in app.state.registry.tenants.items():
+        if not tenant.config.offers("public_search"):
+            anonymous = portal_for(slug)
+            assert anonymous.client.get("/recherche", params={"commune": "Auch"}).status_code == 404, slug
+            assert anonymous.client.get("/recherche/communes", params={"q": "Au"}).status_code == 404, slug

@@ -63,6 +63,7 @@ NOT_PAGES = {
     "/photos/{key:str}/miniature": "image",
     "/admin/photo/miniature/{pk}": "image",
     "/admin/photo/image/{pk}": "image",
+    "/recherche/communes": "JSON (the search form's commune suggestions)",
 }
 
 MODEL_VIEWS = [view for view in VIEWS if issubclass(view, ModelView)]

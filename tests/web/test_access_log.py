@@ -20,9 +20,16 @@ TOKEN = "Xy12abcdefghijklmnopqrstuvwxyz0123456789ABC"
     ("/changement-mot-de-passe", "/changement-mot-de-passe"),
     ("/espace/messages?tri=objet&ordre=asc&page=3", "/espace/messages?tri=objet&ordre=asc&page=3"),
     ("/admin/account/details/12345", "/admin/account/details/12345"),
+    ("/recherche?commune=Auch&adresse=3+rue+Dessoles&rayon=5", "/recherche?commune=Auch&adresse=[redacted]&rayon=5"),
+    ("/recherche?commune=Auch&rayon=5", "/recherche?commune=Auch&rayon=5"),
 ])
 def test_redact(path, logged):
     assert redact(path) == logged
+
+
+def test_a_parents_address_carried_back_to_the_results_is_not_logged():
+    logged = redact("/assistants/abcdefabcdef?retour=%2Frecherche%3Fadresse%3D3%2Brue%2BDessoles%26rayon%3D5")
+    assert "Dessoles" not in logged and logged.startswith("/assistants/abcdefabcdef?retour=")
 
 
 def test_the_filter_rewrites_uvicorns_access_record(caplog):

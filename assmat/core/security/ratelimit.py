@@ -88,3 +88,36 @@ CORRECTIONS_PER_ACCOUNT = RateLimit("position_correction", limit=5, window=timed
 # Each photo sent is decoded and re-encoded (up to 50 million pixels): a person sends a few, and
 # tries again after a refusal; a script sending thousands would only keep the processors busy.
 PHOTO_UPLOADS_PER_ACCOUNT = RateLimit("photo_upload", limit=20, window=timedelta(hours=1))
+
+
+class LocalRateLimit:
+    """A fixed-window limit counted in this process's memory: no database write, for requests
+    that must stay cheap (the parents' search). Per process: with N workers a client gets at most
+    N × `limit` hits per window, which is still a brake on scraping and never on a parent. Keys
+    are hashed like the database's; the windows of the past are forgotten as a new one opens."""
+
+    def __init__(self, bucket: str, limit: int, window: timedelta, max_keys: int = 100_000):
+        self.bucket, self.limit, self.window, self.max_keys = bucket, limit, window, max_keys
+        self._start: datetime | None = None
+        self._counts: dict[str, int] = {}
+
+    def hit(self, tenant_id: str, key: str) -> bool:
+        """Count one hit; False when this key already used its `limit` hits in this window."""
+        start = _window_start(clock.now(), self.window)
+        if start != self._start or len(self._counts) >= self.max_keys:
+            self._start, self._counts = start, {}
+        hashed = hashlib.sha256(f"{self.bucket}\x1f{tenant_id}\x1f{key}".encode()).hexdigest()
+        count = self._counts.get(hashed, 0)
+        if count >= self.limit:
+            return False
+        self._counts[hashed] = count + 1
+        return True
+
+    def reset(self) -> None:
+        self._start, self._counts = None, {}
+
+
+# The parents' search, per client address: a parent refines and pages through a few dozen
+# searches; a scraper walking a département's communes needs thousands. In memory (see
+# LocalRateLimit): a search stays a few reads.
+SEARCH_PER_IP = LocalRateLimit("search", limit=120, window=timedelta(minutes=10))

@@ -156,11 +156,22 @@ async def position_correction(request: Request) -> Response:
     return redirect("/espace/fiche", info="correction_sent")
 
 
+def back_to_results(value: str | None) -> str | None:
+    """The « Retour aux résultats » link of a fiche opened from the parents' search (its `retour`
+    parameter): a path of the search page only, never another site or page."""
+    if not value or len(value) > 2000 or not (value == "/recherche" or value.startswith("/recherche?")):
+        return None
+    if "//" in value or any(ch in value for ch in "\\\r\n\t"):
+        return None
+    return value
+
+
 async def _fiche_page(request: Request, db: AsyncSession, tenant: Tenant, fiche: PublicFiche, *, preview: bool) -> Response:
     """The fiche with its availability in the tenant's forms (None where it offers none) and its
     published photos."""
     context: dict[str, Any] = {
         "fiche": fiche, "preview": preview,
+        "back_to_results": None if preview else back_to_results(request.query_params.get("retour")),
         "availability": await public_availability(db, tenant, fiche.account_id),
         # Her own preview shows the photos parents see: the published ones.
         "photos": await published_photos(db, tenant, fiche.account_id),

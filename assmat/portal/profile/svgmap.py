@@ -192,3 +192,96 @@ def render_picker(current_label: str) -> str:
         f'<text x="{WIDTH - 20}" y="24" font-size="14" font-weight="bold" text-anchor="middle" fill="#1d252b">N</text>',
         "</svg>",
     ])
+# -- the search's map: a page of results ------------------------------------------------------------
+
+RESULTS_WIDTH, RESULTS_HEIGHT = 640, 440
+MARKER_R = 15
+FAN_PX = 22  # markers on one spot (fiches at one commune's centre) are spread around it
+
+
+@dataclass(frozen=True)
+class Marker:
+    number: int
+    position: tuple[float, float]  # a public position: (latitude, longitude)
+    href: str
+    label: str
+
+
+def results_frame(points: list[tuple[float, float]], centre: tuple[float, float] | None,
+                  radius_km: float | None) -> tuple[tuple[float, float], float]:
+    """The drawing's middle (the searched centre, else the middle of the points) and its scale in
+    pixels per km: every point and the radius's ring fit, with a margin, 4 km wide at least."""
+    middle = centre if centre is not None else (sum(p[0] for p in points) / len(points),
+                                                sum(p[1] for p in points) / len(points))
+    ratio = RESULTS_HEIGHT / RESULTS_WIDTH
+    reach = 0.0
+    for lat, lon in points:
+        east = abs(lon - middle[1]) * KM_PER_DEGREE_LON_EQUATOR * math.cos(math.radians(middle[0]))
+        north = abs(lat - middle[0]) * KM_PER_DEGREE_LAT
+        reach = max(reach, east, north / ratio)
+    span_km = max(4.0, 2.5 * reach, 2.4 * radius_km / ratio if radius_km else 0.0)
+    return middle, RESULTS_WIDTH / span_km
+
+
+def results_pixel(point: tuple[float, float], middle: tuple[float, float], px_per_km: float) -> tuple[str, str]:
+    """A point's place on the search's map, as written in the SVG."""
+    east_km = (point[1] - middle[1]) * KM_PER_DEGREE_LON_EQUATOR * math.cos(math.radians(middle[0]))
+    north_km = (point[0] - middle[0]) * KM_PER_DEGREE_LAT
+    return _n(RESULTS_WIDTH / 2 + east_km * px_per_km), _n(RESULTS_HEIGHT / 2 - north_km * px_per_km)
+
+
+def render_results_map(markers: list[Marker], *, centre: tuple[float, float] | None = None,
+                       radius_km: float | None = None) -> Markup:
+    """The search's figure: the centre (the commune or address searched from) and the radius's
+    ring when there is one, and a numbered marker per result, each a link to its fiche. The
+    markers are the results' public positions; several on one spot are spread around it, with a
+    line to the spot. Only pixel offsets are written out: the SVG carries no coordinates."""
+    middle, px_per_km = results_frame([m.position for m in markers], centre, radius_km)
+
+    title = _("Map of the results")
+    description = _("Numbered markers, as in the list of results; each opens the fiche. A childminder whose address is "
+                    "not disclosed is placed at the centre of her commune.")
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="results-map" viewBox="0 0 {RESULTS_WIDTH} {RESULTS_HEIGHT}" '
+        f'role="group" aria-labelledby="carte-resultats-titre carte-resultats-description">',
+        f'<title id="carte-resultats-titre">{escape(title)}</title>',
+        f'<desc id="carte-resultats-description">{escape(description)}</desc>',
+        f'<rect x="0" y="0" width="{RESULTS_WIDTH}" height="{RESULTS_HEIGHT}" fill="#eef3f6" stroke="#5b6770"/>',
+    ]
+    cx, cy = RESULTS_WIDTH / 2, RESULTS_HEIGHT / 2
+    if centre is not None:
+        if radius_km:
+            ring = radius_km * px_per_km
+            parts.append(f'<circle class="results-map-ring" cx="{_n(cx)}" cy="{_n(cy)}" r="{_n(ring)}" fill="#1d5f8a" '
+                         f'fill-opacity="0.06" stroke="#1d5f8a" stroke-width="2" stroke-dasharray="6 4"/>')
+        parts.append(f'<path class="results-map-centre" d="M{_n(cx - 9)} {_n(cy)}h18M{_n(cx)} {_n(cy - 9)}v18" '
+                     f'stroke="#1d252b" stroke-width="3"/>')
+    spots: dict[tuple[str, str], list[Marker]] = {}
+    for marker in markers:
+        spots.setdefault(results_pixel(marker.position, middle, px_per_km), []).append(marker)
+    for (sx, sy), here in spots.items():
+        x, y = float(sx), float(sy)
+        parts.append(f'<circle class="results-map-spot" cx="{sx}" cy="{sy}" r="3" fill="#1d252b"/>')
+        for k, marker in enumerate(here):
+            mx, my = x, y
+            if len(here) > 1:
+                angle = 2 * math.pi * k / len(here) - math.pi / 2
+                mx, my = x + (FAN_PX + 2 * len(here)) * math.cos(angle), y + (FAN_PX + 2 * len(here)) * math.sin(angle)
+                parts.append(f'<path d="M{sx} {sy}L{_n(mx)} {_n(my)}" stroke="#1d252b" stroke-width="1"/>')
+            parts.append(
+                f'<a class="results-map-marker" href="{escape(marker.href)}" data-numero="{marker.number}" '
+                f'data-spot="{sx} {sy}" aria-label="{escape(marker.label)}">'
+                f'<circle cx="{_n(mx)}" cy="{_n(my)}" r="{MARKER_R}" fill="#b0122b" stroke="#ffffff" stroke-width="2"/>'
+                f'<text x="{_n(mx)}" y="{_n(my + 6)}" font-size="17" font-weight="bold" text-anchor="middle" '
+                f'fill="#ffffff">{marker.number}</text></a>')
+    scale_km = next(k for k in (0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500) if k * px_per_km >= 50)
+    bar = scale_km * px_per_km
+    parts.append(f'<path d="M10 {RESULTS_HEIGHT - 12}h{_n(bar)}M10 {RESULTS_HEIGHT - 16}v8M{_n(10 + bar)} '
+                 f'{RESULTS_HEIGHT - 16}v8" stroke="#1d252b" stroke-width="2" fill="none"/>'
+                 f'<text x="{_n(10 + bar / 2)}" y="{RESULTS_HEIGHT - 18}" font-size="13" text-anchor="middle" '
+                 f'fill="#1d252b">{scale_km:g} km</text>')
+    parts.append(f'<path d="M{RESULTS_WIDTH - 20} 30l-7 14h14z" fill="#1d252b"/>'
+                 f'<text x="{RESULTS_WIDTH - 20}" y="24" font-size="14" font-weight="bold" text-anchor="middle" '
+                 f'fill="#1d252b">N</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
