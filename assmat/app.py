@@ -244,6 +244,7 @@ def create_app(settings: Settings | None = None, registry: TenantRegistry | None
     app.state.settings = settings
     app.state.registry = registry
     app.state.hasher = make_hasher(settings)
+    app.state.home_departements = {}  # per tenant, for the search's commune suggestions (portal.directory.page)
     console = mount_console(app, engine, wake_mail, CONSOLE_VIEWS)
     # The console is an application of its own: its outage pages are ours too.
     console.admin.exception_handlers[SQLAlchemyError] = database_error

@@ -198,8 +198,16 @@ def test_searches_are_limited_per_address_then_allowed_in_the_next_window(gers, 
     assert gers.client.get("/recherche", params={"commune": "Auch"}).status_code == 200
 
 
-def test_the_commune_suggestions_come_from_the_communes_we_hold(gers):
-    assert gers.client.get("/recherche/communes", params={"q": "au"}).json()[0] == "Auch (32000)"
+def test_the_commune_suggestions_come_from_the_communes_we_hold(gers, portal_for):
+    # Every commune with a centre in France is held; the tenant's own départements come first.
+    assert gers.client.get("/recherche/communes", params={"q": "au"}).json()[0] != "Auch (32000)"
+    assistant(gers, "Auscitaine", at=AUCH)
+    gers.app.state.home_departements.clear()  # remembered ten minutes otherwise
+    suggested = gers.client.get("/recherche/communes", params={"q": "au"}).json()
+    assert "Auch (32000)" in suggested and len(suggested) == 10
+    gers_first = [label for label in suggested if "(32" in label]
+    assert gers_first == ["Aubiet (32270)", "Auch (32000)"] and suggested[:2] == gers_first
+    assert gers.client.get("/recherche/communes", params={"q": "auch"}).json()[:2] == ["Auch (32000)", "Auchel (62260)"]
     assert "Auch (32000)" in gers.client.get("/recherche/communes", params={"q": "3200"}).json()
     assert gers.client.get("/recherche/communes", params={"q": "a"}).json() == []
     assert gers.client.get("/recherche/communes", params={"q": "<script>"}).json() == []

@@ -21,6 +21,7 @@ from assmat.portal.directory.page import (
     card,
     count_text,
     day_choices,
+    home_departements,
     interactive_map,
     public_positions,
     radius_choices,
@@ -85,8 +86,10 @@ async def search_page(request: Request) -> Response:
 async def commune_suggestions(request: Request) -> Response:
     """The communes we hold matching what was typed (name or postcode), for the form's list:
     no geocoder call, nothing personal."""
-    kit.tenant(request, feature=FEATURE)
-    return JSONResponse(suggest_communes(request.query_params.get("q", "")),
+    tenant = kit.tenant(request, feature=FEATURE)
+    async with request.app.state.sessionmaker() as db:
+        home = await home_departements(db, tenant, request.app.state.home_departements)
+    return JSONResponse(suggest_communes(request.query_params.get("q", ""), home),
                         headers={"cache-control": "public, max-age=3600"})
 
 

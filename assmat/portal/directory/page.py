@@ -14,12 +14,16 @@ writes pixel offsets, never coordinates."""
 from __future__ import annotations
 
 import re
+import time
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
+from typing import Any
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from functools import cache
 from urllib.parse import quote, urlencode
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assmat.core import clock
@@ -43,6 +47,7 @@ LIST_FIELDS = ("jours", "creneaux", "accueil")
 FIELD_MAX = 200  # characters kept of a typed value: what the form shows back
 LIST_MAX = 20
 SUGGESTIONS = 10
+DEPARTEMENTS_TTL = 600  # seconds a tenant's départements are remembered for its suggestions
 SEARCH_DAYS = range(6)  # Monday to Saturday: the days families ask for (Criteria takes 0–6)
 _POSTCODE = re.compile(r"^\d{5}$")
 _LABELLED = re.compile(r"^(?P<name>.+?)\s*\((?P<postcode>\d{5})\)$")  # « Auch (32000) », a suggestion
@@ -54,14 +59,52 @@ def commune_label(commune: Commune) -> str:
     return f"{commune.name} ({commune.postal_code})"
 
 
-def suggest_communes(q: str) -> list[str]:
-    """The communes we hold whose name or postcode starts with what was typed (no geocoder)."""
+@cache
+def _communes_by_name() -> tuple[list[str], list[Commune]]:
+    """The placed communes sorted by name key, and those keys: a prefix is a bisection away
+    (thousands of communes, a suggestion at every keystroke)."""
+    pairs = sorted(((_key(c.name), c) for c in communes()), key=lambda pair: (pair[0], pair[1].name, pair[1].postal_code))
+    return [key for key, _commune in pairs], [commune for _key_, commune in pairs]
+
+
+def _named(key: str, prefix: bool) -> list[Commune]:
+    keys, rows = _communes_by_name()
+    found = []
+    for index in range(bisect_left(keys, key), len(keys)):
+        if not (keys[index].startswith(key) if prefix else keys[index] == key):
+            break
+        found.append(rows[index])
+    return found
+
+
+async def home_departements(db: AsyncSession, tenant: Tenant, memo: dict[str, Any]) -> frozenset[str]:
+    """The départements (first two characters of the INSEE code) of this tenant's published
+    fiches: a département's own, every one on a national portal. Its communes come first among
+    the suggestions. Remembered in `memo` (the app's) for DEPARTEMENTS_TTL: an index-only scan,
+    but one a keystroke need not repeat."""
+    now = time.monotonic()
+    known = memo.get(tenant.slug)
+    if known is not None and now - known[0] < DEPARTEMENTS_TTL:
+        return known[1]
+    found = frozenset((await db.scalars(
+        select(func.substr(DirectoryEntry.commune_insee, 1, 2)).distinct()
+        .where(DirectoryEntry.tenant_id == tenant.slug, DirectoryEntry.commune_insee.is_not(None))
+    )).all())
+    memo[tenant.slug] = (now, found)
+    return found
+
+
+def suggest_communes(q: str, home: frozenset[str] = frozenset()) -> list[str]:
+    """The communes we hold whose name or postcode starts with what was typed (no geocoder):
+    those of the tenant's own départements (`home`) first, then by name."""
     typed = " ".join(q.split())[:FIELD_MAX]
     if len(typed) < 2:
         return []
-    key = _key(typed)
-    found = [c for c in communes() if c.postal_code.startswith(typed) or (key and _key(c.name).startswith(key))]
-    found.sort(key=lambda c: (_key(c.name) != key, c.name, c.postal_code))
+    if typed.isdigit():
+        found = sorted((c for c in communes() if c.postal_code.startswith(typed)), key=lambda c: (c.postal_code, c.name))
+    else:
+        found = _named(_key(typed), prefix=True) if _key(typed) else []
+    found.sort(key=lambda c: c.insee[:2] not in home)  # stable: the order above within each part
     return [commune_label(c) for c in found[:SUGGESTIONS]]
 
 
@@ -71,12 +114,11 @@ def find_communes(text: str) -> list[Commune]:
     typed = " ".join(text.split())
     labelled = _LABELLED.match(typed)
     if labelled:
-        key = _key(labelled["name"])
-        return [c for c in communes() if c.postal_code == labelled["postcode"] and _key(c.name) == key]
+        return [c for c in _named(_key(labelled["name"]), prefix=False) if c.postal_code == labelled["postcode"]]
     if _POSTCODE.match(typed):
         return [c for c in communes() if c.postal_code == typed]
     key = _key(typed)
-    return [c for c in communes() if key and _key(c.name) == key]
+    return _named(key, prefix=False) if key else []
 
 
 # -- the form ------------------------------------------------------------------------------------------
