@@ -277,6 +277,58 @@ class Activation(Strict):
         return self
 
 
+FRANCECONNECT_ISSUERS = {
+    "integration": "https://fcp-low.integ01.dev-franceconnect.fr/api/v2",
+    "production": "https://oidc.franceconnect.gouv.fr/api/v2",
+}
+FRANCECONNECT_SCOPES = "openid given_name family_name birthdate gender birthplace birthcountry email"
+
+
+def _fc_environment(value: str) -> str:
+    if value in FRANCECONNECT_ISSUERS:
+        return value
+    try:
+        return _https_or_http_url(value)
+    except ValueError:
+        raise ValueError("« integration », « production » ou l'adresse (http ou https) d'un fournisseur de test") from None
+
+
+def _fc_scopes(value: str) -> str:
+    scopes = value.split()
+    if "openid" not in scopes:
+        raise ValueError("les scopes doivent comprendre « openid »")
+    if len(set(scopes)) != len(scopes):
+        raise ValueError("un scope figure deux fois")
+    return " ".join(scopes)
+
+
+class FranceConnect(Strict):
+    """FranceConnect v2 (seed 002: « Identifiez-vous via France Connect »): the State's identity
+    to sign in, and the second step of the activation where `activation.franceconnect` is set."""
+
+    enabled: bool = Field(False, description="Proposer FranceConnect sur la page de connexion (et à l'activation).")
+    environment: Annotated[str, AfterValidator(_fc_environment)] = Field(
+        "integration", description="« integration », « production », ou l'adresse de l'émetteur d'un fournisseur de test "
+        "(sa découverte : {adresse}/.well-known/openid-configuration)."
+    )
+    client_id: str = Field("", description="Identifiant du service fourni par FranceConnect.")
+    client_secret_env: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")] = Field(
+        "ASSMAT_FRANCECONNECT_SECRET",
+        description="NOM de la variable d'environnement qui contient le secret (jamais le secret lui-même).",
+    )
+    scopes: Annotated[str, AfterValidator(_fc_scopes)] = Field(FRANCECONNECT_SCOPES, description="Scopes demandés, séparés par des espaces.")
+
+    @property
+    def issuer(self) -> str:
+        return FRANCECONNECT_ISSUERS.get(self.environment, self.environment).rstrip("/")
+
+    @model_validator(mode="after")
+    def _client_when_enabled(self) -> "FranceConnect":
+        if self.enabled and not self.client_id.strip():
+            raise ValueError("client_id est requis quand FranceConnect est activé")
+        return self
+
+
 _LETTER_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
@@ -539,6 +591,7 @@ class TenantConfig(Strict):
     geocoding: Geocoding | None = Field(
         None, description="Géocodage des adresses ; absent : le géocodeur des réglages (ASSMAT_GEOCODER_URL)."
     )
+    franceconnect: FranceConnect = Field(default_factory=FranceConnect, description="Connexion avec FranceConnect.")
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
 
@@ -563,4 +616,6 @@ class TenantConfig(Strict):
                              "l'identifiant de connexion)")
         if (self.features.availability or self.features.public_search) and self.publication is None:
             raise ValueError("features.availability et features.public_search exigent une section publication")
+        if self.activation.franceconnect and self.franceconnect.enabled and self.activation.mode != "pmi_number_birthdate":
+            raise ValueError("activation.franceconnect n'est permis qu'avec activation.mode: pmi_number_birthdate")
         return self
