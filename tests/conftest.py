@@ -293,3 +293,24 @@ def smtp_settings(tmp_path: Path, database_url: str, smtp_server, **overrides: o
         tmp_path, database_url, mail_backend="smtp", smtp_host=smtp_server.host, smtp_port=smtp_server.port,
         public_url_template="http://{slug}.localhost", **overrides,
     )
+
+
+FRANCECONNECT_TEST_URIS = (["http://eure-et-loir.localhost/franceconnect/retour"],
+                           ["http://eure-et-loir.localhost/franceconnect/deconnecte"])
+
+
+@pytest.fixture(scope="session")
+def oidc_provider() -> Iterator["OidcProvider"]:
+    """A real OpenID provider shaped like FranceConnect v2 (tests/support/oidc.py), started once
+    for the session, its client registered for Eure-et-Loir on http://eure-et-loir.localhost;
+    missing node or npm modules fail the tests that need it in CI and skip them elsewhere."""
+    from tests.support.oidc import OidcProvider, require_node
+
+    node = require_node(IN_CI)
+    work_dir = Path(tempfile.mkdtemp(prefix="assmat-oidc-"))
+    provider = OidcProvider.start(node, work_dir / "provider.log", *FRANCECONNECT_TEST_URIS)
+    try:
+        yield provider
+    finally:
+        provider.stop()
+        shutil.rmtree(work_dir, ignore_errors=True)
