@@ -295,14 +295,15 @@ def smtp_settings(tmp_path: Path, database_url: str, smtp_server, **overrides: o
     )
 
 
-FRANCECONNECT_TEST_URIS = (["http://eure-et-loir.localhost/franceconnect/retour"],
-                           ["http://eure-et-loir.localhost/franceconnect/deconnecte"])
+# Eure-et-Loir's, and the Gers' for the isolation tests (one client, as if the two shared it).
+FRANCECONNECT_TEST_URIS = ([f"http://{slug}.localhost/franceconnect/retour" for slug in ("eure-et-loir", "gers")],
+                           [f"http://{slug}.localhost/franceconnect/deconnecte" for slug in ("eure-et-loir", "gers")])
 
 
 @pytest.fixture(scope="session")
 def oidc_provider() -> Iterator["OidcProvider"]:
     """A real OpenID provider shaped like FranceConnect v2 (tests/support/oidc.py), started once
-    for the session, its client registered for Eure-et-Loir on http://eure-et-loir.localhost;
+    for the session, its client registered for Eure-et-Loir and the Gers on *.localhost;
     missing node or npm modules fail the tests that need it in CI and skip them elsewhere."""
     from tests.support.oidc import OidcProvider, require_node
 

@@ -23,7 +23,7 @@ from assmat.auth.franceconnect.models import FranceConnectLink
 from assmat.auth.models import UserSession
 from assmat.core.security.models import AuditEvent as AuditLog
 from tests.conftest import app_for, clients_of, make_settings
-from tests.support.oidc import CLIENT_SECRET, SECRET_ENV, tenant_configs_with_franceconnect
+from tests.support.oidc import CLIENT_SECRET, SECRET_ENV, at_provider, tenant_configs_with_franceconnect
 from tests.support.portal import CSRF, Portal, text_of
 
 SLUG = "eure-et-loir"
@@ -46,24 +46,6 @@ def portal(tmp_path, database_url, oidc_provider, tenant_registry, monkeypatch):
         portal = Portal(make(SLUG), app, SLUG)
         portal.new_browser = lambda: make(SLUG)  # another cookie jar on the same app
         yield portal
-
-
-def at_provider(location: str, sub: str | None, *, cancel: bool = False) -> str:
-    """A person at the provider: picks the identity `sub` (or cancels); the URL it sends the
-    browser back to."""
-    with httpx2.Client(follow_redirects=False, timeout=10) as browser:
-        response = browser.get(location)
-        while response.status_code in (302, 303) and not response.headers["location"].startswith(BASE):
-            response = browser.get(str(response.url.join(response.headers["location"])))
-        assert response.status_code == 200, response.text
-        assert "choisissez une identité" in response.text
-        action = re.search(r'action="(/api/v2/interaction/[\w-]+)"', response.text).group(1)
-        data = {"cancel": "1"} if cancel else {"sub": sub}
-        response = browser.post(str(response.url.join(action)), data=data)
-        while response.status_code in (302, 303) and not response.headers["location"].startswith(BASE):
-            response = browser.get(str(response.url.join(response.headers["location"])))
-        assert response.status_code in (302, 303), response.text
-        return response.headers["location"]
 
 
 def path_of(url: str) -> str:

@@ -100,18 +100,49 @@ class OidcProvider:
             self._process = None
 
 
-def tenant_configs_with_franceconnect(target: Path, provider: OidcProvider, slug: str = "eure-et-loir") -> Path:
-    """A copy of tenant_configs/ where `slug` (whose YAML has a franceconnect section, off)
-    signs in with FranceConnect at this provider."""
+def tenant_configs_with_franceconnect(target: Path, provider: OidcProvider, slugs: tuple[str, ...] = ("eure-et-loir",)) -> Path:
+    """A copy of tenant_configs/ where these tenants sign in with FranceConnect at this provider
+    (Eure-et-Loir's franceconnect section, off, is replaced; others get one)."""
     shutil.copytree(REPO / "tenant_configs", target, dirs_exist_ok=True)
-    path = target / f"{slug}.yaml"
-    text = path.read_text(encoding="utf-8")
-    section = text.index("\nfranceconnect:")
-    end = text.index("\n\n", section + 1)
-    path.write_text(text[:section] + f"""
+    section = f"""
 franceconnect:
   enabled: true
   environment: {provider.issuer}
   client_id: {provider.client_id}
-  client_secret_env: {SECRET_ENV}""" + text[end:], encoding="utf-8")
+  client_secret_env: {SECRET_ENV}
+"""
+    for slug in slugs:
+        path = target / f"{slug}.yaml"
+        text = path.read_text(encoding="utf-8")
+        if "\nfranceconnect:" in text:
+            start = text.index("\nfranceconnect:")
+            end = text.index("\n\n", start + 1)
+            text = text[:start] + section.rstrip("\n") + text[end:]
+        else:
+            text = text.rstrip("\n") + "\n" + section
+        path.write_text(text, encoding="utf-8")
     return target
+
+
+def at_provider(location: str, sub: str | None, *, cancel: bool = False) -> str:
+    """A person at the provider: picks the identity `sub` (or cancels); the URL the provider
+    sends the browser back to (the first one off the provider)."""
+    import re
+
+    import httpx2
+
+    issuer = location.split("/api/v2/")[0]
+
+    def follow(response):
+        while response.status_code in (302, 303) and str(response.url.join(response.headers["location"])).startswith(issuer):
+            response = browser.get(str(response.url.join(response.headers["location"])))
+        return response
+
+    with httpx2.Client(follow_redirects=False, timeout=10) as browser:
+        response = follow(browser.get(location))
+        assert response.status_code == 200, response.text
+        assert "choisissez une identité" in response.text
+        action = re.search(r'action="(/api/v2/interaction/[\w-]+)"', response.text).group(1)
+        response = follow(browser.post(str(response.url.join(action)), data={"cancel": "1"} if cancel else {"sub": sub}))
+        assert response.status_code in (302, 303), response.text
+        return response.headers["location"]

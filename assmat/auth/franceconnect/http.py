@@ -59,8 +59,8 @@ def unavailable_text() -> str:
 
 
 async def sign_in(request: Request) -> Response:
+    await kit.form(request)  # the CSRF token first, as on every form
     _offered(request)
-    await kit.form(request)
     browser = _browser(request)
     async with database(request) as db:
         ctx = auth_context_for(request, db)
@@ -73,8 +73,8 @@ async def sign_in(request: Request) -> Response:
 
 async def activate(request: Request) -> Response:
     """The activation's second step by FranceConnect (« Identifiez-vous via France Connect »)."""
+    await kit.form(request)  # the CSRF token first, as on every form
     _offered(request)
-    await kit.form(request)
     token = request.path_params["token"]
     browser = _browser(request)
     async with database(request) as db:
