@@ -292,3 +292,25 @@ def test_an_unknown_key_id_fetches_the_keys_again_then_is_refused(oidc_provider,
     with pytest.raises(FranceConnectFailed, match="unknown key id"):
         asyncio.run(client.verify(forged(oidc_provider, "not-a-key-of-the-provider"), nonce="n" * 43))
     assert len(fetched) == 2  # at discovery, then once more for the unknown key id
+
+
+def test_staff_see_the_link_and_unlink_it(portal):
+    from tests.admin.conftest import ADMIN_PASSWORD, Console, create_admin
+
+    account = pmi_account(portal)
+    link_by_activation(portal)
+    console = Console(portal.new_browser(), portal.app)
+    create_admin(portal.app, console.client, SLUG, "agent@eurelien.fr", ADMIN_PASSWORD)
+    assert console.login("agent@eurelien.fr", ADMIN_PASSWORD).status_code == 302
+    details = text_of(console.client.get(f"/admin/account/details/{account.id}"))
+    assert "FranceConnect : relié à une identité FranceConnect" in " ".join(re.sub(r"<[^>]+>", " ", details).split())
+    assert "Délier FranceConnect" in details
+    assert console.run_action("unlink_franceconnect", str(account.id)).status_code == 303
+    assert portal.query(select(FranceConnectLink.id).where(FranceConnectLink.tenant_id == SLUG)) == []
+    assert ("franceconnect.unlinked", {"by": "agent@eurelien.fr"}) in events(portal, account.id)
+    details = text_of(console.client.get(f"/admin/account/details/{account.id}"))
+    assert "FranceConnect : non relié" in " ".join(re.sub(r"<[^>]+>", " ", details).split())
+    # Signing in with FranceConnect no longer opens the account.
+    portal.client.cookies.delete("session")
+    response = portal.client.get(path_of(at_provider(start_login(portal), CAMILLE)))
+    assert response.status_code == 400 and "Aucun compte de ce site" in text_of(response)
