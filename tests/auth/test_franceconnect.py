@@ -99,6 +99,11 @@ def test_the_login_page_offers_franceconnect_first_where_the_tenant_enables_it(p
     button, what, local = page.index("S'identifier avec"), page.index("Qu'est-ce que FranceConnect ?"), page.index('name="identifiant"')
     assert button < what < page.index(">ou<") < local
     assert "FranceConnect" not in text_of(client_for("gers").get("/connexion"))
+    # Its forms may lead to the provider (the button, the sign-out that ends there); elsewhere only here.
+    issuer = urlsplit(portal.app.state.registry.get(SLUG).config.franceconnect.issuer)
+    csp = portal.client.get("/connexion").headers["content-security-policy"]
+    assert f"form-action 'self' {issuer.scheme}://{issuer.netloc};" in csp
+    assert "form-action 'self';" in client_for("gers").get("/connexion").headers["content-security-policy"]
 
 
 @pytest.mark.both_backends
