@@ -72,7 +72,7 @@ def fc_server(sqlite_template: Path):
 
 
 def test_an_assistant_activates_with_franceconnect_signs_out_through_it_and_back_in_with_the_button(fc_server, page):
-    LiveAccounts(fc_server).create(SLUG, "280002", email=None, first_name="Camille", last_name="Démo",
+    account, _ = LiveAccounts(fc_server).create(SLUG, "280002", email=None, first_name="Camille", last_name="Démo",
                                    birth_date=date(1985, 4, 12))
     page.goto(fc_server.url(SLUG, "/activation"))
     page.get_by_label(re.compile("identifiant", re.I)).first.fill("280002")
@@ -98,6 +98,17 @@ def test_an_assistant_activates_with_franceconnect_signs_out_through_it_and_back
     page.get_by_role("button", name="S'identifier avec FranceConnect").click()
     page.get_by_role("button", name=re.compile("Camille DEMO")).click()
     page.wait_for_url(fc_server.url(SLUG, "/espace"))
+
+    # Staff see the link in the console and unlink it (« Délier FranceConnect », confirmed).
+    from tests.browser.test_every_form import confirm_from_details, console_sign_in, done
+
+    console_sign_in(fc_server, page, SLUG)
+    page.goto(fc_server.url(SLUG, f"/admin/account/details/{account.id}"))
+    expect(page.get_by_text("relié à une identité FranceConnect")).to_be_visible()
+    confirm_from_details(fc_server, page, "account", account.id, "Délier FranceConnect", slug=SLUG)
+    done(page, "Délier FranceConnect").to_be_visible()
+    page.goto(fc_server.url(SLUG, f"/admin/account/details/{account.id}"))
+    expect(page.get_by_text("non relié")).to_be_visible()
 
 
 def test_the_login_page_with_the_button_and_a_refused_return_pass_axe(fc_server, page, axe_source):  # noqa: F811
