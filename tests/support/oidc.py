@@ -27,13 +27,8 @@ STARTUP_TIMEOUT = 30.0
 CLIENT_ID = "assmat-test-client"
 CLIENT_SECRET = "assmat-test-secret-0123456789-abcdefghijklmnop"
 SECRET_ENV = "ASSMAT_TEST_FRANCECONNECT_SECRET"
-# FranceConnect-like identities of the provider's picker page (provider.mjs), plus this one, who
-# matches the demo's Eure-et-Loir assistant and the tests' (Camille Démo, 12/04/1985).
-CAMILLE = {
-    "given_name": "Camille", "family_name": "DEMO", "birthdate": "1985-04-12", "gender": "female",
-    "birthplace": "28085", "birthcountry": "99100", "email": "camille.demo@example.org", "preferred_username": "",
-}
-IDENTITIES = {"fc-camille-demo": CAMILLE}
+# The identities of the provider's picker page are provider.mjs's: « fc-camille-demo » matches
+# the demo's Eure-et-Loir assistant to activate and the tests' (Camille Démo, 12/04/1985).
 
 
 def require_node(in_ci: bool) -> str:
@@ -61,14 +56,11 @@ class OidcProvider:
 
     @classmethod
     def start(cls, node: str, log: Path, redirect_uris: list[str], post_logout_uris: list[str]) -> "OidcProvider":
-        import json
-
         port = free_port()
         env = {
             **os.environ,
             "OIDC_CLIENT_ID": CLIENT_ID, "OIDC_CLIENT_SECRET": CLIENT_SECRET,
             "OIDC_REDIRECT_URIS": " ".join(redirect_uris), "OIDC_POST_LOGOUT_REDIRECT_URIS": " ".join(post_logout_uris),
-            "OIDC_IDENTITIES": json.dumps(IDENTITIES),
         }
         server = cls(issuer=f"http://127.0.0.1:{port}/api/v2")
         with log.open("wb") as out:

@@ -15,9 +15,13 @@ const issuer = `http://127.0.0.1:${port}/api/v2`;
 const env = (name, fallback) => process.env[name] || fallback;
 const list = (value) => value.split(/\s+/).filter(Boolean);
 
-// FranceConnect's test identities (its integration environment's « démonstration » identities),
-// and one matching the demo's Eure-et-Loir assistant (data/demo: PMI number 280001).
+// Test identities in FranceConnect's shape; Camille DEMO matches the demo's and the tests'
+// Eure-et-Loir assistant to activate (PMI number 280002, born 12/04/1985: assmat/demo.py).
 export const IDENTITIES = {
+  'fc-camille-demo': {
+    given_name: 'Camille', family_name: 'DEMO', birthdate: '1985-04-12', gender: 'female',
+    birthplace: '28085', birthcountry: '99100', email: 'camille.demo@example.org', preferred_username: '',
+  },
   'fc-sophie-martin': {
     given_name: 'Sophie', family_name: 'MARTIN', birthdate: '1978-04-12', gender: 'female',
     birthplace: '28085', birthcountry: '99100', email: 'sophie.martin@example.org', preferred_username: '',
