@@ -149,6 +149,7 @@ def mail_worker(settings: Settings) -> int:
 
 PURGE_LABELS = {
     "captcha_challenges": "captchas expirés ou utilisés",
+    "franceconnect_requests": "connexions FranceConnect échues ou terminées",
     "rate_limits": "compteurs de limitation échus",
     "sessions": "sessions du portail et des consoles expirées",
     "account_tokens": "liens et mots de passe provisoires expirés ou utilisés",

@@ -185,9 +185,11 @@ def test_a_replayed_state_and_another_browser_are_refused(portal):
     portal.client.cookies.delete("session")
     location = start_login(portal)
     back = path_of(at_provider(location, CAMILLE))
-    other = portal.new_browser()  # another browser: no fc_navigateur cookie
+    other = portal.new_browser()  # another browser: no fc_navigateur cookie, then one of its own
     refused = other.get(back)
     assert refused.status_code == 400 and "a expiré, a déjà été utilisée" in text_of(refused)
+    other.cookies.set("fc_navigateur", "y" * 43, domain=f"{SLUG}.localhost", path="/franceconnect")
+    assert other.get(back).status_code == 400
     assert other.get("/espace").status_code == 303
     # The browser that left gets in, once.
     assert portal.client.get(back).headers["location"] == "/espace"

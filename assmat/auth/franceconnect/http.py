@@ -97,7 +97,8 @@ async def callback(request: Request) -> Response:
     async with database(request) as db:
         ctx = auth_context_for(request, db)
         try:
-            trip = await service.claim(ctx, params.get("state"), read_cookie(request.scope, BROWSER_COOKIE))
+            trip = await service.claim(ctx, params.get("state"), read_cookie(request.scope, BROWSER_COOKIE),
+                                       (service.LOGIN, service.LINK))
         except RequestInvalid:
             return problem(request, _(
                 "This FranceConnect sign-in has expired, was already used, or was started in another browser. Please start again."
@@ -147,7 +148,7 @@ async def after_logout(request: Request) -> Response:
     async with database(request) as db:
         try:
             await service.claim(auth_context_for(request, db), request.query_params.get("state"),
-                                read_cookie(request.scope, BROWSER_COOKIE))
+                                read_cookie(request.scope, BROWSER_COOKIE), (service.LOGOUT,))
         except RequestInvalid:
             pass  # signed out here whatever the provider says
     response = redirect("/connexion", info="logged_out")

@@ -103,20 +103,22 @@ async def start_link(ctx: AuthContext, step2_token: object, browser_secret: str,
     return await start(ctx, LINK, browser_secret, redirect_uri, account.id)
 
 
-async def claim(ctx: AuthContext, state: object, browser_secret: str | None) -> FranceConnectRequest:
-    """The request this state names, used once: of two parallel returns exactly one gets it."""
-    if not isinstance(state, str) or not state or len(state) > 200 or not browser_secret:
+async def claim(ctx: AuthContext, state: object, browser_secret: str | None, purposes: tuple[str, ...]) -> FranceConnectRequest:
+    """The request this state names, for this tenant, this browser and one of these purposes,
+    used once: of two parallel returns exactly one gets it; another browser spends nothing."""
+    if not isinstance(state, str) or not state or len(state) > 200 or not browser_secret or len(browser_secret) > 100:
         raise RequestInvalid()
     now = clock.now()
     claimed = (await ctx.db.execute(
         update(FranceConnectRequest)
         .where(FranceConnectRequest.id == digest(state), FranceConnectRequest.tenant_id == ctx.tenant.slug,
+               FranceConnectRequest.browser_hash == digest(browser_secret), FranceConnectRequest.purpose.in_(purposes),
                FranceConnectRequest.used_at.is_(None), FranceConnectRequest.expires_at > now)
         .values(used_at=now)
         .returning(FranceConnectRequest)
     )).scalar()
     await ctx.db.commit()
-    if claimed is None or claimed.browser_hash != digest(browser_secret):
+    if claimed is None:
         raise RequestInvalid()
     return claimed
 
