@@ -19,7 +19,7 @@ from joserfc.jwk import ECKey
 from sqlalchemy import select
 
 from assmat.auth.franceconnect.client import FranceConnectClient, FranceConnectFailed, forget_providers
-from assmat.auth.franceconnect.models import FranceConnectLink
+from assmat.auth.franceconnect.models import FranceConnectLink, FranceConnectRequest
 from assmat.auth.models import UserSession
 from assmat.core.security.models import AuditEvent as AuditLog
 from tests.conftest import app_for, clients_of, make_settings
@@ -321,3 +321,31 @@ def test_staff_see_the_link_and_unlink_it(portal):
     portal.client.cookies.delete("session")
     response = portal.client.get(path_of(at_provider(start_login(portal), CAMILLE)))
     assert response.status_code == 400 and "Aucun compte de ce site" in text_of(response)
+
+
+def test_an_unreachable_provider_is_a_french_page_and_nothing_else(tmp_path, database_url, tenant_registry, monkeypatch):
+    from tests.support.oidc import OidcProvider
+    from tests.support.postgres import free_port
+
+    monkeypatch.setenv(SECRET_ENV, CLIENT_SECRET)
+    forget_providers()
+    nobody = OidcProvider(issuer=f"http://127.0.0.1:{free_port()}/api/v2")  # nothing listens there
+    configs = tenant_configs_with_franceconnect(tmp_path / "tenants", nobody)
+    app = app_for(make_settings(tmp_path, database_url, tenant_configs=configs, public_url_template="http://{slug}.localhost"),
+                  tenant_registry)
+    with clients_of(app) as make:
+        portal = Portal(make(SLUG), app, SLUG)
+        response = portal.post("/franceconnect/connexion", {}, form_path="/connexion")
+        assert response.status_code == 503
+        assert "FranceConnect n'est pas disponible pour le moment" in text_of(response)
+        assert portal.query(select(FranceConnectRequest.id).where(FranceConnectRequest.tenant_id == SLUG)) == []
+
+
+def test_the_state_of_a_logout_opens_no_session(portal):
+    pmi_account(portal)
+    link_by_activation(portal)
+    away = portal.post("/deconnexion", {}, form_path="/espace").headers["location"]
+    state = parse_qs(urlsplit(away).query)["state"][0]
+    response = portal.client.get(f"/franceconnect/retour?code=whatever&state={state}")
+    assert response.status_code == 400 and "Veuillez recommencer" in text_of(response)
+    assert portal.client.get("/espace").status_code == 303
