@@ -64,6 +64,7 @@ from assmat.web import pages
 from assmat.web.access_log import uvicorn_log_config  # noqa: F401
 from assmat.auth import http as accounts
 from assmat.auth import captcha_http as captcha_routes
+from assmat.auth.franceconnect import http as franceconnect_routes
 from assmat.web.csrf import CsrfCookieMiddleware
 from assmat.auth.session_middleware import AccountSessionMiddleware
 from assmat.web.middleware import (
@@ -212,6 +213,7 @@ def create_app(settings: Settings | None = None, registry: TenantRegistry | None
             *pages.routes,
             *captcha_routes.routes,
             *accounts.routes,
+            *franceconnect_routes.routes,
             *contact_routes.routes,
             *space_routes.routes,
             *agrement_routes.routes,

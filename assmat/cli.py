@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +27,11 @@ def check_config(directory: Path, base_domain: str) -> int:
             TenantRegistry(tenants, base_domain)
         except InvalidConfiguration as exc:
             errors = exc.errors
+    for tenant in tenants.values():
+        fc = tenant.config.franceconnect
+        if fc.enabled and not os.environ.get(fc.client_secret_env):
+            errors.append(f"{tenant.source.name}: franceconnect.client_secret_env : la variable d'environnement "
+                          f"{fc.client_secret_env} (le secret FranceConnect) n'est pas définie")
     for error in errors:
         print(f"ERREUR {error}", file=sys.stderr)
     for tenant in tenants.values():
@@ -150,6 +156,7 @@ def mail_worker(settings: Settings) -> int:
 
 PURGE_LABELS = {
     "captcha_challenges": "captchas expirés ou utilisés",
+    "franceconnect_requests": "connexions FranceConnect échues ou terminées",
     "rate_limits": "compteurs de limitation échus",
     "sessions": "sessions du portail et des consoles expirées",
     "account_tokens": "liens et mots de passe provisoires expirés ou utilisés",

@@ -293,3 +293,25 @@ def smtp_settings(tmp_path: Path, database_url: str, smtp_server, **overrides: o
         tmp_path, database_url, mail_backend="smtp", smtp_host=smtp_server.host, smtp_port=smtp_server.port,
         public_url_template="http://{slug}.localhost", **overrides,
     )
+
+
+# Eure-et-Loir's, and the Gers' for the isolation tests (one client, as if the two shared it).
+FRANCECONNECT_TEST_URIS = ([f"http://{slug}.localhost/franceconnect/retour" for slug in ("eure-et-loir", "gers")],
+                           [f"http://{slug}.localhost/franceconnect/deconnecte" for slug in ("eure-et-loir", "gers")])
+
+
+@pytest.fixture(scope="session")
+def oidc_provider() -> Iterator["OidcProvider"]:
+    """A real OpenID provider shaped like FranceConnect v2 (tests/support/oidc.py), started once
+    for the session, its client registered for Eure-et-Loir and the Gers on *.localhost;
+    missing node or npm modules fail the tests that need it in CI and skip them elsewhere."""
+    from tests.support.oidc import OidcProvider, require_node
+
+    node = require_node(IN_CI)
+    work_dir = Path(tempfile.mkdtemp(prefix="assmat-oidc-"))
+    provider = OidcProvider.start(node, work_dir / "provider.log", *FRANCECONNECT_TEST_URIS)
+    try:
+        yield provider
+    finally:
+        provider.stop()
+        shutil.rmtree(work_dir, ignore_errors=True)

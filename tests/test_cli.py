@@ -200,3 +200,22 @@ def test_directory_rebuild_fills_the_search_with_the_demos_published_fiches(tmp_
     assert by_tenant.get("gers", 0) > 0  # the demo rebuilt it
     again = run("directory-rebuild", "gers", env=env)
     assert again.returncode == 0 and f"gers : {by_tenant['gers']} fiche(s) dans la recherche" in again.stdout
+
+
+def test_check_config_reports_a_franceconnect_secret_variable_that_is_not_set(tmp_path):
+    import os
+
+    write_tenant(tmp_path, "fc", {"franceconnect": {"enabled": True, "environment": "integration", "client_id": "abc",
+                                                    "client_secret_env": "ASSMAT_TEST_FC_SECRET_ABSENT"}})
+    write_tenant(tmp_path, "fcbad", {"franceconnect": {"enabled": True, "environment": "ftp://x", "client_id": ""}})
+    env = {key: value for key, value in os.environ.items() if key != "ASSMAT_TEST_FC_SECRET_ABSENT"}
+    result = run("check-config", str(tmp_path), env=env)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERREUR")]
+    assert any(line.startswith("ERREUR fcbad.yaml: franceconnect.environment: « integration », « production » ou l'adresse")
+               for line in errors), errors
+    assert ("ERREUR fc.yaml: franceconnect.client_secret_env : la variable d'environnement ASSMAT_TEST_FC_SECRET_ABSENT "
+            "(le secret FranceConnect) n'est pas définie") in errors
+    write_tenant(tmp_path, "fcbad", {})
+    result = run("check-config", str(tmp_path), env={**env, "ASSMAT_TEST_FC_SECRET_ABSENT": "s3cret"})
+    assert result.returncode == 0, result.stderr

@@ -24,6 +24,7 @@ from assmat.admin.filters import ChoiceFilter
 from assmat.admin.scoping import TenantScopedView
 from assmat.auth import staff_actions
 from assmat.auth.context import auth_context
+from assmat.auth.franceconnect import service as franceconnect
 from assmat.auth.models import Account
 from assmat.core import clock
 from assmat.core.dates import parse_french_date
@@ -156,12 +157,15 @@ class AccountView(TenantScopedView, model=Account):
         "enable": "Réactiver",
         "resend_activation": "Renvoyer l'activation",
         "letter": "Imprimer le courrier",
+        "unlink_franceconnect": "Délier FranceConnect",
     }
     # A staff reset or letter lifts a lock: the new password could not be used otherwise.
     action_notes = {
         "send_reset": "Un compte bloqué sera débloqué : sans cela, la réinitialisation envoyée ne pourrait pas servir.",
         "letter": "Le courrier donne un nouveau mot de passe provisoire qui remplace le précédent. "
                   "Un compte bloqué sera débloqué : sans cela, ce mot de passe ne pourrait pas servir.",
+        "unlink_franceconnect": "La personne ne pourra plus se connecter avec FranceConnect avant d'avoir refait "
+                                "l'activation (numéro PMI et date de naissance, puis « Identifiez-vous via France Connect »).",
     }
 
     def describe(self, row: Account) -> str:
@@ -177,7 +181,24 @@ class AccountView(TenantScopedView, model=Account):
                 .limit(20)
             )).all())
 
+    async def franceconnect_state(self, request: Request, account: Account) -> str | None:
+        """What the details say of FranceConnect: linked or not; nothing where the tenant
+        does not offer it and the account has no link."""
+        tenant = request.scope["tenant"]
+        async with request.app.state.sessionmaker() as db:
+            ctx = auth_context(db, tenant, request.app.state.hasher, request.app.state.settings)
+            linked = await franceconnect.is_linked(ctx, account.id)
+        if linked:
+            return "relié à une identité FranceConnect"
+        if not franceconnect.offered(tenant.config):
+            return None
+        return "non relié" if franceconnect.may_use(account) else "non disponible pour les comptes MAM et RAM"
+
     # -- actions: GET confirms, POST acts (assmat.admin.actions) -------------------------------
+
+    @action(name="unlink_franceconnect", label="Délier FranceConnect", add_in_detail=True, add_in_list=False)
+    async def unlink_franceconnect(self, request: Request) -> Response:
+        return await self.confirm(request, "unlink_franceconnect")
 
     @action(name="unlock", label="Débloquer", add_in_detail=True, add_in_list=True)
     async def unlock(self, request: Request) -> Response:
@@ -277,6 +298,8 @@ class AccountView(TenantScopedView, model=Account):
                 if not await staff_actions.staff_resend_activation(ctx, account, by):
                     unlocked += account.locked_at is not None  # staff_letter lifts the lock
                     letters.append(printed_letter(tenant, account, await staff_actions.staff_letter(ctx, account, by), today))
+            elif name == "unlink_franceconnect":
+                await franceconnect.unlink(ctx, account, by)
             elif name == "letter":
                 unlocked += account.locked_at is not None  # staff_letter lifts the lock
                 letters.append(printed_letter(tenant, account, await staff_actions.staff_letter(ctx, account, by), today))

@@ -32,6 +32,7 @@ from assmat.auth.lockout import lock_duration_words
 from assmat.auth.policy import rules_as_json
 from assmat.core.security.ratelimit import CAPTCHA_FORM, CAPTCHA_ISSUE
 from assmat.auth import activation as activation_flow, credentials, recovery
+from assmat.auth.franceconnect import service as franceconnect
 from assmat.auth.context import AuthContext, auth_context
 from assmat.auth.login import Attempt, PortalDoor, pending_step, sign_in
 from assmat.auth.sessions import close_session, open_session
@@ -237,13 +238,22 @@ async def logout(request: Request) -> Response:
     token = read_cookie(request.scope, SESSION_COOKIE)
     account = current_account(request)
     async with database(request) as db:
+        # A FranceConnect sign-in ends at FranceConnect too; its ID token goes with the session.
+        id_token = await franceconnect.session_id_token(auth_context_for(request, db), token) if account else None
         await close_session(db, tenant.slug, token)
         if account is not None:
             audit.record(db, tenant.slug, EventType.LOGOUT, account_id=account.id, ip=client_ip(request))
         await db.commit()
-    response = redirect("/connexion", info="logged_out")
+    away = await franceconnect_logout(request, id_token) if id_token and franceconnect.offered(tenant.config) else None
+    response = away or redirect("/connexion", info="logged_out")
     clear_session_cookie(request, response)
     return response
+
+
+async def franceconnect_logout(request: Request, id_token: str) -> Response | None:
+    from assmat.auth.franceconnect.http import logout_away  # its pages build on these
+
+    return await logout_away(request, id_token)
 
 
 # -- first login: forced password change, terms ---------------------------------------------------
@@ -424,7 +434,8 @@ async def activation_link(request: Request) -> Response:
         if found is None:
             return token_page(request, page(request, "link_invalid.html", {}, 400))
         row, _account = found
-        context = {"rules": password_rules(tenant), "ask_email": row.purpose == "activation_step2", "values": {}}
+        context = {"rules": password_rules(tenant), "ask_email": row.purpose == "activation_step2", "values": {},
+                   "franceconnect": franceconnect.offered_at_activation(tenant.config) and franceconnect.may_use(_account)}
         if request.method == "GET":
             return token_page(request, page(request, "activation_password.html", context))
         form = await kit.form(request)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from assmat.core.db.base import Base, _now, same_tenant, tenant_key
@@ -100,6 +100,8 @@ class UserSession(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)  # absolute timeout; the purge's key
     ip: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(300))
+    # A FranceConnect sign-in's ID token, for its logout (id_token_hint): here only, gone with the session.
+    franceconnect_id_token: Mapped[str | None] = mapped_column(Text)
 
 
 class CaptchaChallenge(Base):

@@ -278,6 +278,58 @@ class Activation(Strict):
         return self
 
 
+FRANCECONNECT_ISSUERS = {
+    "integration": "https://fcp-low.integ01.dev-franceconnect.fr/api/v2",
+    "production": "https://oidc.franceconnect.gouv.fr/api/v2",
+}
+FRANCECONNECT_SCOPES = "openid given_name family_name birthdate gender birthplace birthcountry email"
+
+
+def _fc_environment(value: str) -> str:
+    if value in FRANCECONNECT_ISSUERS:
+        return value
+    try:
+        return _https_or_http_url(value)
+    except ValueError:
+        raise ValueError("« integration », « production » ou l'adresse (http ou https) d'un fournisseur de test") from None
+
+
+def _fc_scopes(value: str) -> str:
+    scopes = value.split()
+    if "openid" not in scopes:
+        raise ValueError("les scopes doivent comprendre « openid »")
+    if len(set(scopes)) != len(scopes):
+        raise ValueError("un scope figure deux fois")
+    return " ".join(scopes)
+
+
+class FranceConnect(Strict):
+    """FranceConnect v2 (seed 002: « Identifiez-vous via France Connect »): the State's identity
+    to sign in, and the second step of the activation where `activation.franceconnect` is set."""
+
+    enabled: bool = Field(False, description="Proposer FranceConnect sur la page de connexion (et à l'activation).")
+    environment: Annotated[str, AfterValidator(_fc_environment)] = Field(
+        "integration", description="« integration », « production », ou l'adresse de l'émetteur d'un fournisseur de test "
+        "(sa découverte : {adresse}/.well-known/openid-configuration)."
+    )
+    client_id: str = Field("", description="Identifiant du service fourni par FranceConnect.")
+    client_secret_env: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")] = Field(
+        "ASSMAT_FRANCECONNECT_SECRET",
+        description="NOM de la variable d'environnement qui contient le secret (jamais le secret lui-même).",
+    )
+    scopes: Annotated[str, AfterValidator(_fc_scopes)] = Field(FRANCECONNECT_SCOPES, description="Scopes demandés, séparés par des espaces.")
+
+    @property
+    def issuer(self) -> str:
+        return FRANCECONNECT_ISSUERS.get(self.environment, self.environment).rstrip("/")
+
+    @model_validator(mode="after")
+    def _client_when_enabled(self) -> "FranceConnect":
+        if self.enabled and not self.client_id.strip():
+            raise ValueError("client_id est requis quand FranceConnect est activé")
+        return self
+
+
 _LETTER_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
@@ -587,6 +639,7 @@ class TenantConfig(Strict):
         None, description="Carte interactive (Leaflet) au-dessus de la carte des résultats de la recherche ; absent : "
         "la carte dessinée par le serveur seule, sans tuiles ni script. Exige features.public_search."
     )
+    franceconnect: FranceConnect = Field(default_factory=FranceConnect, description="Connexion avec FranceConnect.")
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
 
@@ -621,4 +674,6 @@ class TenantConfig(Strict):
                 raise ValueError("habilitation exige login.identifier: email (on se connecte avec l'adresse de la demande)")
         if self.map is not None and not self.features.public_search:
             raise ValueError("map exige features.public_search")
+        if self.activation.franceconnect and self.franceconnect.enabled and self.activation.mode != "pmi_number_birthdate":
+            raise ValueError("activation.franceconnect n'est permis qu'avec activation.mode: pmi_number_birthdate")
         return self

@@ -17,6 +17,8 @@ from typing import Any
 REDACTED = "[redacted]"
 # The routes whose next segment is a token (portal and console).
 _TOKEN_ROUTE = re.compile(r"(/(?:reinitialisation|activation|confirmation-email|admin/mot-de-passe|habilitation/consentement)/)[^/?#\s]+")
+# The OpenID Connect values FranceConnect's returns carry in the query string, whatever they look like.
+_SECRET_PARAM = re.compile(r"([?&](?:code|state|id_token_hint)=)[^&#\s]+")
 # Any other value that looks like a generated secret (secrets.token_urlsafe, signed values):
 # 20+ URL-safe characters mixing letters and digits. Words of the routes have no digits.
 _SECRET_LIKE = re.compile(r"(?<![A-Za-z0-9_\-.%])(?=[A-Za-z0-9_\-.%]*\d)(?=[A-Za-z0-9_\-.%]*[A-Za-z])[A-Za-z0-9_\-.%]{20,}")
@@ -31,6 +33,7 @@ def redact(path: str) -> str:
     """`path` (with its query string) with every token, and a parent's address, replaced by REDACTED."""
     path = _TOKEN_ROUTE.sub(lambda m: m.group(1) + REDACTED, path)
     path = _PARENT_ADDRESS.sub(lambda m: m.group(1) + REDACTED, path)
+    path = _SECRET_PARAM.sub(lambda m: m.group(1) + REDACTED, path)
     return _SECRET_LIKE.sub(REDACTED, path)
 
 

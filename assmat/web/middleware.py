@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from http.cookies import SimpleCookie
+from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -138,6 +139,17 @@ CSP = (
 )
 
 
+def content_security_policy(scope: Scope) -> str:
+    """The one policy; a tenant that signs in with FranceConnect lets its forms lead there (the
+    sign-in button, and the sign-out that ends at FranceConnect: form-action covers redirects)."""
+    tenant = scope.get("tenant")
+    franceconnect = getattr(getattr(tenant, "config", None), "franceconnect", None)
+    if franceconnect is None or not franceconnect.enabled:
+        return CSP
+    parts = urlsplit(franceconnect.issuer)
+    return CSP.replace("form-action 'self'", f"form-action 'self' {parts.scheme}://{parts.netloc}")
+
+
 CONSOLE_PREFIX = "/admin"
 CONSOLE_ASSETS = "/admin/statics/"
 
@@ -164,7 +176,7 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                headers.setdefault("content-security-policy", CSP)
+                headers.setdefault("content-security-policy", content_security_policy(scope))
                 headers.setdefault("x-content-type-options", "nosniff")
                 headers.setdefault("referrer-policy", "same-origin")
                 headers.setdefault("x-frame-options", "DENY")

@@ -198,6 +198,7 @@ def live_accounts(live_server: LiveServer) -> LiveAccounts:
 CSRF_GATE_PREFIX = "csrf-gate:"
 CSRF_GATE_SCRIPT = """
 addEventListener("DOMContentLoaded", () => {
+  if (!location.hostname.endsWith("localhost")) return;  // our pages; not an OpenID provider's on 127.0.0.1
   const broken = Array.from(document.querySelectorAll("form"))
     .filter((form) => (form.getAttribute("method") || "get").toLowerCase() === "post")
     .filter((form) => {

@@ -17,6 +17,7 @@ from assmat.auth.models import Account, Admin, CaptchaChallenge, UserSession
 from assmat.core.mail.models import OutboxMail
 from assmat.core.security.models import AccountToken, RateLimitHit
 from assmat.tenants.models import TenantRow
+from assmat.auth.franceconnect.models import FranceConnectRequest
 from assmat.core.db.purge import Retention, purge
 from assmat.core.mail.sender import FileBackend
 from assmat.core.mail.worker import MailWorker
@@ -63,6 +64,10 @@ def seed(database_url: str) -> dict[str, set[str]]:
             captcha("kept-expired-recently", NOW - 30 * H / 60),
             captcha("kept-live", NOW + H / 6),
         ])
+        for name, expires, used in (("gone-trip", NOW - H - timedelta(seconds=1), None), ("gone-used-trip", NOW + H / 6, NOW - 2 * H),
+                                    ("kept-trip", NOW - H / 2, None), ("kept-live-trip", NOW + H / 6, None)):
+            db.add(FranceConnectRequest(id=name, tenant_id="gers", purpose="login", browser_hash="b" * 64, nonce="n",
+                                        created_at=NOW - H, expires_at=expires, used_at=used))
         for name, start in (("gone-window", NOW - 2 * D - H), ("kept-window", NOW - D), ("kept-current", NOW)):
             db.add(RateLimitHit(tenant_id="cestas", bucket=name, key="k" * 64, window_start=start, count=3))
         for name, expires, tenant, who in (("gone-s", NOW - D - H, "gers", account), ("gone-s2", NOW - 3 * D, "cestas", other),
@@ -98,6 +103,7 @@ def seed(database_url: str) -> dict[str, set[str]]:
         db.commit()
     return {
         "captcha_challenges": {"kept-expired-recently", "kept-live"},
+        "franceconnect_requests": {"kept-trip", "kept-live-trip"},
         "rate_limits": {"kept-window", "kept-current"},
         "sessions": {"kept-s", "kept-live-s", "kept-a", "kept-live-a"},  # the portal's and a console's
         "account_tokens": {"kept-used", "kept-live", "kept-admin"},
@@ -109,6 +115,7 @@ def remaining(database_url: str) -> dict[str, set[str]]:
     with db_session(database_url) as db:
         return {
             "captcha_challenges": set(db.scalars(select(CaptchaChallenge.id))),
+            "franceconnect_requests": set(db.scalars(select(FranceConnectRequest.id))),
             "rate_limits": set(db.scalars(select(RateLimitHit.bucket))),
             "sessions": set(db.scalars(select(UserSession.id))),
             "account_tokens": set(db.scalars(select(AccountToken.purpose))),
@@ -128,7 +135,7 @@ def test_purge_deletes_what_outlived_its_retention_and_keeps_the_rest(database_u
     kept = seed(database_url)
     report = run_purge(database_url, batch=1)  # one row per transaction: the batches loop
     assert remaining(database_url) == kept
-    assert report.deleted == {"captcha_challenges": 2, "rate_limits": 1, "sessions": 3,
+    assert report.deleted == {"captcha_challenges": 2, "franceconnect_requests": 2, "rate_limits": 1, "sessions": 3,
                               "account_tokens": 3, "outbox": 2}
     with db_session(database_url) as db:  # the owners of purged rows are untouched
         assert len(db.scalars(select(Account.id)).all()) == 2 and len(db.scalars(select(Admin.id)).all()) == 1
@@ -159,7 +166,7 @@ def test_the_mail_worker_purges_periodically(database_url, frozen, tmp_path):
 
     worker = asyncio.run(run())
     assert remaining(database_url) == kept
-    assert worker.last_purge is not None and worker.last_purge.total == 11
+    assert worker.last_purge is not None and worker.last_purge.total == 13
 
 
 def test_assmat_purge_prints_what_it_deleted(tmp_path):

@@ -169,3 +169,59 @@ def test_the_parents_search_shows_only_its_own_tenant_and_exists_only_where_offe
             anonymous = portal_for(slug)
             assert anonymous.client.get("/recherche", params={"commune": "Auch"}).status_code == 404, slug
             assert anonymous.client.get("/recherche/communes", params={"q": "Au"}).status_code == 404, slug
+# -- FranceConnect -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def franceconnect_portals(tmp_path, database_url, oidc_provider, tenant_registry, monkeypatch):
+    """Eure-et-Loir and the Gers both with FranceConnect, at the same provider and client."""
+    from assmat.auth.franceconnect.client import forget_providers
+    from tests.conftest import app_for, clients_of, make_settings
+    from tests.support.oidc import CLIENT_SECRET, SECRET_ENV, tenant_configs_with_franceconnect
+    from tests.support.portal import Portal
+
+    monkeypatch.setenv(SECRET_ENV, CLIENT_SECRET)
+    forget_providers()
+    configs = tenant_configs_with_franceconnect(tmp_path / "tenants", oidc_provider, ("eure-et-loir", "gers"))
+    app = app_for(make_settings(tmp_path, database_url, tenant_configs=configs, public_url_template="http://{slug}.localhost"),
+                  tenant_registry)
+    with clients_of(app) as make:
+        yield lambda slug: Portal(make(slug), app, slug)
+
+
+def test_franceconnect_pages_do_not_exist_where_the_tenant_does_not_offer_it(portal_for):
+    cestas = portal_for("cestas")
+    for path in ("/franceconnect/retour?state=x&code=y", "/franceconnect/deconnecte?state=x"):
+        assert cestas.client.get(path).status_code == 404
+    assert cestas.post("/franceconnect/connexion", {}, form_path="/connexion").status_code == 404
+    assert "FranceConnect" not in cestas.client.get("/connexion").text
+
+
+def test_a_franceconnect_trip_of_one_tenant_is_refused_by_another(franceconnect_portals):
+    from datetime import date
+    from urllib.parse import urlsplit
+
+    from tests.support.oidc import at_provider
+    from tests.support.portal import text_of
+
+    eure, gers = franceconnect_portals("eure-et-loir"), franceconnect_portals("gers")
+    eure.create_account("280002", email=None, first_name="Camille", last_name="Démo", birth_date=date(1985, 4, 12))
+    gers.create_account("AGR-2026-0300", "Lune#Soleil42", first_name="Camille", last_name="Démo", birth_date=date(1985, 4, 12))
+    step2 = eure.post("/activation", {"identifiant": "280002", "date_naissance": "12/04/1985"}).headers["location"]
+    away = eure.post(f"{step2}/franceconnect", {}, form_path=step2).headers["location"]
+    back = urlsplit(at_provider(away, "fc-camille-demo"))
+    # The Eure-et-Loir's return, its browser cookie copied, brought to the Gers: refused there.
+    gers.client.cookies.set("fc_navigateur", eure.client.cookies.get("fc_navigateur"), domain="gers.localhost",
+                            path="/franceconnect")
+    refused = gers.client.get(f"{back.path}?{back.query}")
+    assert refused.status_code == 400 and "Veuillez recommencer" in text_of(refused)
+    assert gers.client.get("/espace").status_code == 303
+    # It stays whole for the Eure-et-Loir, where the identity gets linked.
+    assert eure.client.get(f"{back.path}?{back.query}").headers["location"] == "/espace"
+    # That link opens nothing on the Gers: the same identity is unknown there.
+    away = gers.post("/franceconnect/connexion", {}, form_path="/connexion").headers["location"]
+    back = urlsplit(at_provider(away, "fc-camille-demo"))
+    assert f"{back.scheme}://{back.netloc}" == "http://gers.localhost"
+    unlinked = gers.client.get(f"{back.path}?{back.query}")
+    assert unlinked.status_code == 400 and "Aucun compte de ce site" in text_of(unlinked)
+    assert gers.client.get("/espace").status_code == 303

@@ -64,6 +64,10 @@ NOT_PAGES = {
     "/admin/photo/miniature/{pk}": "image",
     "/admin/photo/image/{pk}": "image",
     "/recherche/communes": "JSON (the search form's commune suggestions)",
+    # Returns from FranceConnect, of a tenant that enables it (none does in tenant_configs/):
+    # covered against a real provider by tests/auth/test_franceconnect.py and the browser test.
+    "/franceconnect/retour": "the provider's return (a session, or a page about a refused trip)",
+    "/franceconnect/deconnecte": "a redirect after the provider's logout",
 }
 
 MODEL_VIEWS = [view for view in VIEWS if issubclass(view, ModelView)]

@@ -63,7 +63,7 @@ ALLOWANCES = (
         "Expired captchas, rate-limit windows, sessions and tokens are deleted by their own dates "
         "across tenants (a row's age does not depend on its tenant, and no row is read).",
         frozenset({"assmat.core.db.purge:purge"}),
-        frozenset({"captcha_challenges", "rate_limits", "sessions", "account_tokens"}),
+        frozenset({"captcha_challenges", "rate_limits", "sessions", "account_tokens", "franceconnect_requests"}),
         frozenset({"SELECT", "DELETE"}),
     ),
     Allowance(

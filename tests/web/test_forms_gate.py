@@ -239,10 +239,12 @@ def check_every_malformed_token_is_a_403_on_every_post_route(app, visits: list[V
     targets, formless = post_targets(app, visits)
     # Routes no page posts to: SQLAdmin's own create, edit and import (no view allows them) and the
     # action runners of views without actions refuse before reading a form (403, 404 or 405); the
-    # import's apply form only follows a dry run, and checks its token first like any other.
+    # import's apply form only follows a dry run, and checks its token first like any other;
+    # FranceConnect's buttons show only where a tenant enables it (none in tenant_configs/).
     sqladmin_disabled = {"/admin/{identity}/create", "/admin/{identity}/edit/{pk:path}", "/admin/{identity}/import",
                          *(f"/admin/{view.identity}/run/{{action}}" for view in VIEWS if not getattr(view, "action_labels", None))}
-    assert set(formless) <= sqladmin_disabled | {"/admin/import/appliquer"}, formless
+    franceconnect = {"/franceconnect/connexion", "/activation/{token}/franceconnect"}
+    assert set(formless) <= sqladmin_disabled | {"/admin/import/appliquer"} | franceconnect, formless
     staff = next(visit for visit in visits if visit.user == "console")
     disabled = [template.replace("{identity}", "account").replace("{pk:path}", "1").replace("{action}", "unlock")
                 for template in formless if template in sqladmin_disabled]

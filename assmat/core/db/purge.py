@@ -62,9 +62,11 @@ def _targets(retention: Retention, now: datetime) -> list[tuple[Any, Any]]:
     # Sessions and tokens of every principal (portal accounts and console users) share a table.
     sessions, tokens = _rows("sessions", "expires_at"), _rows("account_tokens", "expires_at", "used_at")
     outbox = _rows("outbox", "sent_at", "next_attempt_at", status=True)
+    trips = _rows("franceconnect_requests", "expires_at", "used_at")  # a trip to FranceConnect lives ten minutes
     mail_cutoff = now - retention.mail
     return [
         (captchas, dead(captchas, retention.captchas)),
+        (trips, dead(trips, retention.captchas)),
         (limits, limits.c.window_start < now - retention.rate_limits),
         (sessions, sessions.c.expires_at < now - retention.sessions),
         (tokens, dead(tokens, retention.tokens)),
