@@ -74,6 +74,9 @@ async def activation_by_pmi_number(
     if (
         account is None
         or account.password_hash is not None
+        # Activated through FranceConnect (no password of hers): the PMI number and birth date
+        # must not let anyone who knows them choose a password for her.
+        or account.activated_at is not None
         or account.disabled_at is not None
         or birth_date is None
         or account.birth_date != birth_date

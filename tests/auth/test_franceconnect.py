@@ -117,6 +117,15 @@ def test_activation_by_franceconnect_then_sign_in_with_the_button_and_out_throug
     assert stored.activated_at is not None and stored.password_hash is None and stored.email is None
     kinds = [kind for kind, _ in events(portal, account.id)]
     assert "franceconnect.linked" in kinds and "activation.completed" in kinds
+    # Activated, without a password: the PMI number and birth date no longer open the first step.
+    from assmat.auth import activation
+    from assmat.auth.context import auth_context
+
+    async def step_one():
+        async with portal.app.state.sessionmaker() as db:
+            ctx = auth_context(db, portal.tenant, portal.app.state.hasher, portal.app.state.settings)
+            return await activation.activation_by_pmi_number(ctx, account.identifier, account.birth_date, "192.0.2.9")
+    assert portal.run(step_one) is None
 
     # Sign out: the local session ends, its ID token with it, then FranceConnect's logout.
     response = portal.post("/deconnexion", {}, form_path="/espace")
