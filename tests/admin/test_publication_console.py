@@ -161,15 +161,16 @@ def test_the_menu_shows_the_publication_views_where_the_tenant_publishes(console
 
 def test_the_import_report_counts_the_fiches_it_publishes_and_takes_down(console_for, app, frozen_clock):
     console = mon_enfant_staff(console_for, app, "agent@mon-enfant.fr")
-    people = [f"p{i}@example.org" for i in range(3)]
-    first = upload(console, csv_bytes(*(row(p, email=p, publication="oui") for p in people)))
+    # mon-enfant's file is keyed by email (import.key); the agrément number is the agrément's.
+    people = [(f"66-2026-{i:03}", f"p{i}@example.org") for i in range(3)]
+    first = upload(console, csv_bytes(*(row(n, email=p, publication="oui") for n, p in people)))
     applied = apply(console, html.unescape(ENVOI.search(first.text).group(1)))
     assert applied.status_code == 303
     report = text_of(console.client.get(applied.headers["location"]))
     assert "Fiches publiées" in report and "Consentements à la publication enregistrés" in report
-    second = upload(console, csv_bytes(row(people[0], email=people[0], publication="non"),
-                                       row(people[1], email=people[1], publication="oui", end="01/11/2026"),
-                                       row(people[2], email=people[2], publication="oui")))
+    second = upload(console, csv_bytes(row(*people[0][:1], email=people[0][1], publication="non"),
+                                       row(people[1][0], email=people[1][1], publication="oui", end="01/11/2026"),
+                                       row(people[2][0], email=people[2][1], publication="oui")))
     dry = text_of(second)
     assert "Consentements retirés à enregistrer" in dry
     applied = apply(console, html.unescape(ENVOI.search(second.text).group(1)))

@@ -379,13 +379,14 @@ def import_file(portal, data: bytes, *, dry_run: bool = False):
 
 def test_the_import_feeds_consent_on_mon_enfant_and_counts_the_changes(portal_for, frozen_clock):
     portal = portal_for(MON_ENFANT)
-    numbers = [f"a{i}@example.org" for i in range(4)]
-    first = import_file(portal, csv_bytes(*(row(n, email=n, publication=p)
-                                            for n, p in zip(numbers, ["oui", "oui", "non", ""]))))
+    # mon-enfant's file is keyed by the email its assistants sign in with (import.key).
+    numbers = [(f"66-2026-{i:03}", f"a{i}@example.org") for i in range(4)]
+    first = import_file(portal, csv_bytes(*(row(n, email=e, publication=p)
+                                            for (n, e), p in zip(numbers, ["oui", "oui", "non", ""]))))
     assert first.choices == {"consent": 2}
     assert (first.published, first.unpublished, first.suspended) == (2, 0, 0)
-    again = import_file(portal, csv_bytes(*(row(n, email=n, publication=p)
-                                            for n, p in zip(numbers, ["oui", "non", "oui", ""]))))
+    again = import_file(portal, csv_bytes(*(row(n, email=e, publication=p)
+                                            for (n, e), p in zip(numbers, ["oui", "non", "oui", ""]))))
     assert again.choices == {"consent": 1, "consent_withdrawn": 1}
     assert (again.published, again.unpublished, again.suspended) == (1, 1, 0)
     sources = {s for (s,) in portal.query(select(PublicationEvent.source).where(PublicationEvent.tenant_id == MON_ENFANT))}
