@@ -56,6 +56,31 @@ def _chosen_tenants(registry: TenantRegistry, slug: str | None) -> list | None:
     return None if tenant is None else [tenant]
 
 
+def _each_tenant(settings: Settings, registry: TenantRegistry, tenants: list, work, wanted=lambda tenant: True) -> dict:
+    """`await work(db, tenant)` for each tenant `wanted` says, each in a session of its own,
+    committed: the daily commands' loop. The answers by slug."""
+    from assmat.core.db.engine import make_engine, make_sessionmaker
+    from assmat.tenants.rows import sync_tenant_rows
+
+    async def run() -> dict:
+        engine = make_engine(settings.database_url)
+        try:
+            sessionmaker = make_sessionmaker(engine)
+            await sync_tenant_rows(sessionmaker, registry)
+            answers = {}
+            for tenant in tenants:
+                if not wanted(tenant):
+                    continue
+                async with sessionmaker() as db:
+                    answers[tenant.slug] = await work(db, tenant)
+                    await db.commit()
+            return answers
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
 def serve(settings: Settings, host: str, port: int) -> int:
     import uvicorn
 
@@ -79,8 +104,7 @@ def demo(settings: Settings, port: int) -> int:
     from assmat.core.db.engine import make_engine, make_sessionmaker
     from assmat.demo import (
         PASSWORD_CHANGED, load_demo, load_demo_admins, load_demo_availability, load_demo_extras, load_demo_fiches,
-        load_demo_directory, load_demo_habilitation, load_demo_publication,
-        demo_searches, load_demo_directory, load_demo_publication,
+        load_demo_directory, load_demo_habilitation, load_demo_publication, demo_searches,
     )
     from assmat.tenants.rows import sync_tenant_rows
 
@@ -230,33 +254,17 @@ def habilitations_expire(settings: Settings, args: argparse.Namespace) -> int:
     """Expires the habilitation requests left without a step for `habilitation.expire_after_days`
     (tenants with an `habilitation` section), each emailed and audited: once a day from cron; a
     rerun expires nothing twice."""
-    from assmat.core.db.engine import make_engine, make_sessionmaker
     from assmat.core.mail.links import mail_base_url
     from assmat.portal.habilitation.service import expire_abandoned
-    from assmat.tenants.rows import sync_tenant_rows
 
     registry = _registry(settings)
     tenants = _chosen_tenants(registry, args.tenant)
     if tenants is None:
         return _fail(f"ERREUR tenant inconnu : {args.tenant} (connus : {', '.join(registry.tenants)})")
 
-    async def run() -> dict[str, int]:
-        engine = make_engine(settings.database_url)
-        try:
-            sessionmaker = make_sessionmaker(engine)
-            await sync_tenant_rows(sessionmaker, registry)
-            expired = {}
-            for tenant in tenants:
-                if tenant.config.habilitation is None:
-                    continue
-                async with sessionmaker() as db:
-                    expired[tenant.slug] = await expire_abandoned(db, tenant, base_url=mail_base_url(settings, tenant))
-                    await db.commit()
-            return expired
-        finally:
-            await engine.dispose()
-
-    expired = asyncio.run(run())
+    expired = _each_tenant(settings, registry, tenants,
+                           lambda db, tenant: expire_abandoned(db, tenant, base_url=mail_base_url(settings, tenant)),
+                           wanted=lambda tenant: tenant.config.habilitation is not None)
     for slug, count in expired.items():
         print(f"  {slug} : {count} demande(s) d'habilitation expirée(s)")
     print(f"Demandes d'habilitation expirées : {sum(expired.values())} (courriels mis en file d'envoi).")
@@ -267,32 +275,16 @@ def availability_reminders(settings: Settings, args: argparse.Namespace) -> int:
     """Queues today's availability reminders (before 1 June and 1 December, one month before a
     declared future date): meant to run once a day from cron; a rerun sends nothing twice."""
     from assmat.core import clock
-    from assmat.core.db.engine import make_engine, make_sessionmaker
     from assmat.core.mail.links import mail_base_url
     from assmat.portal.availability.service import send_reminders
-    from assmat.tenants.rows import sync_tenant_rows
 
     registry = _registry(settings)
     tenants = _chosen_tenants(registry, args.tenant)
     if tenants is None:
         return _fail(f"ERREUR tenant inconnu : {args.tenant} (connus : {', '.join(registry.tenants)})")
 
-    async def run() -> dict[str, int]:
-        engine = make_engine(settings.database_url)
-        try:
-            sessionmaker = make_sessionmaker(engine)
-            await sync_tenant_rows(sessionmaker, registry)
-            queued = {}
-            for tenant in tenants:
-                async with sessionmaker() as db:
-                    queued[tenant.slug] = await send_reminders(db, tenant, clock.today(),
-                                                               base_url=mail_base_url(settings, tenant))
-                    await db.commit()
-            return queued
-        finally:
-            await engine.dispose()
-
-    queued = asyncio.run(run())
+    queued = _each_tenant(settings, registry, tenants, lambda db, tenant: send_reminders(
+        db, tenant, clock.today(), base_url=mail_base_url(settings, tenant)))
     for slug, count in queued.items():
         print(f"  {slug} : {count} rappel(s) de disponibilités")
     print(f"Rappels mis en file d'envoi : {sum(queued.values())} (le serveur ou « assmat mail-worker » les envoie).")
@@ -460,32 +452,15 @@ def geocode(settings: Settings, args: argparse.Namespace) -> int:
 def directory_rebuild(settings: Settings, args: argparse.Namespace) -> int:
     """Rebuilds the parents' search table of one tenant, or of every tenant that publishes (each
     night: an agrément that starts today enters the search)."""
-    from assmat.core.db.engine import make_engine, make_sessionmaker
     from assmat.portal.directory.service import rebuild_entries
-    from assmat.tenants.rows import sync_tenant_rows
 
     registry = _registry(settings)
     tenants = _chosen_tenants(registry, args.tenant)
     if tenants is None:
         return _fail(f"ERREUR tenant inconnu : {args.tenant} (connus : {', '.join(registry.tenants)})")
 
-    async def run() -> dict[str, int]:
-        engine = make_engine(settings.database_url)
-        try:
-            sessionmaker = make_sessionmaker(engine)
-            await sync_tenant_rows(sessionmaker, registry)
-            counts: dict[str, int] = {}
-            for tenant in tenants:
-                if tenant is None or tenant.config.publication is None:
-                    continue
-                async with sessionmaker() as db:
-                    counts[tenant.slug] = await rebuild_entries(db, tenant)
-                    await db.commit()
-            return counts
-        finally:
-            await engine.dispose()
-
-    counts = asyncio.run(run())
+    counts = _each_tenant(settings, registry, tenants, rebuild_entries,
+                          wanted=lambda tenant: tenant is not None and tenant.config.publication is not None)
     for slug, count in counts.items():
         print(f"{slug} : {count} fiche(s) dans la recherche")
     if not counts:

@@ -14,10 +14,9 @@ from markupsafe import Markup, escape
 from sqladmin import action, expose
 from sqlalchemy import ColumnElement, and_, case, or_, select
 from starlette.requests import Request
-from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
-from assmat.admin.actions import Done, Page, action_button
+from assmat.admin.actions import Done, Page, action_button, read_console_form
 from assmat.admin.letters import PrintedLetter, printed_letter
 from assmat.admin.backend import console_user
 from assmat.admin.filters import ChoiceFilter
@@ -30,7 +29,7 @@ from assmat.core import clock
 from assmat.core.dates import parse_french_date
 from assmat.core.i18n import gettext as _
 from assmat.web.csrf import csrf_token
-from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, read_form
+from assmat.web.forms import BadForm
 from assmat.core.security.models import AuditEvent
 
 # An account's state, for the list and for the overview's counts: the first state whose test
@@ -248,9 +247,7 @@ class AccountView(TenantScopedView, model=Account):
         errors: dict[str, str] = {}
         if request.method == "POST":
             try:
-                form = await read_form(request)
-            except CsrfFailed:
-                raise HTTPException(403, detail=expired_form_message()) from None
+                form = await read_console_form(request)
             except BadForm as exc:
                 form, errors["form"] = {}, exc.message
             values = {key: " ".join(form.get(key, "").split()) for key in values}

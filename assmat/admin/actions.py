@@ -50,6 +50,15 @@ class Done:
     page: Page | None = None
 
 
+async def read_console_form(request: Request) -> dict[str, str]:
+    """A console page's POSTed form: a missing or foreign CSRF token is a 403 with the expired-
+    form message (a console page never re-renders for it); BadForm is the caller's to show."""
+    try:
+        return await read_form(request)
+    except CsrfFailed:
+        raise HTTPException(403, detail=expired_form_message()) from None
+
+
 def run_url(request: Request, identity: str, action: str) -> str:
     return str(request.url_for(f"admin:view-{identity}-run_action", action=action))
 

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
 from assmat.core import clock
-from assmat.admin.actions import Done
+from assmat.admin.actions import Done, read_console_form
 from assmat.admin.backend import console_user
 from assmat.admin.filters import TenantFilter
 from assmat.admin.formatting import fr_datetime
@@ -27,7 +27,7 @@ from assmat.core.mail.links import mail_base_url
 from assmat.core.security.models import AuditEvent
 from assmat.tenants.models import TenantRow
 from assmat.web.csrf import csrf_token
-from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, read_form
+from assmat.web.forms import BadForm
 from assmat.tenants.advisories import advisories
 
 ROLE_LABELS = {"admin": "administrateur", "read_only": "lecture seule", "super": "super-administrateur"}
@@ -98,12 +98,9 @@ class PlatformTenantsView(BaseView):
         errors: dict[str, str] = {}
         if request.method == "POST":
             try:
-                form = await read_form(request)
-            except CsrfFailed:
-                raise HTTPException(403, detail=expired_form_message()) from None
+                form = await read_console_form(request)
             except BadForm as exc:
-                errors["form"] = exc.message
-                form = {}
+                form, errors["form"] = {}, exc.message
             values = {key: form.get(key, "").strip() for key in values}
             tenant = registry.get(values["collectivite"])
             if not errors and tenant is None:

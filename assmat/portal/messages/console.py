@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from assmat.admin.account_column import AccountColumn, account_formatter
+from assmat.admin.actions import read_console_form
 from assmat.admin.backend import console_user
 from assmat.admin.scoping import TenantScopedView, is_tenant_staff
 from assmat.core.errors import Invalid
@@ -20,7 +21,7 @@ from assmat.core.mail.links import mail_base_url
 from assmat.portal.messages.models import Message
 from assmat.portal.messages.service import EVERYONE, write_message
 from assmat.web.csrf import csrf_token
-from assmat.web.forms import BadForm, CsrfFailed, expired_form_message, read_form
+from assmat.web.forms import BadForm
 
 
 def _has_messages(request: Request) -> bool:
@@ -82,9 +83,7 @@ class MessageView(AccountColumn, TenantScopedView, model=Message):
         if request.method == "GET":
             return await self._write_page(request)
         try:
-            form = await read_form(request)
-        except CsrfFailed:
-            raise HTTPException(403, detail=expired_form_message()) from None
+            form = await read_console_form(request)
         except BadForm as exc:
             return await self._write_page(request, errors=[exc.message], status_code=400)
         tenant = request.scope["tenant"]
