@@ -342,12 +342,13 @@ async def forgot_password(request: Request) -> Response:
     if missing:
         return await forgot_page(request, form, _("Please fill in every field."), 400)
     kinds = recovery.account_kinds(tenant.config)
-    if kinds and form.get("type_compte") not in kinds:
+    kind = form.get("type_compte") or "assistant"  # the option checked by default
+    if kinds and kind not in kinds:
         return await forgot_page(request, form, _("Please choose the kind of your account."), 400)
     async with database(request) as db:
         ctx = auth_context_for(request, db)
         outcome = await recovery.request_reset(ctx, form.get("identifiant"), form.get("email"), client_ip(request),
-                                               kind=form.get("type_compte"))
+                                               kind=kind)
     sent_code = "reset_sent" if reset.mode == "temporary_password" else "reset_link_sent"
     if reset.reveal_unknown_account and outcome.status != "sent":
         # The tenant chose the seed's explicit messages (the Gers).
