@@ -11,11 +11,13 @@ import re
 import pytest
 from sqlalchemy import select
 
+from assmat.auth import credentials
+from assmat.auth.errors import PasswordRejected
 from assmat.auth.franceconnect import service as franceconnect
 from assmat.auth.models import Account
 from assmat.portal.structures import service
 from assmat.portal.structures.models import Structure
-from tests.flows.test_eure_et_loir import GOOD, OTHER, PMI_NUMBER, SLUG, active_account, body, challenge, login, outbox, post_with_captcha
+from tests.flows.test_eure_et_loir import BIRTH_DATE, GOOD, OTHER, PMI_NUMBER, SLUG, active_account, body, challenge, login, outbox, post_with_captcha
 from tests.support.portal import text_of
 
 MAM_EMAIL = "Les.Petits.Loups@Example.fr"
@@ -128,3 +130,20 @@ def test_a_portal_without_structures_routes_no_email_and_shows_no_kind(portal_fo
     with pytest.raises(service.StructureRefused) as refused:
         new_mam(gers)
     assert refused.value.errors["kind"] == "Choisissez le type de structure."
+
+
+def test_an_assistant_may_not_take_a_structures_address_at_activation_or_later(portal_for):
+    eure = portal_for(SLUG)
+    new_mam(eure)
+    account, _ = eure.create_account(PMI_NUMBER, email=None, first_name="Claire", last_name="Petit",
+                                     birth_date=BIRTH_DATE)
+    step2 = eure.post("/activation", {"identifiant": PMI_NUMBER, "date_naissance": "14/03/1975"}).headers["location"]
+    refused = eure.post(step2, {"email": "les.petits.loups@example.fr", "mot_de_passe": GOOD, "confirmation": GOOD})
+    assert refused.status_code == 400
+    assert "Cette adresse est celle d'une MAM ou d'un relais : indiquez votre propre adresse." in text_of(refused)
+    assert eure.account(account.id).password_hash is None
+    done = eure.post(step2, {"email": "claire.petit@example.fr", "mot_de_passe": GOOD, "confirmation": GOOD})
+    assert done.status_code == 303
+    with pytest.raises(PasswordRejected) as change:
+        eure.service_call(credentials.request_email_change, eure.account(account.id), GOOD, MAM_EMAIL, None)
+    assert change.value.messages == ["Cette adresse est celle d'une MAM ou d'un relais : indiquez votre propre adresse."]
