@@ -59,6 +59,7 @@ def test_a_structure_gets_its_password_by_the_forgot_form_then_signs_in_with_its
     eure.client.cookies.clear()
     again = login(eure, MAM_EMAIL, OTHER)
     assert again.status_code == 303 and "session" in again.cookies
+    assert eure.client.get(again.headers["location"]).status_code == 200  # its space opens
     eure.client.cookies.clear()
     assert login(eure, MAM_EMAIL, temporary).status_code == 400
 
