@@ -41,6 +41,7 @@ from assmat.portal.availability import http as availability_routes
 from assmat.portal.children.console import DeclarationView
 from assmat.portal.habilitation import http as habilitation_routes
 from assmat.portal.habilitation.console import HabilitationRequestView
+from assmat.portal.structures.console import StructureView
 from assmat.portal.habilitation.service import overview_section as habilitation_overview
 from assmat.portal.children import http as children_routes
 from assmat.portal.contact import http as contact_routes
@@ -88,7 +89,7 @@ OVERVIEW_SECTIONS[:] = [geolocation_overview, habilitation_overview]  # what the
 CONSOLE_VIEWS = [
     OverviewView, AccountView, ImportView, AuditView, OutboxView, ContactView, MessageView,  # a tenant's console
     DeclarationView, SituationChangeView, FicheTextView, FicheView, RegisterView, TownHallListView, PhotoView,
-    FichePositionView, PositionCorrectionView, HabilitationRequestView,
+    FichePositionView, PositionCorrectionView, HabilitationRequestView, StructureView,
     PlatformTenantsView, TenantAdminView, PlatformAuditView,  # the platform's
 ]
 

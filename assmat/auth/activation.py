@@ -112,6 +112,7 @@ async def complete_activation(
         email = normalize_email(raw_email)
         if email is None:
             raise PasswordRejected([_("Please enter a valid email address.")], field="email")
+        await credentials.refuse_a_structures_address(ctx, account, email)
     await credentials.validate_new_password(ctx, account, password, confirmation)
     if await ctx.tokens.consume(row.purpose, token, ctx.tenant.slug) is None:
         raise TokenInvalid()

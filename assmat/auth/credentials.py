@@ -200,12 +200,23 @@ async def send_email_confirmation(ctx: AuthContext, account: Account, address: s
     await ctx.mail("email_confirmation", address, about=account.id, url=ctx.url(f"/confirmation-email/{token}"), ttl_hours=hours(ttl))
 
 
+async def refuse_a_structures_address(ctx: AuthContext, account: Account, email: str) -> None:
+    """Seed 002: a MAM's or relais' address is its own (its identifier), never an assistant's."""
+    if account.kind in ("mam", "ram") or not ctx.config.features.structures:
+        return
+    taken = await ctx.db.scalar(select(Account.id).where(
+        Account.tenant_id == ctx.tenant.slug, Account.kind.in_(("mam", "ram")), Account.email_key == email).limit(1))
+    if taken is not None:
+        raise PasswordRejected([_("This address is the one of a MAM or a relais: please enter your own.")], field="email")
+
+
 async def request_email_change(
     ctx: AuthContext, account: Account, current: str, raw_email: object, ip: str | None
 ) -> None:
     email = normalize_email(raw_email)
     if email is None:
         raise PasswordRejected([_("Please enter a valid email address.")], field="email")
+    await refuse_a_structures_address(ctx, account, email)
     await check_current_password(ctx, account, current, ip)
     ttl = ctx.config.activation.link_ttl
     address = plain_address(raw_email)

@@ -309,6 +309,13 @@ async def terms(request: Request) -> Response:
 
 # -- forgot password --------------------------------------------------------------------------------
 
+# The options of seed 002's form (« sélectionnez l'option « une maison d'assistant maternel » »).
+ACCOUNT_KIND_LABELS = {
+    "assistant": lambda: _("a childminder"),
+    "mam": lambda: _("a childminders' house (MAM)"),
+    "ram": lambda: _("a childminders' relay (RAM)"),
+}
+
 
 async def forgot_page(
     request: Request, form: dict[str, str] | None = None, error: str | None = None, status: int = 200, captcha_error: bool = False
@@ -317,6 +324,7 @@ async def forgot_page(
     context: dict[str, Any] = {"values": form or {}, "error": error, "captcha_error": error if captcha_error else None}
     if tenant.config.password_reset.captcha:
         context["captcha_id"] = await new_captcha(request)
+    context["account_kinds"] = [(kind, ACCOUNT_KIND_LABELS[kind]()) for kind in recovery.account_kinds(tenant.config)]
     return page(request, "forgot_password.html", context, status)
 
 
@@ -333,9 +341,14 @@ async def forgot_password(request: Request) -> Response:
     missing = [f for f, name in (("identifier", "identifiant"), ("email", "email")) if f in reset.identify_by and not form.get(name, "").strip()]
     if missing:
         return await forgot_page(request, form, _("Please fill in every field."), 400)
+    kinds = recovery.account_kinds(tenant.config)
+    kind = form.get("type_compte") or "assistant"  # the option checked by default
+    if kinds and kind not in kinds:
+        return await forgot_page(request, form, _("Please choose the kind of your account."), 400)
     async with database(request) as db:
         ctx = auth_context_for(request, db)
-        outcome = await recovery.request_reset(ctx, form.get("identifiant"), form.get("email"), client_ip(request))
+        outcome = await recovery.request_reset(ctx, form.get("identifiant"), form.get("email"), client_ip(request),
+                                               kind=kind)
     sent_code = "reset_sent" if reset.mode == "temporary_password" else "reset_link_sent"
     if reset.reveal_unknown_account and outcome.status != "sent":
         # The tenant chose the seed's explicit messages (the Gers).

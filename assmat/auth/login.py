@@ -248,4 +248,8 @@ async def authenticate(ctx: AuthContext, raw_identifier: object, password: str, 
 
 
 def _needs_email_confirmation(ctx: AuthContext, account: Account) -> bool:
+    # A structure's address (MAM, relais) is the one staff recorded, its identifier, and the
+    # password it signs in with came by mail to it: nothing left to confirm.
+    if account.kind in ("mam", "ram"):
+        return False
     return ctx.config.activation.mode == "pmi_number_birthdate" and ctx.config.activation.email_confirmation

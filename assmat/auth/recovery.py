@@ -39,11 +39,25 @@ async def send_reset(ctx: AuthContext, account: Account, reason: str) -> None:
         await ctx.mail("reset_link", account.email, about=account.id, url=ctx.url(f"/reinitialisation/{token}"), ttl_hours=hours(ttl))
 
 
-async def request_reset(ctx: AuthContext, raw_identifier: object, raw_email: object, ip: str | None) -> ResetOutcome:
+def account_kinds(config) -> list[str]:
+    """The kinds of account the form asks to choose among, on a portal with structures (seed 002:
+    « sélectionnez l'option « une maison d'assistant maternel » »); empty elsewhere."""
+    return ["assistant", *config.features.structures] if config.features.structures else []
+
+
+async def request_reset(
+    ctx: AuthContext, raw_identifier: object, raw_email: object, ip: str | None, kind: object = None
+) -> ResetOutcome:
+    """`kind`: the kind of account chosen, on a portal with structures (`account_kinds`); only an
+    account of that kind is found (an unknown kind finds none)."""
     reset = ctx.config.password_reset
+    kinds = account_kinds(ctx.config)
+    of_kind = (Account.kind == (kind if kind in kinds else "")) if kinds else True
     account: Account | None = None
     if "identifier" in reset.identify_by:
         account = await ctx.find(raw_identifier)
+        if account is not None and kinds and account.kind != kind:
+            account = None
         if account is None:
             return await _reset_refused(ctx, "unknown_identifier", None, ip)
         if "email" in reset.identify_by:
@@ -55,7 +69,7 @@ async def request_reset(ctx: AuthContext, raw_identifier: object, raw_email: obj
         if email is not None:
             account = await ctx.db.scalar(
                 select(Account)
-                .where(Account.tenant_id == ctx.tenant.slug, Account.email_key == email)
+                .where(Account.tenant_id == ctx.tenant.slug, Account.email_key == email, of_kind)
                 .order_by(Account.id)
                 .limit(1)
             )

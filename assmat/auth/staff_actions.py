@@ -45,10 +45,12 @@ async def create_account(
     postal_code: str | None = None,
     city: str | None = None,
     by: str | None = None,
+    commit: bool = True,
 ) -> tuple[Account, str | None]:
     """An account as staff create it: ready for the tenant's activation mode; with a
-    temporary password (letter mode) that is returned once, to print."""
-    identifier = ctx.normalize(raw_identifier)
+    temporary password (letter mode) that is returned once, to print. `commit=False`: the
+    caller writes more in the same transaction (a structure and its account) and commits."""
+    identifier = ctx.identifier_for(kind, raw_identifier)
     if identifier is None:
         raise ValueError(_("The identifier is not valid for this portal."))
     if await ctx.find(identifier) is not None:
@@ -69,7 +71,8 @@ async def create_account(
         password = await credentials.issue_temporary_password(ctx, account, LETTER_TTL, reason="letter")
     audit.record(ctx.db, ctx.tenant.slug, EventType.ACCOUNT_CREATED, account_id=account.id, kind=kind,
                  with_temporary_password=with_temporary_password, **({"by": by} if by else {}))
-    await ctx.db.commit()
+    if commit:
+        await ctx.db.commit()
     return account, password
 
 

@@ -161,7 +161,11 @@ class Branding(Strict):
 
 class Login(Strict):
     identifier: Literal["agrement_number", "pmi_number", "email", "username"] = Field(
-        description="Ce que l'utilisateur saisit comme identifiant."
+        description="Ce que l'utilisateur saisit comme identifiant (les assistants, et les familles)."
+    )
+    structures_identifier: Literal["email"] = Field(
+        "email", description="Identifiant des comptes de structures (MAM, relais, features.structures) : leur adresse "
+        "électronique, tapée dans le même champ que l'identifiant des assistants."
     )
     captcha: bool = Field(False, description="Captcha image et audio sur le formulaire de connexion.")
 
@@ -672,6 +676,9 @@ class TenantConfig(Strict):
                 raise ValueError(f"habilitation.grants ouvre une fonction que le portail ne propose pas : {', '.join(closed)}")
             if self.login.identifier != "email":
                 raise ValueError("habilitation exige login.identifier: email (on se connecte avec l'adresse de la demande)")
+        if self.features.structures and self.login.identifier == "username":
+            raise ValueError("features.structures exige un login.identifier autre que username (une adresse "
+                             "électronique tapée dans le champ d'identifiant désigne une structure)")
         if self.map is not None and not self.features.public_search:
             raise ValueError("map exige features.public_search")
         if self.activation.franceconnect and self.franceconnect.enabled and self.activation.mode != "pmi_number_birthdate":

@@ -48,6 +48,7 @@ from assmat.core.security.models import AuditEvent
 from assmat.portal.children.models import CarePeriod, Child, Guardian
 from assmat.portal.contact.models import ContactMessage
 from assmat.portal.habilitation.models import HabilitationRequest
+from assmat.portal.structures.models import Structure
 from assmat.portal.imports.models import ImportRun
 from assmat.portal.messages.models import Message
 from assmat.portal.profile.models import Fiche, PositionCorrection
@@ -111,6 +112,7 @@ SEARCH_NEEDLE = {
     Photo: "{tag}-photo",
     PositionCorrection: "{tag}-correction",
     HabilitationRequest: "{tag}-habilitation",
+    Structure: "{tag}-structure",
 }
 
 
@@ -212,6 +214,12 @@ def make_rows(console) -> tuple[dict[type, tuple[Any, Any]], tuple[ImportRun, Im
                                    email_key=f"{tag}-ident@example.org", created_at=now, updated_at=now)
 
     rows[HabilitationRequest] = store(console, habilitation(A, A_TAG, ours.id), habilitation(B, B_TAG, theirs.id))
+
+    def structure(tenant: str, tag: str, account_id: int) -> Structure:
+        return Structure(tenant_id=tenant, kind="ram", name=f"Relais {tag}-structure", email=f"{tag}-relais@example.org",
+                         city="Auch", communes=f"Auch\n{tag}-commune", account_id=account_id, created_at=now)
+
+    rows[Structure] = store(console, structure(A, A_TAG, ours.id), structure(B, B_TAG, theirs.id))
     def register(tenant: str, tag: str, account_id: int) -> PublicationEvent:
         return PublicationEvent(tenant_id=tenant, account_id=account_id, kind="consent", source="staff",
                                 recorded_by=f"{tag}-registre", created_at=now)
@@ -354,7 +362,7 @@ def test_the_matrix_covers_every_registered_view_route_and_action(app):
     expected_custom = {"/vue-d-ensemble", "/import", "/import/simulation", "/import/appliquer", "/import/{run_id:id}",
                        "/plateforme", "/plateforme/administrateurs/nouveau", "/message/ecrire", "/mot-de-passe-oublie", "/liste-mairies", "/liste-mairies/csv",
                        "/photo/miniature/{pk}", "/photo/image/{pk}", "/account/courriers",
-                       "/account/nouveau"}
+                       "/account/nouveau", "/structures/nouvelle"}
     for view in MODEL_VIEWS:
         # Every tenant's rows of the view's model are built by make_rows, B's searchable in SEARCH_NEEDLE.
         assert view.model in SEARCH_NEEDLE, f"{view.__name__}: give make_rows a row of {view.model.__name__}"
@@ -567,7 +575,7 @@ def to_console_login(response) -> bool:
     return response.status_code == 302 and response.headers["location"].endswith("/admin/login")
 
 
-CONSOLE_PAGES = ["/admin/", "/admin/vue-d-ensemble", "/admin/account/list", "/admin/account/courriers", "/admin/account/nouveau", "/admin/audit/list", "/admin/import",
+CONSOLE_PAGES = ["/admin/", "/admin/vue-d-ensemble", "/admin/account/list", "/admin/account/courriers", "/admin/account/nouveau", "/admin/structures/nouvelle", "/admin/audit/list", "/admin/import",
                  "/admin/audit/export/csv", "/admin/plateforme", "/admin/tenant-admin/list",
                  "/admin/plateforme/administrateurs/nouveau"]
 

@@ -63,6 +63,12 @@ def test_a_minimal_file_gets_the_safe_defaults(tmp_path):
         ({"availability.time_slots": [{"code": "matin", "label": "Matin", "start": "12:00", "end": "07:00"}]}, "neuf.yaml: availability.time_slots.0: end doit suivre start"),
         ({"availability.time_slots": [{"code": "matin", "label": "Matin", "start": "7h", "end": "12:00"}]}, "neuf.yaml: availability.time_slots.0.start: heure attendue au format HH:MM (de 00:00 à 24:00)"),
         ({"availability.age_groups": [{"code": "a", "label": "A"}, {"code": "a", "label": "B"}]}, "neuf.yaml: availability.age_groups: code en double"),
+        # MAM and relais (seed 002) sign in by their email in the assistants' field.
+        ({"login.structures_identifier": "pmi_number"}, "neuf.yaml: login.structures_identifier: valeur attendue parmi : 'email'"),
+        ({"features.structures": ["mam"], "login.identifier": "username"},
+         "neuf.yaml: (racine): features.structures exige un login.identifier autre que username (une adresse "
+         "électronique tapée dans le champ d'identifiant désigne une structure)"),
+        ({"features.structures": ["creche"]}, "neuf.yaml: features.structures.0: valeur attendue parmi : 'mam' or 'ram'"),
         # The habilitation request (seed 004): what it grants must be on, its users sign in by email.
         ({"habilitation.grants": ["availability"]}, "neuf.yaml: (racine): habilitation.grants ouvre une fonction que le portail ne propose pas : availability"),
         ({"habilitation.grants": ["availability"], "features.availability": ["global"], "publication.regime": "consent",

@@ -108,6 +108,9 @@ def visit_everything(app, portal_for, client_for) -> list[Visit]:
     platform = console_signed_in(app, client_for, "localhost", "plateforme@example.org")
     visits += crawl(platform.client, "platform console", [f"{CONSOLE}/"])
     visits += habilitation_visits(app, portal_for, client_for)
+    # MAM and relais (seed 002): Eure-et-Loir's only.
+    structures = console_signed_in(app, client_for, "eure-et-loir", "agent@example.org")
+    visits += crawl(structures.client, "console", [f"{CONSOLE}/structures/list", f"{CONSOLE}/structures/nouvelle"])
     anonymous_console = client_for(CONSOLE_TENANT)
     link = f"/admin/mot-de-passe/{admin_token(app, anonymous_console, CONSOLE_TENANT, 'nouvel.agent@example.org')}"
     visits += crawl(anonymous_console, "anonymous", [f"{CONSOLE}/login", link])
