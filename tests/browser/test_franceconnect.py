@@ -26,6 +26,25 @@ pytestmark = pytest.mark.browser
 SLUG = "eure-et-loir"
 
 
+_BOUND = ("_admin_ref", "session_maker", "is_async", "ajax_lookup_url", "templates", "identity")
+
+
+def _console_views() -> list[type]:
+    from assmat.app import CONSOLE_VIEWS
+
+    return list(CONSOLE_VIEWS)
+
+
+def _console_bindings() -> dict[type, dict[str, object]]:
+    return {view: {name: view.__dict__[name] for name in _BOUND if name in view.__dict__} for view in _console_views()}
+
+
+def _restore_console_bindings(bindings: dict[type, dict[str, object]]) -> None:
+    for view, attributes in bindings.items():
+        for name, value in attributes.items():
+            setattr(view, name, value)
+
+
 @pytest.fixture(scope="module")
 def fc_server(sqlite_template: Path):
     """A live server whose Eure-et-Loir signs in with FranceConnect at a provider registered for
@@ -50,6 +69,10 @@ def fc_server(sqlite_template: Path):
     forget_providers()
     shutil.copy(sqlite_template, work / "assmat.db")
     configs = tenant_configs_with_franceconnect(work / "tenants", provider)
+    # SQLAdmin binds its views' classes to the last console mounted (session maker, templates):
+    # this second app would leave the module's live server with a console on this app's
+    # database, gone after the module. Its bindings are put back at the end.
+    bindings = _console_bindings()
     app = create_app(make_settings(work, f"sqlite:///{work / 'assmat.db'}", tenant_configs=configs,
                                    public_url_template=f"http://{{slug}}.localhost:{port}"))
     server = uvicorn.Server(uvicorn.Config(app, loop="asyncio", http="h11", ws="none", lifespan="on", log_level="warning",
@@ -64,6 +87,7 @@ def fc_server(sqlite_template: Path):
         thread.join(timeout=10)
         sock.close()
         provider.stop()
+        _restore_console_bindings(bindings)
         if previous is None:
             os.environ.pop(SECRET_ENV, None)
         else:
