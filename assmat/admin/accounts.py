@@ -260,17 +260,11 @@ class AccountView(TenantScopedView, model=Account):
                     except ValueError as exc:
                         errors["email" if str(exc) == _("Please enter a valid email address.") else "identifiant"] = str(exc)
                     else:
-                        if tenant.config.activation.mode == "letter":
-                            letter = printed_letter(tenant, account, await staff_actions.staff_letter(ctx, account, by),
-                                                    clock.today())
-                            shown = await self._action_page(request, Page("letter.html", {
-                                "letters": [letter], "tenant": tenant, "config": tenant.config, "unlocked": 0}))
-                            await db.commit()
-                            return shown
-                        sent = await staff_actions.staff_resend_activation(ctx, account, by)
-                        await db.commit()
+                        letter_page = await self._first_credentials(request, db, ctx, account, by)
+                        if letter_page is not None:
+                            return letter_page
                         url = request.url_for("admin:details", identity=self.identity, pk=str(account.id))
-                        return RedirectResponse(f"{url}?cree={'lien' if sent else 'portail'}", status_code=303)
+                        return RedirectResponse(f"{url}?cree={'lien' if account.email else 'portail'}", status_code=303)
         return await self._admin_ref.templates.TemplateResponse(request, "account_new.html", {
             "title": "Créer un compte", "values": values, "errors": errors,
             "kinds": [(kind, KIND_LABELS[kind]) for kind in kinds_of(tenant.config)],

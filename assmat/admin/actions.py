@@ -23,6 +23,8 @@ from starlette.responses import RedirectResponse, Response
 
 from assmat.core import clock
 from assmat.admin.backend import console_user
+from assmat.admin.letters import printed_letter
+from assmat.auth import staff_actions
 from assmat.core.security import audit
 from assmat.core.security.audit import EventType
 from assmat.web.csrf import csrf_token
@@ -154,6 +156,21 @@ class ConfirmedActions:
         if done.mail_failed:
             query += f"&mail_failed={done.mail_failed}"
         return RedirectResponse(str(request.url_for("admin:list", identity=self.identity)) + query, status_code=303)
+
+    async def _first_credentials(self, request: Request, db: Any, ctx: Any, account: Any, by: str) -> Response | None:
+        """What the tenant's activation mode gives an account staff just created, committed: in
+        `letter` mode the page of its letter, to print now (returned); otherwise an activation
+        link mailed to its address, if it has one (None: the caller says where to go next)."""
+        tenant = request.scope["tenant"]
+        if tenant.config.activation.mode == "letter":
+            letter = printed_letter(tenant, account, await staff_actions.staff_letter(ctx, account, by), clock.today())
+            shown = await self._action_page(request, Page("letter.html", {
+                "letters": [letter], "tenant": tenant, "config": tenant.config, "unlocked": 0}))
+            await db.commit()
+            return shown
+        await staff_actions.staff_resend_activation(ctx, account, by)
+        await db.commit()
+        return None
 
     async def _action_page(self, request: Request, page: Page) -> Response:
         response = await self._admin_ref.templates.TemplateResponse(request, page.template, page.context)

@@ -9,12 +9,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from assmat.admin.actions import Page, read_console_form
-from assmat.admin.letters import printed_letter
+from assmat.admin.actions import read_console_form
 from assmat.admin.scoping import TenantScopedView, feature_on
-from assmat.auth import staff_actions
 from assmat.auth.context import auth_context
-from assmat.core import clock
 from assmat.portal.structures import service
 from assmat.portal.structures.models import Structure
 from assmat.web.csrf import csrf_token
@@ -71,15 +68,9 @@ class StructureView(TenantScopedView, model=Structure):
                         await db.rollback()
                         errors = exc.errors
                     else:
-                        if tenant.config.activation.mode == "letter":
-                            letter = printed_letter(tenant, account, await staff_actions.staff_letter(ctx, account, by),
-                                                    clock.today())
-                            shown = await self._action_page(request, Page("letter.html", {
-                                "letters": [letter], "tenant": tenant, "config": tenant.config, "unlocked": 0}))
-                            await db.commit()
-                            return shown
-                        await staff_actions.staff_resend_activation(ctx, account, by)
-                        await db.commit()
+                        letter_page = await self._first_credentials(request, db, ctx, account, by)
+                        if letter_page is not None:
+                            return letter_page
                         url = request.url_for("admin:details", identity=self.identity, pk=str(structure.id))
                         return RedirectResponse(str(url), status_code=303)
         return await self._admin_ref.templates.TemplateResponse(request, "structure_new.html", {
