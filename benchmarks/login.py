@@ -177,9 +177,9 @@ class Server:
                 self.process.wait()
 
 
-def start_server(settings: Settings, work: Path, command: list[str] | None = None) -> Server:
+def start_server(settings: Settings, work: Path, command: list[str] | None = None, log_name: str = "server.log") -> Server:
     """`python -m assmat serve` (or `command`, given `--host` and `--port` after it) on a free
-    port, with the settings' environment; waits for /healthz."""
+    port, with the settings' environment, its output in `work / log_name`; waits for /healthz."""
     port = free_port()
     env = {
         **os.environ,
@@ -189,7 +189,7 @@ def start_server(settings: Settings, work: Path, command: list[str] | None = Non
         "ASSMAT_SECRET_KEY": settings.secret_key,
         "ASSMAT_MAIL_BACKEND": "file",
     }
-    log = work / "server.log"
+    log = work / log_name
     with log.open("wb") as out:
         process = subprocess.Popen(
             [*(command or [sys.executable, "-m", "assmat", "serve"]), "--host", "127.0.0.1", "--port", str(port)],

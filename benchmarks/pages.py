@@ -89,6 +89,7 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 MESSAGE_LINK = re.compile(r'href="/espace/messages/\d+"')
 PARIS = ZoneInfo("Europe/Paris")
 DATASET_VERSION = 2  # bump when the generator changes: --reuse then regenerates
+GOAL_MEMORY_MB = 200  # resident per server process, the reference dataset loaded (issue 15)
 GOAL_P95_MS = 50.0
 COPIES = 96  # + the 5 real tenants = 101
 PAGE_SIZE = 20  # assmat.portal.messages_routes.PAGE_SIZE: which inbox pages have rows
@@ -774,7 +775,40 @@ async def page_worker(client: httpx.AsyncClient, user: dict[str, Any], pages: li
 QUIET = 0.10  # of a core: what other processes may use during a window that counts
 
 
-def run_levels(server: Server, settings: Settings, users: list[dict[str, Any]], pages: list[PageSpec],
+class Replicas:
+    """One or more servers of the same app against the one database, as a deployment grows
+    past one machine (README, « Grandir au-delà d'une machine »): client i talks to replica
+    i mod N over its own keep-alive connection; CPU and memory are those of all of them."""
+
+    def __init__(self, settings: Settings, work: Path, count: int):
+        self.servers: list[Server] = []
+        for index in range(count):
+            self.servers.append(start_server(settings, work, log_name=f"server-{count}-{index + 1}.log"))
+
+    def port(self, client: int) -> int:
+        return self.servers[client % len(self.servers)].port
+
+    def cpu_seconds(self) -> float:
+        return sum(server.cpu_seconds() for server in self.servers)
+
+    def memory_mb(self) -> list[tuple[float, float]]:
+        """(resident, peak resident) MB of each replica's process, from /proc (VmRSS, VmHWM)."""
+        figures = []
+        for server in self.servers:
+            fields = dict(line.split(":", 1) for line in Path(f"/proc/{server.process.pid}/status").read_text().splitlines())
+            figures.append(tuple(int(fields[key].split()[0]) / 1024 for key in ("VmRSS", "VmHWM")))
+        return figures
+
+    @property
+    def log(self) -> Path:
+        return self.servers[0].log
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+
+def run_levels(server: Replicas, settings: Settings, users: list[dict[str, Any]], pages: list[PageSpec],
                levels: list[int], warmup: float, seconds: float, database_cpu: Callable[[], float],
                database_sessions: Callable[[], int] | None, retries: int, quiet_wait: float,
                ) -> list[tuple[int, dict[str, PageResult], dict[str, float]]]:
@@ -826,9 +860,9 @@ def run_levels(server: Server, settings: Settings, users: list[dict[str, Any]], 
 
     async def main() -> None:
         clients = []
-        for user in users:
+        for index, user in enumerate(users):
             limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-            client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}", limits=limits, timeout=60,
+            client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port(index)}", limits=limits, timeout=60,
                                        headers={"host": f"{user['tenant']}.{settings.base_domain}"}, follow_redirects=False)
             await sign_in(client, user["identifier"])
             clients.append(client)
@@ -935,7 +969,7 @@ def bench_database(backend: str, args: argparse.Namespace, work: Path, configs: 
     home = cache or work / backend
     home.mkdir(parents=True, exist_ok=True)
     cluster = None
-    server: Server | None = None
+    server: Replicas | None = None
     try:
         fresh = True  # no dataset to reuse in `home`: forget any description of one
         if backend == "sqlite":
@@ -999,24 +1033,35 @@ def bench_database(backend: str, args: argparse.Namespace, work: Path, configs: 
         print(f"\n{label}: {len(load_users)} assistants of {len(tenants)} tenants sign in; each client loops over "
               f"the {len(pages)} pages (each typical user: {light} children, {LIGHT['personal']} personal messages, "
               f"about {load_users[0]['inbox']} messages in the inbox)", flush=True)
-        server = start_server(settings, work)
         if cluster is not None:
             pid_file = cluster.data_dir / "postmaster.pid"
             database_cpu = lambda: process_tree_cpu(pid_file)
         else:  # SQLite runs in the server's threads; an external PostgreSQL counts as "other processes"
             database_cpu = lambda: 0.0
-        sessions = PgSessions(big_url) if backend == "postgresql" else None
-        try:
-            outcomes = run_levels(server, settings, load_users, pages, args.levels, args.warmup, args.seconds, database_cpu,
-                                  sessions, args.retries, args.quiet_wait)
-        finally:
-            if sessions is not None:
-                sessions.connection.close()
-        summary = {}
-        for level, results, window in outcomes:
-            summary[level] = report_level(label, level, results, window, pages, args.seconds, args.warmup)
-        server.stop()
-        return {"label": label, "levels": summary, "grows": grows, "log": server.log}
+        by_replicas = {}
+        for count in args.replicas:
+            server = Replicas(settings, work, count)
+            sessions = PgSessions(big_url) if backend == "postgresql" else None
+            try:
+                outcomes = run_levels(server, settings, load_users, pages, args.levels, args.warmup, args.seconds,
+                                      database_cpu, sessions, args.retries, args.quiet_wait)
+            finally:
+                if sessions is not None:
+                    sessions.connection.close()
+            memory = server.memory_mb()
+            server.stop()
+            server = None
+            summary = {}
+            named = label if count == 1 else f"{label}, {count} replicas"
+            for level, results, window in outcomes:
+                summary[level] = report_level(named, level, results, window, pages, args.seconds, args.warmup)
+            print("  resident memory per server process after the load: "
+                  + ", ".join(f"{rss:.0f} MB (peak {peak:.0f} MB)" for rss, peak in memory), flush=True)
+            summary["memory"] = memory
+            by_replicas[count] = summary
+        summary = by_replicas[args.replicas[0]]
+        return {"label": label, "levels": {k: v for k, v in summary.items() if k != "memory"}, "grows": grows,
+                "replicas": by_replicas}
     finally:
         if server is not None:
             server.stop()
@@ -1050,10 +1095,13 @@ def main(argv: list[str] | None = None) -> int:
                                                "default: a throwaway cluster")
     parser.add_argument("--reuse", action="store_true", help="keep the generated datasets under --cache-dir and reuse them")
     parser.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "assmat-bench-pages")
+    parser.add_argument("--replicas", default="1", help="app replicas against the one database, comma-separated "
+                                                        "counts measured in turn (e.g. 1,2; default 1)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (tenant files, server logs)")
     parser.add_argument("--show-sql", action="store_true", help="print each page's SQL statements (big dataset, heavy user)")
     args = parser.parse_args(argv)
     args.levels = [int(x) for x in args.concurrency.split(",")]
+    args.replicas = [int(x) for x in args.replicas.split(",")]
     if not all(1 <= level <= LOAD_USERS for level in args.levels):
         parser.error(f"concurrency levels go from 1 to {LOAD_USERS}")
 
@@ -1077,6 +1125,17 @@ def main(argv: list[str] | None = None) -> int:
                       f"p95 {figures['p95']:.1f} ms, p99 {figures['p99']:.1f} ms, errors {figures['errors']}")
             failed |= summary["grows"] or any(f["errors"] for f in summary["levels"].values())
             print(f"  {summary['label']:<16} SQL statements per page: {'GROW with the data' if summary['grows'] else 'constant'}")
+            peak = max(peak for figures in summary["replicas"].values() for _, peak in figures["memory"])
+            print(f"  {summary['label']:<16} resident memory per server process: peak {peak:.0f} MB "
+                  f"(goal < {GOAL_MEMORY_MB} MB: {'met' if peak < GOAL_MEMORY_MB else 'NOT met'})")
+            if len(summary["replicas"]) > 1:
+                top = max(args.levels)
+                one, *more = args.replicas
+                for count in more:
+                    ratio = summary["replicas"][count][top]["rps"] / summary["replicas"][one][top]["rps"]
+                    print(f"  {summary['label']:<16} {count} replicas / {one} at {top} clients: {ratio:.2f}× the requests/s "
+                          f"(p95 {summary['replicas'][count][top]['p95']:.1f} ms against "
+                          f"{summary['replicas'][one][top]['p95']:.1f} ms)")
         pg = next((s for b, s in summaries if b == "postgresql"), None)
         if pg is not None and 16 in pg["levels"]:
             figures = pg["levels"][16]
