@@ -73,6 +73,8 @@ def test_a_family_registers_confirms_its_address_and_signs_in(portal_for, smtp_s
     portal = portal_for(MON_ENFANT)
     login = text_of(portal.client.get("/connexion"))
     assert 'href="/creer-mon-compte"' in login and "Créer mon compte famille" in login
+    search = text_of(portal.client.get("/recherche"))
+    assert 'href="/creer-mon-compte"' in search  # from the parents' search too
     form = text_of(portal.client.get("/creer-mon-compte"))
     assert 'name="identifiant"' not in form  # mon-enfant: the email is the identifier
     assert "password-rules" in form and 'name="conditions"' in form and 'name="captcha"' in form
