@@ -212,11 +212,11 @@ async def address_holder(ctx: AuthContext, email: str, but: int | None = None) -
 
 async def refuse_a_structures_address(ctx: AuthContext, account: Account, email: str) -> None:
     """Seed 002: a MAM's or relais' address is its own (its identifier), never an assistant's.
-    Likewise, where families sign in by their address, an address is never shared between a
-    family and an account of another kind."""
+    Likewise, where families sign in by their address, a family's address is never another
+    account's (it names the account on the login form and the reset form)."""
     if ctx.config.features.parents and ctx.config.login.effective_families_identifier == "email":
         holder = await address_holder(ctx, email, but=account.id)
-        if holder is not None and holder != account.kind and "parent" in (holder, account.kind):
+        if holder is not None and "parent" in (holder, account.kind):
             raise PasswordRejected([_("This address is already the one of another account: please enter your own.")],
                                    field="email")
     if account.kind in ("mam", "ram") or not ctx.config.features.structures:

@@ -322,3 +322,17 @@ def test_staff_cannot_give_a_family_an_assistants_address_where_both_sign_in_by_
     with pytest.raises(ValueError, match="déjà celle d'un autre compte"):
         portal.service_call(staff_actions.create_account, "parent.roux@example.fr", email="Nadia.Roux@example.fr",
                             kind="parent")
+
+
+def test_an_assistant_cannot_take_a_familys_address_by_changing_her_email(portal_for):
+    from assmat.auth import credentials
+    from assmat.auth.errors import PasswordRejected
+
+    portal = portal_for(MON_ENFANT)
+    family(portal, "famille.roux@example.fr", PASSWORD, "famille.roux@example.fr")
+    assistant, _ = portal.create_account("nadia.roux@example.fr", PASSWORD, email="nadia.roux@example.fr")
+    with pytest.raises(PasswordRejected) as refused:
+        portal.service_call(credentials.request_email_change, assistant, PASSWORD, "Famille.Roux@example.fr", None)
+    assert refused.value.messages == ["Cette adresse est déjà celle d'un autre compte : indiquez votre propre adresse."]
+    assert portal.query(select(AccountToken).where(AccountToken.account_id == assistant.id,
+                                                   AccountToken.purpose == "email_change")) == []
