@@ -130,8 +130,7 @@ async def _address_taken(ctx: AuthContext, email: str, raw_email: str, ip: str |
     ).order_by(Account.id).limit(1))
     # Mail only to an address stored on an account: the one that holds it.
     to = holder.email if holder is not None and holder.email_key == email else plain_address(raw_email)
-    await ctx.mail("registration_exists", to, about=holder.id if holder else None,
-                   login_url=ctx.url("/connexion"), forgot_url=ctx.url("/mot-de-passe-oublie"))
+    await ctx.mail("registration_exists", to, about=holder.id if holder else None)
     audit.record(ctx.db, ctx.tenant.slug, EventType.REGISTRATION_REFUSED, account_id=holder.id if holder else None,
                  ip=ip, reason="address_taken")
     await ctx.db.commit()

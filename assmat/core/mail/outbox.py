@@ -51,7 +51,7 @@ TEMPLATES: dict[str, frozenset[str]] = {
     "habilitation": frozenset({"step"}),
     # A family's online registration with an address already an account's (assmat/auth/registration.py),
     # and a family account's deletion (assmat/auth/deletion.py): neither quotes anything typed.
-    "registration_exists": frozenset({"login_url", "forgot_url"}),
+    "registration_exists": frozenset(),  # links to the sign-in and forgot-password pages of portal_url
     "account_deleted": frozenset(),
 }
 
