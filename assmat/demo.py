@@ -93,7 +93,10 @@ async def load_demo(sessionmaker: async_sessionmaker, tenants: dict[str, Tenant]
                 email = DEMO_IDENTIFIERS["email"] if kind != "email" else identifier
                 account = Account(
                     tenant_id=tenant.slug,
-                    kind="parent" if tenant.config.features.parents and not tenant.config.features.children else "assistant",
+                    # A families' portal (Cestas): its demo account is a family; where assistants
+                    # publish (mon-enfant), it stays an assistant and the family comes in the extras.
+                    kind="parent" if tenant.config.features.parents and not tenant.config.features.children
+                    and tenant.config.publication is None else "assistant",
                     identifier=identifier,
                     email=email,
                     email_key=email.lower(),
