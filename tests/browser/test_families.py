@@ -43,6 +43,10 @@ def test_a_family_creates_confirms_uses_and_deletes_its_account(live_server, pag
     page.goto(live_server.url(ME, "/connexion"))
     page.get_by_role("link", name="Créer mon compte famille").click()
     expect(page.get_by_role("heading", level=1, name="Créer mon compte famille")).to_be_visible()
+    page.get_by_role("button", name="Créer mon compte").click()  # empty: the code to copy is checked first
+    expect_no_expired_form(page)
+    expect(page.get_by_text("Le cryptogramme de sécurité saisi est incorrect.").first).to_be_visible()
+    check_page(page, axe_source, "creer-mon-compte-erreurs", width)
     page.get_by_role("textbox", name=re.compile(r"^Votre nom")).fill("Bernard")
     page.get_by_role("textbox", name=re.compile(r"^Votre prénom")).fill("Claire")
     page.get_by_role("textbox", name=re.compile(r"^Adresse électronique")).fill(address)
