@@ -271,6 +271,28 @@ def habilitations_expire(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def registrations_expire(settings: Settings, args: argparse.Namespace) -> int:
+    """Deletes the family accounts created online whose address was not confirmed within
+    `families.confirmation_ttl` (tenants with `families.signup`): once a day from cron; a rerun
+    deletes nothing twice."""
+    from assmat.auth.context import auth_context
+    from assmat.auth.registration import expire_registrations
+    from assmat.core.security.hashing import make_hasher
+
+    registry = _registry(settings)
+    tenants = _chosen_tenants(registry, args.tenant)
+    if tenants is None:
+        return _fail(f"ERREUR tenant inconnu : {args.tenant} (connus : {', '.join(registry.tenants)})")
+    hasher = make_hasher(settings)
+    expired = _each_tenant(settings, registry, tenants,
+                           lambda db, tenant: expire_registrations(auth_context(db, tenant, hasher, settings)),
+                           wanted=lambda tenant: tenant.config.features.parents)
+    for slug, count in expired.items():
+        print(f"  {slug} : {count} compte(s) famille non confirmé(s) supprimé(s)")
+    print(f"Comptes familles non confirmés supprimés : {sum(expired.values())}.")
+    return 0
+
+
 def availability_reminders(settings: Settings, args: argparse.Namespace) -> int:
     """Queues today's availability reminders (before 1 June and 1 December, one month before a
     declared future date): meant to run once a day from cron; a rerun sends nothing twice."""
@@ -554,6 +576,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p_habilitations.add_argument("tenant", nargs="?", help="slug du tenant (par défaut : tous)")
 
+    p_registrations = commands.add_parser(
+        "registrations-expire", help="supprimer les comptes familles créés en ligne et jamais confirmés (une fois par jour, cron)"
+    )
+    p_registrations.add_argument("tenant", nargs="?", help="slug du tenant (par défaut : tous)")
+
     p_geocode = commands.add_parser(
         "geocode", help="géolocaliser les fiches dont l'adresse est nouvelle ou a changé (cron, ou après un import)"
     )
@@ -599,6 +626,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return availability_reminders(settings, args)
         if args.command == "habilitations-expire":
             return habilitations_expire(settings, args)
+        if args.command == "registrations-expire":
+            return registrations_expire(settings, args)
         if args.command == "geocode":
             return geocode(settings, args)
         if args.command == "directory-rebuild":

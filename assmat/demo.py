@@ -93,7 +93,10 @@ async def load_demo(sessionmaker: async_sessionmaker, tenants: dict[str, Tenant]
                 email = DEMO_IDENTIFIERS["email"] if kind != "email" else identifier
                 account = Account(
                     tenant_id=tenant.slug,
-                    kind="parent" if tenant.config.features.parents and not tenant.config.features.children else "assistant",
+                    # A families' portal (Cestas): its demo account is a family; where assistants
+                    # publish (mon-enfant), it stays an assistant and the family comes in the extras.
+                    kind="parent" if tenant.config.features.parents and not tenant.config.features.children
+                    and tenant.config.publication is None else "assistant",
                     identifier=identifier,
                     email=email,
                     email_key=email.lower(),
@@ -265,7 +268,28 @@ async def load_demo_extras(sessionmaker: async_sessionmaker, tenants: dict[str, 
             elif shown is None and not account.needs_security_update:
                 note = "mise à jour de sécurité déjà faite : mot de passe choisi par l'utilisateur"
             result.append(DemoAccount(cestas, "famille.ancienne", shown, created, note))
+        if (mon_enfant := tenants.get("mon-enfant")) is not None and mon_enfant.config.features.parents:
+            # A family account of the national site, signing in by its email (« Créer mon compte famille »).
+            ctx = auth_context(session, mon_enfant, hasher, settings)
+            password = demo_password(mon_enfant)
+            account = await ctx.find(DEMO_FAMILY)
+            created = account is None
+            if account is None:
+                account, _ = await staff_actions.create_account(ctx,
+                    DEMO_FAMILY, email=DEMO_FAMILY, first_name="Léa", last_name="Famille", kind="parent",
+                )
+                now = clock.now()
+                account.password_hash = await hasher.hash(password)
+                account.password_changed_at = account.activated_at = account.email_confirmed_at = now
+                account.terms_version, account.terms_accepted_at = mon_enfant.terms_version, now
+                session.add(account)
+                await session.commit()
+            shown, note = await sign_in_state(account, password, hasher)
+            result.append(DemoAccount(mon_enfant, DEMO_FAMILY, shown, created, f"compte famille{' ; ' + note if note else ''}"))
     return result
+
+
+DEMO_FAMILY = "famille.demo@example.org"
 
 
 # Two more assistants per tenant with availability: one « Pas de disponibilité » (red), one whose

@@ -219,3 +219,30 @@ def test_check_config_reports_a_franceconnect_secret_variable_that_is_not_set(tm
     write_tenant(tmp_path, "fcbad", {})
     result = run("check-config", str(tmp_path), env={**env, "ASSMAT_TEST_FC_SECRET_ABSENT": "s3cret"})
     assert result.returncode == 0, result.stderr
+
+
+def test_registrations_expire_deletes_the_family_accounts_never_confirmed(tmp_path):
+    import os
+    import sqlite3
+
+    env = {**os.environ, "ASSMAT_VAR_DIR": str(tmp_path), "ASSMAT_MAIL_BACKEND": "file"}
+    assert run("db", "upgrade", env=env).returncode == 0
+    assert run("registrations-expire", "mon-enfant", env=env).returncode == 0  # creates the tenant rows
+    with sqlite3.connect(tmp_path / "assmat.db") as db:
+        for identifier, registered, confirmed in (("vieille@example.org", "2020-01-01 00:00:00", None),
+                                                  ("confirmee@example.org", "2020-01-01 00:00:00", "2020-01-02 00:00:00"),
+                                                  ("recente@example.org", "2999-01-01 00:00:00", None)):
+            db.execute("insert into accounts (tenant_id, kind, identifier, email, email_key, registered_at, "
+                       "email_confirmed_at, must_change_password, needs_security_update, failed_logins, created_at, "
+                       "updated_at) values ('mon-enfant', 'parent', ?, ?, ?, ?, ?, 0, 0, 0, ?, ?)",
+                       (identifier, identifier, identifier, registered, confirmed, registered, registered))
+    unknown = run("registrations-expire", "nulle-part", env=env)
+    assert unknown.returncode == 1 and "ERREUR tenant inconnu : nulle-part" in unknown.stderr
+    done = run("registrations-expire", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "mon-enfant : 1 compte(s) famille non confirmé(s) supprimé(s)" in done.stdout
+    assert "cestas : 0" in done.stdout and "gers" not in done.stdout  # tenants with families only
+    with sqlite3.connect(tmp_path / "assmat.db") as db:
+        left = sorted(row[0] for row in db.execute("select identifier from accounts where tenant_id = 'mon-enfant'"))
+    assert left == ["confirmee@example.org", "recente@example.org"]
+    assert "Comptes familles non confirmés supprimés : 0." in run("registrations-expire", env=env).stdout  # a rerun

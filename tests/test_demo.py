@@ -300,3 +300,25 @@ def test_the_demo_prints_a_parents_search_that_finds_fiches_on_each_tenant_offer
             assert response.status_code == 200, (slug, response.status_code)
             found = re.search(r"(\d+) résultats?", html.unescape(response.text))
             assert found and int(found.group(1)) >= 1, slug
+
+
+def test_the_demo_family_account_of_mon_enfant_signs_in_with_its_printed_password(settings, capsys, tenant_registry):
+    import re
+
+    from starlette.testclient import TestClient
+
+    from tests.conftest import app_for
+
+    lines = demo_summary(settings, capsys)
+    line = lines["mon-enfant famille.demo@example.org"]
+    assert "compte famille" in line and "(créé)" in line
+    password = line.split("mot de passe ")[1].split()[0]
+    assert demo_summary(settings, capsys)["mon-enfant famille.demo@example.org"] == line.replace("(créé)", "(déjà présent)")
+    with TestClient(app_for(settings, tenant_registry), base_url="http://mon-enfant.localhost", follow_redirects=False) as client:
+        page = client.get("/connexion").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        signed = client.post("/connexion", data={"csrf_token": token, "identifiant": "famille.demo@example.org",
+                                                 "mot_de_passe": password})
+        assert signed.status_code == 303 and signed.headers["location"] == "/espace"
+        account_page = html.unescape(client.get("/espace/compte").text)
+        assert "famille.demo@example.org" in account_page and "Supprimer mon compte" in account_page

@@ -21,7 +21,7 @@ from assmat.admin.letters import PrintedLetter, printed_letter
 from assmat.admin.backend import console_user
 from assmat.admin.filters import ChoiceFilter
 from assmat.admin.scoping import TenantScopedView
-from assmat.auth import staff_actions
+from assmat.auth import deletion, staff_actions
 from assmat.auth.context import auth_context
 from assmat.auth.franceconnect import service as franceconnect
 from assmat.auth.models import Account
@@ -157,6 +157,7 @@ class AccountView(TenantScopedView, model=Account):
         "resend_activation": "Renvoyer l'activation",
         "letter": "Imprimer le courrier",
         "unlink_franceconnect": "Délier FranceConnect",
+        "delete_family": "Supprimer le compte famille",
     }
     # A staff reset or letter lifts a lock: the new password could not be used otherwise.
     action_notes = {
@@ -166,6 +167,11 @@ class AccountView(TenantScopedView, model=Account):
         "unlink_franceconnect": "La personne ne pourra plus se connecter avec FranceConnect avant d'avoir refait "
                                 "l'activation (numéro PMI et date de naissance, puis « Identifiez-vous via France Connect »).",
     }
+
+    action_notes["delete_family"] = (
+        "Le compte famille et toutes ses données personnelles sont supprimés définitivement ; le journal garde les "
+        "événements sans nommer la personne, et un courriel confirme la suppression à son adresse. Seuls les comptes "
+        "familles sont supprimés ainsi.")
 
     def describe(self, row: Account) -> str:
         names = " ".join(part for part in (row.first_name, row.last_name) if part)
@@ -218,6 +224,10 @@ class AccountView(TenantScopedView, model=Account):
     @action(name="resend_activation", label="Renvoyer l'activation", add_in_detail=True, add_in_list=True)
     async def resend_activation(self, request: Request) -> Response:
         return await self.confirm(request, "resend_activation")
+
+    @action(name="delete_family", label="Supprimer le compte famille", add_in_detail=True, add_in_list=False)
+    async def delete_family(self, request: Request) -> Response:
+        return await self.confirm(request, "delete_family")
 
     @action(name="letter", label="Imprimer le courrier", add_in_detail=True, add_in_list=True)
     async def letter(self, request: Request) -> Response:
@@ -277,7 +287,7 @@ class AccountView(TenantScopedView, model=Account):
         ctx = auth_context(db, tenant, request.app.state.hasher, request.app.state.settings)
         letters: list[PrintedLetter] = []
         today = clock.today()
-        unlocked = 0
+        unlocked = deleted = 0
         for account in rows:
             if name == "unlock":
                 await staff_actions.staff_unlock(ctx, account, by)
@@ -291,10 +301,15 @@ class AccountView(TenantScopedView, model=Account):
                     letters.append(printed_letter(tenant, account, await staff_actions.staff_letter(ctx, account, by), today))
             elif name == "unlink_franceconnect":
                 await franceconnect.unlink(ctx, account, by)
+            elif name == "delete_family":
+                if not deletion.may_delete(account):
+                    continue
+                await deletion.erase(ctx, account, by=by)
+                deleted += 1
             elif name == "letter":
                 unlocked += account.locked_at is not None  # staff_letter lifts the lock
                 letters.append(printed_letter(tenant, account, await staff_actions.staff_letter(ctx, account, by), today))
-        done = Done(len(rows), unlocked=unlocked, mail_failed=len(ctx.mail_failures))
+        done = Done(deleted if name == "delete_family" else len(rows), unlocked=unlocked, mail_failed=len(ctx.mail_failures))
         if not letters:
             return done
         # The temporary password is shown here once, to print; it is stored only hashed.

@@ -65,19 +65,26 @@ class AuthContext:
         self.tokens = TokenService(db, secret_key)
 
     def normalize(self, raw_identifier: object) -> str | None:
-        """What was typed in the login form's one identifier field, in its canonical form: on a
-        portal with structures (MAM, relais), an address (an « @ ») is a structure's identifier
-        (`login.structures_identifier`), anything else the assistants' (`login.identifier`)."""
+        """What was typed in the login form's one identifier field, in its canonical form: where
+        structures (MAM, relais) or families sign in by their address and the assistants do not,
+        an address (an « @ ») is read as one, anything else by `login.identifier`."""
         login = self.config.login
-        if self.config.features.structures and isinstance(raw_identifier, str) and "@" in raw_identifier:
-            return normalize_identifier(login.structures_identifier, raw_identifier)
+        by_email = self.config.features.structures or (
+            self.config.features.parents and login.effective_families_identifier == "email")
+        if by_email and isinstance(raw_identifier, str) and "@" in raw_identifier:
+            return normalize_identifier("email", raw_identifier)
         return normalize_identifier(login.identifier, raw_identifier)
 
     def identifier_for(self, kind: str, raw_identifier: object) -> str | None:
         """The canonical identifier of a new account of `kind`: a structure's by
-        `login.structures_identifier`, anyone else's by `login.identifier`."""
+        `login.structures_identifier`, a family's by `login.families_identifier`, anyone else's by
+        `login.identifier`."""
         login = self.config.login
-        return normalize_identifier(login.structures_identifier if kind in ("mam", "ram") else login.identifier, raw_identifier)
+        if kind in ("mam", "ram"):
+            return normalize_identifier(login.structures_identifier, raw_identifier)
+        if kind == "parent":
+            return normalize_identifier(login.effective_families_identifier, raw_identifier)
+        return normalize_identifier(login.identifier, raw_identifier)
 
     async def find(self, raw_identifier: object) -> Account | None:
         identifier = self.normalize(raw_identifier)

@@ -195,13 +195,30 @@ async def accept_terms(ctx: AuthContext, account: Account, ip: str | None) -> No
 
 
 async def send_email_confirmation(ctx: AuthContext, account: Account, address: str | None) -> None:
-    ttl = ctx.config.activation.link_ttl
+    # A family's online registration lives as long as `families.confirmation_ttl`.
+    ttl = ctx.config.families.confirmation_ttl if account.registered_at is not None else ctx.config.activation.link_ttl
     token = await ctx.tokens.issue(EMAIL_CONFIRMATION, account.principal, ttl, data={"email": address})
     await ctx.mail("email_confirmation", address, about=account.id, url=ctx.url(f"/confirmation-email/{token}"), ttl_hours=hours(ttl))
 
 
+async def address_holder(ctx: AuthContext, email: str, but: int | None = None) -> str | None:
+    """The kind of the account whose address or identifier `email` (normalised) is, or None."""
+    query = select(Account.kind).where(
+        Account.tenant_id == ctx.tenant.slug, (Account.email_key == email) | (Account.identifier == email))
+    if but is not None:
+        query = query.where(Account.id != but)
+    return await ctx.db.scalar(query.order_by(Account.id).limit(1))
+
+
 async def refuse_a_structures_address(ctx: AuthContext, account: Account, email: str) -> None:
-    """Seed 002: a MAM's or relais' address is its own (its identifier), never an assistant's."""
+    """Seed 002: a MAM's or relais' address is its own (its identifier), never an assistant's.
+    Likewise, where families sign in by their address, a family's address is never another
+    account's (it names the account on the login form and the reset form)."""
+    if ctx.config.features.parents and ctx.config.login.effective_families_identifier == "email":
+        holder = await address_holder(ctx, email, but=account.id)
+        if holder is not None and "parent" in (holder, account.kind):
+            raise PasswordRejected([_("This address is already the one of another account: please enter your own.")],
+                                   field="email")
     if account.kind in ("mam", "ram") or not ctx.config.features.structures:
         return
     taken = await ctx.db.scalar(select(Account.id).where(
@@ -256,6 +273,9 @@ async def confirm_email(ctx: AuthContext, token: object, ip: str | None) -> Acco
                 await ctx.mail("email_change_notice", old_address, about=account.id, new_email_masked=mask_email(address))
             audit.record(ctx.db, ctx.tenant.slug, EventType.EMAIL_CHANGED, account_id=account.id, ip=ip)
         else:
+            # A family's online registration becomes usable here.
+            await ctx.db.execute(update(Account).where(Account.id == account.id, Account.tenant_id == ctx.tenant.slug)
+                                 .values(activated_at=func.coalesce(Account.activated_at, clock.now())))
             audit.record(ctx.db, ctx.tenant.slug, EventType.EMAIL_CONFIRMED, account_id=account.id, ip=ip)
         await ctx.db.commit()
         await ctx.db.scalar(select(Account).where(Account.id == account.id, Account.tenant_id == ctx.tenant.slug).execution_options(populate_existing=True))

@@ -31,7 +31,8 @@ from assmat.auth.identifiers import normalize_email
 from assmat.auth.lockout import lock_duration_words
 from assmat.auth.policy import rules_as_json
 from assmat.core.security.ratelimit import CAPTCHA_FORM, CAPTCHA_ISSUE
-from assmat.auth import activation as activation_flow, credentials, recovery
+from assmat.auth import activation as activation_flow, credentials, deletion, recovery, registration
+from assmat.core.errors import Invalid
 from assmat.auth.franceconnect import service as franceconnect
 from assmat.auth.context import AuthContext, auth_context
 from assmat.auth.login import Attempt, PortalDoor, pending_step, sign_in
@@ -70,6 +71,11 @@ register_notices(**{
     "email_changed": lambda t: _("Your email address has been updated."),
     "email_confirmed": lambda t: _("Your email address is confirmed. You can sign in."),
 })
+
+REGISTER = "/creer-mon-compte"
+REGISTER_SENT = "/creer-mon-compte/envoye"
+DELETE_ACCOUNT = "/espace/compte/suppression"
+ACCOUNT_DELETED = "/compte-supprime"
 
 
 # -- what a lock means on this tenant -------------------------------------------------------------
@@ -541,7 +547,94 @@ async def change_email(request: Request) -> Response:
     return redirect("/espace/compte/email", info="email_change_sent")
 
 
+# -- family accounts: « Créer mon compte famille », « Supprimer mon compte » ------------------------
+
+
+def _signup_open(request: Request) -> Tenant:
+    tenant = kit.tenant(request)
+    if not (tenant.config.features.parents and tenant.config.families.signup):
+        raise HTTPException(404)
+    return tenant
+
+
+async def register_page(request: Request, values: dict[str, str], *, field_errors: dict[str, str] | None = None,
+                        error: str | None = None, captcha_error: str | None = None, status: int = 200) -> Response:
+    tenant = kit.tenant(request)
+    context: dict[str, Any] = {
+        "values": values, "field_errors": field_errors or {}, "error": error, "captcha_error": captcha_error,
+        "rules": password_rules(tenant), "asks_identifier": registration.asks_identifier(tenant.config),
+    }
+    if tenant.config.families.captcha:
+        context["captcha_id"] = await new_captcha(request)
+    return page(request, "register.html", context, status)
+
+
+async def register(request: Request) -> Response:
+    """« Créer mon compte famille »: the form; after it, one answer whatever the address."""
+    tenant = _signup_open(request)
+    if request.method == "GET":
+        if current_account(request) is not None:
+            return redirect("/espace")
+        return await register_page(request, {})
+    form = await kit.form(request)
+    kept = {key: form.get(key, "") for key in ("nom", "prenom", "email", "email_confirmation", "identifiant")}
+    if form.get("nouveau_captcha"):
+        return await register_page(request, kept)
+    if tenant.config.families.captcha and not await captcha_passes(request, form):
+        message = _("The security code typed is incorrect.")
+        return await register_page(request, kept, error=message, captcha_error=message, status=400)
+    new = registration.Registration(
+        last_name=" ".join(form.get("nom", "").split()), first_name=" ".join(form.get("prenom", "").split()),
+        email=form.get("email", "").strip(), email_confirmation=form.get("email_confirmation", "").strip(),
+        password=form.get("mot_de_passe", ""), confirmation=form.get("confirmation", ""),
+        identifier=form.get("identifiant", ""), accepts_terms=form.get("conditions") in ("1", "on", "oui"),
+    )
+    async with database(request) as db:
+        try:
+            await registration.register(auth_context_for(request, db), new, client_ip(request))
+        except Invalid as refused:
+            return await register_page(request, kept, field_errors=refused.field_errors, error=refused.message, status=400)
+        except RateLimited:
+            return await register_page(request, kept, error=_(
+                "Too many accounts were requested from this connection. Please try again in an hour."), status=429)
+    return redirect(REGISTER_SENT)
+
+
+async def register_sent(request: Request) -> Response:
+    _signup_open(request)
+    return page(request, "register_sent.html")
+
+
+async def delete_account(request: Request) -> Response:
+    """« Supprimer mon compte »: a family account, confirmed by its password."""
+    tenant = kit.tenant(request)
+    account = signed_in(request)
+    if not deletion.may_delete(account):
+        raise HTTPException(404)
+    if request.method == "GET":
+        return page(request, "delete_account.html", {"account": account})
+    form = await kit.form(request)
+    async with database(request) as db:
+        try:
+            await deletion.delete_own_account(auth_context_for(request, db), account, form.get("mot_de_passe_actuel", ""),
+                                              client_ip(request))
+        except WrongCurrentPassword:
+            return page(request, "delete_account.html", {"account": account, "error": _("The current password is incorrect.")}, 400)
+    response = redirect(ACCOUNT_DELETED)
+    clear_session_cookie(request, response)
+    return response
+
+
+async def account_deleted(request: Request) -> Response:
+    kit.tenant(request)
+    return page(request, "account_deleted.html")
+
+
 routes = [
+    Route(REGISTER, register, methods=["GET", "POST"]),
+    Route(REGISTER_SENT, register_sent),
+    Route(DELETE_ACCOUNT, delete_account, methods=["GET", "POST"]),
+    Route(ACCOUNT_DELETED, account_deleted),
     Route("/connexion", login, methods=["GET", "POST"], name="login"),
     Route("/deconnexion", logout, methods=["POST"], name="logout"),
     Route("/changement-mot-de-passe", forced_change, methods=["GET", "POST"]),

@@ -209,7 +209,7 @@ async def authenticate(ctx: AuthContext, raw_identifier: object, password: str, 
         raise LoginFailed()
     assert account is not None
 
-    if account.activated_at is not None and account.email_confirmed_at is None and _needs_email_confirmation(ctx, account):
+    if account.email_confirmed_at is None and _needs_email_confirmation(ctx, account):
         await ctx.lockout.release(account.id)
         await credentials.send_email_confirmation(ctx, account, account.email)
         audit.record(ctx.db, ctx.tenant.slug, EventType.LOGIN_FAILED, account_id=account.id, ip=ip, reason="email_unconfirmed")
@@ -248,6 +248,11 @@ async def authenticate(ctx: AuthContext, raw_identifier: object, password: str, 
 
 
 def _needs_email_confirmation(ctx: AuthContext, account: Account) -> bool:
+    # A family's online registration is unusable until its address is confirmed.
+    if account.registered_at is not None:
+        return True
+    if account.activated_at is None:
+        return False
     # A structure's address (MAM, relais) is the one staff recorded, its identifier, and the
     # password it signs in with came by mail to it: nothing left to confirm.
     if account.kind in ("mam", "ram"):

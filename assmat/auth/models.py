@@ -48,6 +48,9 @@ class Account(Base):
     terms_version: Mapped[str | None] = mapped_column(String(64))
     terms_accepted_at: Mapped[datetime | None]
     email_confirmed_at: Mapped[datetime | None]
+    # A family account created online (« Créer mon compte famille »): unusable until its address is
+    # confirmed (email_confirmed_at), deleted by `registrations-expire` if it never is.
+    registered_at: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     # From the département's monthly file.
     address: Mapped[str | None] = mapped_column(String(300))

@@ -58,6 +58,11 @@ async def create_account(
     email_key = normalize_email(email) if email else None
     if email and email_key is None:
         raise ValueError(_("Please enter a valid email address."))
+    if email_key and ctx.config.features.parents and ctx.config.login.effective_families_identifier == "email":
+        # Where families sign in by their address, it is never shared with another kind of account.
+        holder = await credentials.address_holder(ctx, email_key)
+        if holder is not None and holder != kind and "parent" in (holder, kind):
+            raise ValueError(_("This address is already the one of another account: please enter your own."))
     email = plain_address(email) if email else None
     account = Account(
         tenant_id=ctx.tenant.slug, kind=kind, identifier=identifier, email=email, email_key=email_key,

@@ -167,7 +167,16 @@ class Login(Strict):
         "email", description="Identifiant des comptes de structures (MAM, relais, features.structures) : leur adresse "
         "électronique, tapée dans le même champ que l'identifiant des assistants."
     )
+    families_identifier: Literal["email", "username"] | None = Field(
+        None, description="Identifiant des comptes familles (features.parents) : « email » (leur adresse électronique) "
+        "ou « username » (un identifiant donné par le service) ; absent : celui de login.identifier. Tapé dans le "
+        "même champ que l'identifiant des assistants : s'il diffère de login.identifier, ce doit être « email »."
+    )
     captcha: bool = Field(False, description="Captcha image et audio sur le formulaire de connexion.")
+
+    @property
+    def effective_families_identifier(self) -> str:
+        return self.families_identifier or self.identifier
 
 
 class History(Strict):
@@ -408,6 +417,18 @@ class Features(Strict):
     documents: list[Document] = Field([], description="Documents utiles.")
 
 
+class Families(Strict):
+    signup: bool = Field(
+        False, description="Les familles créent elles-mêmes leur compte (« Créer mon compte famille »), confirmé par un "
+        "lien envoyé par courriel ; false : seul le service crée les comptes familles. Exige features.parents."
+    )
+    confirmation_ttl: Duration = Field(
+        parse_duration("48h"), description="Validité du lien de confirmation d'un compte créé en ligne ; passé ce délai, "
+        "le compte non confirmé est supprimé par « assmat registrations-expire »."
+    )
+    captcha: bool = Field(False, description="Captcha sur le formulaire de création de compte.")
+
+
 class Photos(Strict):
     max_count: int = Field(6, ge=0, le=20, description="Nombre de photos par fiche (0 : pas de photos).")
     max_bytes: int = Field(
@@ -622,6 +643,7 @@ class TenantConfig(Strict):
     session: Session = Field(default_factory=Session, description="Durées des sessions.")
     messages: Annotated[dict[str, str], AfterValidator(_known_message_ids)] = Field({}, description="Textes remplacés, par identifiant de message.")
     features: Features = Field(default_factory=Features, description="Ce que propose le portail du tenant.")
+    families: Families = Field(default_factory=Families, description="Comptes familles (features.parents).")
     childcare_types: Annotated[list[ChildcareType], AfterValidator(_unique_codes)] = Field(
         [], description="Types de garde des périodes d'accueil déclarées."
     )
@@ -679,6 +701,17 @@ class TenantConfig(Strict):
         if self.features.structures and self.login.identifier == "username":
             raise ValueError("features.structures exige un login.identifier autre que username (une adresse "
                              "électronique tapée dans le champ d'identifiant désigne une structure)")
+        families = self.login.effective_families_identifier
+        if self.features.parents and families not in ("email", self.login.identifier):
+            raise ValueError("login.families_identifier : email, ou le même que login.identifier (un seul champ "
+                             "d'identifiant sur le formulaire de connexion)")
+        if self.features.parents and families == "email" and self.login.identifier == "username":
+            raise ValueError("login.families_identifier: email exige un login.identifier autre que username (une "
+                             "adresse électronique tapée dans le champ d'identifiant désigne une famille)")
+        if self.login.families_identifier is not None and not self.features.parents:
+            raise ValueError("login.families_identifier exige features.parents")
+        if self.families.signup and not self.features.parents:
+            raise ValueError("families.signup exige features.parents")
         if self.map is not None and not self.features.public_search:
             raise ValueError("map exige features.public_search")
         if self.activation.franceconnect and self.franceconnect.enabled and self.activation.mode != "pmi_number_birthdate":

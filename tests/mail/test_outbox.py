@@ -44,6 +44,8 @@ CONTEXTS = {
     "availability_place_reminder": {"url": "https://assmat.gers.fr/espace/disponibilites", "free_from": "10/12/2026"},
     # `step` chooses the words of one step of the request (assmat/portal/habilitation/service.py).
     "habilitation": {"step": "consent_online", "url": "https://assmat.gers.fr/habilitation/consentement/abc", "days": 14},
+    "registration_exists": {},
+    "account_deleted": {},
 }
 
 

@@ -225,3 +225,44 @@ def test_a_franceconnect_trip_of_one_tenant_is_refused_by_another(franceconnect_
     unlinked = gers.client.get(f"{back.path}?{back.query}")
     assert unlinked.status_code == 400 and "Aucun compte de ce site" in text_of(unlinked)
     assert gers.client.get("/espace").status_code == 303
+
+
+# -- family accounts (issue 13): registration where the tenant allows it, deletion of one's own ----------
+
+FAMILY_PAGES = ["/creer-mon-compte", "/creer-mon-compte/envoye"]
+
+
+def test_the_family_registration_exists_only_where_the_tenant_turns_it_on(portal_for):
+    assert portal_for("mon-enfant").client.get("/creer-mon-compte").status_code == 200
+    for slug in ("gers", "cestas", "alpes-maritimes", "eure-et-loir"):
+        portal = portal_for(slug)
+        assert not portal.tenant.config.families.signup
+        for path in FAMILY_PAGES:
+            assert portal.client.get(path).status_code == 404, (slug, path)
+        refused = portal.post("/creer-mon-compte", {"nom": "Iso", "email": "iso@example.fr"}, form_path="/contact")
+        assert refused.status_code == 404
+
+
+def test_a_registrations_confirmation_link_works_on_its_own_tenants_host_only(portal_for):
+    from assmat.auth.context import EMAIL_CONFIRMATION
+    from tests.support.site import issue_token
+
+    mon_enfant = portal_for("mon-enfant")
+    account, _ = mon_enfant.create_account("famille.iso@example.fr", GOOD, email="famille.iso@example.fr")
+    token = issue_token(mon_enfant, account.id, EMAIL_CONFIRMATION, {"email": "famille.iso@example.fr"})
+    assert portal_for("cestas").client.get(f"/confirmation-email/{token}").status_code == 400
+    assert mon_enfant.client.get(f"/confirmation-email/{token}").status_code == 200
+
+
+def test_a_family_session_of_another_tenant_deletes_nothing(portal_for):
+    cestas = portal_for("cestas")
+    family, _ = cestas.create_account("famille.iso", GOOD)
+    cestas.update_account(family.id, kind="parent")
+    assert cestas.login("famille.iso", GOOD).status_code == 303
+    token = cestas.csrf("/espace/compte/suppression")
+    other = portal_for("mon-enfant")
+    other.client.cookies.set("session", cestas.client.cookies.get("session"), domain="mon-enfant.localhost")
+    answer = other.client.post("/espace/compte/suppression", data={"csrf_token": token, "mot_de_passe_actuel": GOOD})
+    assert answer.status_code in (303, 403)
+    assert answer.status_code == 403 or answer.headers["location"].startswith("/connexion")
+    assert cestas.account(family.id) is not None

@@ -77,6 +77,18 @@ def test_a_minimal_file_gets_the_safe_defaults(tmp_path):
         ({"habilitation.grants": []}, "neuf.yaml: habilitation.grants: doit contenir au moins 1 élément(s)"),
         ({"habilitation.grants": ["availability"], "habilitation.consent": "fax"}, "neuf.yaml: habilitation.consent: valeur attendue parmi : 'paper' or 'online'"),
         ({"habilitation.grants": ["availability"], "habilitation.expire_after_days": 0}, "neuf.yaml: habilitation.expire_after_days: doit être supérieur ou égal à 1"),
+        # Family accounts (issue 13): their identifier is typed in the assistants' field.
+        ({"login.families_identifier": "pmi_number"}, "neuf.yaml: login.families_identifier: valeur attendue parmi : 'email' or 'username'"),
+        ({"features.parents": True, "login.families_identifier": "username"},
+         "neuf.yaml: (racine): login.families_identifier : email, ou le même que login.identifier (un seul champ "
+         "d'identifiant sur le formulaire de connexion)"),
+        ({"features.parents": True, "login.identifier": "username", "login.families_identifier": "email"},
+         "neuf.yaml: (racine): login.families_identifier: email exige un login.identifier autre que username (une "
+         "adresse électronique tapée dans le champ d'identifiant désigne une famille)"),
+        ({"login.families_identifier": "email"}, "neuf.yaml: (racine): login.families_identifier exige features.parents"),
+        ({"families.signup": True}, "neuf.yaml: (racine): families.signup exige features.parents"),
+        ({"families.signup": True, "features.parents": True, "families.confirmation_ttl": "soon"},
+         "neuf.yaml: families.confirmation_ttl: durée attendue sous la forme 30m, 48h ou 7d"),
     ],
 )
 def test_each_mistake_is_refused_with_one_precise_line(tmp_path, overrides, expected):

@@ -93,8 +93,13 @@ def visit_everything(app, portal_for, client_for) -> list[Visit]:
         if assistant_portal.tenant.terms_version:
             terms, _ = signed_in_portal(portal_for, slug, identifier.format(3), accepted_terms=False)
             visits += crawl(terms.client, "terms", ["/conditions"])
+        if tenant.config.features.parents:  # a family account: its « Mon compte » and « Supprimer mon compte »
+            family, parent = signed_in_portal(portal_for, slug, identifier.format(4))
+            family.update_account(parent.id, kind="parent")
+            visits += crawl(family.client, "family", ["/espace/compte", "/espace/compte/suppression"])
         anonymous = portal_for(slug)
-        visits += crawl(anonymous.client, "anonymous", PUBLIC_STARTS + token_urls(anonymous, assistant.id))
+        family_pages = ["/creer-mon-compte/envoye", "/compte-supprime"] if tenant.config.families.signup else []
+        visits += crawl(anonymous.client, "anonymous", PUBLIC_STARTS + family_pages + token_urls(anonymous, assistant.id))
     staff = console_signed_in(app, client_for, CONSOLE_TENANT, "agent@example.org")
     console_visits = crawl(staff.client, "console", [f"{CONSOLE}/"])
     visits += console_visits + crawl(staff.client, "console", action_confirmations(staff, console_visits))

@@ -49,6 +49,10 @@ TEMPLATES: dict[str, frozenset[str]] = {
     # One mail per step of an habilitation request (assmat/portal/habilitation/service.py); quotes
     # nothing the requester typed (her address is not verified yet) but the staff's reason.
     "habilitation": frozenset({"step"}),
+    # A family's online registration with an address already an account's (assmat/auth/registration.py),
+    # and a family account's deletion (assmat/auth/deletion.py): neither quotes anything typed.
+    "registration_exists": frozenset(),  # links to the sign-in and forgot-password pages of portal_url
+    "account_deleted": frozenset(),
 }
 
 PLATFORM_NAME = "Portals of licensed childminders"  # msgid already in the catalog

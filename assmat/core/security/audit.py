@@ -29,9 +29,11 @@ class EventType(StrEnum):
         return member
 
     ACCOUNT_CREATED = "account.created", "compte créé"
+    ACCOUNT_DELETED = "account.deleted", "compte famille supprimé (données personnelles effacées)"
     ACCOUNT_DISABLED = "account.disabled", "compte désactivé"
     ACCOUNT_ENABLED = "account.enabled", "compte réactivé"
     ACCOUNT_LOCKED = "account.locked", "compte bloqué"
+    ACCOUNT_REGISTERED = "account.registered", "compte famille créé en ligne (adresse à confirmer)"
     ACCOUNT_UNLOCKED = "account.unlocked", "compte débloqué"
     ACTIVATION_COMPLETED = "activation.completed", "activation terminée"
     ACTIVATION_IDENTIFIED = "activation.identified", "activation : identité vérifiée"
@@ -78,6 +80,8 @@ class EventType(StrEnum):
     POSITION_CORRECTION_REJECTED = "position_correction.rejected", "correction de géolocalisation refusée"
     POSITION_CORRECTION_REQUESTED = "position_correction.requested", "correction de géolocalisation demandée"
     LETTER_PRINTED = "letter.printed", "courrier imprimé"
+    REGISTRATION_EXPIRED = "registration.expired", "compte famille non confirmé supprimé (lien expiré)"
+    REGISTRATION_REFUSED = "registration.refused", "création de compte famille : adresse déjà utilisée (courriel envoyé)"
     LOGIN_FAILED = "login.failed", "échec de connexion"
     LOGIN_SUCCEEDED = "login.success", "connexion"
     LOGOUT = "logout", "déconnexion"
