@@ -217,7 +217,7 @@ def make_rows(console) -> tuple[dict[type, tuple[Any, Any]], tuple[ImportRun, Im
 
     def structure(tenant: str, tag: str, account_id: int) -> Structure:
         return Structure(tenant_id=tenant, kind="ram", name=f"Relais {tag}-structure", email=f"{tag}-relais@example.org",
-                         city="Auch", communes=f"Auch\n{tag}-commune", account_id=account_id, created_at=now)
+                         city="Auch", communes=f"Auch\n{tag}-commune", created_at=now, updated_at=now)
 
     rows[Structure] = store(console, structure(A, A_TAG, ours.id), structure(B, B_TAG, theirs.id))
     def register(tenant: str, tag: str, account_id: int) -> PublicationEvent:

@@ -9,7 +9,7 @@ import html
 from sqlalchemy import select
 
 from assmat.auth.models import Account
-from assmat.portal.structures.models import Structure
+from assmat.portal.structures.models import Structure, StructureAccount
 from tests.admin.conftest import fetch, signed_in
 
 NEW = "/admin/structures/nouvelle"
@@ -46,7 +46,7 @@ def test_staff_create_a_relais_and_its_account_which_receives_an_activation_link
     details = html.unescape(console.client.get(done.headers["location"]).text)
     assert "Relais petite enfance de Lucé" in details and "Mainvilliers" in details
     (row,) = fetch(console, select(Account.kind, Account.identifier, Account.email).join(
-        Structure, (Structure.account_id == Account.id) & (Structure.tenant_id == Account.tenant_id)))
+        StructureAccount, (StructureAccount.account_id == Account.id) & (StructureAccount.tenant_id == Account.tenant_id)))
     assert tuple(row) == ("ram", "relais.luce@example.org", "relais.luce@example.org")
     (mail,) = smtp_server.wait_for(1)
     assert mail["To"] == "relais.luce@example.org" and "/activation/" in mail.get_body(("plain",)).get_content()
