@@ -145,8 +145,7 @@ class StructureView(TenantScopedView, model=Structure):
                 else:
                     try:
                         await service.update_structure(db, tenant, structure, values, by)
-                    except service.StructureRefused as exc:
-                        await db.rollback()
+                    except service.StructureRefused as exc:  # refused before any change
                         errors = exc.errors
                     else:
                         await db.commit()
@@ -198,8 +197,7 @@ class StructureView(TenantScopedView, model=Structure):
                         await db.commit()
                         return self._details(request, structure.id, "retire")
                     raise HTTPException(404)
-                except service.StructureRefused as exc:
-                    await db.rollback()
+                except service.StructureRefused as exc:  # refused before any change
                     errors = exc.errors
                     if "member" in errors:
                         errors["identifier"] = errors.pop("member")

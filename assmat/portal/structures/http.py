@@ -46,8 +46,7 @@ async def our_fiche(request: Request) -> Response:
         form = await kit.form(request, max_fields=len(service.FICHE_FIELDS) + 2)
         try:
             await service.save_fiche(db, tenant, structure, account, form)
-        except Invalid as refused:
-            await db.rollback()
+        except Invalid as refused:  # refused before any change
             values = {field: service.clean(field, form.get(field, "")) for field in service.FICHE_FIELDS}
             return _form(request, structure, values, refused.field_errors, 400)
         await db.commit()
