@@ -48,9 +48,10 @@ async def dashboard(request: Request) -> Response:
         # Messages are written to the licensed childminders (structures and parents get none).
         if features.messages and account.kind == "assistant":
             context["messages"] = await latest_messages(db, tenant, account, DASHBOARD_MESSAGES)
-        if features.children:
+        structure_account = account.kind in ("mam", "ram")  # a MAM or relais holds no agrément, hosts no child
+        if features.children and not structure_account:
             context["children"] = await current_children(db, tenant, account, clock.today(), DASHBOARD_CHILDREN)
-        if features.agrement:
+        if features.agrement and not structure_account:
             context["agrements"] = await agrements_of(db, tenant, account)
         if account.kind == "assistant":  # None where the tenant offers no availability
             context["availability"] = await availability_state_of(db, tenant, account.id)
