@@ -281,3 +281,44 @@ def test_0011_moves_the_imported_consent_into_the_register_and_back(database_url
     assert "publication_consent" not in columns
     assert [(i, bool(c)) for i, c in restored] == [(1, True), (2, False), (3, True)]
     assert not tables & {"publication_register", "publication_states"}
+
+
+def test_0022_moves_a_structures_account_to_its_accounts_and_back(database_url):
+    """`structures.account_id` becomes the structure's first row of `structure_accounts`, its
+    email the published one; the column goes. Down, the first account comes back to the column."""
+    from datetime import datetime
+
+    from sqlalchemy import text
+
+    downgrade(database_url, "0021_structures")
+    engine = create_engine(sync_url(database_url), poolclass=pool.NullPool)
+    now = datetime(2026, 11, 2, 9, 0)
+    try:
+        with engine.begin() as db:
+            db.execute(text("INSERT INTO tenants (slug, name, created_at) VALUES ('t', 'T', :now)"), {"now": now})
+            db.execute(text("INSERT INTO accounts (id, tenant_id, kind, identifier, must_change_password, "
+                            "needs_security_update, failed_logins, created_at, updated_at) "
+                            "VALUES (7, 't', 'mam', 'mam@example.org', false, false, 0, :now, :now)"), {"now": now})
+            for structure_id, account_id in ((1, 7), (2, None)):
+                db.execute(text("INSERT INTO structures (id, tenant_id, kind, name, email, account_id, created_at) "
+                                "VALUES (:id, 't', 'mam', 'MAM', :email, :account, :now)"),
+                           {"id": structure_id, "email": f"mam{structure_id}@example.org", "account": account_id,
+                            "now": now})
+        upgrade(database_url)
+        with engine.connect() as db:
+            links = [tuple(row) for row in db.execute(text(
+                "SELECT tenant_id, structure_id, account_id FROM structure_accounts"))]
+            published = [tuple(row) for row in db.execute(text("SELECT id, public_email FROM structures ORDER BY id"))]
+            columns = {column["name"] for column in inspect(db).get_columns("structures")}
+        downgrade(database_url, "0021_structures")
+        with engine.connect() as db:
+            restored = [tuple(row) for row in db.execute(text("SELECT id, account_id FROM structures ORDER BY id"))]
+            tables = set(inspect(db).get_table_names())
+        upgrade(database_url)
+    finally:
+        engine.dispose()
+    assert links == [("t", 1, 7)]
+    assert published == [(1, "mam1@example.org"), (2, "mam2@example.org")]
+    assert "account_id" not in columns and {"presentation", "hours", "updated_at"} <= columns
+    assert restored == [(1, 7), (2, None)]
+    assert not tables & {"structure_accounts", "structure_members"}
