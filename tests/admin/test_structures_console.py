@@ -172,3 +172,13 @@ async def _store_structure(ctx) -> int:
     ctx.db.add(structure)
     await ctx.db.flush()
     return structure.id
+
+
+def test_read_only_staff_see_a_structure_but_neither_its_edit_nor_its_people_pages(console_for, app):
+    admin = signed_in(console_for, app, "eure-et-loir", "agent@eurelien.fr")
+    mam = create(admin)
+    reader = signed_in(console_for, app, "eure-et-loir", "lecteur@eurelien.fr", role="read_only")
+    details = html.unescape(reader.client.get(f"/admin/structures/details/{mam}").text)
+    assert "MAM Les Loupiots" in details and "Modifier la structure" not in details
+    for path in (f"/admin/structures/modifier/{mam}", f"/admin/structures/personnes/{mam}"):
+        assert reader.client.get(path).status_code == 403, path
