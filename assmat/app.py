@@ -41,6 +41,7 @@ from assmat.portal.availability import http as availability_routes
 from assmat.portal.children.console import DeclarationView
 from assmat.portal.habilitation import http as habilitation_routes
 from assmat.portal.habilitation.console import HabilitationRequestView
+from assmat.portal.structures import http as structures_routes
 from assmat.portal.structures.console import StructureView
 from assmat.portal.habilitation.service import overview_section as habilitation_overview
 from assmat.portal.children import http as children_routes
@@ -225,6 +226,7 @@ def create_app(settings: Settings | None = None, registry: TenantRegistry | None
             *publication_routes.routes,
             *photos_routes.routes,
             *habilitation_routes.routes,
+            *structures_routes.routes,
             *directory_routes.routes,
             *admin_set_password.routes,
         ],

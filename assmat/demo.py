@@ -650,3 +650,64 @@ async def demo_searches(sessionmaker: async_sessionmaker, tenants: dict[str, Ten
             query = urlencode({"commune": postal_code, "rayon": "10"}) if postal_code else ""
             searches.append((tenant, f"/recherche?{query}" if query else "/recherche"))
     return searches
+
+
+# MAM and relais (seed 002) on the tenants that have them: a MAM whose members are the demo
+# assistant and the published fiche of the monthly file, and a relais covering their commune.
+# Their accounts sign in by email with the tenant's demo password.
+DEMO_STRUCTURES = (
+    ("mam", "MAM Les Petits Loups", "mam.petits-loups@example.org", "3 rue du Bourg"),
+    ("ram", "Relais petite enfance de Chartres", "relais.chartres@example.org", "1 place des Halles"),
+)
+
+
+async def load_demo_structures(sessionmaker: async_sessionmaker, tenants: dict[str, Tenant], hasher: AsyncHasher,
+                               settings: Settings) -> list[DemoAccount]:
+    """DEMO_STRUCTURES on each tenant with MAM and relais, through the structures' service, after
+    load_demo_publication (the members' fiches) and before load_demo_directory (« en MAM »).
+    Idempotent: a second run reports each account as it is now."""
+    from assmat.auth import credentials
+    from assmat.auth.context import auth_context
+    from assmat.portal.structures import service
+    from assmat.portal.structures.models import Structure
+
+    result: list[DemoAccount] = []
+    async with sessionmaker() as session:
+        for tenant in tenants.values():
+            kinds = service.kinds_of(tenant.config)
+            if not kinds:
+                continue
+            postal_code, city = DEMO_TOWNS.get(tenant.slug, DEMO_TOWNS["gers"])
+            password = demo_password(tenant)
+            ctx = auth_context(session, tenant, hasher, settings)
+            for kind, name, email, address in DEMO_STRUCTURES:
+                if kind not in kinds:
+                    continue
+                structure = await session.scalar(select(Structure).where(Structure.tenant_id == tenant.slug,
+                                                                         Structure.email == email))
+                if structure is not None:
+                    account = await ctx.find(email)
+                    if account is None:
+                        continue
+                    shown, note = await sign_in_state(account, password, hasher)
+                    result.append(DemoAccount(tenant, email, shown, False, note or service.KIND_LABELS[kind]))
+                    continue
+                structure, account = await service.create_structure(ctx, service.NewStructure(
+                    kind=kind, name=name, email=email, address=address, postal_code=postal_code, city=city,
+                    phone="02 37 00 00 10", communes=city if kind == "ram" else ""), "démonstration")
+                await credentials.set_password(ctx, account, password, None, "demo")
+                account.activated_at = account.email_confirmed_at = clock.now()
+                if kind == "mam":
+                    structure.presentation = ("Trois assistantes maternelles accueillent les enfants dans une maison "
+                                              "de plain-pied avec jardin, au centre de " + city + ".")
+                    structure.hours = "Du lundi au vendredi, de 7 h 30 à 18 h 30. Appelez de préférence après 17 h."
+                    kind_id = tenant.config.login.identifier
+                    members = [DEMO_IDENTIFIERS[kind_id].lower() if kind_id in ("email", "username")
+                               else DEMO_IDENTIFIERS[kind_id], _fiche_identifier(tenant, 1)]
+                    for identifier in members:
+                        member = await service.assistant_by_identifier(session, tenant, identifier)
+                        if member is not None:
+                            await service.link_member(session, tenant, structure, member, "démonstration")
+                await session.commit()
+                result.append(DemoAccount(tenant, email, password, True, service.KIND_LABELS[kind]))
+    return result

@@ -322,3 +322,38 @@ def test_the_demo_family_account_of_mon_enfant_signs_in_with_its_printed_passwor
         assert signed.status_code == 303 and signed.headers["location"] == "/espace"
         account_page = html.unescape(client.get("/espace/compte").text)
         assert "famille.demo@example.org" in account_page and "Supprimer mon compte" in account_page
+
+
+def test_the_demo_has_a_mam_with_two_members_and_a_relais_whose_accounts_sign_in(settings, capsys, portal_for):
+    from assmat.portal.directory.models import DirectoryEntry
+    from assmat.portal.structures.models import Structure, StructureMember
+    from tests.flows.test_eure_et_loir import login
+
+    first = demo_summary(settings, capsys)
+    eure = portal_for("eure-et-loir")
+    with db_session(settings.database_url) as session:
+        structures = dict(session.execute(select(Structure.kind, Structure.id).where(
+            Structure.tenant_id == "eure-et-loir")).all())
+        members = session.scalars(select(StructureMember.account_id).where(
+            StructureMember.structure_id == structures["mam"])).all()
+        in_mam = session.scalars(select(DirectoryEntry.account_id).where(
+            DirectoryEntry.tenant_id == "eure-et-loir", DirectoryEntry.in_mam.is_(True))).all()
+        relais_communes = session.scalar(select(Structure.communes).where(Structure.id == structures["ram"]))
+        demo_city = session.scalar(select(Account.city).where(Account.tenant_id == "eure-et-loir",
+                                                              Account.identifier == "280001"))
+    assert len(members) == 2 and sorted(in_mam) == sorted(members)
+    assert relais_communes == demo_city == "Chartres"  # the relais covers the demo assistants' commune
+    for email in ("mam.petits-loups@example.org", "relais.chartres@example.org"):
+        line = first[f"eure-et-loir {email}"]
+        assert "(créé)" in line
+        password = line.split("mot de passe ")[1].split()[0]
+        eure.client.cookies.clear()
+        signed = login(eure, email, password)
+        assert signed.status_code == 303 and signed.headers["location"] == "/espace", email
+        assert eure.client.get("/espace/notre-fiche").status_code == 200
+    assert "Les assistants maternels de nos communes" in eure.client.get("/espace/relais/assistants").text
+    assert "Voir les coordonnées" in eure.client.get("/assistants/demo-eure-01").text
+    second = demo_summary(settings, capsys)
+    assert "(déjà présent)" in second["eure-et-loir mam.petits-loups@example.org"]
+    with db_session(settings.database_url) as session:
+        assert session.scalar(select(func.count()).select_from(Structure)) == 2

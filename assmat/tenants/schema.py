@@ -581,6 +581,10 @@ class ImportColumns(Strict):
     family_situation: str | None = None
     agrement_place: str | None = None
     agrement_status: str | None = None
+    mam: str | None = Field(
+        None, description="En-tête de la colonne facultative de la MAM où exerce l'assistante (son nom, comme dans "
+        "la console ; vide : à domicile). Lue seulement sur un portail qui a des MAM (features.structures).",
+    )
 
 
 class Import(Strict):

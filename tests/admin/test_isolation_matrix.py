@@ -217,7 +217,7 @@ def make_rows(console) -> tuple[dict[type, tuple[Any, Any]], tuple[ImportRun, Im
 
     def structure(tenant: str, tag: str, account_id: int) -> Structure:
         return Structure(tenant_id=tenant, kind="ram", name=f"Relais {tag}-structure", email=f"{tag}-relais@example.org",
-                         city="Auch", communes=f"Auch\n{tag}-commune", account_id=account_id, created_at=now)
+                         city="Auch", communes=f"Auch\n{tag}-commune", created_at=now, updated_at=now)
 
     rows[Structure] = store(console, structure(A, A_TAG, ours.id), structure(B, B_TAG, theirs.id))
     def register(tenant: str, tag: str, account_id: int) -> PublicationEvent:
@@ -362,7 +362,8 @@ def test_the_matrix_covers_every_registered_view_route_and_action(app):
     expected_custom = {"/vue-d-ensemble", "/import", "/import/simulation", "/import/appliquer", "/import/{run_id:id}",
                        "/plateforme", "/plateforme/administrateurs/nouveau", "/message/ecrire", "/mot-de-passe-oublie", "/liste-mairies", "/liste-mairies/csv",
                        "/photo/miniature/{pk}", "/photo/image/{pk}", "/account/courriers",
-                       "/account/nouveau", "/structures/nouvelle"}
+                       "/account/nouveau", "/structures/nouvelle", "/structures/modifier/{pk}",
+                       "/structures/personnes/{pk}"}
     for view in MODEL_VIEWS:
         # Every tenant's rows of the view's model are built by make_rows, B's searchable in SEARCH_NEEDLE.
         assert view.model in SEARCH_NEEDLE, f"{view.__name__}: give make_rows a row of {view.model.__name__}"

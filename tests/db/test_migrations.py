@@ -225,10 +225,10 @@ def test_0008_composite_tenant_keys_go_down_and_up(database_url):
     finally:
         engine.dispose()
     composite = {key: value for key, value in up.items() if value[0][0] == "tenant_id" and len(value[0]) == 2}
-    assert len(composite) == 31  # 0008's twelve, the guardians' (0010), publication's two (0011), the fiches' (0012),
+    assert len(composite) == 34  # 0008's twelve, the guardians' (0010), publication's two (0011), the fiches' (0012),
     # availability's five (0013), the photos' two (0014), the position corrections' (0015), the search table's (0016),
     # the address positions' (0017), the habilitation requests' (0018), the search's places (0019),
-    # FranceConnect's links and requests (0020), the structures' account (0021)
+    # FranceConnect's links and requests (0020), the structure accounts' and members' two each (0022)
     assert composite[("guardians", "fk_guardians_tenant_id_child_id_children")] == (["tenant_id", "child_id"], "CASCADE")
     assert composite[("care_periods", "fk_care_periods_tenant_id_child_id_children")][0] == ["tenant_id", "child_id"]
     assert not set(composite) & set(down)
@@ -281,3 +281,44 @@ def test_0011_moves_the_imported_consent_into_the_register_and_back(database_url
     assert "publication_consent" not in columns
     assert [(i, bool(c)) for i, c in restored] == [(1, True), (2, False), (3, True)]
     assert not tables & {"publication_register", "publication_states"}
+
+
+def test_0023_moves_a_structures_account_to_its_accounts_and_back(database_url):
+    """`structures.account_id` becomes the structure's first row of `structure_accounts`, its
+    email the published one; the column goes. Down, the first account comes back to the column."""
+    from datetime import datetime
+
+    from sqlalchemy import text
+
+    downgrade(database_url, "0022_families")
+    engine = create_engine(sync_url(database_url), poolclass=pool.NullPool)
+    now = datetime(2026, 11, 2, 9, 0)
+    try:
+        with engine.begin() as db:
+            db.execute(text("INSERT INTO tenants (slug, name, created_at) VALUES ('t', 'T', :now)"), {"now": now})
+            db.execute(text("INSERT INTO accounts (id, tenant_id, kind, identifier, must_change_password, "
+                            "needs_security_update, failed_logins, created_at, updated_at) "
+                            "VALUES (7, 't', 'mam', 'mam@example.org', false, false, 0, :now, :now)"), {"now": now})
+            for structure_id, account_id in ((1, 7), (2, None)):
+                db.execute(text("INSERT INTO structures (id, tenant_id, kind, name, email, account_id, created_at) "
+                                "VALUES (:id, 't', 'mam', 'MAM', :email, :account, :now)"),
+                           {"id": structure_id, "email": f"mam{structure_id}@example.org", "account": account_id,
+                            "now": now})
+        upgrade(database_url)
+        with engine.connect() as db:
+            links = [tuple(row) for row in db.execute(text(
+                "SELECT tenant_id, structure_id, account_id FROM structure_accounts"))]
+            published = [tuple(row) for row in db.execute(text("SELECT id, public_email FROM structures ORDER BY id"))]
+            columns = {column["name"] for column in inspect(db).get_columns("structures")}
+        downgrade(database_url, "0022_families")
+        with engine.connect() as db:
+            restored = [tuple(row) for row in db.execute(text("SELECT id, account_id FROM structures ORDER BY id"))]
+            tables = set(inspect(db).get_table_names())
+        upgrade(database_url)
+    finally:
+        engine.dispose()
+    assert links == [("t", 1, 7)]
+    assert published == [(1, "mam1@example.org"), (2, "mam2@example.org")]
+    assert "account_id" not in columns and {"presentation", "hours", "updated_at"} <= columns
+    assert restored == [(1, 7), (2, None)]
+    assert not tables & {"structure_accounts", "structure_members"}

@@ -50,11 +50,13 @@ def space_routes(app) -> list[tuple[str, set[str]]]:
 # The pages of a feature exist only on the tenants that offer it (kit.tenant(request, feature=…)).
 FEATURE_PAGES = [("/espace/fiche", "publication"), ("/espace/disponibilites", "availability"),
                  ("/espace/documents", "documents"), ("/espace/agrement", "agrement"),
-                 ("/espace/enfants", "children"), ("/espace/messages", "messages")]
+                 ("/espace/enfants", "children"), ("/espace/messages", "messages"),
+                 ("/espace/notre-fiche", "structures"), ("/espace/relais", "structures")]
 
 
 def test_every_page_of_the_space_needs_a_session_of_its_own_tenant(app, portal_for):
-    """On the Alpes-Maritimes (children, messages, agrément) and the Gers (fiche, availability):
+    """On the Alpes-Maritimes (children, messages, agrément), the Gers (fiche, availability) and
+    Eure-et-Loir (a MAM's or relais' « Notre fiche », a relais' assistants):
     each route of the space, anonymous or with a Cestas session, sends to the sign-in page (or
     refuses a POST without its token); the page of a feature a tenant does not offer is a 404
     there and is checked on the other tenant."""
@@ -62,7 +64,7 @@ def test_every_page_of_the_space_needs_a_session_of_its_own_tenant(app, portal_f
     cestas.create_account("famille.iso", GOOD)
     assert cestas.login("famille.iso", GOOD).status_code == 303
     checked: set[str] = set()
-    for slug in ("alpes-maritimes", "gers"):
+    for slug in ("alpes-maritimes", "gers", "eure-et-loir"):
         anonymous = portal_for(slug)
         foreign = portal_for(slug)
         foreign.client.cookies.set("session", cestas.client.cookies.get("session"), domain=f"{slug}.localhost")
@@ -83,6 +85,42 @@ def test_every_page_of_the_space_needs_a_session_of_its_own_tenant(app, portal_f
                     assert response.status_code in (303, 403), (slug, path, response.status_code)
                     assert response.status_code == 403 or response.headers["location"].startswith("/connexion"), path
     assert checked == {path for path, _methods in space_routes(app)}
+
+
+# -- MAM and relais (seed 002): Eure-et-Loir's only ---------------------------------------------------------
+
+def test_a_structures_pages_are_its_own_tenants_only(portal_for):
+    """A structure's public page is a 404 on every other host and where the tenant has no
+    structures; its account's session is anonymous on another tenant's host; a relais' list
+    never names another tenant's assistant of the same commune (tests/flows/test_structure_fiches.py
+    holds the communes)."""
+    from assmat.portal.structures import service
+
+    eure = portal_for("eure-et-loir")
+    structure, account = eure.service_call(service.create_structure, service.NewStructure(
+        kind="ram", name="Relais de Chartres", email="relais.chartres@example.org", city="Chartres",
+        communes="Auch\nChartres"), "agent@example.org")
+    assert eure.client.get(f"/structures/{structure.id}").status_code == 200
+    for slug in ("gers", "cestas", "alpes-maritimes", "mon-enfant"):
+        other = portal_for(slug)
+        for path in (f"/structures/{structure.id}", "/espace/notre-fiche", "/espace/relais/assistants"):
+            assert other.client.get(path).status_code == 404, (slug, path)
+    gers = portal_for("gers")
+    gers.create_account("AGR-2026-0310", GOOD, first_name="Gaëlle", last_name="Auscitaine", city="Auch")
+    eure.create_account("280301", GOOD, first_name="Chloé", last_name="Chartraine", city="Chartres")
+    from assmat.auth import credentials
+    from tests.flows.test_eure_et_loir import GOOD as EURE_GOOD
+    from tests.flows.test_eure_et_loir import login
+
+    eure.service_call(credentials.set_password, account, EURE_GOOD, None, "test")
+    from datetime import UTC, datetime
+
+    eure.update_account(account.id, email_confirmed_at=datetime.now(UTC))
+    assert login(eure, "relais.chartres@example.org", EURE_GOOD).status_code == 303
+    listing = eure.client.get("/espace/relais/assistants").text
+    assert "Chartraine" in listing and "Auscitaine" not in listing
+    gers.client.cookies.set("session", eure.client.cookies.get("session"), domain="gers.localhost")
+    assert gers.client.get("/espace").headers["location"].startswith("/connexion")
 
 
 # -- the habilitation request (seed 004): mon-enfant's only ------------------------------------------------

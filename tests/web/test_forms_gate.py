@@ -83,6 +83,7 @@ def action_confirmations(console: Console, visits: list[Visit]) -> list[str]:
 
 def visit_everything(app, portal_for, client_for) -> list[Visit]:
     visits: list[Visit] = []
+    relais = structure_portal(app, portal_for)  # signed in first: the crawl below spends the captchas' rate limit
     for slug, tenant in sorted(app.state.registry.tenants.items()):  # every tenant: features show different pages
         identifier = IDENTIFIERS[tenant.config.login.identifier]
         assistant_portal, assistant = signed_in_portal(portal_for, slug, identifier.format(1))
@@ -115,11 +116,34 @@ def visit_everything(app, portal_for, client_for) -> list[Visit]:
     visits += habilitation_visits(app, portal_for, client_for)
     # MAM and relais (seed 002): Eure-et-Loir's only.
     structures = console_signed_in(app, client_for, "eure-et-loir", "agent@example.org")
-    visits += crawl(structures.client, "console", [f"{CONSOLE}/structures/list", f"{CONSOLE}/structures/nouvelle"])
+    visits += crawl(relais.client, "relais", ["/espace", "/espace/notre-fiche", "/espace/relais/assistants"])
+    structure_visits = crawl(structures.client, "console", [f"{CONSOLE}/structures/list", f"{CONSOLE}/structures/nouvelle"])
+    visits += structure_visits + crawl(structures.client, "console", action_confirmations(structures, structure_visits))
     anonymous_console = client_for(CONSOLE_TENANT)
     link = f"/admin/mot-de-passe/{admin_token(app, anonymous_console, CONSOLE_TENANT, 'nouvel.agent@example.org')}"
     visits += crawl(anonymous_console, "anonymous", [f"{CONSOLE}/login", link])
     return visits
+
+
+def structure_portal(app, portal_for):
+    """Eure-et-Loir's relais, signed in (its space, « Notre fiche », its communes' assistants), and a
+    MAM with a member: the console's structure pages have rows to show."""
+    from datetime import UTC, datetime
+
+    from assmat.auth import credentials
+    from assmat.portal.structures import service
+    from tests.flows.test_eure_et_loir import GOOD, login
+
+    portal = portal_for("eure-et-loir")
+    _relais, account = portal.service_call(service.create_structure, service.NewStructure(
+        kind="ram", name="Relais de Chartres", email="relais.gate@example.org", city="Chartres",
+        communes="Chartres"), "agent@example.org")
+    portal.service_call(service.create_structure, service.NewStructure(
+        kind="mam", name="MAM du portail", email="mam.gate@example.org", city="Chartres"), "agent@example.org")
+    portal.service_call(credentials.set_password, account, GOOD, None, "test")
+    portal.update_account(account.id, email_confirmed_at=datetime.now(UTC))
+    assert login(portal, "relais.gate@example.org", GOOD).status_code == 303
+    return portal
 
 
 def habilitation_visits(app, portal_for, client_for) -> list[Visit]:

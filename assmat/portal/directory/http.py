@@ -23,6 +23,7 @@ from assmat.portal.directory.page import (
     day_choices,
     home_departements,
     interactive_map,
+    place_choices,
     public_positions,
     radius_choices,
     read_search,
@@ -31,6 +32,7 @@ from assmat.portal.directory.page import (
 )
 from assmat.portal.directory.service import MAX_PAGE, search
 from assmat.portal.profile.service import OFFERS
+from assmat.portal.structures.service import has_mams
 from assmat.tenants.geocoding import geocoder_for
 from assmat.tenants.loader import Tenant
 from assmat.web import kit
@@ -40,28 +42,32 @@ from assmat.web.middleware import CSP
 FEATURE = "public_search"
 
 
-def _render(request: Request, tenant: Tenant, asked: Asked, status: int = 200, **context: object) -> Response:
+def _render(request: Request, tenant: Tenant, asked: Asked, mam_filter: bool, status: int = 200,
+            **context: object) -> Response:
     values = dict(asked.values)
     if not any(values.values()) and not any(asked.lists.values()):
         values["rayon"] = str(DEFAULT_RADIUS_KM)  # a fresh form: 5 km around the commune
     return page(request, "search.html", {
         "asked": asked, "values": values, "lists": asked.lists, "errors": asked.errors,
         "radii": radius_choices(), "days": day_choices(), "offers": [(code, _(label)) for code, label in OFFERS],
-        "slots": [(slot.code, slot.label) for slot in tenant.config.availability.time_slots], "searched": False, **context,
+        "slots": [(slot.code, slot.label) for slot in tenant.config.availability.time_slots], "searched": False,
+        "places_of_care": place_choices() if mam_filter or asked.values.get("lieu") else None, **context,
     }, status)
 
 
 async def search_page(request: Request) -> Response:
     tenant = kit.tenant(request, feature=FEATURE)
     params = {name: request.query_params.getlist(name) for name in (*TEXT_FIELDS, *LIST_FIELDS)}
+    async with database(request) as db:  # the « À domicile / en MAM » choice, where the tenant has a MAM
+        mam_filter = "mam" in tenant.config.features.structures and await has_mams(db, tenant)
     if not any(params.values()):
-        return _render(request, tenant, await read_search(tenant, None, {}))
+        return _render(request, tenant, await read_search(tenant, None, {}), mam_filter)
     if not SEARCH_PER_IP.hit(tenant.slug, client_ip(request) or "unknown"):
         raise RateLimited(_("Too many searches came from your connection in a short time. Please wait a few minutes, "
                             "then search again."))
     asked = await read_search(tenant, geocoder_for(request.app.state.settings, tenant), params)
     if asked.criteria is None:
-        return _render(request, tenant, asked, 400)
+        return _render(request, tenant, asked, mam_filter, 400)
     async with database(request) as db:
         found = await search(db, tenant, asked.criteria)
         ids = [result.public_id for result in found.results]
@@ -71,7 +77,7 @@ async def search_page(request: Request) -> Response:
     cards = [card(tenant, result, first + k + 1, back) for k, result in enumerate(found.results)]
     last = min(found.pages, MAX_PAGE)
     interactive = interactive_map(tenant, asked, cards, positions, ids)
-    response = _render(request, tenant, asked, searched=True, found=found, cards=cards, count=count_text(found),
+    response = _render(request, tenant, asked, mam_filter, searched=True, found=found, cards=cards, count=count_text(found),
                    figure=results_map(asked, cards, positions, ids), last_page=last, first_page=f"{PATH}?{asked.query()}",
                    previous=f"{PATH}?{asked.query(found.page - 1)}" if found.page > 1 else None,
                    next=f"{PATH}?{asked.query(found.page + 1)}" if found.page < last else None,

@@ -38,6 +38,8 @@ class DirectoryEntry(Base):
         Index("ix_directory_entries_tenant_postcode", "tenant_id", "postal_code"),
         # In the order of a page by name: past the cap, the page walks it and stops at 20.
         Index("ix_directory_entries_tenant_name", "tenant_id", "name_key", "id"),
+        # « À domicile / en MAM »: the filter reads this column, never the MAM's members.
+        Index("ix_directory_entries_tenant_in_mam", "tenant_id", "in_mam"),
         CheckConstraint("precision IN ('address', 'commune')", name="precision"),
         same_tenant("account_id", "accounts", ondelete="CASCADE"),
     )
@@ -71,6 +73,7 @@ class DirectoryEntry(Base):
     valid_until: Mapped[date | None]  # the declaration's end of validity: stale after it
     published_until: Mapped[date | None]  # her agrément's end; None: open-ended
     updated_on: Mapped[date | None]  # the fiche's last update, shown on the card
+    in_mam: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # she works in a MAM
     refreshed_at: Mapped[datetime] = mapped_column(default=_now, onupdate=_now)
 
 

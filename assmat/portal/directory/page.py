@@ -3,9 +3,9 @@
 results become words and map markers. The query and its rules stay in
 assmat.portal.directory.service; this module adds only what the page needs.
 
-« À domicile / en MAM »: every entry of the search table is a childminder at her home until
-the MAM structures exist (a later issue), so that filter would have a single answer: the form
-does not show it, and Criteria has no field for it yet.
+« À domicile / en MAM » (`lieu`): the search table knows whether an entry works in a MAM
+(`DirectoryEntry.in_mam`); the form shows the choice only where the tenant has a MAM
+(`assmat.portal.structures.service.has_mams`), since elsewhere it would have a single answer.
 
 Only public positions leave this module: an entry's latitude and longitude are already its
 public position (a hidden address: its commune's centre, see `entry_values`), and the map
@@ -42,7 +42,8 @@ from assmat.tenants.loader import Tenant
 
 PATH = "/recherche"
 DEFAULT_RADIUS_KM = 5
-TEXT_FIELDS = ("commune", "adresse", "rayon", "nom", "age", "naissance", "debut", "page")
+TEXT_FIELDS = ("commune", "adresse", "rayon", "nom", "age", "naissance", "debut", "lieu", "page")
+PLACES_OF_CARE = {"": None, "domicile": False, "mam": True}  # `lieu`: « Indifférent », « À domicile », « En MAM »
 LIST_FIELDS = ("jours", "creneaux", "accueil")
 FIELD_MAX = 200  # characters kept of a typed value: what the form shows back
 LIST_MAX = 20
@@ -204,12 +205,15 @@ async def read_search(tenant: Tenant, geocoder: Geocoder | None, params: Mapping
         start=_date(values["debut"]) if values["debut"] else None,
         days=frozenset(_int(day, 99) for day in lists["jours"]),
         slots=frozenset(lists["creneaux"]), offers=frozenset(lists["accueil"]),
+        in_mam=PLACES_OF_CARE.get(values["lieu"]),
         page=_int(values["page"], 0) if values["page"] else 1,
     )
     if values["naissance"] and criteria.birth_date is None:
         errors["naissance"] = _("This birth date is not possible.")
     if values["debut"] and criteria.start is None:
         errors["debut"] = _("Choose a start date within the next two years.")
+    if values["lieu"] not in PLACES_OF_CARE:
+        errors["lieu"] = _("Choose at home, in a MAM, or either.")
     try:
         check_criteria(tenant, criteria)
     except Invalid as refused:
@@ -253,6 +257,7 @@ class Card:
     places: list[str]
     offers: list[str]
     updated: str | None
+    in_mam: bool = False
 
 
 def _place_line(tenant: Tenant, group: str, places: int, free_from: date | None, today: date) -> str:
@@ -280,6 +285,7 @@ def card(tenant: Tenant, result: Result, number: int, back: str) -> Card:
         distance=_("about %(km)s km away") % {"km": result.announced_km} if result.announced_km is not None else None,
         availability=availability, places=places, offers=[_(offers[code]) for code in result.offers],
         updated=_("Updated on %(date)s") % {"date": result.updated_on.strftime("%d/%m/%Y")} if result.updated_on else None,
+        in_mam=result.in_mam,
     )
 
 
@@ -330,6 +336,10 @@ def interactive_map(tenant: Tenant, asked: Asked, cards: Sequence[Card], positio
 
 def day_choices() -> list[tuple[str, str]]:
     return [(str(day), weekday_name(day)) for day in SEARCH_DAYS]
+
+
+def place_choices() -> list[tuple[str, str]]:
+    return [("", _("Either")), ("domicile", _("At home")), ("mam", _("In a MAM"))]
 
 
 def radius_choices() -> list[tuple[str, str]]:

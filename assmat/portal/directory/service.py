@@ -54,6 +54,7 @@ from assmat.portal.directory.models import SLOT_BITS, DirectoryEntry, DirectoryP
 from assmat.portal.profile.geo import Commune, find_commune
 from assmat.portal.profile.models import OFFER_CODES, Fiche
 from assmat.portal.publication.service import published_clause
+from assmat.portal.structures.models import StructureMember
 from assmat.tenants.loader import Tenant
 
 RADII_KM = (1, 3, 5, 10, 20, 30)
@@ -88,7 +89,7 @@ def _commune(postal_code: str | None, city: str | None) -> Commune | None:
 
 
 def entry_values(tenant: Tenant, account: Any, fiche: Any, declaration: Any | None,
-                 published_until: date | None) -> dict[str, Any]:
+                 published_until: date | None, in_mam: bool = False) -> dict[str, Any]:
     """The row of one published fiche (pure). A hidden address places the fiche at its
     commune's centre: its own coordinates are then never read."""
     commune = _commune(account.postal_code, account.city)
@@ -118,6 +119,7 @@ def entry_values(tenant: Tenant, account: Any, fiche: Any, declaration: Any | No
         "valid_until": declaration.valid_until if declaration else None,
         "published_until": published_until,
         "updated_on": clock.local(fiche.updated_at).date() if fiche.updated_at else None,
+        "in_mam": in_mam,
         "refreshed_at": clock.now(),
     }
 
@@ -135,8 +137,10 @@ async def _published_rows(db: AsyncSession, tenant: Tenant, ids: Sequence[int] |
                      *(getattr(Fiche, f"offer_{code}") for code in OFFER_CODES)]
     declaration_columns = [AvailabilityDeclaration.id, AvailabilityDeclaration.none_available,
                            AvailabilityDeclaration.valid_until]
+    member = exists(select(literal(1)).select_from(StructureMember).where(
+        StructureMember.tenant_id == slug, StructureMember.account_id == Account.id)).label("in_mam")
     stmt = (
-        select(*account_columns, *fiche_columns, *declaration_columns)
+        select(*account_columns, *fiche_columns, *declaration_columns, member)
         .join(Fiche, and_(Fiche.tenant_id == slug, Fiche.account_id == Account.id))
         .outerjoin(AvailabilityDeclaration, and_(AvailabilityDeclaration.tenant_id == slug,
                                                  AvailabilityDeclaration.account_id == Account.id))
@@ -163,12 +167,12 @@ async def _published_rows(db: AsyncSession, tenant: Tenant, ids: Sequence[int] |
     for row in found:
         account = SimpleNamespace(**dict(zip(("id", "first_name", "last_name", "postal_code", "city"), row[:split[0]])))
         fiche = SimpleNamespace(**dict(zip([column.key for column in fiche_columns], row[split[0]:split[1]])))
-        declared = row[split[1]:]
+        declared = row[split[1]:-1]
         declaration = SimpleNamespace(id=declared[0], none_available=declared[1], valid_until=declared[2]) \
             if declared[0] is not None else None
         account_ends = ends.get(account.id) or [None]
         until = None if any(end is None for end in account_ends) else max(e for e in account_ends if e is not None)
-        rows.append(entry_values(tenant, account, fiche, declaration, until))
+        rows.append(entry_values(tenant, account, fiche, declaration, until, in_mam=bool(row.in_mam)))
     return rows
 
 
@@ -268,6 +272,7 @@ class Criteria:
     days: frozenset[int] = frozenset()
     slots: frozenset[str] = frozenset()
     offers: frozenset[str] = frozenset()
+    in_mam: bool | None = None  # « À domicile » (False), « En MAM » (True), either (None)
     page: int = 1
 
 
@@ -358,6 +363,7 @@ class Result:
     none_available: bool
     places: tuple[PlaceSummary, ...]
     updated_on: date | None
+    in_mam: bool = False
 
 
 @dataclass(frozen=True)
@@ -465,6 +471,8 @@ async def search(db: AsyncSession, tenant: Tenant, criteria: Criteria) -> Page:
     if criteria.name is not None:
         where.append(entry.name_key.like(_like(name_key(criteria.name)), escape="\\"))
     where += [getattr(entry, f"offer_{code}") == True for code in sorted(criteria.offers)]  # noqa: E712
+    if criteria.in_mam is not None:
+        where.append(entry.in_mam == criteria.in_mam)
     distance: ColumnElement[float] | None = None
     located: list[ColumnElement[bool]] = []
     box: BoundingBox | None = None
@@ -476,6 +484,7 @@ async def search(db: AsyncSession, tenant: Tenant, criteria: Criteria) -> Page:
         where.append(available)
     columns = [entry.id, entry.public_id, entry.name, entry.name_key, entry.commune_name, entry.postal_code,
                entry.precision, entry.declaration_id, entry.none_available, entry.valid_until, entry.updated_on,
+               entry.in_mam,
                *(getattr(entry, f"offer_{code}") for code in OFFER_CODES),
                (distance if distance is not None else literal(None)).label("distance_km")]
     first = (criteria.page - 1) * PER_PAGE
@@ -521,7 +530,7 @@ async def search(db: AsyncSession, tenant: Tenant, criteria: Criteria) -> Page:
             offers=tuple(code for code in OFFER_CODES if getattr(row, f"offer_{code}")),
             stale=stale, none_available=bool(row.none_available),
             places=() if stale else tuple(places.get(row.declaration_id, ())),
-            updated_on=row.updated_on,
+            updated_on=row.updated_on, in_mam=bool(row.in_mam),
         ))
     return Page(results=results, total=min(total, COUNT_CAP), page=criteria.page, more=total > COUNT_CAP)
 

@@ -15,6 +15,9 @@ Rules
   still required, is only the agrément's (a number already another account's is rejected).
 - A row that fails validation is reported with its line and the reasons; the others go on. A
   repeated number keeps its first row and rejects the later ones.
+- The optional MAM column (where the tenant has MAM): a MAM's name as staff created it (case,
+  accents and hyphens aside) links the assistant to it, an empty cell unlinks her (at home); an
+  unknown name rejects the row, which then changes nothing. An absent column changes no link.
 - Nothing is ever deleted: accounts absent from the file get `missing_from_import_at` (cleared
   when they come back) and are listed for the staff to decide.
 - The file's email is the contact the PMI knows: it is applied until the account is activated;
@@ -57,6 +60,7 @@ from assmat.auth.models import Account
 from assmat.portal.agrement.models import Agrement
 from assmat.portal.imports.models import ImportRun
 from assmat.portal.publication.service import apply_imported_choices, published_ids, unpublished_by_suspension
+from assmat.portal.structures import service as structures
 from assmat.core.mail.address import address_key, plain_address
 from assmat.tenants.loader import Tenant
 from assmat.tenants.schema import TenantConfig
@@ -87,6 +91,7 @@ FIELD_LABELS: dict[str, str] = {
     "capacity": "nombre de places", "publication": "accord de publication (oui/non)",
     "family_situation": "situation familiale", "agrement_place": "lieu d'agrément",
     "agrement_status": "statut de l'agrément (valide, en_renouvellement, en_revision, suspendu, retire, expire)",
+    "mam": "MAM où exerce l'assistante (son nom ; vide : à domicile)",
 }
 # Beyond the interface's fourteen columns: read when present, never reported as absent.
 OPTIONAL_HEADERS: dict[str, str] = {
@@ -164,6 +169,7 @@ class ParsedRow:
     account: dict[str, Any]  # Account attribute → value, for the columns the file has
     agrement: dict[str, Any]  # Agrement attribute → value
     publication: bool | None = None  # the `publication` column: oui, non, or empty / absent
+    mam: str | None = None  # the `mam` column: a MAM's name, "" (at home), or None (absent)
 
 
 @dataclass
@@ -247,9 +253,10 @@ def _header_key(value: str) -> str:
 
 
 def expected_headers(config: TenantConfig) -> dict[str, str]:
-    """field → header name this tenant's file uses."""
+    """field → header name this tenant's file uses (the MAM column only where the tenant has MAM)."""
     columns = config.import_.columns
-    return {name: getattr(columns, name) or default for name, default in {**DEFAULT_HEADERS, **OPTIONAL_HEADERS}.items()}
+    optional = {**OPTIONAL_HEADERS, **({"mam": "mam"} if "mam" in config.features.structures else {})}
+    return {name: getattr(columns, name) or default for name, default in {**DEFAULT_HEADERS, **optional}.items()}
 
 
 def expected_columns(config: TenantConfig) -> list[tuple[str, str, bool]]:
@@ -258,7 +265,7 @@ def expected_columns(config: TenantConfig) -> list[tuple[str, str, bool]]:
     labels = dict(FIELD_LABELS)
     if config.import_key == "email":
         labels["email"] = "adresse email (obligatoire : l'identifiant du compte)"
-    return [(headers[name], labels[name], name in OPTIONAL_HEADERS) for name in headers]
+    return [(headers[name], labels[name], name not in DEFAULT_HEADERS) for name in headers]
 
 
 def _short(value: str, limit: int = 40) -> str:
@@ -451,6 +458,8 @@ def parse_file(data: bytes, config: TenantConfig, progress: Progress | None = No
                 errors.append(f"publication invalide « {_short(cell('publication'))} » (oui ou non attendu)")
             publication = None if not raw else raw == "oui"  # empty: her standing choice is kept
 
+        mam = unicodedata.normalize("NFC", " ".join(cell("mam").split())) if "mam" in positions else None
+
         agrement: dict[str, Any] = {}
         for name, label in (("agrement_start", "date de début d'agrément"), ("agrement_end", "date de fin d'agrément")):
             if name in positions:
@@ -483,7 +492,7 @@ def parse_file(data: bytes, config: TenantConfig, progress: Progress | None = No
             rejected.append(Rejected(line, " ; ".join(errors)))
             continue
         assert identifier is not None and number is not None
-        rows.append(ParsedRow(line, identifier, number, account, agrement, publication))
+        rows.append(ParsedRow(line, identifier, number, account, agrement, publication, mam))
     if count == 0:
         raise ImportFileError("Le fichier ne contient que l'en-tête : aucune assistante à importer.")
     if progress is not None:
@@ -561,6 +570,10 @@ async def import_assistants(
         )).all()
     }
 
+    # The MAM column: a name matched among the tenant's MAM (case, accents and hyphens aside).
+    mams = await structures.mams_by_name(db, tenant) if "mam" in config.features.structures else {}
+    memberships: dict[str, int | None] = {}  # identifier → its MAM's id (None: at home)
+
     new_rows: list[ParsedRow] = []
     account_updates: list[dict[str, Any]] = []
     agrement_updates: list[dict[str, Any]] = []
@@ -573,6 +586,16 @@ async def import_assistants(
             # Keyed by email, an agrément number is another column: it may already be someone's.
             rejected.append(Rejected(row.line, f"le numéro d'agrément {row.number} est déjà celui d'un autre compte"))
             continue
+        if row.mam:
+            if structures.name_key(row.mam) not in mams:
+                rejected.append(Rejected(row.line, f"MAM inconnue « {_short(row.mam)} » : aucune MAM de ce portail ne "
+                                         "porte ce nom (créez-la dans la console ou corrigez le nom)"))
+                continue
+        if old is not None and old.kind != "assistant" and row.mam is not None:
+            rejected.append(Rejected(row.line, f"l'identifiant {row.identifier} n'est pas celui d'une assistante"))
+            continue
+        if row.mam is not None:
+            memberships[row.identifier] = mams[structures.name_key(row.mam)] if row.mam else None
         if old is None:
             new_rows.append(row)
             continue
@@ -622,6 +645,9 @@ async def import_assistants(
                                        returned_ids, newly_missing, letter_mode, writes)
             answers.update({created_ids[row.identifier]: row.publication for row in new_rows if row.publication is not None})
             await _publication(db, tenant, report, answers, published_before, by=by, dry_run=False)
+            ids = {identifier: old.id for identifier, old in existing.items()} | created_ids
+            await structures.set_memberships(db, tenant, {ids[identifier]: mam for identifier, mam in memberships.items()},
+                                             by or "import")
             # Names, addresses, agréments and choices changed in bulk: the search table anew, once.
             await fiche_changed(db, tenant, None)
         except IntegrityError:

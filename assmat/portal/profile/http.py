@@ -47,8 +47,10 @@ from assmat.portal.profile.service import (
     preview_fiche,
     public_fiche,
     save_fiche,
+    published_members,
     shown_texts,
 )
+from assmat.portal.structures import service as structures
 from assmat.tenants.loader import Tenant
 from assmat.web import kit
 from assmat.web.kit import client_ip, database, page, redirect, register_notices
@@ -175,6 +177,8 @@ async def _fiche_page(request: Request, db: AsyncSession, tenant: Tenant, fiche:
         "availability": await public_availability(db, tenant, fiche.account_id),
         # Her own preview shows the photos parents see: the published ones.
         "photos": await published_photos(db, tenant, fiche.account_id),
+        # Her MAM, if she works in one (« Voir les coordonnées »: its fiche).
+        "mam": await structures.mam_of(db, tenant, fiche.account_id) if tenant.config.features.structures else None,
     }
     return page(request, "profile_public.html", context)
 
@@ -200,9 +204,27 @@ async def assistant_fiche(request: Request) -> Response:
     return response
 
 
+async def structure_fiche(request: Request) -> Response:
+    """A MAM's or relais' public fiche: what it chose to publish, and a MAM's members whose fiche
+    is published. Another tenant's id, a malformed or unknown one: the page of an unknown address."""
+    try:
+        tenant = kit.tenant(request, feature="structures")
+        async with database(request) as db:
+            structure = await structures.get(db, tenant, request.path_params["structure_id"])
+            members = await published_members(db, tenant, structure.id) \
+                if structure.kind == "mam" and tenant.config.offers("publication") else []
+    except NotFound:
+        raise HTTPException(404) from None
+    response = page(request, "structure_public.html", {
+        "structure": structure, "members": members, "communes": structures.communes_of(structure)})
+    response.headers["cache-control"] = PUBLIC_CACHE
+    return response
+
+
 routes = [
     Route("/espace/fiche", my_fiche, methods=["GET", "POST"]),
     Route("/espace/fiche/apercu", my_fiche_preview),
     Route("/espace/fiche/geolocalisation", position_correction, methods=["POST"]),
     Route("/assistants/{public_id}", assistant_fiche),
+    Route("/structures/{structure_id:id}", structure_fiche),
 ]

@@ -30,6 +30,7 @@ from assmat.portal.profile.geolocation import adopt_address_position
 from assmat.portal.profile.models import OFFER_CODES, Fiche
 from assmat.portal.profile.svgmap import MapFigure, Place, render_map
 from assmat.portal.publication.service import published_clause
+from assmat.portal.structures.models import StructureMember
 from assmat.tenants.loader import Tenant
 
 TEXT_MAX = 2000  # a page of text per free field: enough to present oneself, not a blog
@@ -382,3 +383,27 @@ async def public_fiche(db: AsyncSession, tenant: Tenant, public_id: str) -> Publ
         raise NotFound()
     fiche, account = row
     return build_public_fiche(tenant, account, fiche, await _current_agrement(db, tenant, account.id))
+
+
+# -- a structure's public fiche (MAM, relais) -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PublishedMember:
+    name: str
+    public_id: str
+    city: str | None
+
+
+async def published_members(db: AsyncSession, tenant: Tenant, structure_id: int) -> list[PublishedMember]:
+    """The assistants of a MAM whose fiche is published, by name: the MAM's page links to those
+    only (an unpublished member is not named there)."""
+    rows = await db.execute(
+        select(Account.first_name, Account.last_name, Account.city, Fiche.public_id)
+        .join(StructureMember, and_(StructureMember.tenant_id == Account.tenant_id,
+                                    StructureMember.account_id == Account.id))
+        .join(Fiche, and_(Fiche.tenant_id == Account.tenant_id, Fiche.account_id == Account.id))
+        .where(Account.tenant_id == tenant.slug, StructureMember.tenant_id == tenant.slug,
+               Fiche.tenant_id == tenant.slug, StructureMember.structure_id == structure_id, published_clause(tenant))
+        .order_by(Account.last_name, Account.first_name, Account.id))
+    return [PublishedMember(" ".join(part for part in (first, last) if part) or "—", public_id, city)
+            for first, last, city, public_id in rows.all()]

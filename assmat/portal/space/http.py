@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from assmat.auth.guards import signed_in
 from assmat.core import clock
-from assmat.core.errors import Invalid, RateLimited
+from assmat.core.errors import Invalid, NotFound, RateLimited
 from assmat.core.i18n import gettext as _
 from assmat.core.mail.links import mail_base_url
 from assmat.portal.agrement.service import agrements_of
@@ -24,7 +24,9 @@ from assmat.portal.availability.service import state_of as availability_state_of
 from assmat.portal.children.service import current_children
 from assmat.portal.messages.service import latest_messages
 from assmat.portal.publication.service import publication_status
-from assmat.portal.space.service import report_situation_change
+from assmat.portal.space.service import relais_assistants, report_situation_change
+from assmat.portal.structures.http import signed_in_structure
+from assmat.portal.structures.service import structure_of
 from assmat.web import kit
 from assmat.web.kit import client_ip, database, page, redirect, register_notices
 
@@ -41,19 +43,22 @@ async def dashboard(request: Request) -> Response:
     account = signed_in(request)
     features = tenant.config.features
     context: dict[str, Any] = {"account": account, "messages": None, "children": None, "agrements": None,
-                               "availability": None, "publication": None}
+                               "availability": None, "publication": None, "structure": None}
     async with database(request) as db:
         # Messages are written to the licensed childminders (structures and parents get none).
         if features.messages and account.kind == "assistant":
             context["messages"] = await latest_messages(db, tenant, account, DASHBOARD_MESSAGES)
-        if features.children:
+        structure_account = account.kind in ("mam", "ram")  # a MAM or relais holds no agrément, hosts no child
+        if features.children and not structure_account:
             context["children"] = await current_children(db, tenant, account, clock.today(), DASHBOARD_CHILDREN)
-        if features.agrement:
+        if features.agrement and not structure_account:
             context["agrements"] = await agrements_of(db, tenant, account)
         if account.kind == "assistant":  # None where the tenant offers no availability
             context["availability"] = await availability_state_of(db, tenant, account.id)
         if tenant.config.offers("publication") and account.kind == "assistant":
             context["publication"] = await publication_status(db, tenant, account)
+        if features.structures and account.kind in ("mam", "ram"):  # « Notre fiche », a relais' assistants
+            context["structure"] = await structure_of(db, tenant, account.id)
     return page(request, "dashboard.html", context)
 
 
@@ -83,8 +88,20 @@ async def situation_change(request: Request) -> Response:
     return redirect("/espace/agrement", info="situation_sent")
 
 
+async def relais_list(request: Request) -> Response:
+    """A relais' assistants (its communes only, published or not), read-only."""
+    async with database(request) as db:
+        tenant, _account, structure = await signed_in_structure(request, db)
+        if structure.kind != "ram":
+            raise NotFound()
+        assistants = await relais_assistants(db, tenant, structure)
+    return page(request, "relais_assistants.html", {"structure": structure, "assistants": assistants,
+                                                    "publishes": tenant.config.publication is not None})
+
+
 routes = [
     Route("/espace", dashboard),
     Route("/espace/documents", documents),
+    Route("/espace/relais/assistants", relais_list),
     Route("/espace/agrement/changement-situation", situation_change, methods=["GET", "POST"]),
 ]
