@@ -49,6 +49,11 @@ TEMPLATES: dict[str, frozenset[str]] = {
     # One mail per step of an habilitation request (assmat/portal/habilitation/service.py); quotes
     # nothing the requester typed (her address is not verified yet) but the staff's reason.
     "habilitation": frozenset({"step"}),
+    # A family's account (assmat/portal/families/service.py): an address appears only where its
+    # owner chose to share it (family_email, assistant_email: None otherwise). No Reply-To.
+    "search_alert": frozenset({"search_name", "lines", "url", "searches_url"}),
+    "contact_request": frozenset({"message", "phone", "family_email", "url"}),
+    "contact_answer": frozenset({"assistant_name", "answer", "assistant_email", "url", "data_url"}),
 }
 
 PLATFORM_NAME = "Portals of licensed childminders"  # msgid already in the catalog

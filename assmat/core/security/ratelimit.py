@@ -82,6 +82,8 @@ ACTIVATION_PER_IP = RateLimit("activation", limit=30, window=timedelta(hours=1))
 CONTACT_PER_IP = RateLimit("contact", limit=5, window=timedelta(hours=1))
 # The habilitation request form (seed 004): a person sends one, maybe two.
 HABILITATION_PER_IP = RateLimit("habilitation", limit=5, window=timedelta(hours=1))
+# A family's contact requests to assistants (issue 13): a family writes to a few, a spammer to all.
+CONTACT_REQUESTS_PER_FAMILY = RateLimit("family_contact", limit=5, window=timedelta(days=1))
 SITUATION_CHANGE_PER_ACCOUNT = RateLimit("situation_change", limit=5, window=timedelta(days=1))
 # Her requests to move her fiche's position (each replaces the one before): staff read the last.
 CORRECTIONS_PER_ACCOUNT = RateLimit("position_correction", limit=5, window=timedelta(days=1))
