@@ -146,7 +146,7 @@ async def favourite_change(request: Request) -> Response:
     tenant, account = _family(request)
     if request.path_params["action"] not in ("ajouter", "retirer"):
         raise NotFound()
-    form = await kit.form(request, max_fields=4)
+    form = await kit.form(request)
     public_id = form.get("fiche", "")
     adding = request.path_params["action"] == "ajouter"
     if not valid_public_id(public_id):
@@ -181,7 +181,7 @@ async def search_save(request: Request) -> Response:
     """« Enregistrer cette recherche »: the search's query string, read again by the search page;
     a wrong name or search shows the form again with its message."""
     tenant, account = _family(request)
-    form = await kit.form(request, max_fields=4)
+    form = await kit.form(request)
     query = form.get("requete", "")[:QUERY_MAX + 1]
     async with database(request) as db:
         try:
@@ -197,7 +197,7 @@ async def search_save(request: Request) -> Response:
 
 async def search_delete(request: Request) -> Response:
     tenant, account = _family(request)
-    form = await kit.form(request, max_fields=3)
+    form = await kit.form(request)
     async with database(request) as db:
         await delete_search(db, tenant, account, _id(request))
         await db.commit()
@@ -222,7 +222,7 @@ async def contact_page(request: Request) -> Response:
     async with database(request) as db:
         fiche = await contactable(db, tenant, public_id)
         if request.method == "POST":
-            values = await kit.form(request, max_fields=5)
+            values = await kit.form(request)
             try:
                 await send_contact(db, tenant, account, public_id, values,
                                    base_url=mail_base_url(request.app.state.settings, tenant))
@@ -251,7 +251,7 @@ async def requests_page(request: Request) -> Response:
 
 async def request_answer(request: Request) -> Response:
     tenant, account = _assistant(request)
-    form = await kit.form(request, max_fields=4)
+    form = await kit.form(request)
     request_id = _id(request)
     async with database(request) as db:
         try:
@@ -270,7 +270,7 @@ async def request_answer(request: Request) -> Response:
 
 async def contact_setting(request: Request) -> Response:
     tenant, account = _assistant(request)
-    form = await kit.form(request, max_fields=3)
+    form = await kit.form(request)
     async with database(request) as db:
         await set_contact_open(db, tenant, account, form.get("recevoir") == "1")
         await db.commit()
@@ -290,7 +290,7 @@ async def my_data(request: Request) -> Response:
 
 async def request_delete(request: Request) -> Response:
     tenant, account = _family(request)
-    await kit.form(request, max_fields=2)
+    await kit.form(request)
     async with database(request) as db:
         await delete_request(db, tenant, account, _id(request))
         await db.commit()
