@@ -104,7 +104,7 @@ def demo(settings: Settings, port: int) -> int:
     from assmat.core.db.engine import make_engine, make_sessionmaker
     from assmat.demo import (
         PASSWORD_CHANGED, load_demo, load_demo_admins, load_demo_availability, load_demo_extras, load_demo_fiches,
-        load_demo_directory, load_demo_habilitation, load_demo_publication, demo_searches,
+        load_demo_directory, load_demo_family, load_demo_habilitation, load_demo_publication, demo_searches,
     )
     from assmat.tenants.rows import sync_tenant_rows
 
@@ -127,6 +127,7 @@ def demo(settings: Settings, port: int) -> int:
             await load_demo_availability(sessionmaker, registry.tenants)
             fiches = await load_demo_fiches(sessionmaker, registry.tenants)
             await load_demo_directory(sessionmaker, registry.tenants)
+            accounts += await load_demo_family(sessionmaker, registry.tenants, hasher)
             searches = await demo_searches(sessionmaker, registry.tenants)
             return accounts, await load_demo_admins(sessionmaker, registry.tenants, hasher), fiches, searches
         finally:
