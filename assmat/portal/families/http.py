@@ -101,8 +101,8 @@ def _signed_family(request: Request) -> Account | None:
 # -- the parts of the fiche and of the search page --------------------------------------------------------
 
 async def _fiche_part(request: Request, db: AsyncSession, tenant: Tenant, fiche: PublicFiche) -> dict[str, Any]:
-    """On a public fiche: the contact button (unless she turned requests off) for everyone, the
-    favourite button for a signed-in family."""
+    """On a public fiche: the contact button (unless she turned requests off) for a family or a
+    visitor, the favourite button for a signed-in family."""
     if not offers_families(tenant):
         return {}
     family = _signed_family(request)
@@ -110,7 +110,9 @@ async def _fiche_part(request: Request, db: AsyncSession, tenant: Tenant, fiche:
     return {"family_part": {
         "signed_in": family is not None,
         "favourite": family is not None and bool(await favourite_ids(db, tenant, family, [fiche.public_id])),
-        "contact": await contact_open(db, tenant, fiche.account_id),
+        # Offered to families and to visitors (the form asks them to sign in), not to other accounts.
+        "contact": (family is not None or current_account(request) is None)
+        and await contact_open(db, tenant, fiche.account_id),
         "back": back,
     }}
 

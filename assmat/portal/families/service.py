@@ -235,12 +235,11 @@ async def send_alerts(db: AsyncSession, tenant: Tenant, geocoder: Geocoder | Non
         saved.alerted_at = clock.now()
         if not email:
             continue
-        lines = [{"name": n.name, "commune": n.commune, "url": f"{base_url}/assistants/{n.public_id}",
+        lines = [{"name": n.name, "commune": n.commune, "public_id": n.public_id,
                   "free_from": n.free_from.strftime("%d/%m/%Y") if n.free_from else None}
                  for n in sorted(fresh.values(), key=lambda n: (n.free_from is not None, n.name, n.free_from or today))]
         await enqueue(db, tenant, "search_alert", email, {
-            "search_name": saved.name, "lines": lines,
-            "url": f"{base_url}{PATH}?{saved.query}", "searches_url": f"{base_url}/espace/recherches",
+            "search_name": saved.name, "lines": lines, "url": f"{base_url}{PATH}?{saved.query}",
         }, base_url=base_url)
         sent += 1
     return sent
@@ -358,7 +357,6 @@ async def answer_request(db: AsyncSession, tenant: Tenant, assistant: Account, r
             "assistant_name": name, "answer": answer,
             "assistant_email": assistant.email if request.answer_shares_email else None,
             "url": f"{base_url}/assistants/{quote(request.public_id)}",
-            "data_url": f"{base_url}/espace/mes-donnees",
         }, base_url=base_url)
     return request
 
