@@ -6,6 +6,7 @@ render: the rules are in assmat.portal.families.service."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -165,8 +166,6 @@ async def favourite_change(request: Request) -> Response:
 
 
 def _query_pairs(url: str) -> list[tuple[str, str]]:
-    from urllib.parse import parse_qsl
-
     return [(k, v) for k, v in parse_qsl(url.split("?", 1)[1] if "?" in url else "") if k != "info"]
 
 
