@@ -617,7 +617,8 @@ async def load_demo_family(sessionmaker: async_sessionmaker, tenants: dict[str, 
                            hasher: AsyncHasher) -> list[DemoAccount]:
     """The demo family of each tenant with family accounts and the search (mon-enfant), after
     load_demo_directory: one favourite (the first fiche by name) and one saved search (the
-    commune of that fiche, 10 km around). Idempotent."""
+    commune of that fiche, 10 km around), given to the account `DEMO_FAMILY` if it exists already
+    (created here otherwise). Idempotent."""
     from urllib.parse import urlencode
 
     from assmat.portal.directory.models import DirectoryEntry
@@ -631,20 +632,24 @@ async def load_demo_family(sessionmaker: async_sessionmaker, tenants: dict[str, 
                 continue
             identifier = DEMO_FAMILY if tenant.config.login.identifier == "email" else "famille.demo"
             password = demo_password(tenant)
-            existing = await session.scalar(select(Account).where(Account.tenant_id == slug,
-                                                                  Account.identifier == identifier))
-            if existing is not None:
-                shown, note = await sign_in_state(existing, password, hasher)
+            family = await session.scalar(select(Account).where(Account.tenant_id == slug,
+                                                                Account.identifier == identifier))
+            if family is not None:
+                shown, note = await sign_in_state(family, password, hasher)
                 result.append(DemoAccount(tenant, identifier, shown, False, note or FAMILY_NOTE))
-                continue
-            now = clock.now()
-            family = Account(tenant_id=slug, kind="parent", identifier=identifier, email=DEMO_FAMILY,
-                             email_key=DEMO_FAMILY, first_name="Claire", last_name="Famille",
-                             password_hash=await hasher.hash(password), password_changed_at=now, activated_at=now,
-                             email_confirmed_at=now, terms_version=tenant.terms_version,
-                             terms_accepted_at=now if tenant.terms_version else None)
-            session.add(family)
-            await session.flush()
+            else:
+                now = clock.now()
+                family = Account(tenant_id=slug, kind="parent", identifier=identifier, email=DEMO_FAMILY,
+                                 email_key=DEMO_FAMILY, first_name="Claire", last_name="Famille",
+                                 password_hash=await hasher.hash(password), password_changed_at=now, activated_at=now,
+                                 email_confirmed_at=now, terms_version=tenant.terms_version,
+                                 terms_accepted_at=now if tenant.terms_version else None)
+                session.add(family)
+                await session.flush()
+                result.append(DemoAccount(tenant, identifier, password, True, FAMILY_NOTE))
+            if await session.scalar(select(Favourite.id).where(Favourite.tenant_id == slug,
+                                                               Favourite.account_id == family.id).limit(1)):
+                continue  # its favourite and its search are there already
             first = (await session.execute(select(DirectoryEntry.public_id, DirectoryEntry.postal_code).where(
                 DirectoryEntry.tenant_id == slug, DirectoryEntry.postal_code.is_not(None))
                 .order_by(DirectoryEntry.name_key).limit(1))).first()
@@ -652,7 +657,6 @@ async def load_demo_family(sessionmaker: async_sessionmaker, tenants: dict[str, 
                 session.add(Favourite(tenant_id=slug, account_id=family.id, public_id=first.public_id))
                 await save_search(session, tenant, family, "Près de chez nous",
                                   urlencode({"commune": first.postal_code, "rayon": "10"}), None)
-            result.append(DemoAccount(tenant, identifier, password, True, FAMILY_NOTE))
         await session.commit()
     return result
 
