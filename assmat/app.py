@@ -51,6 +51,7 @@ from assmat.portal.imports.console import ImportView
 from assmat.portal.messages import http as messages_routes
 from assmat.portal.messages.console import MessageView
 from assmat.portal.directory import http as directory_routes
+from assmat.portal.families import http as families_routes
 from assmat.portal.directory import service as directory_service  # noqa: F401  (keeps the search table up to date)
 from assmat.portal.profile import http as profile_routes
 from assmat.portal.profile.console import FichePositionView, FicheTextView, PositionCorrectionView
@@ -228,6 +229,7 @@ def create_app(settings: Settings | None = None, registry: TenantRegistry | None
             *habilitation_routes.routes,
             *structures_routes.routes,
             *directory_routes.routes,
+            *families_routes.routes,
             *admin_set_password.routes,
         ],
         middleware=[

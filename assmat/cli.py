@@ -104,7 +104,8 @@ def demo(settings: Settings, port: int) -> int:
     from assmat.core.db.engine import make_engine, make_sessionmaker
     from assmat.demo import (
         PASSWORD_CHANGED, load_demo, load_demo_admins, load_demo_availability, load_demo_extras, load_demo_fiches,
-        load_demo_directory, load_demo_habilitation, load_demo_publication, load_demo_structures, demo_searches,
+        load_demo_directory, load_demo_family, load_demo_habilitation, load_demo_publication, load_demo_structures,
+        demo_searches,
     )
     from assmat.tenants.rows import sync_tenant_rows
 
@@ -128,6 +129,7 @@ def demo(settings: Settings, port: int) -> int:
             fiches = await load_demo_fiches(sessionmaker, registry.tenants)
             accounts += await load_demo_structures(sessionmaker, registry.tenants, hasher, settings)
             await load_demo_directory(sessionmaker, registry.tenants)
+            accounts += await load_demo_family(sessionmaker, registry.tenants, hasher)
             searches = await demo_searches(sessionmaker, registry.tenants)
             return accounts, await load_demo_admins(sessionmaker, registry.tenants, hasher), fiches, searches
         finally:
@@ -311,6 +313,26 @@ def availability_reminders(settings: Settings, args: argparse.Namespace) -> int:
     for slug, count in queued.items():
         print(f"  {slug} : {count} rappel(s) de disponibilités")
     print(f"Rappels mis en file d'envoi : {sum(queued.values())} (le serveur ou « assmat mail-worker » les envoie).")
+    return 0
+
+
+def alerts_send(settings: Settings, args: argparse.Namespace) -> int:
+    """Queues the alerts of the families' saved searches (a new matching childminder, a declared
+    place free within a month): meant to run from cron, say every hour; a rerun tells nothing twice."""
+    from assmat.core.mail.links import mail_base_url
+    from assmat.portal.families.service import offers_families, send_alerts
+    from assmat.tenants.geocoding import geocoder_for
+
+    registry = _registry(settings)
+    tenants = _chosen_tenants(registry, args.tenant)
+    if tenants is None:
+        return _fail(f"ERREUR tenant inconnu : {args.tenant} (connus : {', '.join(registry.tenants)})")
+
+    queued = _each_tenant(settings, registry, tenants, lambda db, tenant: send_alerts(
+        db, tenant, geocoder_for(settings, tenant), base_url=mail_base_url(settings, tenant)), wanted=offers_families)
+    for slug, count in queued.items():
+        print(f"  {slug} : {count} alerte(s) de recherche")
+    print(f"Alertes mises en file d'envoi : {sum(queued.values())} (le serveur ou « assmat mail-worker » les envoie).")
     return 0
 
 
@@ -572,6 +594,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p_reminders.add_argument("tenant", nargs="?", help="slug du tenant (par défaut : tous)")
 
+    p_alerts = commands.add_parser(
+        "alerts-send", help="envoyer les alertes des recherches enregistrées par les familles (cron, toutes les heures)"
+    )
+    p_alerts.add_argument("tenant", nargs="?", help="slug du tenant (par défaut : tous)")
+
     p_habilitations = commands.add_parser(
         "habilitations-expire", help="faire expirer les demandes d'habilitation sans suite (une fois par jour, cron)"
     )
@@ -625,6 +652,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return create_admin(settings, args)
         if args.command == "availability-reminders":
             return availability_reminders(settings, args)
+        if args.command == "alerts-send":
+            return alerts_send(settings, args)
         if args.command == "habilitations-expire":
             return habilitations_expire(settings, args)
         if args.command == "registrations-expire":

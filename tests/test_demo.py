@@ -357,3 +357,31 @@ def test_the_demo_has_a_mam_with_two_members_and_a_relais_whose_accounts_sign_in
     assert "(déjà présent)" in second["eure-et-loir mam.petits-loups@example.org"]
     with db_session(settings.database_url) as session:
         assert session.scalar(select(func.count()).select_from(Structure)) == 2
+
+
+def test_the_demo_family_of_mon_enfant_signs_in_to_one_favourite_and_one_saved_search(settings, capsys, tenant_registry):
+    """mon-enfant has family accounts and the search: its demo family is printed, signs in, and
+    finds its favourite and its saved search; a second run adds nothing."""
+    from starlette.testclient import TestClient
+
+    from assmat.portal.families.models import Favourite, SavedSearch
+    from tests.conftest import app_for
+    from tests.support.portal import CSRF
+
+    lines = demo_summary(settings, capsys)
+    family = lines["mon-enfant famille.demo@example.org"]
+    assert "(créé)" in family
+    assert "déjà présent" in demo_summary(settings, capsys)["mon-enfant famille.demo@example.org"]
+    with db_session(settings.database_url) as session:
+        counts = [session.scalar(select(func.count()).select_from(table).where(table.tenant_id == "mon-enfant"))
+                  for table in (Favourite, SavedSearch)]
+    assert counts == [1, 1]
+    password = family.split("mot de passe ")[1].split()[0]
+    host = {"host": f"mon-enfant.{settings.base_domain}"}
+    with TestClient(app_for(settings, tenant_registry), follow_redirects=False) as client:
+        token = CSRF.search(client.get("/connexion", headers=host).text).group(1)
+        signed = client.post("/connexion", headers=host, data={"csrf_token": token, "identifiant": "famille.demo@example.org",
+                                                               "mot_de_passe": password})
+        assert signed.status_code == 303
+        mine = html.unescape(client.get("/espace/mes-donnees", headers=host).text)
+        assert "Près de chez nous" in mine and "Fiche plus publiée" not in mine and "Aucun favori." not in mine

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
+from assmat.core import clock
 from assmat.core.i18n import LOCALES, current_locale, gettext, ngettext
 from assmat.core.i18n.names import of_name, the_name
 from assmat.tenants.messages import MESSAGES, N_, message_text
@@ -75,6 +76,7 @@ def _environment() -> jinja2.Environment:
     env.filters["the_name"] = the_name
     env.filters["of_name"] = of_name
     env.filters["logo_size"] = logo_size
+    env.filters["local_date"] = lambda moment: clock.local(moment).strftime("%d/%m/%Y")  # an aware UTC datetime
     env.globals["LOCALES"] = LOCALES
     env.globals["csrf_token"] = page_csrf_token
     # Pages get the tenant's `text` from render(); anything rendered without one (a macro on its

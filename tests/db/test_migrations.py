@@ -225,10 +225,11 @@ def test_0008_composite_tenant_keys_go_down_and_up(database_url):
     finally:
         engine.dispose()
     composite = {key: value for key, value in up.items() if value[0][0] == "tenant_id" and len(value[0]) == 2}
-    assert len(composite) == 34  # 0008's twelve, the guardians' (0010), publication's two (0011), the fiches' (0012),
+    assert len(composite) == 40  # 0008's twelve, the guardians' (0010), publication's two (0011), the fiches' (0012),
     # availability's five (0013), the photos' two (0014), the position corrections' (0015), the search table's (0016),
     # the address positions' (0017), the habilitation requests' (0018), the search's places (0019),
-    # FranceConnect's links and requests (0020), the structure accounts' and members' two each (0022)
+    # FranceConnect's links and requests (0020), the structure accounts' and members' two each (0023), a family's
+    # favourites, searches, their notices, contact requests (two) and the assistants who receive none (0024)
     assert composite[("guardians", "fk_guardians_tenant_id_child_id_children")] == (["tenant_id", "child_id"], "CASCADE")
     assert composite[("care_periods", "fk_care_periods_tenant_id_child_id_children")][0] == ["tenant_id", "child_id"]
     assert not set(composite) & set(down)

@@ -46,6 +46,15 @@ CONTEXTS = {
     "habilitation": {"step": "consent_online", "url": "https://assmat.gers.fr/habilitation/consentement/abc", "days": 14},
     "registration_exists": {},
     "account_deleted": {},
+    # A family's account (assmat/portal/families/service.py): `lines` are checked in tests/portal/test_families.py.
+    "search_alert": {"search_name": "Près de l'école", "url": "https://assmat.gers.fr/recherche?commune=32000",
+                     "lines": [{"name": "Anne Martin", "commune": "32000 Auch", "public_id": "abc123", "free_from": None},
+                               {"name": "Berthe Petit", "commune": "32000 Auch", "public_id": "def456",
+                                "free_from": "10/12/2026"}]},
+    "contact_request": {"message": "Bonjour,\nAvez-vous une place en janvier ?", "phone": "06 12 34 56 78",
+                        "family_email": "famille@exemple.fr", "url": "https://assmat.gers.fr/espace/demandes"},
+    "contact_answer": {"assistant_name": "Anne Martin", "answer": "Oui, appelez-moi le soir.",
+                       "assistant_email": "anne@exemple.fr", "url": "https://assmat.gers.fr/assistants/abc123"},
 }
 
 
@@ -142,7 +151,7 @@ def test_every_template_renders_text_and_branded_html_in_french(template):
 def test_every_context_value_reaches_both_parts(template):
     mail = render(tenant("gers"), template, CONTEXTS[template])
     for key, value in CONTEXTS[template].items():
-        if key in ("ttl_hours", "locked_at", "step"):
+        if key in ("ttl_hours", "locked_at", "step", "lines"):
             continue
         for part in str(value).splitlines():
             assert part in mail.body_text, (key, part)

@@ -51,12 +51,16 @@ def space_routes(app) -> list[tuple[str, set[str]]]:
 FEATURE_PAGES = [("/espace/fiche", "publication"), ("/espace/disponibilites", "availability"),
                  ("/espace/documents", "documents"), ("/espace/agrement", "agrement"),
                  ("/espace/enfants", "children"), ("/espace/messages", "messages"),
-                 ("/espace/notre-fiche", "structures"), ("/espace/relais", "structures")]
+                 ("/espace/notre-fiche", "structures"), ("/espace/relais", "structures"),
+                 # a family's pages and the assistant's contact requests: where parents and the search are on
+                 ("/espace/favoris", "parents"), ("/espace/recherches", "parents"), ("/espace/mes-donnees", "parents"),
+                 ("/espace/demandes", "parents")]
 
 
 def test_every_page_of_the_space_needs_a_session_of_its_own_tenant(app, portal_for):
     """On the Alpes-Maritimes (children, messages, agrément), the Gers (fiche, availability) and
-    Eure-et-Loir (a MAM's or relais' « Notre fiche », a relais' assistants):
+    Eure-et-Loir (a MAM's or relais' « Notre fiche », a relais' assistants) and mon-enfant (a
+    family's pages):
     each route of the space, anonymous or with a Cestas session, sends to the sign-in page (or
     refuses a POST without its token); the page of a feature a tenant does not offer is a 404
     there and is checked on the other tenant."""
@@ -64,7 +68,7 @@ def test_every_page_of_the_space_needs_a_session_of_its_own_tenant(app, portal_f
     cestas.create_account("famille.iso", GOOD)
     assert cestas.login("famille.iso", GOOD).status_code == 303
     checked: set[str] = set()
-    for slug in ("alpes-maritimes", "gers", "eure-et-loir"):
+    for slug in ("alpes-maritimes", "gers", "eure-et-loir", "mon-enfant"):
         anonymous = portal_for(slug)
         foreign = portal_for(slug)
         foreign.client.cookies.set("session", cestas.client.cookies.get("session"), domain=f"{slug}.localhost")
@@ -121,6 +125,39 @@ def test_a_structures_pages_are_its_own_tenants_only(portal_for):
     assert "Chartraine" in listing and "Auscitaine" not in listing
     gers.client.cookies.set("session", eure.client.cookies.get("session"), domain="gers.localhost")
     assert gers.client.get("/espace").headers["location"].startswith("/connexion")
+
+
+def test_a_family_s_items_are_reached_only_on_their_own_tenant(portal_for, frozen_clock):
+    """mon-enfant's favourites, searches and contact requests, by their ids, from a Cestas family
+    (Cestas has family accounts but no search): 404, and nothing is deleted."""
+    from urllib.parse import urlencode
+
+    from sqlalchemy import select
+
+    from assmat.portal.families.models import ContactRequest, Favourite, SavedSearch
+    from tests.portal.test_families import SEARCH, contact, family, post_from, public_id, published
+
+    anne = published(portal_for("mon-enfant"), "Isolee", email="anne.isolee@example.org")
+    mine, _ = family(portal_for)
+    pid = public_id(mine, anne)
+    post_from(mine, f"/assistants/{pid}", "/espace/favoris/ajouter", {"fiche": pid, "retour": "/espace/favoris"})
+    post_from(mine, f"/recherche?{urlencode(SEARCH)}", "/espace/recherches/enregistrer",
+              {"nom": "Auch", "requete": urlencode(SEARCH)})
+    contact(mine, pid)
+    (search_id,) = [r[0] for r in mine.query(select(SavedSearch.id).where(SavedSearch.tenant_id == "mon-enfant"))]
+    (request_id,) = [r[0] for r in mine.query(select(ContactRequest.id).where(ContactRequest.tenant_id == "mon-enfant"))]
+    cestas = portal_for("cestas")
+    cestas.create_account("famille.cestas", GOOD, kind="parent")
+    assert cestas.login("famille.cestas", GOOD).status_code == 303
+    for path, data in ((f"/espace/recherches/{search_id}/supprimer", {}),
+                       (f"/espace/mes-donnees/demandes/{request_id}/supprimer", {}),
+                       ("/espace/favoris/retirer", {"fiche": pid}), (f"/espace/demandes/{request_id}/repondre", {"reponse": "x"})):
+        assert cestas.post(path, data, form_path="/espace").status_code == 404, path
+    for path in ("/espace/favoris", "/espace/recherches", "/espace/mes-donnees", f"/assistants/{pid}/contact"):
+        assert cestas.client.get(path).status_code == 404, path
+    counts = [len(mine.query(select(table.id).where(table.tenant_id == "mon-enfant")))
+              for table in (Favourite, SavedSearch, ContactRequest)]
+    assert counts == [1, 1, 1]
 
 
 # -- the habilitation request (seed 004): mon-enfant's only ------------------------------------------------

@@ -30,6 +30,7 @@ from tests.support.site import (
     page_routes,
     post_forms,
     post_routes,
+    PASSWORD,
     signed_in_portal,
     space_starts,
     token_urls,
@@ -114,6 +115,7 @@ def visit_everything(app, portal_for, client_for) -> list[Visit]:
     platform = console_signed_in(app, client_for, "localhost", "plateforme@example.org")
     visits += crawl(platform.client, "platform console", [f"{CONSOLE}/"])
     visits += habilitation_visits(app, portal_for, client_for)
+    visits += family_visits(portal_for)
     # MAM and relais (seed 002): Eure-et-Loir's only.
     structures = console_signed_in(app, client_for, "eure-et-loir", "agent@example.org")
     visits += crawl(relais.client, "relais", ["/espace", "/espace/notre-fiche", "/espace/relais/assistants"])
@@ -144,6 +146,34 @@ def structure_portal(app, portal_for):
     portal.update_account(account.id, email_confirmed_at=datetime.now(UTC))
     assert login(portal, "relais.gate@example.org", GOOD).status_code == 303
     return portal
+
+
+def family_visits(portal_for) -> list[Visit]:
+    """mon-enfant's family account (issue 13): its favourites, searches, « Mes données » and the
+    contact form, each with an item; and the requests page of the assistant it wrote to."""
+    from assmat.portal.families.models import ContactRequest, Favourite, SavedSearch
+    from assmat.portal.profile.models import Fiche
+
+    slug = "mon-enfant"
+    family, account = signed_in_portal(portal_for, slug, "famille.crawl@example.org", kind="parent",
+                                       email="famille.crawl@example.org")
+    ((assistant_id, public_id),) = family.query(select(Fiche.account_id, Fiche.public_id).where(
+        Fiche.tenant_id == slug, Fiche.public_id == "FicheDemo123"))
+
+    async def seed() -> None:
+        async with family.app.state.sessionmaker() as db:
+            db.add_all([Favourite(tenant_id=slug, account_id=account.id, public_id=public_id),
+                        SavedSearch(tenant_id=slug, account_id=account.id, name="Auch", query="commune=32000"),
+                        ContactRequest(tenant_id=slug, family_account_id=account.id, assistant_account_id=assistant_id,
+                                       public_id=public_id, message="Bonjour.")])
+            await db.commit()
+
+    family.run(seed)
+    visits = crawl(family.client, "family", ["/espace", f"/assistants/{public_id}", f"/assistants/{public_id}/contact",
+                                             "/recherche?commune=32000"])
+    assistant = portal_for(slug)
+    assert assistant.login(IDENTIFIERS["email"].format(1), PASSWORD).status_code == 303
+    return visits + crawl(assistant.client, "assistant", ["/espace/demandes"])
 
 
 def habilitation_visits(app, portal_for, client_for) -> list[Visit]:

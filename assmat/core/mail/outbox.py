@@ -53,6 +53,12 @@ TEMPLATES: dict[str, frozenset[str]] = {
     # and a family account's deletion (assmat/auth/deletion.py): neither quotes anything typed.
     "registration_exists": frozenset(),  # links to the sign-in and forgot-password pages of portal_url
     "account_deleted": frozenset(),
+    # A family's account (assmat/portal/families/service.py): an address appears only where its
+    # owner chose to share it (family_email, assistant_email: None otherwise). No Reply-To.
+    # Every other link is built from portal_url: `lines` are (name, commune, public_id, free_from).
+    "search_alert": frozenset({"search_name", "lines", "url"}),
+    "contact_request": frozenset({"message", "phone", "family_email", "url"}),
+    "contact_answer": frozenset({"assistant_name", "answer", "assistant_email", "url"}),
 }
 
 PLATFORM_NAME = "Portals of licensed childminders"  # msgid already in the catalog

@@ -84,6 +84,8 @@ CONTACT_PER_IP = RateLimit("contact", limit=5, window=timedelta(hours=1))
 HABILITATION_PER_IP = RateLimit("habilitation", limit=5, window=timedelta(hours=1))
 # « Créer mon compte famille »: a family registers once, maybe twice after a typo.
 REGISTRATION_PER_IP = RateLimit("registration", limit=5, window=timedelta(hours=1))
+# A family's contact requests to assistants (issue 13): a family writes to a few, a spammer to all.
+CONTACT_REQUESTS_PER_FAMILY = RateLimit("family_contact", limit=5, window=timedelta(days=1))
 SITUATION_CHANGE_PER_ACCOUNT = RateLimit("situation_change", limit=5, window=timedelta(days=1))
 # Her requests to move her fiche's position (each replaces the one before): staff read the last.
 CORRECTIONS_PER_ACCOUNT = RateLimit("position_correction", limit=5, window=timedelta(days=1))

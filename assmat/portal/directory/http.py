@@ -5,6 +5,9 @@ the query in assmat.portal.directory.service."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -41,6 +44,11 @@ from assmat.web.middleware import CSP
 
 FEATURE = "public_search"
 
+# What other features add to a page of results (a signed-in family's buttons): each part gets the
+# page's public ids, in the order of its cards, and the search's query string; assmat.portal.families
+# registers its own.
+RESULT_PARTS: list[Callable[[Request, AsyncSession, Tenant, list[str], str], Awaitable[dict[str, object]]]] = []
+
 
 def _render(request: Request, tenant: Tenant, asked: Asked, mam_filter: bool, status: int = 200,
             **context: object) -> Response:
@@ -72,6 +80,9 @@ async def search_page(request: Request) -> Response:
         found = await search(db, tenant, asked.criteria)
         ids = [result.public_id for result in found.results]
         positions = await public_positions(db, tenant, ids)
+        parts: dict[str, object] = {}
+        for part in RESULT_PARTS:
+            parts.update(await part(request, db, tenant, ids, asked.query()))
     back = f"{PATH}?{asked.query(found.page)}"
     first = (found.page - 1) * found.per_page
     cards = [card(tenant, result, first + k + 1, back) for k, result in enumerate(found.results)]
@@ -81,7 +92,7 @@ async def search_page(request: Request) -> Response:
                    figure=results_map(asked, cards, positions, ids), last_page=last, first_page=f"{PATH}?{asked.query()}",
                    previous=f"{PATH}?{asked.query(found.page - 1)}" if found.page > 1 else None,
                    next=f"{PATH}?{asked.query(found.page + 1)}" if found.page < last else None,
-                   interactive=interactive)
+                   interactive=interactive, **parts)
     if interactive is not None and tenant.config.map is not None:
         # The tile host may serve images to this page, on this tenant only.
         response.headers["content-security-policy"] = CSP.replace(

@@ -5,6 +5,7 @@ The rules and the masking live in assmat.portal.profile.service; these views rea
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,6 +65,11 @@ register_notices(
     fiche_pending=lambda t: _("Your fiche has been saved. Your texts will be published once the service has approved them."),
     correction_sent=lambda t: _("Your correction request has been sent. The support service will check it."),
 )
+
+
+# What other features add to a public fiche (a family's favourite and contact buttons): each
+# part gives context for the page of one fiche; assmat.portal.families registers its own.
+FICHE_PARTS: list[Callable[[Request, AsyncSession, Tenant, PublicFiche], Awaitable[dict[str, Any]]]] = []
 
 
 def _assistant(request: Request) -> tuple[Tenant, Account]:
@@ -180,6 +186,9 @@ async def _fiche_page(request: Request, db: AsyncSession, tenant: Tenant, fiche:
         # Her MAM, if she works in one (« Voir les coordonnées »: its fiche).
         "mam": await structures.mam_of(db, tenant, fiche.account_id) if tenant.config.features.structures else None,
     }
+    if not preview:
+        for part in FICHE_PARTS:
+            context.update(await part(request, db, tenant, fiche))
     return page(request, "profile_public.html", context)
 
 
