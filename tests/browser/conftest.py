@@ -86,7 +86,7 @@ class LiveAccounts:
     def create(
         self, slug: str, identifier: str, password: str | None = None, *, temporary: bool = False,
         accepted_terms: bool = True, email: str | None = "anne.martin@example.org", first_name: str = "Anne",
-        last_name: str = "Martin", birth_date: date | None = date(1980, 5, 17),
+        last_name: str = "Martin", birth_date: date | None = date(1980, 5, 17), kind: str = "assistant",
     ) -> tuple[Any, str | None]:
         """(account, temporary password or None). `password` sets a known password; terms are
         accepted unless `accepted_terms=False`."""
@@ -108,7 +108,7 @@ class LiveAccounts:
                 ctx = auth_context(db, tenant, hasher, settings)
                 account, temp = await staff_actions.create_account(
                     ctx, identifier, email=email, first_name=first_name, last_name=last_name, birth_date=birth_date,
-                    with_temporary_password=temporary,
+                    kind=kind, with_temporary_password=temporary,
                 )
                 if password is not None:
                     await credentials.set_password(ctx, account, password, None, "test")

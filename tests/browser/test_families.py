@@ -92,3 +92,28 @@ def test_a_family_creates_confirms_uses_and_deletes_its_account(live_server, pag
     assert "supprimé" in mail_body(live_server, address, "supprimé")
     page.goto(live_server.url(ME, "/espace/compte"))
     page.wait_for_url(re.compile(r"/connexion"))  # signed out: the session ended with the account
+
+
+def test_mon_enfant_staff_delete_a_family_account_from_its_page(live_server, live_accounts, page: Page) -> None:
+    """« Supprimer le compte famille » on the account's page of the console, then its confirmation
+    by its visible button: the account is gone, the list says so, and the family is told by email."""
+    from tests.browser.test_console import create_console_admin, wait_for_mail
+
+    console_password = "Console2026Perpignan"  # mon-enfant's policy: letters and digits only
+    staff = f"agent-{uuid.uuid4().hex[:8]}@mon-enfant.fr"
+    create_console_admin(live_server, ME, staff, console_password)
+    address = f"famille-{uuid.uuid4().hex[:8]}@example.org"
+    account, _ = live_accounts.create(ME, address, PASSWORD, email=address, kind="parent", birth_date=None)
+    page.goto(live_server.url(ME, "/admin/login"))
+    page.get_by_label("Adresse email").fill(staff)
+    page.get_by_label("Mot de passe").fill(console_password)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(live_server.url(ME, "/admin/vue-d-ensemble"))
+    page.goto(live_server.url(ME, f"/admin/account/details/{account.id}"))
+    page.get_by_role("link", name="Supprimer le compte famille").click()
+    expect(page.get_by_role("heading", name="Supprimer le compte famille : confirmation")).to_be_visible()
+    page.get_by_role("button", name="Confirmer : Supprimer le compte famille").click()
+    page.wait_for_url(re.compile(r"/admin/account/list\?done=delete_family&count=1"))
+    assert live_accounts.get(account.id) is None
+    mail = wait_for_mail(live_server.settings.mail_dir, address, "Votre compte famille a été supprimé")
+    assert "Votre compte famille a été supprimé, avec vos données personnelles" in mail.get_body(("plain",)).get_content()
