@@ -67,14 +67,20 @@ def signed_in_routes(app) -> list[tuple[str, set[str]]]:
 
 
 def test_the_forced_change_session_reaches_no_other_page(app, portal_for):
-    """Every signed-in route, on the Alpes-Maritimes and on the Gers (between them, every feature
-    of the space): a session that must first change its temporary password goes back there. The
-    page of a feature a tenant does not offer does not exist there (404) and is checked on the other."""
+    """Every signed-in route, on the Alpes-Maritimes, the Gers, Eure-et-Loir (the structures'
+    pages) and mon-enfant (a family's pages): between them, every feature of the space. A session
+    that must first change its temporary password goes back there. The page of a feature a tenant
+    does not offer does not exist there (404) and is checked on another."""
+    from tests.flows.test_eure_et_loir import login as login_with_captcha
+
     checked: set[str] = set()
-    for slug, identifier in (("alpes-maritimes", "06-AM-0901"), ("gers", "AGR-2026-0901")):
+    for slug, identifier in (("alpes-maritimes", "06-AM-0901"), ("gers", "AGR-2026-0901"), ("eure-et-loir", "280901"),
+                             ("mon-enfant", "anne.forcee@example.org")):
         portal = portal_for(slug)
-        _account, temporary = portal.create_account(identifier, temporary=True)
-        assert portal.login(identifier, temporary).headers["location"] == FORCED
+        _account, temporary = portal.create_account(identifier, temporary=True, email=f"forced-{slug}@example.org")
+        signed = login_with_captcha(portal, identifier, temporary) if portal.tenant.config.login.captcha \
+            else portal.login(identifier, temporary)
+        assert signed.headers["location"] == FORCED
         token = portal.csrf(FORCED)
         for path, methods in signed_in_routes(app):
             feature = next((name for prefix, name in FEATURE_PAGES if path.startswith(prefix)), None)
