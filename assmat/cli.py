@@ -129,7 +129,7 @@ def demo(settings: Settings, port: int) -> int:
             fiches = await load_demo_fiches(sessionmaker, registry.tenants)
             accounts += await load_demo_structures(sessionmaker, registry.tenants, hasher, settings)
             await load_demo_directory(sessionmaker, registry.tenants)
-            accounts += await load_demo_family(sessionmaker, registry.tenants, hasher)
+            await load_demo_family(sessionmaker, registry.tenants)
             searches = await demo_searches(sessionmaker, registry.tenants)
             return accounts, await load_demo_admins(sessionmaker, registry.tenants, hasher), fiches, searches
         finally:

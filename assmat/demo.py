@@ -631,41 +631,27 @@ async def load_demo_habilitation(sessionmaker: async_sessionmaker, tenants: dict
                 added += 1
         await session.commit()
     return added
-DEMO_FAMILY = "famille.demo@example.org"
-FAMILY_NOTE = "famille : un favori, une recherche enregistrée"
 
 
-async def load_demo_family(sessionmaker: async_sessionmaker, tenants: dict[str, Tenant],
-                           hasher: AsyncHasher) -> list[DemoAccount]:
-    """The demo family of each tenant with family accounts and the search (mon-enfant), after
-    load_demo_directory: one favourite (the first fiche by name) and one saved search (the
-    commune of that fiche, 10 km around), given to the account `DEMO_FAMILY` if it exists already
-    (created here otherwise). Idempotent."""
+async def load_demo_family(sessionmaker: async_sessionmaker, tenants: dict[str, Tenant]) -> None:
+    """The demo family's data on each tenant with family accounts and the search (mon-enfant),
+    after load_demo_directory: one favourite (the first fiche by name) and one saved search (the
+    commune of that fiche, 10 km around), given to the account `DEMO_FAMILY` that
+    load_demo_extras creates and prints. Idempotent."""
     from urllib.parse import urlencode
 
     from assmat.portal.directory.models import DirectoryEntry
     from assmat.portal.families.models import Favourite
     from assmat.portal.families.service import offers_families, save_search
 
-    result: list[DemoAccount] = []
     async with sessionmaker() as session:
         for slug, tenant in sorted(tenants.items()):
             if not offers_families(tenant):
                 continue
-            identifier = DEMO_FAMILY if tenant.config.login.identifier == "email" else "famille.demo"
-            password = demo_password(tenant)
             family = await session.scalar(select(Account).where(Account.tenant_id == slug,
-                                                                Account.identifier == identifier))
-            if family is None:  # load_demo_extras makes it (and prints it) where the tenant has families
-                now = clock.now()
-                family = Account(tenant_id=slug, kind="parent", identifier=identifier, email=DEMO_FAMILY,
-                                 email_key=DEMO_FAMILY, first_name="Claire", last_name="Famille",
-                                 password_hash=await hasher.hash(password), password_changed_at=now, activated_at=now,
-                                 email_confirmed_at=now, terms_version=tenant.terms_version,
-                                 terms_accepted_at=now if tenant.terms_version else None)
-                session.add(family)
-                await session.flush()
-                result.append(DemoAccount(tenant, identifier, password, True, FAMILY_NOTE))
+                                                                Account.identifier == DEMO_FAMILY))
+            if family is None:
+                continue
             if await session.scalar(select(Favourite.id).where(Favourite.tenant_id == slug,
                                                                Favourite.account_id == family.id).limit(1)):
                 continue  # its favourite and its search are there already
@@ -677,7 +663,6 @@ async def load_demo_family(sessionmaker: async_sessionmaker, tenants: dict[str, 
                 await save_search(session, tenant, family, "Près de chez nous",
                                   urlencode({"commune": first.postal_code, "rayon": "10"}), None)
         await session.commit()
-    return result
 
 
 async def demo_searches(sessionmaker: async_sessionmaker, tenants: dict[str, Tenant]) -> list[tuple[Tenant, str]]:
