@@ -36,6 +36,10 @@
                                   iconAnchor: anchor });
     var marker = window.L.marker([point.lat, point.lon], { icon: icon, title: point.label, alt: point.label, keyboard: true });
     marker.on("click", function () { window.location.href = point.href; });
+    // Leaflet focuses a marker (tabindex, role "button") but opens nothing on Enter without a popup.
+    marker.on("keypress", function (event) {
+      if (event.originalEvent.key === "Enter") { window.location.href = point.href; }
+    });
     marker.addTo(map);
     bounds.extend([point.lat, point.lon]);
   });
