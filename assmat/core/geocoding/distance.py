@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import func, literal
+from sqlalchemy import Float, bindparam, func, literal
 from sqlalchemy.sql.elements import ColumnElement
 
 # The mean Earth radius (IUGG), the one the haversine uses everywhere here, SQL included.
@@ -110,18 +110,26 @@ def public_position(position: Point, commune_centre: Point, precision: Precision
     return commune_centre if precision is Precision.COMMUNE else position
 
 
-def distance_km_sql(lat: ColumnElement[Any], lon: ColumnElement[Any], origin: Point) -> ColumnElement[float]:
-    """The haversine distance in km from `origin` to the row's (`lat`, `lon`), in SQL that
+def origin_params(origin: Point) -> dict[str, float]:
+    """The bound values of `distance_km_sql`'s origin."""
+    return {"origin_phi": math.radians(origin.lat), "origin_lambda": math.radians(origin.lon),
+            "origin_cos_phi": math.cos(math.radians(origin.lat))}
+
+
+def distance_km_sql(lat: ColumnElement[Any], lon: ColumnElement[Any], origin: Point | None = None) -> ColumnElement[float]:
+    """The haversine distance in km from the origin to the row's (`lat`, `lon`), in SQL that
     SQLite (with its math functions, see `ensure_sqlite_math`) and PostgreSQL both run.
     Haversine rather than the spherical law of cosines: it stays exact at a few metres, where
-    acos loses its digits."""
+    acos loses its digits. The origin is three bound parameters (`origin_params`): given here,
+    or at execution, so that one compiled statement serves every origin."""
+    values: dict[str, float | None] = dict(origin_params(origin)) if origin is not None else \
+        {"origin_phi": None, "origin_lambda": None, "origin_cos_phi": None}
+    phi0, lambda0, cos_phi0 = (bindparam(name, value, type_=Float) for name, value in values.items())
     phi = func.radians(lat)
-    half_dphi = (phi - literal(math.radians(origin.lat))) / 2
-    half_dlambda = (func.radians(lon) - literal(math.radians(origin.lon))) / 2
+    half_dphi = (phi - phi0) / 2
+    half_dlambda = (func.radians(lon) - lambda0) / 2
     sin_half_dphi, sin_half_dlambda = func.sin(half_dphi), func.sin(half_dlambda)
-    h = sin_half_dphi * sin_half_dphi + literal(math.cos(math.radians(origin.lat))) * func.cos(phi) * (
-        sin_half_dlambda * sin_half_dlambda
-    )
+    h = sin_half_dphi * sin_half_dphi + cos_phi0 * func.cos(phi) * (sin_half_dlambda * sin_half_dlambda)
     return literal(2 * EARTH_RADIUS_KM) * func.asin(func.sqrt(h))
 
 

@@ -79,7 +79,7 @@ async def search_page(request: Request) -> Response:
     async with database(request) as db:
         found = await search(db, tenant, asked.criteria)
         ids = [result.public_id for result in found.results]
-        positions = await public_positions(db, tenant, ids)
+        positions = public_positions(found)
         parts: dict[str, object] = {}
         for part in RESULT_PARTS:
             parts.update(await part(request, db, tenant, ids, asked.query()))

@@ -295,13 +295,9 @@ def count_text(found: Page) -> str:
     return ngettext("%(num)d result", "%(num)d results", found.total) % {"num": found.total}
 
 
-async def public_positions(db: AsyncSession, tenant: Tenant, public_ids: Sequence[str]) -> dict[str, Point]:
-    """The public position of these entries (a hidden address: its commune's centre)."""
-    if not public_ids:
-        return {}
-    rows = await db.execute(select(DirectoryEntry.public_id, DirectoryEntry.latitude, DirectoryEntry.longitude)
-                            .where(DirectoryEntry.tenant_id == tenant.slug, DirectoryEntry.public_id.in_(public_ids)))
-    return {public_id: Point(lat, lon) for public_id, lat, lon in rows.all() if lat is not None and lon is not None}
+def public_positions(found: Page) -> dict[str, Point]:
+    """The public position of the page's results (a hidden address: its commune's centre)."""
+    return {result.public_id: result.position for result in found.results if result.position is not None}
 
 
 def results_map(asked: Asked, cards: Sequence[Card], positions: Mapping[str, Point], public_ids: Sequence[str]):

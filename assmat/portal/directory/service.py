@@ -29,7 +29,21 @@ from types import SimpleNamespace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, and_, delete, exists, func, insert, literal, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assmat.auth.models import Account
@@ -37,13 +51,13 @@ from assmat.core import clock
 from assmat.core.db.changes import on_fiche_change
 from assmat.core.errors import Invalid
 from assmat.core.geocoding.distance import (
-    BoundingBox,
     Point,
     Precision,
     bounding_box,
     distance_km_sql,
     grid_cell,
     grid_cells,
+    origin_params,
     public_position,
     rounded_km,
 )
@@ -364,6 +378,7 @@ class Result:
     places: tuple[PlaceSummary, ...]
     updated_on: date | None
     in_mam: bool = False
+    position: Point | None = None  # the public position (see `entry_values`), for the map
 
 
 @dataclass(frozen=True)
@@ -383,71 +398,167 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _grid_conditions(tenant: Tenant, criteria: Criteria) -> list[ColumnElement[bool]]:
-    """The days and slots asked, on a place's `slot_mask`: every (day, slot) pair ticked; days
-    alone: some slot on each day; slots alone: each slot on some day."""
-    mask = DirectoryPlace.slot_mask
+# The search's statements are built once per shape of criteria, with every value a bound
+# parameter, over the tables' columns (Core, no ORM entity): a search then only binds its values
+# and SQLAlchemy's compiled cache answers. Building and compiling a statement for each search
+# cost several times what PostgreSQL spends running it.
+_entry = DirectoryEntry.__table__.c
+_place = DirectoryPlace.__table__.c
+_available_place = AvailablePlace.__table__.c
 
-    def having(bits: int, every: bool) -> ColumnElement[bool]:
-        masked = mask.op("&", return_type=BigInteger)(literal(bits, BigInteger))
-        return masked == literal(bits, BigInteger) if every else masked != literal(0, BigInteger)
 
+@dataclass(frozen=True)
+class _Shape:
+    """What a search's statements depend on besides its values."""
+
+    located: bool  # an origin and a radius
+    commune: bool
+    name: bool
+    offers: tuple[str, ...]
+    in_mam: bool
+    available: bool  # an availability criterion: the age group, a start date, days or slots
+    group: bool
+    grid: tuple[bool, int]  # (every bit of one mask, or some bit of each of n masks)
+
+
+@dataclass(frozen=True)
+class _Statements:
+    page: Select[Any]  # the page with its count capped at :cap
+    count: Select[Any]  # the matching rows counted up to :cap
+    ordered: Select[Any]  # the page, uncapped (past COUNT_CAP: within a smaller radius)
+
+
+def _grid_conditions(every: bool, count: int) -> list[ColumnElement[bool]]:
+    """The days and slots asked, on a place's `slot_mask` (:bits_k, see `_grid_bits`)."""
+    mask = _place.slot_mask
+    conditions = []
+    for k in range(count):
+        bits = bindparam(f"bits_{k}", type_=BigInteger)
+        masked = mask.op("&", return_type=BigInteger)(bits)
+        conditions.append(masked == bits if every else masked != literal(0, BigInteger))
+    return conditions
+
+
+def _grid_bits(tenant: Tenant, criteria: Criteria) -> tuple[bool, list[int]]:
+    """Every (day, slot) pair ticked: one mask, every bit; days alone: some slot on each day;
+    slots alone: each slot on some day."""
     def bits(days: Iterable[int], slots: Iterable[str]) -> int:
         return sum(slot_bit(tenant, day, slot) or 0 for day in days for slot in slots)
 
     every_slot = [slot.code for slot in tenant.config.availability.time_slots]
     if criteria.days and criteria.slots:
-        return [having(bits(criteria.days, criteria.slots), every=True)]
+        return True, [bits(criteria.days, criteria.slots)]
     if criteria.days:
-        return [having(bits([day], every_slot), every=False) for day in sorted(criteria.days)]
-    return [having(bits(range(7), [slot]), every=False) for slot in sorted(criteria.slots)]
+        return False, [bits([day], every_slot) for day in sorted(criteria.days)]
+    return False, [bits(range(7), [slot]) for slot in sorted(criteria.slots)]
 
 
-def _availability_clause(tenant: Tenant, criteria: Criteria, today: date,
-                         box: BoundingBox | None) -> ColumnElement[bool] | None:
+def _within_box(table: Any) -> list[ColumnElement[bool]]:
+    """The first two steps of a distance search: the box's indexed grid cells, the box itself."""
+    return [table.grid_cell.in_(bindparam("cells", expanding=True)),
+            table.latitude.between(bindparam("min_lat"), bindparam("max_lat")),
+            table.longitude.between(bindparam("min_lon"), bindparam("max_lon"))]
+
+
+def _availability_clause(shape: _Shape) -> ColumnElement[bool]:
     """Her current declaration has a place (as the search keeps them, the weekly grid a
     bitmask) of the age group, free at the start date or within SOON_DAYS after it, with the
-    days and slots asked. By distance (`box`), the places of the box's cells are found first
-    (their own covering index) and their entries then; otherwise one indexed EXISTS per entry."""
+    days and slots asked. By distance, the places of the box's cells are found first (their own
+    covering index) and their entries then; otherwise one indexed EXISTS per entry."""
+    place = _place
+    conditions: list[ColumnElement[bool]] = [
+        place.tenant_id == bindparam("slug"),
+        or_(place.free_from.is_(None), place.free_from <= bindparam("soon")),
+        or_(place.free_until.is_(None), place.free_until >= bindparam("start")),
+    ]
+    if shape.group:
+        conditions.append(place.age_group == bindparam("group"))
+    conditions += _grid_conditions(*shape.grid)
+    if shape.located:
+        having = _entry.account_id.in_(select(place.account_id).where(*conditions, *_within_box(place)))
+    else:
+        having = exists(select(literal(1)).select_from(DirectoryPlace.__table__).where(
+            *conditions, place.account_id == _entry.account_id))
+    return and_(_entry.none_available == False, _entry.valid_until >= bindparam("today"), having)  # noqa: E712
+
+
+@lru_cache(maxsize=512)
+def _statements(shape: _Shape) -> _Statements:
+    entry = _entry
+    where: list[ColumnElement[bool]] = [
+        entry.tenant_id == bindparam("slug"),
+        or_(entry.published_until.is_(None), entry.published_until >= bindparam("today")),
+    ]
+    if shape.commune:
+        where.append(or_(entry.commune_insee == bindparam("commune"), entry.postal_code == bindparam("commune")))
+    if shape.name:
+        where.append(entry.name_key.like(bindparam("name"), escape="\\"))
+    where += [entry[f"offer_{code}"] == True for code in shape.offers]  # noqa: E712
+    if shape.in_mam:
+        where.append(entry.in_mam == bindparam("in_mam"))
+    if shape.available:
+        where.append(_availability_clause(shape))
+    distance: ColumnElement[float] | None = None
+    if shape.located:
+        distance = distance_km_sql(entry.latitude, entry.longitude)
+        where += [*_within_box(entry), distance <= bindparam("radius")]
+    columns = [entry.id, entry.public_id, entry.name, entry.name_key, entry.commune_name, entry.postal_code,
+               entry.precision, entry.latitude, entry.longitude, entry.declaration_id, entry.none_available,
+               entry.valid_until, entry.updated_on, entry.in_mam,
+               *(entry[f"offer_{code}"] for code in OFFER_CODES),
+               (distance if distance is not None else literal(None)).label("distance_km")]
+    cap, first = bindparam("cap", type_=Integer), bindparam("first", type_=Integer)
+    # The matching rows up to the cap, counted by a window and ordered, the page taken from them.
+    capped = select(*columns).where(*where).limit(cap).subquery()
+    order = [capped.c.distance_km, capped.c.name_key, capped.c.id] if distance is not None \
+        else [capped.c.name_key, capped.c.id]
+    page = select(*capped.c, func.count().over().label("matched")).order_by(*order).limit(PER_PAGE).offset(first)
+    matching = select(literal(1).label("one")).select_from(DirectoryEntry.__table__).where(*where).limit(cap).subquery()
+    count = select(func.count()).select_from(matching)
+    ordered = select(*columns).where(*where).order_by(
+        *([distance] if distance is not None else []), entry.name_key, entry.id).limit(PER_PAGE).offset(first)
+    return _Statements(page, count, ordered)
+
+
+def _located(origin: Point, radius_km: float) -> dict[str, Any]:
+    """The values of a distance search's three steps."""
+    box = bounding_box(origin, radius_km)
+    return {"cells": grid_cells(box), "min_lat": box.min_lat, "max_lat": box.max_lat, "min_lon": box.min_lon,
+            "max_lon": box.max_lon, "radius": float(radius_km), **origin_params(origin)}
+
+
+def _shape_and_values(tenant: Tenant, criteria: Criteria, today: date) -> tuple[_Shape, dict[str, Any]]:
+    values: dict[str, Any] = {"slug": tenant.slug, "today": today}
+    if criteria.commune is not None:
+        values["commune"] = criteria.commune
+    if criteria.name is not None:
+        values["name"] = _like(name_key(criteria.name))
+    if criteria.in_mam is not None:
+        values["in_mam"] = criteria.in_mam
+    located = criteria.origin is not None and criteria.radius_km is not None
+    if located:
+        values |= _located(criteria.origin, criteria.radius_km)  # type: ignore[arg-type]
     months = age_at_start(criteria, today)
     group = age_group_for(tenant, months) if months is not None else None
-    if group is None and criteria.start is None and not criteria.days and not criteria.slots:
-        return None
-    start = criteria.start or today
-    place = DirectoryPlace
-    conditions: list[ColumnElement[bool]] = [
-        place.tenant_id == tenant.slug,
-        or_(place.free_from.is_(None), place.free_from <= start + timedelta(days=SOON_DAYS)),
-        or_(place.free_until.is_(None), place.free_until >= start),
-    ]
-    if group is not None:
-        conditions.append(place.age_group == group)
-    if criteria.days or criteria.slots:
-        conditions += _grid_conditions(tenant, criteria)
-    if box is not None:
-        places = select(place.account_id).where(
-            *conditions, place.grid_cell.in_(grid_cells(box)), place.latitude.between(box.min_lat, box.max_lat),
-            place.longitude.between(box.min_lon, box.max_lon))
-        having = DirectoryEntry.account_id.in_(places)
-    else:
-        having = exists(select(literal(1)).select_from(place).where(
-            *conditions, place.account_id == DirectoryEntry.account_id))
-    return and_(DirectoryEntry.none_available == False, DirectoryEntry.valid_until >= today, having)  # noqa: E712
+    available = group is not None or criteria.start is not None or bool(criteria.days) or bool(criteria.slots)
+    every, bits = _grid_bits(tenant, criteria) if criteria.days or criteria.slots else (False, [])
+    if available:
+        start = criteria.start or today
+        values |= {"start": start, "soon": start + timedelta(days=SOON_DAYS), "group": group,
+                   **{f"bits_{k}": value for k, value in enumerate(bits)}}
+    shape = _Shape(located=located, commune=criteria.commune is not None, name=criteria.name is not None,
+                   offers=tuple(sorted(criteria.offers)), in_mam=criteria.in_mam is not None, available=available,
+                   group=group is not None, grid=(every, len(bits)))
+    return shape, values
 
 
-def _located_within(origin: Point, radius_km: float) -> tuple[list[ColumnElement[bool]], ColumnElement[float]]:
-    """The three steps of a distance search, and the distance itself."""
-    entry = DirectoryEntry
-    box = bounding_box(origin, radius_km)
-    distance = distance_km_sql(entry.latitude, entry.longitude, origin)
-    return [entry.grid_cell.in_(grid_cells(box)), entry.latitude.between(box.min_lat, box.max_lat),
-            entry.longitude.between(box.min_lon, box.max_lon), distance <= radius_km], distance
-
-
-async def _count(db: AsyncSession, where: Sequence[ColumnElement[bool]], cap: int) -> int:
-    """How many entries match, counting no further than `cap`."""
-    matching = select(literal(1).label("one")).select_from(DirectoryEntry).where(*where).limit(cap).subquery()
-    return int(await db.scalar(select(func.count()).select_from(matching)) or 0)
+_PLACES = (
+    select(_available_place.declaration_id, _available_place.age_group, _available_place.places,
+           _available_place.free_from)
+    .where(_available_place.tenant_id == bindparam("slug"),
+           _available_place.declaration_id.in_(bindparam("declarations", expanding=True)))
+    .order_by(_available_place.declaration_id, _available_place.position)
+)
 
 
 async def search(db: AsyncSession, tenant: Tenant, criteria: Criteria) -> Page:
@@ -461,64 +572,31 @@ async def search(db: AsyncSession, tenant: Tenant, criteria: Criteria) -> Page:
     count each): ordered by distance, those rows are the same, and the database sorts a few
     hundred rows instead of tens of thousands."""
     criteria = check_criteria(tenant, criteria)
-    slug, today = tenant.slug, clock.today()
-    entry = DirectoryEntry
-    where: list[ColumnElement[bool]] = [
-        entry.tenant_id == slug, or_(entry.published_until.is_(None), entry.published_until >= today),
-    ]
-    if criteria.commune is not None:
-        where.append(or_(entry.commune_insee == criteria.commune, entry.postal_code == criteria.commune))
-    if criteria.name is not None:
-        where.append(entry.name_key.like(_like(name_key(criteria.name)), escape="\\"))
-    where += [getattr(entry, f"offer_{code}") == True for code in sorted(criteria.offers)]  # noqa: E712
-    if criteria.in_mam is not None:
-        where.append(entry.in_mam == criteria.in_mam)
-    distance: ColumnElement[float] | None = None
-    located: list[ColumnElement[bool]] = []
-    box: BoundingBox | None = None
-    if criteria.origin is not None and criteria.radius_km is not None:
-        located, distance = _located_within(criteria.origin, criteria.radius_km)
-        box = bounding_box(criteria.origin, criteria.radius_km)
-    available = _availability_clause(tenant, criteria, today, box)
-    if available is not None:
-        where.append(available)
-    columns = [entry.id, entry.public_id, entry.name, entry.name_key, entry.commune_name, entry.postal_code,
-               entry.precision, entry.declaration_id, entry.none_available, entry.valid_until, entry.updated_on,
-               entry.in_mam,
-               *(getattr(entry, f"offer_{code}") for code in OFFER_CODES),
-               (distance if distance is not None else literal(None)).label("distance_km")]
+    today = clock.today()
+    shape, values = _shape_and_values(tenant, criteria, today)
+    statements = _statements(shape)
     first = (criteria.page - 1) * PER_PAGE
-    # One statement for most searches: the matching rows up to the cap, counted by a window and
-    # ordered, the page taken from them. Exact while they are not past the cap.
-    capped = select(*columns).where(*where, *located).limit(COUNT_CAP + 1).subquery()
-    order = [capped.c.distance_km, capped.c.name_key, capped.c.id] if distance is not None \
-        else [capped.c.name_key, capped.c.id]
-    rows = (await db.execute(select(*capped.c, func.count().over().label("matched")).order_by(*order)
-                             .limit(PER_PAGE).offset(first))).all()
+    connection = await db.connection()
+    rows = (await connection.execute(statements.page, {**values, "cap": COUNT_CAP + 1, "first": first})).all()
     if rows:
         total = int(rows[0].matched)
     else:  # nothing at all, or a page past the last: count
-        total = 0 if first == 0 else await _count(db, [*where, *located], COUNT_CAP + 1)
+        total = 0 if first == 0 else int(
+            await connection.scalar(statements.count, {**values, "cap": COUNT_CAP + 1}) or 0)
     if total > COUNT_CAP:
         needed = criteria.page * PER_PAGE
-        if distance is not None and criteria.origin is not None:
+        if shape.located and criteria.origin is not None:
             for radius in (r for r in RADII_KM if r < (criteria.radius_km or 0)):
-                ring, _distance = _located_within(criteria.origin, radius)
-                if await _count(db, [*where, *ring], needed) >= needed:
-                    located = ring
+                ring = {**values, **_located(criteria.origin, radius)}
+                if int(await connection.scalar(statements.count, {**ring, "cap": needed}) or 0) >= needed:
+                    values = ring
                     break
-        order = [distance, entry.name_key, entry.id] if distance is not None else [entry.name_key, entry.id]
-        rows = (await db.execute(select(*columns).where(*where, *located).order_by(*order)
-                                 .limit(PER_PAGE).offset(first))).all()
+        rows = (await connection.execute(statements.ordered, {**values, "first": first})).all()
     places: dict[int, list[PlaceSummary]] = defaultdict(list)
     declarations = [row.declaration_id for row in rows if row.declaration_id is not None]
     if declarations:
-        for declaration_id, group, count, free_from in (await db.execute(
-            select(AvailablePlace.declaration_id, AvailablePlace.age_group, AvailablePlace.places,
-                   AvailablePlace.free_from)
-            .where(AvailablePlace.tenant_id == slug, AvailablePlace.declaration_id.in_(declarations))
-            .order_by(AvailablePlace.declaration_id, AvailablePlace.position)
-        )).all():
+        for declaration_id, group, count, free_from in (await connection.execute(
+                _PLACES, {"slug": tenant.slug, "declarations": declarations})).all():
             places[declaration_id].append(PlaceSummary(group, count, free_from))
     results = []
     for row in rows:
@@ -527,10 +605,12 @@ async def search(db: AsyncSession, tenant: Tenant, criteria: Criteria) -> Page:
             public_id=row.public_id, name=row.name, commune=row.commune_name, postal_code=row.postal_code,
             announced_km=rounded_km(row.distance_km) if row.distance_km is not None else None,
             approximate=row.precision != Precision.ADDRESS.value,
-            offers=tuple(code for code in OFFER_CODES if getattr(row, f"offer_{code}")),
+            offers=tuple(code for code in OFFER_CODES if row._mapping[f"offer_{code}"]),
             stale=stale, none_available=bool(row.none_available),
             places=() if stale else tuple(places.get(row.declaration_id, ())),
             updated_on=row.updated_on, in_mam=bool(row.in_mam),
+            position=Point(row.latitude, row.longitude) if row.latitude is not None and row.longitude is not None
+            else None,
         ))
     return Page(results=results, total=min(total, COUNT_CAP), page=criteria.page, more=total > COUNT_CAP)
 
