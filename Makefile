@@ -12,6 +12,10 @@ NODE_STAMP := node_modules/.installed
 # The addok geocoder the tests run against, in a virtualenv of its own (its pinned dependencies
 # never meet the app's); reinstalled whenever its pins change.
 ADDOK_STAMP := .tools/addok/.installed
+# pytest-xdist: one test process per core (`auto`), each with its own PostgreSQL cluster, live
+# server, Chromium and geocoder; a file stays on one process (its module fixtures are built once).
+# TEST_WORKERS=0 runs the suite in this process.
+TEST_WORKERS ?= auto
 
 .PHONY: run test demo messages docs check-config clean system-deps
 
@@ -48,7 +52,7 @@ $(ADDOK_STAMP): scripts/addok-requirements.txt scripts/addok-env.sh
 ## PostgreSQL cluster, real SMTP, a real addok geocoder on Redis, Chromium, axe-core, vnu. A broken contract stops it before pytest.
 test: $(STAMP) system-deps $(NODE_STAMP) $(ADDOK_STAMP)
 	$(BIN)/lint-imports --no-logo
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## Re-extract the translatable texts and merge them into the French catalog.
 messages: $(STAMP)
