@@ -29,19 +29,14 @@ test suite does, tests/support/postgres.py, unless --database-url is given):
    two for most (the page with its count, its places: one when nothing matches), more only past
    COUNT_CAP (a capped count per smaller radius, then the page), never past STATEMENT_BOUND
    whatever the size. With --explain, the plans of the slowest kinds.
-4. Load, through the real server (uvicorn in a subprocess, as benchmarks/pages.py, with the
-   app of `assmat.app.create_app` and the production settings): --clients levels, one httpx
-   client and keep-alive connection each, first the searches of the mix (radii of 1 to 30 km
-   around communes, half with the child's age and a start date, some with days and slots or
-   offers, some by commune or by name, pages 1 to 3) at SEARCH_URL, then as many home pages
-   (`GET /`). An answer counts only if it is a 200 whose total is the one the service gave in
-   step 3. Prints requests/s, p50, p95 and the ratio search / home page.
-
-SEARCH_URL: `/recherche` is the parents' page (built separately); until it is on main, the
-server this script starts mounts a benchmark-only route, BENCH_PATH, that reads the same GET
-parameters, runs `search()` in a session of the app and answers the results as plain text (no
-template: the page's rendering is not measured). Point SEARCH_URL at `/recherche?{query}` (and
-`parameters()` at its parameter names) once it exists.
+4. Load, through the real server (`assmat serve` in a subprocess, as benchmarks/pages.py, with
+   the production settings): --clients levels, one httpx client and keep-alive connection each,
+   first the parents' page `/recherche` with the searches of the mix (a commune as its
+   suggestions write it and a radius of 1 to 30 km, half with the child's age and a start date,
+   some with days and slots or offers, some by commune alone or by name, pages 1 to 3), each
+   from its own client address, then as many home pages (`GET /`). An answer counts only if it
+   is a 200 whose title shows the total the service gave in step 3 for the page's own reading
+   of the same parameters. Prints requests/s, p50, p95 and the ratio search / home page.
 
 Not part of the test suite; tests/test_benchmarks.py only checks that it imports.
 """
@@ -52,6 +47,7 @@ import argparse
 import asyncio
 import csv
 import random
+import re
 import shutil
 import statistics
 import sys
@@ -75,8 +71,7 @@ from pages import PostgresWriter, SqliteWriter, pg_cluster, pg_database, product
 NATIONAL = "mon-enfant"
 SMALL = "bench-001"  # the département of --rows / 25 assistants: the statement counts' small table
 DEPARTEMENTS = 101
-BENCH_PATH = "/_bench/recherche"
-SEARCH_URL = BENCH_PATH + "?{query}"  # later: "/recherche?{query}"
+SEARCH_PATH = "/recherche"
 GOAL_RATIO = 0.5
 STATEMENT_BOUND = 1 + (len((1, 3, 5, 10, 20, 30)) - 1) + 1 + 1
 COMMUNES = REPO / "assmat" / "portal" / "profile" / "communes.csv"
@@ -101,6 +96,13 @@ def communes() -> list[dict[str, Any]]:
 
 def ts(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+
+
+def to_lists(params: list[tuple[str, str]]) -> dict[str, list[str]]:
+    lists: dict[str, list[str]] = {}
+    for key, value in params:
+        lists.setdefault(key, []).append(value)
+    return lists
 
 
 def tenant_configs(work: Path) -> Path:
@@ -223,99 +225,52 @@ def generate(sync_url: str, slugs: dict[str, str], args: argparse.Namespace) -> 
 
 # -- the searches --------------------------------------------------------------------------------
 
-def criteria_mix(rng: random.Random, count: int) -> list[tuple[str, Any]]:
-    """(kind, Criteria): radii from 1 to 30 km around communes (jittered), half with an age and
-    a start date, some with days and slots or offers, some by commune or by name, pages 1 to 3."""
-    from assmat.core.geocoding.distance import Point
-    from assmat.portal.directory.service import Criteria
+def search_mix(rng: random.Random, count: int) -> list[tuple[str, list[tuple[str, str]]]]:
+    """(kind, the page's GET parameters): a commune (its label, as the suggestions give it) and
+    a radius of 1 to 30 km, half with the child's age and a start date, some with days and
+    slots or offers; some by commune alone or by name; pages 1 to 3."""
+    from assmat.portal.directory.page import commune_label
+    from assmat.portal.profile.geo import communes as placed
 
-    places_of = communes()
+    places_of = [commune for commune in placed() if commune.latitude is not None]
     mix = []
     for _ in range(count):
         commune = rng.choice(places_of)
         roll = rng.random()
-        extra: dict[str, Any] = {}
+        extra: list[tuple[str, str]] = []
         if rng.random() < 0.5:
-            extra["age_months"] = rng.randrange(3, 60)
-            extra["start"] = date.today() + timedelta(days=rng.randrange(0, 90))
-        if rng.random() < 0.3:
-            extra["days"] = frozenset(rng.sample(range(5), 2))
-            extra["slots"] = frozenset({rng.choice(SLOTS)})
+            start = date.today() + timedelta(days=rng.randrange(0, 90))
+            extra += [("age", str(rng.randrange(3, 60))), ("debut", start.isoformat())]
+        days = rng.random() < 0.3
+        if days:
+            extra += [("jours", str(day)) for day in sorted(rng.sample(range(5), 2))]
+            extra.append(("creneaux", rng.choice(SLOTS)))
         if rng.random() < 0.2:
-            extra["offers"] = frozenset({rng.choice(OFFERS)})
-        page = 1 if rng.random() < 0.8 else rng.randrange(2, 4)
-        filters = " + days/slots" if "days" in extra else " + age" if "age_months" in extra else \
+            extra.append(("accueil", rng.choice(OFFERS)))
+        page = [] if rng.random() < 0.8 else [("page", str(rng.randrange(2, 4)))]
+        filters = " + days/slots" if days else " + age" if any(k == "age" for k, _v in extra) else \
             " + offer" if extra else ""
         if roll < 0.8:
             radius = rng.choice(RADII)
-            origin = Point(round(commune["latitude"] + rng.gauss(0, 0.02), 5),
-                           round(commune["longitude"] + rng.gauss(0, 0.02), 5))
-            mix.append((f"{radius} km{filters}", Criteria(origin=origin, radius_km=radius, page=page, **extra)))
+            mix.append((f"{radius} km{filters}",
+                        [("commune", commune_label(commune)), ("rayon", str(radius)), *extra, *page]))
         elif roll < 0.95:
-            mix.append((f"commune{filters}", Criteria(commune=commune["postal_code"], page=page, **extra)))
+            mix.append((f"commune{filters}", [("commune", commune_label(commune)), *extra, *page]))
         else:
-            mix.append(("name", Criteria(name=rng.choice(LAST)[:5], page=page)))
+            mix.append(("name", [("nom", rng.choice(LAST)[:5]), *page]))
     return mix
 
 
-def parameters(criteria: Any) -> list[tuple[str, str]]:
-    """The GET parameters of a search (BENCH_PATH's names; see `criteria_from`)."""
-    pairs: list[tuple[str, str]] = []
-    if criteria.origin is not None:
-        pairs += [("lat", str(criteria.origin.lat)), ("lon", str(criteria.origin.lon)),
-                  ("rayon", str(criteria.radius_km))]
-    for key, value in (("commune", criteria.commune), ("nom", criteria.name), ("age", criteria.age_months),
-                       ("debut", criteria.start)):
-        if value is not None:
-            pairs.append((key, str(value)))
-    pairs += [("jour", str(day)) for day in sorted(criteria.days)]
-    pairs += [("creneau", slot) for slot in sorted(criteria.slots)]
-    pairs += [("accueil", offer) for offer in sorted(criteria.offers)]
-    return pairs + [("page", str(criteria.page))]
+def first_line(page: Any) -> str:
+    """A search's total as the benchmark compares it: « 12 », or « 1000+ » past the cap."""
+    return f"{page.total}{'+' if page.more else ''}"
 
 
-def criteria_from(query: Any) -> Any:
-    from assmat.core.geocoding.distance import Point
-    from assmat.portal.directory.service import Criteria
-
-    number = lambda key: int(query[key]) if key in query else None  # noqa: E731
-    return Criteria(
-        origin=Point(float(query["lat"]), float(query["lon"])) if "lat" in query else None,
-        radius_km=number("rayon"), commune=query.get("commune"), name=query.get("nom"), age_months=number("age"),
-        start=date.fromisoformat(query["debut"]) if "debut" in query else None,
-        days=frozenset(int(day) for day in query.getlist("jour")), slots=frozenset(query.getlist("creneau")),
-        offers=frozenset(query.getlist("accueil")), page=number("page") or 1)
-
-
-def serve(argv: list[str]) -> int:
-    """The real server (`assmat serve`'s app and options) with BENCH_PATH mounted first."""
-    import uvicorn
-    from starlette.responses import PlainTextResponse
-    from starlette.routing import Route
-
-    from assmat.app import create_app, uvicorn_log_config
-    from assmat.core.settings import Settings
-    from assmat.portal.directory.service import search
-    from assmat.web import kit
-
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args(argv)
-
-    async def bench_search(request: Any) -> PlainTextResponse:
-        tenant = kit.tenant(request)
-        async with kit.database(request) as db:
-            page = await search(db, tenant, criteria_from(request.query_params))
-        lines = [f"{page.total}{'+' if page.more else ''}"]
-        lines += [f"{r.name} — {r.commune} — {r.announced_km} km — {len(r.places)}" for r in page.results]
-        return PlainTextResponse("\n".join(lines))
-
-    app = create_app(Settings())
-    app.router.routes.insert(0, Route(BENCH_PATH, bench_search))
-    uvicorn.run(app, host=args.host, port=args.port, proxy_headers=True, log_level="info",
-                log_config=uvicorn_log_config())
-    return 0
+def title_total(html: str) -> str:
+    """The same from the page's title (« 12 résultats – … », « Plus de 1 000 résultats – … »)."""
+    title = html.split("<title>", 1)[1].split("</title>", 1)[0]
+    count = title.split(" – ", 1)[0]
+    return re.sub(r"\D", "", count) + ("+" if not count[:1].isdigit() else "")
 
 
 # -- measures ------------------------------------------------------------------------------------
@@ -325,19 +280,22 @@ def quantile(ordered: list[float], q: float) -> float:
 
 
 async def load(port: int, host: str, urls: list[tuple[str, str]], clients: int, label: str) -> dict[str, float]:
-    """GET every (url, expected first line) with `clients` keep-alive clients; latencies in ms.
+    """GET every (url, expected total) with `clients` keep-alive clients; latencies in ms. Each
+    request comes from its own client address (X-Forwarded-For, trusted from the loopback as
+    from the proxy), as parents do: the per-address search limit is not what is measured.
     A wrong answer stops the run: it would measure nothing."""
     latencies: list[float] = []
-    queue = list(reversed(urls))
+    queue = list(reversed(list(enumerate(urls))))
 
     async def worker(client: httpx.AsyncClient) -> None:
         while queue:
-            url, expected = queue.pop()
+            number, (url, expected) = queue.pop()
+            address = f"10.{number // 65536 % 256}.{number // 256 % 256}.{number % 256}"
             started = time.perf_counter()
-            answer = await client.get(url)
+            answer = await client.get(url, headers={"x-forwarded-for": address})
             latencies.append((time.perf_counter() - started) * 1000)
-            if answer.status_code != 200 or (expected and answer.text.split("\n", 1)[0] != expected):
-                raise SystemExit(f"{url} answered {answer.status_code}: {answer.text[:200]!r}, expected {expected!r}")
+            if answer.status_code != 200 or (expected and title_total(answer.text) != expected):
+                raise SystemExit(f"{url} answered {answer.status_code}: {answer.text[:300]!r}, expected {expected!r}")
 
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     pool = [httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers={"host": host}, limits=limits,
@@ -395,10 +353,12 @@ async def prepare_tenants(database_url: str, configs: Path, work: Path, label: s
 async def in_process(database_url: str, configs: Path, work: Path, mix: list[tuple[str, Any]], label: str,
                      explain: bool) -> dict[str, list[str]]:
     """Statements per kind of search in the national tenant and in SMALL, and each search's
-    expected first line (its total) in the national tenant."""
+    expected total in the national tenant. The criteria are the page's reading of its
+    parameters (`read_search`), so the totals are those the page must show."""
     from sqlalchemy import event
 
     from assmat.core.db.engine import make_engine, make_sessionmaker
+    from assmat.portal.directory.page import read_search
     from assmat.portal.directory.service import search
     from assmat.tenants.loader import load_valid_tenants
 
@@ -416,11 +376,16 @@ async def in_process(database_url: str, configs: Path, work: Path, mix: list[tup
     try:
         for slug in (NATIONAL, SMALL):
             tenant = tenants[slug]
+            asked = [(kind, await read_search(tenant, None, to_lists(params))) for kind, params in mix]
+            wrong = [(kind, found.errors) for kind, found in asked if found.criteria is None]
+            if wrong:
+                raise SystemExit(f"the page refuses searches of the mix: {wrong[:3]}")
             async with sessionmaker() as db:  # the dialect's first-connect queries
-                await search(db, tenant, mix[0][1])
+                await search(db, tenant, asked[0][1].criteria)
             event.listen(engine.sync_engine, "before_cursor_execute", count)
             try:
-                for kind, criteria in mix:
+                for kind, found in asked:
+                    criteria = found.criteria
                     before = len(statements)
                     started = time.perf_counter()
                     async with sessionmaker() as db:
@@ -428,7 +393,7 @@ async def in_process(database_url: str, configs: Path, work: Path, mix: list[tup
                     took = time.perf_counter() - started
                     per_kind.setdefault(kind, {}).setdefault(slug, []).append(len(statements) - before)
                     if slug == NATIONAL:
-                        expected.setdefault(kind, []).append(f"{page.total}{'+' if page.more else ''}")
+                        expected.setdefault(kind, []).append(first_line(page))
                         if took > slowest.get(kind, (0.0, []))[0]:
                             slowest[kind] = (took, statements[before:])
             finally:
@@ -488,16 +453,15 @@ def run_database(backend: str, args: argparse.Namespace, work: Path) -> dict[str
               + f"; written in {time.perf_counter() - started:.1f} s", flush=True)
         asyncio.run(prepare_tenants(async_url, configs, work, backend))
 
-        mix = criteria_mix(random.Random(args.seed), args.searches)
+        mix = search_mix(random.Random(args.seed), args.searches)
         expected = asyncio.run(in_process(async_url, configs, work, mix, backend, args.explain))
         answers = {kind: iter(totals) for kind, totals in expected.items()}
-        searches = [(SEARCH_URL.format(query=urlencode(parameters(criteria))), next(answers[kind]))
-                    for kind, criteria in mix]
+        searches = [(f"{SEARCH_PATH}?{urlencode(params)}", next(answers[kind])) for kind, params in mix]
         totals = [int(line.rstrip("+")) for totals in expected.values() for line in totals]
         print(f"  results per search: median {statistics.median(totals):,.0f}, max {max(totals):,}")
 
         settings = production_settings(work / f"var-{backend}", async_url, configs)
-        server = start_server(settings, work, [sys.executable, str(Path(__file__).resolve()), "--serve"])
+        server = start_server(settings, work)
         host = f"{NATIONAL}.{settings.base_domain}"
         figures = {}
 
@@ -521,8 +485,6 @@ def run_database(backend: str, args: argparse.Namespace, work: Path) -> dict[str
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--serve"]:
-        return serve(argv[1:])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=250_000, help="assistants in the national tenant")
     parser.add_argument("--departement-rows", type=int, default=2_000,
