@@ -91,9 +91,9 @@ def serve(settings: Settings, host: str, port: int) -> int:
     # client address seen behind the proxy is the real one.
     # Tokens in reset and activation paths never reach the access log.
     options = {"host": host, "port": port, "proxy_headers": True, "log_level": "info", "log_config": uvicorn_log_config()}
-    if settings.workers > 1:
+    if settings.serve_workers > 1:
         # Each worker process builds its own app from the same environment.
-        uvicorn.run("assmat.app:create_app", factory=True, workers=settings.workers, **options)
+        uvicorn.run("assmat.app:create_app", factory=True, workers=settings.serve_workers, **options)
     else:
         uvicorn.run(app, **options)
     return 0

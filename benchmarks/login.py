@@ -188,6 +188,9 @@ def start_server(settings: Settings, work: Path, command: list[str] | None = Non
         "ASSMAT_TENANT_CONFIGS": str(settings.tenant_configs),
         "ASSMAT_SECRET_KEY": settings.secret_key,
         "ASSMAT_MAIL_BACKEND": "file",
+        # One process per server (its CPU is read from its own pid); more cores: more servers
+        # (benchmarks/pages.py --replicas), as `assmat serve` would start workers.
+        "ASSMAT_WORKERS": "1",
     }
     log = work / log_name
     with log.open("wb") as out:

@@ -32,3 +32,14 @@ def test_development_generates_a_key_once_and_keeps_it(tmp_path):
 
 def test_an_explicit_key_wins(tmp_path):
     assert Settings(var_dir=tmp_path, secret_key="k" * 40, env="production").effective_secret_key == "k" * 40
+
+
+def test_serve_starts_one_process_per_usable_core_on_postgresql_and_one_on_sqlite(monkeypatch, tmp_path):
+    monkeypatch.delenv("ASSMAT_WORKERS", raising=False)
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1, 2})
+    postgres = "postgresql+psycopg://assmat@db/assmat"
+    assert Settings(var_dir=tmp_path, database_url=postgres).serve_workers == 3
+    assert Settings(var_dir=tmp_path).serve_workers == 1  # the SQLite file under var/
+    assert Settings(var_dir=tmp_path, database_url=postgres, workers=1).serve_workers == 1
+    monkeypatch.setenv("ASSMAT_WORKERS", "5")
+    assert Settings(var_dir=tmp_path).serve_workers == 5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import timedelta
 from enum import Enum
@@ -46,9 +47,9 @@ class Settings(BaseSettings):
     public_url_template: str | None = None
     # Base of the platform console's links (super-admins); default https://{base_domain}.
     platform_url: str | None = None
-    # Processes of `assmat serve` (uvicorn workers): one per core on PostgreSQL. Each runs its own
+    # Processes of `assmat serve` (uvicorn workers); unset: see `serve_workers`. Each runs its own
     # mail sender, which SKIP LOCKED claims keep from sending a mail twice.
-    workers: int = Field(default=1, ge=1)
+    workers: int | None = Field(default=None, ge=1)
     # How long rows that only pile up are kept once they stopped serving (assmat.core.db.purge), as ISO
     # 8601 durations (P30D, PT1H). `assmat purge` and the mail worker (hourly) delete them.
     retention_captchas: timedelta = Field(default=timedelta(hours=1), gt=timedelta(0))
@@ -78,6 +79,16 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.var_dir / 'assmat.db'}"
         self.base_domain = self.base_domain.lower().strip(".")
         return self
+
+    @property
+    def serve_workers(self) -> int:
+        """`workers`, else one process per core this process may use on PostgreSQL, and one on
+        SQLite: a single file that several processes would wait on to write."""
+        if self.workers is not None:
+            return self.workers
+        if not self.database_url.startswith("postgresql"):
+            return 1
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
     @property
     def is_production(self) -> bool:
