@@ -85,5 +85,8 @@ def mount_console(
     console.templates.env.filters["fr_datetime"] = fr_datetime
     console.templates.env.filters["detail_text"] = detail_text
     for view in views:
-        console.add_view(view)
+        # SQLAdmin sets the session maker, the templates and the admin on the view *class*: a
+        # subclass per app keeps two apps of one process (the test suite's) from sharing them,
+        # where the last app built would serve every console from its own database.
+        console.add_view(type(view.__name__, (view,), {"__module__": view.__module__}))
     return console

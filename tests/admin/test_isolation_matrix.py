@@ -357,7 +357,7 @@ def console_of(app) -> SqlAdmin:
 
 def test_the_matrix_covers_every_registered_view_route_and_action(app):
     console = console_of(app)
-    assert [type(view) for view in console.views] == VIEWS
+    assert [type(view).__base__ for view in console.views] == VIEWS  # each app subclasses them (mount_console)
     routes = {getattr(route, "path", None) for route in console.admin.routes}
     expected_custom = {"/vue-d-ensemble", "/import", "/import/simulation", "/import/appliquer", "/import/{run_id:id}",
                        "/plateforme", "/plateforme/administrateurs/nouveau", "/message/ecrire", "/mot-de-passe-oublie", "/liste-mairies", "/liste-mairies/csv",

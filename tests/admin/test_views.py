@@ -317,3 +317,25 @@ def test_the_account_page_writes_every_time_in_paris_time(console_for, app, port
     events = page.split("Événements récents")[-1]
     assert "14/07/2026 10:05" in events and "08:05" not in events
     assert "compte bloqué" in events  # the event's French label, not its type
+
+
+def test_two_apps_of_one_process_each_keep_their_console_on_their_own_database(tmp_path, sqlite_template,
+                                                                                tenant_registry):
+    """SQLAdmin sets a view's session maker on its class: without a subclass per app, the last
+    app built would serve every console of the process from its database (the suite builds many)."""
+    import shutil
+
+    from tests.admin.test_isolation_matrix import console_of
+    from tests.conftest import app_for, make_settings
+
+    consoles = []
+    for name in ("premier", "second"):
+        (tmp_path / name).mkdir()
+        shutil.copy(sqlite_template, tmp_path / name / "assmat.db")
+        app = app_for(make_settings(tmp_path / name, f"sqlite:///{tmp_path / name / 'assmat.db'}"), tenant_registry)
+        consoles.append(console_of(app))
+    first, second = consoles
+    assert first.session_maker is not second.session_maker
+    models = [[view for view in console.views if view.is_model] for console in consoles]
+    assert models[0] and all(view.session_maker is first.session_maker for view in models[0])
+    assert all(view.session_maker is second.session_maker for view in models[1])

@@ -33,7 +33,7 @@ from assmat.portal.directory.page import (
     results_map,
     suggest_communes,
 )
-from assmat.portal.directory.service import MAX_PAGE, search
+from assmat.portal.directory.service import MAX_PAGE, Page, search
 from assmat.portal.profile.service import OFFERS
 from assmat.portal.structures.service import has_mams
 from assmat.tenants.geocoding import geocoder_for
@@ -66,23 +66,27 @@ def _render(request: Request, tenant: Tenant, asked: Asked, mam_filter: bool, st
 async def search_page(request: Request) -> Response:
     tenant = kit.tenant(request, feature=FEATURE)
     params = {name: request.query_params.getlist(name) for name in (*TEXT_FIELDS, *LIST_FIELDS)}
-    async with database(request) as db:  # the « À domicile / en MAM » choice, where the tenant has a MAM
+    asked: Asked | None = None
+    if any(params.values()):
+        if not SEARCH_PER_IP.hit(tenant.slug, client_ip(request) or "unknown"):
+            raise RateLimited(_("Too many searches came from your connection in a short time. Please wait a few "
+                                "minutes, then search again."))
+        asked = await read_search(tenant, geocoder_for(request.app.state.settings, tenant), params)
+    found: Page | None = None
+    parts: dict[str, object] = {}
+    async with database(request) as db:  # one session: the « À domicile / en MAM » choice, the search
         mam_filter = "mam" in tenant.config.features.structures and await has_mams(db, tenant)
-    if not any(params.values()):
+        if asked is not None and asked.criteria is not None:
+            found = await search(db, tenant, asked.criteria)
+            for part in RESULT_PARTS:
+                parts.update(await part(request, db, tenant, [result.public_id for result in found.results],
+                                        asked.query()))
+    if asked is None:
         return _render(request, tenant, await read_search(tenant, None, {}), mam_filter)
-    if not SEARCH_PER_IP.hit(tenant.slug, client_ip(request) or "unknown"):
-        raise RateLimited(_("Too many searches came from your connection in a short time. Please wait a few minutes, "
-                            "then search again."))
-    asked = await read_search(tenant, geocoder_for(request.app.state.settings, tenant), params)
-    if asked.criteria is None:
+    if found is None:
         return _render(request, tenant, asked, mam_filter, 400)
-    async with database(request) as db:
-        found = await search(db, tenant, asked.criteria)
-        ids = [result.public_id for result in found.results]
-        positions = public_positions(found)
-        parts: dict[str, object] = {}
-        for part in RESULT_PARTS:
-            parts.update(await part(request, db, tenant, ids, asked.query()))
+    ids = [result.public_id for result in found.results]
+    positions = public_positions(found)
     back = f"{PATH}?{asked.query(found.page)}"
     first = (found.page - 1) * found.per_page
     cards = [card(tenant, result, first + k + 1, back) for k, result in enumerate(found.results)]
