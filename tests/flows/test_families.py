@@ -139,7 +139,8 @@ def test_bad_input_is_refused_field_by_field_and_nothing_is_written(portal_for, 
     assert smtp_server.messages == []
 
 
-def test_registration_is_rate_limited_per_connection(portal_for, smtp_server):
+def test_registration_is_rate_limited_per_connection(portal_for, smtp_server, frozen_clock):
+    # The clock stands still: the limit's fixed hourly window must not roll over between the tries.
     portal = portal_for(MON_ENFANT)
     statuses = [register(portal, email=f"famille{n}@example.fr", email_confirmation=f"famille{n}@example.fr").status_code
                 for n in range(6)]
