@@ -122,6 +122,24 @@ def test_a_relais_opens_the_list_of_its_communes_assistants(live_server, live_ac
     shoot(page, "relais-assistants")
 
 
+def test_a_parent_finds_a_relais_from_the_home_page_and_opens_its_contact_details(live_server, page: Page,
+                                                                                    axe_source: str) -> None:  # noqa: F811
+    """Seed 002: the relais' fiche « à partir de la liste des RAM », by « Voir les coordonnées »."""
+    structure_id, email, _account = structure(live_server, "ram", "Lucé")
+    name = f"Relais de Lucé {email[4:8]}"  # as structure() names it
+    page.goto(live_server.url(SLUG, "/"))
+    page.get_by_role("link", name="Voir la liste des relais").click()
+    page.wait_for_url(re.compile(r"/relais$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Les relais d'assistants maternels")
+    card = page.locator("li.card").filter(has=page.get_by_role("heading", name=name))
+    expect(card).to_contain_text("Communes couvertes : Lucé")
+    assert_no_serious(page, axe_source, "/relais")
+    shoot(page, "liste-des-relais")
+    card.get_by_role("link", name=f"Voir les coordonnées de {name}").click()
+    page.wait_for_url(re.compile(rf"/structures/{structure_id}$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(name)
+
+
 def test_staff_edit_a_structure_add_an_account_and_link_an_assistant(live_server, live_accounts, page: Page,
                                                                     axe_source: str) -> None:  # noqa: F811
     number = f"{uuid.uuid4().int % 1_000_000:06d}"

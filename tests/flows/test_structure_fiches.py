@@ -143,6 +143,33 @@ def test_the_structure_page_is_a_404_for_another_tenant_and_the_form_for_an_assi
     assert eure.client.get("/espace/notre-fiche").headers["location"].startswith("/connexion")
 
 
+def test_the_list_of_the_relais_leads_to_each_relais_fiche_and_names_no_mam(portal_for):
+    """Seed 002: « Vous pouvez accéder à cette fiche à partir de la liste des RAM. Cliquez sur le
+    bouton « VOIR LES COORDONNÉES » de la fiche RAM. »"""
+    eure = portal_for(SLUG)
+    home = text_of(eure.client.get("/"))
+    assert "Les relais d'assistants maternels" in home and 'href="/relais"' in eure.client.get("/").text
+    zeta, _ = new_structure(eure, "ram", "Relais Zéphyr", "relais.zephyr@example.fr", "Lucé\nMainvilliers")
+    alpha, _ = new_structure(eure, "ram", "Relais Aurore", "relais.aurore@example.fr", "Chartres")
+    new_structure(eure, "mam", "MAM Les Lutins", "mam.lutins@example.fr")
+
+    listing = eure.client.get("/relais")
+    shown = text_of(listing)
+    assert listing.status_code == 200
+    assert shown.index("Relais Aurore") < shown.index("Relais Zéphyr"), "by name"
+    assert "Communes couvertes : Lucé, Mainvilliers" in shown and "MAM Les Lutins" not in shown
+    assert "relais.zephyr@example.fr" not in shown  # the sign-in address is never public
+    for structure in (alpha, zeta):
+        assert f'href="/structures/{structure.id}">Voir les coordonnées' in listing.text
+    fiche = eure.client.get(f"/structures/{zeta.id}")
+    assert fiche.status_code == 200 and 'href="/relais"' in fiche.text
+
+    for slug in ("gers", "cestas", "alpes-maritimes", "mon-enfant"):  # no relais there: no page, no link
+        other = portal_for(slug)
+        assert other.client.get("/relais").status_code == 404, slug
+        assert 'href="/relais"' not in other.client.get("/").text, slug
+
+
 # -- MAM members: their fiches, the MAM's page, the search ---------------------------------------------------------
 
 def test_a_member_fiche_shows_her_mam_and_the_search_filters_en_mam(portal_for):

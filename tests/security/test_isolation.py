@@ -94,8 +94,8 @@ def test_every_page_of_the_space_needs_a_session_of_its_own_tenant(app, portal_f
 # -- MAM and relais (seed 002): Eure-et-Loir's only ---------------------------------------------------------
 
 def test_a_structures_pages_are_its_own_tenants_only(portal_for):
-    """A structure's public page is a 404 on every other host and where the tenant has no
-    structures; its account's session is anonymous on another tenant's host; a relais' list
+    """A structure's public page and the list of the relais are a 404 on every other host and
+    where the tenant has no structures; its account's session is anonymous on another tenant's host; a relais' list
     never names another tenant's assistant of the same commune (tests/flows/test_structure_fiches.py
     holds the communes)."""
     from assmat.portal.structures import service
@@ -105,9 +105,10 @@ def test_a_structures_pages_are_its_own_tenants_only(portal_for):
         kind="ram", name="Relais de Chartres", email="relais.chartres@example.org", city="Chartres",
         communes="Auch\nChartres"), "agent@example.org")
     assert eure.client.get(f"/structures/{structure.id}").status_code == 200
+    assert f'href="/structures/{structure.id}"' in eure.client.get("/relais").text
     for slug in ("gers", "cestas", "alpes-maritimes", "mon-enfant"):
         other = portal_for(slug)
-        for path in (f"/structures/{structure.id}", "/espace/notre-fiche", "/espace/relais/assistants"):
+        for path in (f"/structures/{structure.id}", "/relais", "/espace/notre-fiche", "/espace/relais/assistants"):
             assert other.client.get(path).status_code == 404, (slug, path)
     gers = portal_for("gers")
     gers.create_account("AGR-2026-0310", GOOD, first_name="Gaëlle", last_name="Auscitaine", city="Auch")

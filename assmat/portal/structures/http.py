@@ -1,5 +1,6 @@
 """« Notre fiche »: a MAM's or relais' account edits the structure's public fiche (the page
-`/structures/{id}`, in assmat.portal.profile, shows it). The rules live in the service."""
+`/structures/{id}`, in assmat.portal.profile, shows it); the public list of the tenant's relais.
+The rules live in the service."""
 
 from __future__ import annotations
 
@@ -53,4 +54,17 @@ async def our_fiche(request: Request) -> Response:
     return redirect("/espace/notre-fiche", info="structure_saved")
 
 
-routes = [Route("/espace/notre-fiche", our_fiche, methods=["GET", "POST"])]
+async def relais_list(request: Request) -> Response:
+    """« La liste des RAM » (seed 002): each relais, its communes and « Voir les coordonnées »;
+    a page only where the tenant has relais."""
+    tenant = kit.tenant(request, feature="structures")
+    if "ram" not in service.kinds_of(tenant.config):
+        raise NotFound()
+    async with database(request) as db:
+        relais = await service.relais_list(db, tenant)
+    return page(request, "relais_list.html",
+                {"relais": [(structure, service.communes_of(structure)) for structure in relais]})
+
+
+routes = [Route("/espace/notre-fiche", our_fiche, methods=["GET", "POST"]),
+          Route("/relais", relais_list)]

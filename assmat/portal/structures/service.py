@@ -193,6 +193,13 @@ async def mam_of(db: AsyncSession, tenant: Tenant, account_id: int) -> Structure
                StructureMember.account_id == account_id))
 
 
+async def relais_list(db: AsyncSession, tenant: Tenant) -> list[Structure]:
+    """The tenant's relais by name: the public « liste des RAM » of seed 002, from which parents
+    and the relais themselves open a relais' fiche (« Voir les coordonnées »)."""
+    return list((await db.scalars(select(Structure).where(Structure.tenant_id == tenant.slug, Structure.kind == "ram")
+                                  .order_by(Structure.name, Structure.id))).all())
+
+
 async def has_mams(db: AsyncSession, tenant: Tenant) -> bool:
     return await db.scalar(select(Structure.id).where(Structure.tenant_id == tenant.slug,
                                                       Structure.kind == "mam").limit(1)) is not None
