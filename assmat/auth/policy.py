@@ -18,7 +18,7 @@ from typing import Any
 
 from assmat.auth.blocklist import is_common
 from assmat.core.i18n import gettext as _
-from assmat.tenants.messages import N_
+from assmat.core.i18n import N_
 from assmat.tenants.schema import PasswordPolicy
 
 # Used when the policy accepts any special character: easy to type and to read in a letter.

@@ -6,12 +6,7 @@ language); a tenant's override replaces the text in the tenant's own language on
 
 from __future__ import annotations
 
-from assmat.core.i18n import gettext
-
-
-def N_(message: str) -> str:
-    """Mark a string for extraction without translating it now."""
-    return message
+from assmat.core.i18n import N_, gettext
 
 
 MESSAGES: dict[str, str] = {

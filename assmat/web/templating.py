@@ -14,9 +14,9 @@ from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
 from assmat.core import clock
-from assmat.core.i18n import LOCALES, current_locale, gettext, ngettext
+from assmat.core.i18n import LOCALES, N_, current_locale, gettext, ngettext
 from assmat.core.i18n.names import of_name, the_name
-from assmat.tenants.messages import MESSAGES, N_, message_text
+from assmat.tenants.messages import MESSAGES, message_text
 from assmat.tenants.loader import Tenant
 from assmat.web.csrf import csrf_token
 from assmat.web.phones import phone_links

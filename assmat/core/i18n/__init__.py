@@ -46,4 +46,10 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(current_locale.get()).ngettext(singular, plural, n)
 
 
+def N_(message: str) -> str:
+    """Marks a text for extraction (`make messages`) without translating it now: it is
+    translated where it is shown."""
+    return message
+
+
 _ = gettext

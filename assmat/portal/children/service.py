@@ -49,7 +49,7 @@ from assmat.core.security.audit import EventType
 from assmat.core.mail.address import plain_address
 from assmat.portal.children.models import CarePeriod, Child, Guardian
 from assmat.tenants.loader import Tenant
-from assmat.tenants.messages import N_
+from assmat.core.i18n import N_
 from assmat.tenants.schema import ChildcareType
 
 # English msgids; the French catalog holds the seed's wording. Placeholders are str.format's.

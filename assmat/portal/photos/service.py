@@ -32,7 +32,7 @@ from assmat.core.security.ratelimit import PHOTO_UPLOADS_PER_ACCOUNT
 from assmat.portal.photos.models import APPROVED, PENDING, REJECTED, Photo, PhotoFile
 from assmat.portal.publication.service import published_clause
 from assmat.tenants.loader import Tenant
-from assmat.tenants.messages import N_
+from assmat.core.i18n import N_
 
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
 MAX_PIXELS = 50_000_000  # a 8,000 × 6,000 camera photo passes; decoded, that is 150 MB of RGB at most

@@ -21,6 +21,7 @@ from assmat.auth.models import Account
 from assmat.core import clock
 from assmat.core.db.changes import fiche_changed
 from assmat.core.errors import Invalid, NotFound
+from assmat.core.i18n import N_
 from assmat.core.i18n import gettext as _
 from assmat.core.security import audit
 from assmat.core.security.audit import EventType
@@ -41,20 +42,20 @@ NEARBY_KM = 12
 
 # (code, English msgid) of the offer flags, in the order the form and the fiche show them.
 OFFERS: tuple[tuple[str, str], ...] = (
-    ("periscolaire", "Before and after school"),
-    ("mercredi", "Wednesdays"),
-    ("vacances_scolaires", "School holidays"),
-    ("temps_partiel", "Part-time"),
-    ("avant_7h", "Before 7 a.m."),
-    ("apres_20h", "After 8 p.m."),
-    ("samedi", "Saturdays"),
-    ("dimanche", "Sundays"),
-    ("nuit", "At night"),
-    ("depannage_urgence", "Short-notice or emergency care"),
-    ("handicap", "Children with a disability"),
+    ("periscolaire", N_("Before and after school")),
+    ("mercredi", N_("Wednesdays")),
+    ("vacances_scolaires", N_("School holidays")),
+    ("temps_partiel", N_("Part-time")),
+    ("avant_7h", N_("Before 7 a.m.")),
+    ("apres_20h", N_("After 8 p.m.")),
+    ("samedi", N_("Saturdays")),
+    ("dimanche", N_("Sundays")),
+    ("nuit", N_("At night")),
+    ("depannage_urgence", N_("Short-notice or emergency care")),
+    ("handicap", N_("Children with a disability")),
 )
 assert tuple(code for code, _label in OFFERS) == OFFER_CODES
-HOUSING = (("appartement", "Flat"), ("maison", "House"))
+HOUSING = (("appartement", N_("Flat")), ("maison", N_("House")))
 # The free texts: form field, fiche column, English label.
 TEXTS = (("presentation", "presentation", "Presentation"), ("activites", "activities", "Activities"),
          ("projet", "project", "Childcare project"))

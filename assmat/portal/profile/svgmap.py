@@ -135,9 +135,10 @@ def render_two_points(current: tuple[float, float] | None, requested: tuple[floa
     def at(point: tuple[float, float]) -> tuple[float, float]:
         return project(point[0], point[1], centre, px_per_km)
 
+    label = _("Current position (A) and requested position (B)")  # outside the f-string: extracted
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="correction-map" viewBox="0 0 {WIDTH} {HEIGHT}" '
-        f'width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{escape(_("Current position (A) and requested position (B)"))}">',
+        f'width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{escape(label)}">',
         f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="#eef3f6" stroke="#5b6770"/>',
     ]
     if current is not None:
