@@ -9,10 +9,12 @@ What it does, in one run:
    Settings defaults; never lowered here).
 2. Starts the real server as `python -m assmat serve` (a subprocess: the load generator does not
    share the server's GIL) with the real tenant_configs.
-3. Each load worker (one httpx.AsyncClient, keep-alive, one connection) fetches GET /connexion once
-   for its CSRF cookie and token, then POSTs correct credentials in a loop: each 303 → /espace is a
-   login, and each creates a server session. The session cookie is dropped after each login so
-   every POST is a fresh sign-in (not a re-login over a live session).
+3. Each load worker (one keep-alive connection) has fetched GET /connexion once for its CSRF cookie
+   and token, then POSTs correct credentials in a loop: each 303 → /espace is a login, and each
+   creates a server session. The session cookie is never sent back, so every POST is a fresh
+   sign-in (not a re-login over a live session). The load comes from Debian's wrk (benchmarks/
+   _wrk.py: C and LuaJIT, a fraction of a Python client's CPU, taken from the same cores) when it
+   is installed, or with --generator python from one httpx.AsyncClient per worker.
 4. After stopping the server: raw argon2-cffi PasswordHasher.verify with the same parameters, in a
    ThreadPoolExecutor with the same concurrency, for the same duration, on the same cores.
 5. Prints logins/s, verifications/s, their ratio (goal ≥ 0.85), latencies, the CPU time the server
@@ -58,6 +60,7 @@ sys.path.insert(0, str(REPO))
 import httpx2 as httpx  # noqa: E402
 from argon2 import PasswordHasher, Type  # noqa: E402
 
+import _wrk as wrk  # noqa: E402 (benchmarks/_wrk.py: a helper, not a benchmark)
 from assmat.core.settings import Settings  # noqa: E402
 
 PASSWORD = "Bench-Login-2026x"  # meets every tenant's policy
@@ -221,6 +224,7 @@ class LoadResult:
     logins: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     latencies: list[float] = field(default_factory=list)
+    latency_text: str | None = None  # wrk's percentiles, where it made the load
 
 
 async def login_worker(port: int, host: str, identifier: str, warmup_end: float, end: float, result: LoadResult) -> None:
@@ -290,6 +294,71 @@ def run_load(
         "client": marks["self1"] - marks["self0"],
         "machine": marks["machine1"] - marks["machine0"],
     }
+
+
+# The wrk load (benchmarks/_wrk.py): each connection POSTs its account's form with its CSRF cookie.
+LOGIN_LUA = """
+local forms = {%s}
+function init(args)
+  ok, bad = 0, 0
+  local form = forms[index]
+  login = wrk.format("POST", "/connexion", {["Host"] = %s, ["Content-Type"] = "application/x-www-form-urlencoded",
+                                            ["Cookie"] = form.cookie}, form.body)
+end
+function request()
+  return login
+end
+function response(status, headers, body)
+  if status == 303 and (headers["location"] or headers["Location"]) == "/espace" then ok = ok + 1 else bad = bad + 1 end
+end
+"""
+
+
+def login_forms(port: int, host: str, identifiers: list[str]) -> list[str]:
+    """Each account's form as Lua tables: its CSRF cookie and token from GET /connexion."""
+    from urllib.parse import urlencode
+
+    forms = []
+    for identifier in identifiers:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"host": host}) as client:
+            page = client.get("/connexion")
+            match = CSRF.search(page.text)
+            if page.status_code != 200 or match is None or "csrf" not in client.cookies:
+                raise SystemExit(f"GET /connexion: {page.status_code}, no CSRF token or cookie")
+            cookie = f"csrf={client.cookies['csrf']}"
+        body = urlencode({"identifiant": identifier, "mot_de_passe": PASSWORD, "csrf_token": match.group(1)})
+        forms.append(f"{{body = {wrk.lua_string(body)}, cookie = {wrk.lua_string(cookie)}}}")
+    return forms
+
+
+def run_load_wrk(
+    server: Server, host: str, identifiers: list[str], warmup: float, seconds: float, work: Path,
+    py_spy: Path | None = None,
+) -> tuple[LoadResult, dict[str, float]]:
+    """As run_load, the load from wrk: its CPU is the load generator's."""
+    lua = LOGIN_LUA % (", ".join(login_forms(server.port, host, identifiers)), wrk.lua_string(host))
+    if warmup > 0:
+        wrk.run(server.port, lua, len(identifiers), warmup, work, "login-warmup")
+    machine0, server0, loop0 = machine_busy_seconds(), server.cpu_seconds(), server.loop_cpu_seconds()
+    started = time.perf_counter()
+    profiler = None
+    if py_spy is not None:
+        profiler = subprocess.Popen(
+            [shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
+             str(server.process.pid), "--duration", str(int(seconds)), "--rate", "200", "--format", "raw",
+             "--nolineno", "--threads", "--nonblocking", "--output", str(py_spy)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+    measured = wrk.run(server.port, lua, len(identifiers), seconds, work, "login")
+    wall = time.perf_counter() - started
+    server1, loop1, machine1 = server.cpu_seconds(), server.loop_cpu_seconds(), machine_busy_seconds()
+    if profiler is not None:
+        profiler.wait(timeout=60)
+    errors = {key: count for key, count in (("unexpected answer", measured.bad), ("socket error", measured.socket_errors))
+              if count}
+    result = LoadResult(logins=measured.ok, errors=errors, latency_text=measured.latency_text())
+    return result, {"wall": wall, "server": server1 - server0, "loop": loop1 - loop0, "client": measured.cpu_seconds,
+                    "machine": machine1 - machine0}
 
 
 # -- raw argon2 ----------------------------------------------------------------------------------
@@ -434,6 +503,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", help="postgresql://… (migrated here); default: a fresh SQLite file in a temp dir")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (database, server log)")
     parser.add_argument("--py-spy", type=Path, metavar="FILE", help="sample the server with py-spy (raw format) into FILE")
+    parser.add_argument("--generator", choices=("wrk", "python"), default="wrk" if wrk.command() else "python",
+                        help="the load generator: Debian's wrk (the default where installed) or httpx in this process")
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="assmat-bench-"))
@@ -447,6 +518,7 @@ def main(argv: list[str] | None = None) -> int:
           f"memory_cost={settings.argon2_memory_cost} KiB, parallelism={settings.argon2_parallelism}")
     print(f"concurrency: {args.concurrency} load workers / {args.concurrency} argon2 threads; server hashing bound: "
           f"{cores} at once (AsyncHasher = os.cpu_count()); duration {args.seconds:g} s + {args.warmup:g} s warm-up each")
+    print(f"load generator: {'wrk (benchmarks/_wrk.py)' if args.generator == 'wrk' else 'httpx in this process'}")
 
     server: Server | None = None
     try:
@@ -460,7 +532,10 @@ def main(argv: list[str] | None = None) -> int:
 
         server = start_server(settings, work)
         host = f"{args.tenant}.{settings.base_domain}"
-        result, window = run_load(server, host, identifiers, args.warmup, args.seconds, args.py_spy)
+        if args.generator == "wrk":
+            result, window = run_load_wrk(server, host, identifiers, args.warmup, args.seconds, work, args.py_spy)
+        else:
+            result, window = run_load(server, host, identifiers, args.warmup, args.seconds, args.py_spy)
         wall, server_cpu, loop_cpu, client_cpu = window["wall"], window["server"], window["loop"], window["client"]
         load_others = window["machine"] - server_cpu - client_cpu
         threads = server.threads()
@@ -478,7 +553,7 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(f"HTTP logins (POST /connexion → 303 /espace, new server session each)")
         print(f"  logins:             {result.logins} in {wall:.2f} s = {logins_per_s:.1f} logins/s")
-        print(f"  latency:            {percentiles(result.latencies)}")
+        print(f"  latency:            {result.latency_text or percentiles(result.latencies)}")
         per_login = 1000 / max(result.logins, 1)
         print(f"  server CPU:         {server_cpu:.2f} s = {server_cpu / wall * 100:.0f}% of one core, "
               f"{server_cpu * per_login:.1f} ms per login ({threads} threads)")
