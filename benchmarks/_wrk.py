@@ -47,10 +47,10 @@ def command() -> str | None:
 
 
 def lua_string(text: str) -> str:
-    """A Lua string literal (the values here are ASCII: URL-encoded forms, cookies, paths)."""
-    if not text.isascii():
-        raise ValueError(f"not ASCII: {text!r}")
-    return json.dumps(text)
+    """A Lua string literal of the text's UTF-8 bytes (LuaJIT's strings are bytes: a name with an
+    accent is found in a page as its bytes)."""
+    return '"' + "".join(chr(byte) if 32 <= byte < 127 and chr(byte) not in '"\\' else f"\\{byte:03d}"
+                         for byte in text.encode()) + '"'
 
 
 @dataclass
@@ -67,28 +67,37 @@ class WrkRun:
         return f"p50 {p['p50']:.1f} ms, p90 {p['p90']:.1f} ms, p99 {p['p99']:.1f} ms, max {p['max']:.1f} ms"
 
 
+class Running:
+    """A wrk process under way (several run side by side, one per server replica)."""
+
+    def __init__(self, port: int, lua: str, connections: int, seconds: float, work: Path, name: str):
+        binary = command()
+        if binary is None:
+            raise SystemExit("wrk is not installed (apt-get install wrk), or pass --generator python")
+        script = work / f"{name}.lua"
+        script.write_text(lua + REPORT)
+        self.process = subprocess.Popen(
+            [binary, "-t", str(connections), "-c", str(connections), "-d", f"{seconds:g}s", "--timeout", "60s",
+             "-s", str(script), f"http://127.0.0.1:{port}/"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+
+    def wait(self) -> WrkRun:
+        output = self.process.stdout.read() if self.process.stdout else ""
+        _pid, status, usage = os.wait4(self.process.pid, 0)
+        self.process.returncode = os.waitstatus_to_exitcode(status)
+        line = next((line for line in output.splitlines() if line.startswith("WRK-REPORT ")), None)
+        if self.process.returncode != 0 or line is None:
+            raise SystemExit(f"wrk failed ({self.process.returncode}):\n{output}")
+        report = json.loads(line.removeprefix("WRK-REPORT "))
+        return WrkRun(
+            ok=report["ok"], bad=report["bad"], seconds=report["duration_us"] / 1e6,
+            cpu_seconds=usage.ru_utime + usage.ru_stime, socket_errors=report["socket_errors"],
+            percentiles_ms={key.removesuffix("_us"): report[key] / 1000 for key in
+                            ("p50_us", "p90_us", "p95_us", "p99_us", "max_us")},
+        )
+
+
 def run(port: int, lua: str, connections: int, seconds: float, work: Path, name: str = "load") -> WrkRun:
     """`connections` connections (one per wrk thread) for `seconds` against 127.0.0.1:port."""
-    binary = command()
-    if binary is None:
-        raise SystemExit("wrk is not installed (apt-get install wrk), or pass --generator python")
-    script = work / f"{name}.lua"
-    script.write_text(lua + REPORT)
-    process = subprocess.Popen(
-        [binary, "-t", str(connections), "-c", str(connections), "-d", f"{seconds:g}s", "--timeout", "60s",
-         "-s", str(script), f"http://127.0.0.1:{port}/"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    output = process.stdout.read() if process.stdout else ""
-    _pid, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    line = next((line for line in output.splitlines() if line.startswith("WRK-REPORT ")), None)
-    if process.returncode != 0 or line is None:
-        raise SystemExit(f"wrk failed ({process.returncode}):\n{output}")
-    report = json.loads(line.removeprefix("WRK-REPORT "))
-    return WrkRun(
-        ok=report["ok"], bad=report["bad"], seconds=report["duration_us"] / 1e6,
-        cpu_seconds=usage.ru_utime + usage.ru_stime, socket_errors=report["socket_errors"],
-        percentiles_ms={key.removesuffix("_us"): report[key] / 1000 for key in
-                        ("p50_us", "p90_us", "p95_us", "p99_us", "max_us")},
-    )
+    return Running(port, lua, connections, seconds, work, name).wait()

@@ -32,10 +32,13 @@ test suite does, tests/support/postgres.py, unless --database-url is given):
 4. Load: the real server (`python -m assmat serve`, a subprocess as in login.py, so the load
    generator does not share its GIL). The light assistants of 16 tenants sign in (GET
    /connexion for the CSRF cookie and token, POST, 303 → /espace); for each concurrency level
-   that many of them (one httpx client and keep-alive connection each) loop over the pages
-   for --seconds after a warm-up, each starting at a different page. An answer counts only if
-   it is a 200 carrying this user's data (name, identifier, a child's link, message rows when
-   there are some): a redirect to /connexion would measure nothing, so it is an error.
+   that many of them (one keep-alive connection each) loop over the pages for --seconds after
+   a warm-up, each starting at a different page. An answer counts only if it is a 200 carrying
+   this user's data (name, identifier, a child's link, message rows when there are some): a
+   redirect to /connexion would measure nothing, so it is an error. The load comes from Debian's
+   wrk (benchmarks/_wrk.py, one process per replica, 0.15 ms of CPU per request against 1.5 to
+   1.8 ms for a Python client, taken from the same cores) when it is installed, or with
+   --generator python from one httpx client per user.
    /espace/agrement is included when it answers 200 (skipped with a note otherwise).
 5. Prints, per page and overall: requests/s, p50, p95, p99, errors; the CPU per request of the
    server, this load generator and PostgreSQL (the cluster's processes, from /proc); and the
@@ -80,13 +83,14 @@ import httpx2 as httpx
 import yaml
 
 # benchmarks/login.py (this folder): the server subprocess and the CPU accounting, shared.
+import _wrk as wrk
 from login import CLK_TCK, Server, machine_busy_seconds, start_server
 
 from assmat.core.settings import Settings
 
 PASSWORD = "Bench-Pages-2026x"  # meets every tenant's policy
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-MESSAGE_LINK = re.compile(r'href="/espace/messages/\d+"')
+MESSAGE_ROW = 'class="button" href="/espace/messages/'  # a row's « Voir » link (messages_list.html)
 PARIS = ZoneInfo("Europe/Paris")
 DATASET_VERSION = 2  # bump when the generator changes: --reuse then regenerates
 GOAL_MEMORY_MB = 200  # resident per server process, the reference dataset loaded (issue 15)
@@ -664,26 +668,28 @@ def format_counts(counts: dict[str, int]) -> str:
 class PageSpec:
     name: str
     path: str
-    check: Callable[[str, dict[str, Any]], bool]  # (html, user) → the page shows this user's data
+    # The texts that show this user's data on the page: an answer counts only if it has them all
+    # (plain texts, which both load generators look for).
+    marks: Callable[[dict[str, Any]], list[str]]
+
+    def shows(self, html: str, user: dict[str, Any]) -> bool:
+        return all(mark in html for mark in self.marks(user))
 
 
-def _inbox_page(number: int) -> Callable[[str, dict[str, Any]], bool]:
+def _inbox_page(number: int) -> Callable[[dict[str, Any]], list[str]]:
     # A page that should have rows must show message links; an empty one only its search form.
-    return lambda html, user: 'action="/espace/messages"' in html and (
-        bool(MESSAGE_LINK.search(html)) or user["inbox"] <= (number - 1) * PAGE_SIZE)
+    return lambda user: ['action="/espace/messages"'] + ([MESSAGE_ROW] if user["inbox"] > (number - 1) * PAGE_SIZE else [])
 
 
 PAGES = [
-    PageSpec("dashboard", "/espace", lambda html, user: user["name"] is None or user["name"] in html),
-    PageSpec("children (current + history)", "/espace/enfants",
-             lambda html, user: f'href="/espace/enfants/{user["first_child"]}"' in html),
+    PageSpec("dashboard", "/espace", lambda user: [user["name"]] if user["name"] else []),
+    PageSpec("children (current + history)", "/espace/enfants", lambda user: [f'href="/espace/enfants/{user["first_child"]}"']),
     PageSpec("inbox, page 1", "/espace/messages", _inbox_page(1)),
     PageSpec("inbox by subject, page 3", "/espace/messages?tri=objet&ordre=asc&page=3", _inbox_page(3)),
     PageSpec("archived messages", "/espace/messages/archives",
-             lambda html, user: 'action="/espace/messages/archives"' in html
-             and (bool(MESSAGE_LINK.search(html)) or not user["archived"])),
-    PageSpec("my account", "/espace/compte", lambda html, user: user["identifier"] in html),
-    PageSpec("agrément", "/espace/agrement", lambda html, user: user["agrement"] in html),
+             lambda user: ['action="/espace/messages/archives"'] + ([MESSAGE_ROW] if user["archived"] else [])),
+    PageSpec("my account", "/espace/compte", lambda user: [user["identifier"]]),
+    PageSpec("agrément", "/espace/agrement", lambda user: [user["agrement"]]),
 ]
 OPTIONAL_PAGES = {"/espace/agrement"}  # being built: measured once it answers 200
 
@@ -763,7 +769,7 @@ async def page_worker(client: httpx.AsyncClient, user: dict[str, Any], pages: li
         if started < warmup_end:
             continue
         result = results[spec.name]
-        if response.status_code == 200 and spec.check(response.text, user):
+        if response.status_code == 200 and spec.shows(response.text, user):
             result.latencies.append(elapsed)
         else:
             key = f"{response.status_code} {response.headers.get('location', '')}".strip()
@@ -808,9 +814,84 @@ class Replicas:
             server.stop()
 
 
+# The wrk load (benchmarks/_wrk.py): each connection is a signed-in user looping over the pages
+# from its own starting page; each answer's time (CLOCK_MONOTONIC through LuaJIT's FFI), page and
+# verdict go to a file per connection, read back into the same tables as the Python load's.
+PAGES_LUA = """
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+int clock_gettime(int clock, bench_timespec *now);
+]]
+local clock = ffi.new("bench_timespec")
+local function now_us()
+  ffi.C.clock_gettime(1, clock)
+  return tonumber(clock.tv_sec) * 1000000 + tonumber(clock.tv_nsec) / 1000
+end
+local paths = {@PATHS@}
+local users = {@USERS@}
+local record = @RECORD@
+function init(args)
+  ok, bad = 0, 0
+  local user = users[index]
+  requests, marks, upcoming = {}, user.marks, user.first
+  for i, path in ipairs(paths) do
+    requests[i] = wrk.format("GET", path, {["Host"] = user.host, ["Cookie"] = user.cookie})
+  end
+  if record ~= "" then out = io.open(record .. "/answers-" .. user.number .. ".txt", "w") end
+end
+function request()
+  current = upcoming
+  upcoming = upcoming % #paths + 1
+  started = now_us()
+  return requests[current]
+end
+function response(status, headers, body)
+  local elapsed = now_us() - started
+  local good = status == 200
+  if good then
+    for _, mark in ipairs(marks[current]) do
+      if not string.find(body, mark, 1, true) then good = false break end
+    end
+  end
+  if good then ok = ok + 1 else bad = bad + 1 end
+  if out then out:write(current, " ", string.format("%.0f", elapsed), " ", good and 1 or 0, " ", status, "\\n") end
+end
+"""
+
+
+def pages_lua(connections: list[tuple[int, dict[str, Any], str, str]], pages: list[PageSpec], level: int,
+              record: Path | None) -> str:
+    """The script of one wrk process: (number, user, its Host, its cookies) per connection, of
+    `level` connections in all."""
+    users = []
+    for number, user, host, cookie in connections:
+        marks = ", ".join("{" + ", ".join(wrk.lua_string(mark) for mark in spec.marks(user)) + "}" for spec in pages)
+        first = number * len(pages) // level % len(pages) + 1
+        users.append(f"{{number = {number}, host = {wrk.lua_string(host)}, cookie = {wrk.lua_string(cookie)}, "
+                     f"first = {first}, marks = {{{marks}}}}}")
+    return (PAGES_LUA.replace("@PATHS@", ", ".join(wrk.lua_string(spec.path) for spec in pages))
+            .replace("@USERS@", ", ".join(users)).replace("@RECORD@", wrk.lua_string(str(record) if record else "")))
+
+
+def read_answers(record: Path, pages: list[PageSpec]) -> dict[str, PageResult]:
+    results = {spec.name: PageResult() for spec in pages}
+    for answers in record.glob("answers-*.txt"):
+        for line in answers.read_text().splitlines():
+            page, micros, good, status = line.split()
+            result = results[pages[int(page) - 1].name]
+            if good == "1":
+                result.latencies.append(int(micros) / 1e6)
+            else:
+                key = "200 without the user's data" if status == "200" else status
+                result.errors[key] = result.errors.get(key, 0) + 1
+    return results
+
+
 def run_levels(server: Replicas, settings: Settings, users: list[dict[str, Any]], pages: list[PageSpec],
                levels: list[int], warmup: float, seconds: float, database_cpu: Callable[[], float],
                database_sessions: Callable[[], int] | None, retries: int, quiet_wait: float,
+               generator: str = "python", work: Path | None = None,
                ) -> list[tuple[int, dict[str, PageResult], dict[str, float]]]:
     """Sign every user in once, then each level in turn: (level, results by page, window).
 
@@ -858,6 +939,37 @@ def run_levels(server: Replicas, settings: Settings, users: list[dict[str, Any]]
             window["sessions"] = None
         return results, window
 
+    def measure_wrk(clients: list[httpx.AsyncClient], level: int, attempt: int) -> tuple[dict[str, PageResult], dict[str, float]]:
+        """The same with one wrk process per replica, each with the connections of its users."""
+        assert work is not None
+        connections = [(i, users[i], clients[i].headers["host"],
+                        "; ".join(f"{name}={value}" for name, value in clients[i].cookies.items())) for i in range(level)]
+        by_replica: dict[int, list] = {}
+        for connection in connections:
+            by_replica.setdefault(server.port(connection[0]), []).append(connection)
+
+        def load(seconds_: float, record: Path | None, name: str) -> float:
+            """Every replica's wrk side by side; their CPU seconds."""
+            running = [wrk.Running(port, pages_lua(group, pages, level, record), len(group), seconds_, work, f"{name}-{port}")
+                       for port, group in by_replica.items()]
+            return sum(process.wait().cpu_seconds for process in running)
+
+        if warmup > 0:
+            load(warmup, None, "pages-warmup")
+        record = work / f"answers-{len(server.servers)}-replicas-{level}-{attempt}"
+        record.mkdir()
+        before = counters()
+        started = time.perf_counter()
+        client_cpu = load(seconds, record, "pages")
+        wall = time.perf_counter() - started
+        after = counters()
+        window = {key: after[key] - before[key] for key in before}
+        window["client"] = client_cpu
+        window.update(wall=wall, others=max(0.0, window["machine"] - window["server"] - client_cpu - window["database"]))
+        if database_sessions is None:
+            window["sessions"] = None
+        return read_answers(record, pages), window
+
     async def main() -> None:
         clients = []
         for index, user in enumerate(users):
@@ -870,7 +982,10 @@ def run_levels(server: Replicas, settings: Settings, users: list[dict[str, Any]]
             for level in levels:
                 for attempt in range(retries + 1):
                     await wait_quiet()
-                    results, window = await measure(clients, level)
+                    if generator == "wrk":
+                        results, window = await asyncio.to_thread(measure_wrk, clients, level, attempt)
+                    else:
+                        results, window = await measure(clients, level)
                     busy = window["others"] / window["wall"]
                     if busy <= QUIET or attempt == retries:
                         break
@@ -1044,7 +1159,7 @@ def bench_database(backend: str, args: argparse.Namespace, work: Path, configs: 
             sessions = PgSessions(big_url) if backend == "postgresql" else None
             try:
                 outcomes = run_levels(server, settings, load_users, pages, args.levels, args.warmup, args.seconds,
-                                      database_cpu, sessions, args.retries, args.quiet_wait)
+                                      database_cpu, sessions, args.retries, args.quiet_wait, args.generator, work)
             finally:
                 if sessions is not None:
                     sessions.connection.close()
@@ -1099,6 +1214,8 @@ def main(argv: list[str] | None = None) -> int:
                                                         "counts measured in turn (e.g. 1,2; default 1)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (tenant files, server logs)")
     parser.add_argument("--show-sql", action="store_true", help="print each page's SQL statements (big dataset, heavy user)")
+    parser.add_argument("--generator", choices=("wrk", "python"), default="wrk" if wrk.command() else "python",
+                        help="the load generator: Debian's wrk (the default where installed) or httpx in this process")
     args = parser.parse_args(argv)
     args.levels = [int(x) for x in args.concurrency.split(",")]
     args.replicas = [int(x) for x in args.replicas.split(",")]
@@ -1110,7 +1227,8 @@ def main(argv: list[str] | None = None) -> int:
     backends = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
     cores = os.cpu_count() or 1
     print(f"assmat pages benchmark — {', '.join(backends)}, scale {args.scale:g}, {cores} CPUs, "
-          f"levels {args.concurrency}, {args.seconds:g} s each")
+          f"levels {args.concurrency}, {args.seconds:g} s each; load generator: "
+          f"{'wrk (benchmarks/_wrk.py)' if args.generator == 'wrk' else 'httpx in this process'}")
     started = time.perf_counter()
     summaries = []
     try:
