@@ -939,7 +939,7 @@ def run_levels(server: Replicas, settings: Settings, users: list[dict[str, Any]]
             window["sessions"] = None
         return results, window
 
-    def measure_wrk(clients: list[httpx.AsyncClient], level: int, attempt: int) -> tuple[dict[str, PageResult], dict[str, float]]:
+    def measure_wrk(clients: list[httpx.AsyncClient], level: int) -> tuple[dict[str, PageResult], dict[str, float]]:
         """The same with one wrk process per replica, each with the connections of its users."""
         assert work is not None
         connections = [(i, users[i], clients[i].headers["host"],
@@ -956,8 +956,7 @@ def run_levels(server: Replicas, settings: Settings, users: list[dict[str, Any]]
 
         if warmup > 0:
             load(warmup, None, "pages-warmup")
-        record = work / f"answers-{len(server.servers)}-replicas-{level}-{attempt}"
-        record.mkdir()
+        record = Path(tempfile.mkdtemp(prefix=f"answers-{level}-clients-", dir=work))
         before = counters()
         started = time.perf_counter()
         client_cpu = load(seconds, record, "pages")
@@ -983,7 +982,7 @@ def run_levels(server: Replicas, settings: Settings, users: list[dict[str, Any]]
                 for attempt in range(retries + 1):
                     await wait_quiet()
                     if generator == "wrk":
-                        results, window = await asyncio.to_thread(measure_wrk, clients, level, attempt)
+                        results, window = await asyncio.to_thread(measure_wrk, clients, level)
                     else:
                         results, window = await measure(clients, level)
                     busy = window["others"] / window["wall"]
