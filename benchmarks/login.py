@@ -252,6 +252,16 @@ async def login_worker(port: int, host: str, identifier: str, warmup_end: float,
                 result.errors[key] = result.errors.get(key, 0) + 1
 
 
+def start_py_spy(server: Server, seconds: float, output: Path) -> subprocess.Popen:
+    """py-spy sampling the server's threads for `seconds` into `output` (raw format)."""
+    return subprocess.Popen(
+        [shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
+         str(server.process.pid), "--duration", str(int(seconds)), "--rate", "200", "--format", "raw",
+         "--nolineno", "--threads", "--nonblocking", "--output", str(output)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
 def run_load(
     server: Server, host: str, identifiers: list[str], warmup: float, seconds: float, py_spy: Path | None = None
 ) -> tuple[LoadResult, dict[str, float]]:
@@ -270,12 +280,7 @@ def run_load(
             marks["machine0"] = machine_busy_seconds()
             marks["server0"], marks["loop0"], marks["self0"] = server.cpu_seconds(), server.loop_cpu_seconds(), time.process_time()
             if py_spy is not None:
-                profiler.append(subprocess.Popen(
-                    [shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
-                     str(server.process.pid), "--duration", str(int(seconds)), "--rate", "200", "--format", "raw",
-                     "--nolineno", "--threads", "--nonblocking", "--output", str(py_spy)],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                ))
+                profiler.append(start_py_spy(server, seconds, py_spy))
             await asyncio.sleep(max(0.0, end - time.perf_counter()))
             marks["server1"], marks["loop1"], marks["self1"] = server.cpu_seconds(), server.loop_cpu_seconds(), time.process_time()
             marks["machine1"] = machine_busy_seconds()
@@ -341,14 +346,7 @@ def run_load_wrk(
         wrk.run(server.port, lua, len(identifiers), warmup, work, "login-warmup")
     machine0, server0, loop0 = machine_busy_seconds(), server.cpu_seconds(), server.loop_cpu_seconds()
     started = time.perf_counter()
-    profiler = None
-    if py_spy is not None:
-        profiler = subprocess.Popen(
-            [shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
-             str(server.process.pid), "--duration", str(int(seconds)), "--rate", "200", "--format", "raw",
-             "--nolineno", "--threads", "--nonblocking", "--output", str(py_spy)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
+    profiler = start_py_spy(server, seconds, py_spy) if py_spy is not None else None
     measured = wrk.run(server.port, lua, len(identifiers), seconds, work, "login")
     wall = time.perf_counter() - started
     server1, loop1, machine1 = server.cpu_seconds(), server.loop_cpu_seconds(), machine_busy_seconds()

@@ -904,17 +904,24 @@ def run_levels(server: Replicas, settings: Settings, users: list[dict[str, Any]]
         return {"machine": machine_busy_seconds(), "server": server.cpu_seconds(), "client": time.process_time(),
                 "database": database_cpu(), "sessions": database_sessions() if database_sessions else 0}
 
-    def others(before: dict[str, float], after: dict[str, float]) -> float:
-        """CPU seconds that neither the server, the load generator nor PostgreSQL used."""
-        delta = {key: after[key] - before[key] for key in before}
-        return max(0.0, delta["machine"] - delta["server"] - delta["client"] - delta["database"])
+    def window_of(before: dict[str, float], after: dict[str, float], client: float | None = None) -> dict[str, Any]:
+        """What each used between two readings of the counters (`client`: the load generator's CPU
+        when it is not this process, wrk's), and « others »: the CPU seconds that neither the
+        server, the load generator nor PostgreSQL used."""
+        window: dict[str, Any] = {key: after[key] - before[key] for key in before}
+        if client is not None:
+            window["client"] = client
+        window["others"] = max(0.0, window["machine"] - window["server"] - window["client"] - window["database"])
+        if database_sessions is None:
+            window["sessions"] = None
+        return window
 
     async def wait_quiet() -> None:
         deadline = time.perf_counter() + quiet_wait
         while time.perf_counter() < deadline:
             before = counters()
             await asyncio.sleep(2)
-            if others(before, counters()) / 2 < QUIET:
+            if window_of(before, counters())["others"] / 2 < QUIET:
                 return
 
     async def measure(clients: list[httpx.AsyncClient], level: int) -> tuple[dict[str, PageResult], dict[str, float]]:
@@ -932,11 +939,8 @@ def run_levels(server: Replicas, settings: Settings, users: list[dict[str, Any]]
                    for i in range(level)]
         await asyncio.gather(mark(), *workers)
         wall = time.perf_counter() - warmup_end  # to the last answer: requests started before the end finish after it
-        before, after = marks["before"], counters()
-        window = {key: after[key] - before[key] for key in before}
-        window.update(wall=wall, others=others(before, after))
-        if database_sessions is None:
-            window["sessions"] = None
+        window = window_of(marks["before"], counters())
+        window["wall"] = wall
         return results, window
 
     def measure_wrk(clients: list[httpx.AsyncClient], level: int) -> tuple[dict[str, PageResult], dict[str, float]]:
@@ -961,12 +965,8 @@ def run_levels(server: Replicas, settings: Settings, users: list[dict[str, Any]]
         started = time.perf_counter()
         client_cpu = load(seconds, record, "pages")
         wall = time.perf_counter() - started
-        after = counters()
-        window = {key: after[key] - before[key] for key in before}
-        window["client"] = client_cpu
-        window.update(wall=wall, others=max(0.0, window["machine"] - window["server"] - client_cpu - window["database"]))
-        if database_sessions is None:
-            window["sessions"] = None
+        window = window_of(before, counters(), client=client_cpu)
+        window["wall"] = wall
         return read_answers(record, pages), window
 
     async def main() -> None:
