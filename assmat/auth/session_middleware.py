@@ -6,6 +6,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from assmat.auth.sessions import load_session
 from assmat.web.csrf import read_cookie
+from assmat.web.kit import LENT_SESSION
 
 SESSION_COOKIE = "session"
 SKIP_PREFIXES = ("/static/", "/healthz", "/readyz", "/theme.css", "/logo", "/captcha/", "/admin")
@@ -22,8 +23,21 @@ class AccountSessionMiddleware:
         scope["account"] = None
         tenant = scope.get("tenant")
         token = read_cookie(scope, SESSION_COOKIE)
-        if tenant is not None and token and not scope["path"].startswith(SKIP_PREFIXES):
-            async with scope["app"].state.sessionmaker() as db:
-                found = await load_session(db, tenant.slug, token, tenant.config.session.idle_timeout)
+        if tenant is None or not token or scope["path"].startswith(SKIP_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        # The request's first unit of work (kit.database) goes on with this one and its
+        # connection: one checkout per page, not two (on PostgreSQL a checkout is three more
+        # round trips: the pool's ping, BEGIN, and the ROLLBACK when it goes back).
+        db = scope["app"].state.sessionmaker()
+        try:
+            found = await load_session(db, tenant.slug, token, tenant.config.session.idle_timeout)
+            # Detached, as if its own session had closed: a rollback in the handler must not
+            # expire what the menu and the templates read.
+            db.expunge_all()
             scope["account"] = found[1] if found else None
-        await self.app(scope, receive, send)
+            scope[LENT_SESSION] = db
+            await self.app(scope, receive, send)
+        finally:
+            if scope.pop(LENT_SESSION, None) is not None:  # no handler took it
+                await db.close()

@@ -42,11 +42,17 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+# The unit of work the session middleware opened to load the signed-in account, lent to the
+# request's first `database` (assmat.auth.session_middleware).
+LENT_SESSION = "assmat.lent_session"
+
+
 @asynccontextmanager
 async def database(request: Request) -> AsyncIterator[AsyncSession]:
     """A unit of work: commit what the handler committed; a commit that queued mail wakes the
-    sender (assmat.core.db.engine.make_sessionmaker)."""
-    async with request.app.state.sessionmaker() as session:
+    sender (assmat.core.db.engine.make_sessionmaker). The first of a signed-in request goes on
+    with the session middleware's, already connected; it is closed here like any other."""
+    async with request.scope.pop(LENT_SESSION, None) or request.app.state.sessionmaker() as session:
         yield session
 
 
