@@ -8,9 +8,10 @@ the total counted by a window function, LIMIT/OFFSET), whatever the number of me
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import String, and_, case, func, literal, or_, select, union_all, update
+from sqlalchemy import Integer, String, and_, bindparam, case, func, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,32 +52,35 @@ def check_reader(account: Account) -> None:
 # -- reading ------------------------------------------------------------------------------------
 
 
-def _visible(tenant: Tenant, account: Account) -> Any:
-    """The messages this account may see: the tenant's general ones and its own personal ones."""
+# The reading statements are built once per shape, over bound parameters (the tenant, the
+# reader, the labels, the page): a page binds its values and SQLAlchemy's compiled cache
+# answers. Building the dashboard's union for each request cost a fifth of the page's CPU.
+TENANT, READER = bindparam("tenant_id", type_=String), bindparam("account_id", type_=Integer)
+
+
+def _reading(tenant: Tenant, account: Account) -> dict[str, Any]:
+    return {"tenant_id": tenant.slug, "account_id": account.id}
+
+
+def _visible() -> Any:
+    """The messages the reader may see: the tenant's general ones and its own personal ones."""
     return and_(
-        Message.tenant_id == tenant.slug,
-        or_(Message.recipient_account_id.is_(None), Message.recipient_account_id == account.id),
+        Message.tenant_id == TENANT,
+        or_(Message.recipient_account_id.is_(None), Message.recipient_account_id == READER),
     )
 
 
-def _state_join(tenant: Tenant, account: Account) -> Any:
-    return and_(
-        MessageState.message_id == Message.id,
-        MessageState.account_id == account.id,
-        MessageState.tenant_id == tenant.slug,
-    )
-
-
-def _received(tenant: Tenant, account: Account, archived: bool) -> Any:
-    """The account's received (or archived) messages with its read mark, unsorted."""
+def _received(archived: bool) -> Any:
+    """The reader's received (or archived) messages with its read mark, unsorted."""
+    state = and_(MessageState.message_id == Message.id, MessageState.account_id == READER, MessageState.tenant_id == TENANT)
     return (
         select(
             Message.id, Message.created_at, Message.sender, Message.subject, Message.recipient_account_id,
             MessageState.read_at,
         )
         .select_from(Message)
-        .outerjoin(MessageState, _state_join(tenant, account))
-        .where(_visible(tenant, account))
+        .outerjoin(MessageState, state)
+        .where(_visible())
         .where(MessageState.archived_at.is_not(None) if archived else MessageState.archived_at.is_(None))
     )
 
@@ -89,18 +93,24 @@ def _entry(row: Any, account: Account) -> dict[str, Any]:
     }
 
 
-async def latest_messages(db: AsyncSession, tenant: Tenant, account: Account, count: int) -> list[dict[str, Any]]:
-    """The dashboard's "Mes messages": the newest received ones, one query. The general and the
-    personal ones are each read newest first along (tenant, recipient, time) and cut at `count`:
-    the cost stays the same however many messages other assistants of the tenant get."""
+@cache
+def _latest_statement(count: int) -> Any:
+    """The general and the personal messages, each read newest first along (tenant, recipient,
+    time) and cut at `count`, then merged: the cost stays the same however many messages other
+    assistants of the tenant get."""
     newest = (Message.created_at.desc(), Message.id.desc())
     parts = [
-        _received(tenant, account, archived=False).where(recipient).order_by(*newest).limit(count).subquery()
-        for recipient in (Message.recipient_account_id.is_(None), Message.recipient_account_id == account.id)
+        _received(archived=False).where(recipient).order_by(*newest).limit(count).subquery()
+        for recipient in (Message.recipient_account_id.is_(None), Message.recipient_account_id == READER)
     ]
     both = union_all(select(parts[0]), select(parts[1])).subquery()
-    stmt = select(both).order_by(both.c.created_at.desc(), both.c.id.desc()).limit(count)
-    return [_entry(row, account) for row in (await db.execute(stmt)).all()]
+    return select(both).order_by(both.c.created_at.desc(), both.c.id.desc()).limit(count)
+
+
+async def latest_messages(db: AsyncSession, tenant: Tenant, account: Account, count: int) -> list[dict[str, Any]]:
+    """The dashboard's "Mes messages": the newest received ones, one query."""
+    rows = (await db.execute(_latest_statement(count), _reading(tenant, account))).all()
+    return [_entry(row, account) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -109,14 +119,18 @@ class Listing:
     total: int
 
 
-async def list_messages(
-    db: AsyncSession, tenant: Tenant, account: Account, *, archived: bool, sort: str, order: str, query: str,
-    page_number: int, page_size: int,
-) -> Listing:
-    """One page of the received (or archived) messages, sorted by a column of SORTS, searched
-    by `query`; one query, the total counted alongside."""
-    everyone = everyone_label()
-    recipient = case((Message.recipient_account_id.is_(None), literal(everyone, String())), else_=literal(account_name(account), String()))
+LIKE_ESCAPE = "\\"
+
+
+def _like_literal(text: str) -> str:
+    """`text` matched as it is inside LIKE: its wildcards escaped (LIKE_ESCAPE)."""
+    return text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_")
+
+
+@cache
+def _listing_statement(archived: bool, sort: str, order: str, searched: bool) -> Any:
+    recipient = case((Message.recipient_account_id.is_(None), bindparam("everyone", type_=String)),
+                     else_=bindparam("reader_name", type_=String))
     keys = {
         "date": Message.created_at,
         "expediteur": func.lower(Message.sender),
@@ -126,17 +140,30 @@ async def list_messages(
     key = keys[sort]
     direction = key.desc() if order == "desc" else key.asc()
     tie = (Message.created_at.desc(), Message.id.desc()) if sort != "date" or order == "desc" else (Message.id.asc(),)
-    stmt = _received(tenant, account, archived).add_columns(func.count().over().label("total"))
-    if query:
+    stmt = _received(archived).add_columns(func.count().over().label("total"))
+    if searched:
         # Folded on both sides (no accents, lower case): « meteo » finds « Alerte météo ».
-        stmt = stmt.where(Message.search_text.contains(search_text(query), autoescape=True))
-    stmt = stmt.order_by(direction, *tie).limit(page_size).offset((page_number - 1) * page_size)
-    rows = (await db.execute(stmt)).all()
+        stmt = stmt.where(Message.search_text.contains(bindparam("query", type_=String), escape=LIKE_ESCAPE))
+    return (stmt.order_by(direction, *tie)
+            .limit(bindparam("page_size", type_=Integer)).offset(bindparam("skipped", type_=Integer)))
+
+
+async def list_messages(
+    db: AsyncSession, tenant: Tenant, account: Account, *, archived: bool, sort: str, order: str, query: str,
+    page_number: int, page_size: int,
+) -> Listing:
+    """One page of the received (or archived) messages, sorted by a column of SORTS, searched
+    by `query`; one query, the total counted alongside."""
+    stmt = _listing_statement(archived, sort, order, bool(query))
+    rows = (await db.execute(stmt, {
+        **_reading(tenant, account), "everyone": everyone_label(), "reader_name": account_name(account),
+        "query": _like_literal(search_text(query)), "page_size": page_size, "skipped": (page_number - 1) * page_size,
+    })).all()
     return Listing([_entry(row, account) for row in rows], rows[0].total if rows else 0)
 
 
 async def _visible_message(db: AsyncSession, tenant: Tenant, account: Account, message_id: int) -> Message:
-    message = await db.scalar(select(Message).where(Message.id == message_id, _visible(tenant, account)))
+    message = await db.scalar(select(Message).where(Message.id == message_id, _visible()), _reading(tenant, account))
     if message is None:
         raise NotFound()
     return message
