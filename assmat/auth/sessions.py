@@ -7,8 +7,10 @@ cookie never opens the portal, nor the reverse, and a session of another tenant 
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import String, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assmat.auth.models import Account, Admin, UserSession
@@ -37,32 +39,44 @@ async def open_session(
     return token
 
 
+def _of_tenant(tenant_id: str | None) -> Any:
+    return UserSession.tenant_id == tenant_id if tenant_id is not None else UserSession.tenant_id.is_(None)
+
+
+@cache
+def _lookup(model: type[Account] | type[Admin], in_tenant: bool) -> Any:
+    """The session and its principal by the session's id, in one tenant (or the platform's, no
+    tenant): built once, its values bound at each request (every signed-in page runs it)."""
+    owner = UserSession.account_id if model is Account else UserSession.admin_id
+    tenant = bindparam("tenant_id", type_=String)
+    same_tenant = (
+        (UserSession.tenant_id == tenant, model.tenant_id == tenant) if in_tenant
+        else (UserSession.tenant_id.is_(None), model.tenant_id.is_(None))
+    )
+    return select(UserSession, model).join(model, model.id == owner).where(
+        UserSession.id == bindparam("session_id", type_=String), *same_tenant)
+
+
 async def _load(
     session: AsyncSession, model: type[Account] | type[Admin], tenant_id: str | None, token: str | None,
     idle_timeout: timedelta,
 ) -> tuple[UserSession, Account | Admin] | None:
     if not token or len(token) > MAX_COOKIE_LENGTH:
         return None
-    owner = UserSession.account_id if model is Account else UserSession.admin_id
-    same_tenant = (
-        (UserSession.tenant_id == tenant_id, model.tenant_id == tenant_id) if tenant_id is not None
-        else (UserSession.tenant_id.is_(None), model.tenant_id.is_(None))
-    )
-    found = (await session.execute(
-        select(UserSession, model).join(model, model.id == owner).where(UserSession.id == digest(token), *same_tenant)
-    )).first()
+    lookup = _lookup(model, tenant_id is not None)
+    found = (await session.execute(lookup, {"session_id": digest(token), "tenant_id": tenant_id})).first()
     if found is None:
         return None
     user_session, principal = found
     now = clock.now()
     ended = principal.disabled_at or (model is Admin and principal.locked_at)
     if user_session.expires_at <= now or user_session.last_seen_at + idle_timeout <= now or ended:
-        await session.execute(delete(UserSession).where(UserSession.id == user_session.id, same_tenant[0]))
+        await session.execute(delete(UserSession).where(UserSession.id == user_session.id, _of_tenant(tenant_id)))
         await session.commit()
         return None
     if now - user_session.last_seen_at >= TOUCH_EVERY:
         await session.execute(
-            update(UserSession).where(UserSession.id == user_session.id, same_tenant[0]).values(last_seen_at=now)
+            update(UserSession).where(UserSession.id == user_session.id, _of_tenant(tenant_id)).values(last_seen_at=now)
         )
         await session.commit()
     return user_session, principal

@@ -33,10 +33,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
+from functools import cache
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Select, delete, or_, select
+from sqlalchemy import Date, Integer, Select, String, bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -410,17 +411,39 @@ async def editable_child(
     return child, periods
 
 
-async def current_children(db: AsyncSession, tenant: Tenant, account: Account, day: date, limit: int) -> list[Child]:
-    """The children with a care period still running or to come (not in the history), without
-    their periods: the dashboard's list, one query."""
+# The space's reading statements, built once, their values bound at each request (the dashboard
+# and the children's page run them on every view).
+_TENANT, _OWNER = bindparam("tenant_id", type_=String), bindparam("account_id", type_=Integer)
+HOSTED_CHILDREN = (
+    select(Child).where(Child.tenant_id == _TENANT, Child.account_id == _OWNER)
+    .order_by(Child.last_name, Child.first_name, Child.id)
+)
+HOSTED_PERIODS = (
+    select(CarePeriod)
+    .join(Child, Child.id == CarePeriod.child_id)
+    .where(Child.tenant_id == _TENANT, Child.account_id == _OWNER, CarePeriod.tenant_id == _TENANT)
+    .order_by(CarePeriod.start_date, CarePeriod.id)
+)
+
+
+@cache
+def _current_children_statement(limit: int) -> Any:
     running = select(CarePeriod.id).where(
-        CarePeriod.child_id == Child.id, CarePeriod.tenant_id == tenant.slug,
-        or_(CarePeriod.end_date.is_(None), CarePeriod.end_date >= day),
+        CarePeriod.child_id == Child.id, CarePeriod.tenant_id == _TENANT,
+        or_(CarePeriod.end_date.is_(None), CarePeriod.end_date >= bindparam("day", type_=Date)),
     )
-    return list(await db.scalars(
-        select(Child).where(Child.tenant_id == tenant.slug, Child.account_id == account.id, running.exists())
+    return (
+        select(Child.id, Child.first_name, Child.last_name, Child.care_start)
+        .where(Child.tenant_id == _TENANT, Child.account_id == _OWNER, running.exists())
         .order_by(Child.last_name, Child.first_name, Child.id).limit(limit)
-    ))
+    )
+
+
+async def current_children(db: AsyncSession, tenant: Tenant, account: Account, day: date, limit: int) -> list[Any]:
+    """The children with a care period still running or to come (not in the history), as rows
+    of what the dashboard's list shows (id, names, start of care): one query."""
+    statement = _current_children_statement(limit)
+    return list(await db.execute(statement, {"tenant_id": tenant.slug, "account_id": account.id, "day": day}))
 
 
 async def hosted_children(
@@ -428,17 +451,10 @@ async def hosted_children(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The assistant's children, current then history, each with its periods: two queries,
     however many children."""
-    children = list(await db.scalars(
-        select(Child).where(Child.tenant_id == tenant.slug, Child.account_id == account.id)
-        .order_by(Child.last_name, Child.first_name, Child.id)
-    ))
+    owner = {"tenant_id": tenant.slug, "account_id": account.id}
+    children = list(await db.scalars(HOSTED_CHILDREN, owner))
     periods: dict[int, list[CarePeriod]] = {child.id: [] for child in children}
-    rows = await db.scalars(
-        select(CarePeriod)
-        .join(Child, Child.id == CarePeriod.child_id)
-        .where(Child.tenant_id == tenant.slug, Child.account_id == account.id, CarePeriod.tenant_id == tenant.slug)
-        .order_by(CarePeriod.start_date, CarePeriod.id)
-    )
+    rows = await db.scalars(HOSTED_PERIODS, owner)
     for period in rows:
         periods[period.child_id].append(period)
     current: list[dict[str, Any]] = []
