@@ -1209,8 +1209,10 @@ def main(argv: list[str] | None = None) -> int:
                                                "default: a throwaway cluster")
     parser.add_argument("--reuse", action="store_true", help="keep the generated datasets under --cache-dir and reuse them")
     parser.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "assmat-bench-pages")
-    parser.add_argument("--replicas", default="1", help="app replicas against the one database, comma-separated "
-                                                        "counts measured in turn (e.g. 1,2; default 1)")
+    every_core = Settings(database_url="postgresql://").serve_workers  # what `assmat serve` starts here
+    parser.add_argument("--replicas", default=",".join(map(str, sorted({1, every_core}))),
+                        help="app replicas against the one database, comma-separated counts measured in turn "
+                             f"(default 1,{every_core}: one, then one per core, the goal's setting)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (tenant files, server logs)")
     parser.add_argument("--show-sql", action="store_true", help="print each page's SQL statements (big dataset, heavy user)")
     parser.add_argument("--generator", choices=("wrk", "python"), default="wrk" if wrk.command() else "python",
@@ -1218,6 +1220,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.levels = [int(x) for x in args.concurrency.split(",")]
     args.replicas = [int(x) for x in args.replicas.split(",")]
+    args.every_core = every_core
     if not all(1 <= level <= LOAD_USERS for level in args.levels):
         parser.error(f"concurrency levels go from 1 to {LOAD_USERS}")
 
@@ -1255,10 +1258,14 @@ def main(argv: list[str] | None = None) -> int:
                           f"{summary['replicas'][one][top]['p95']:.1f} ms)")
         pg = next((s for b, s in summaries if b == "postgresql"), None)
         if pg is not None and 16 in pg["levels"]:
-            figures = pg["levels"][16]
-            verdict = "MET" if figures["p95"] < GOAL_P95_MS else "NOT MET"
-            print(f"GOAL p95 < {GOAL_P95_MS:g} ms at 16 concurrent clients on PostgreSQL: p95 {figures['p95']:.1f} ms → {verdict} "
-                  f"(worst page p95 {figures['worst_page_p95']:.1f} ms)")
+            # The goal's setting: every core serving (`assmat serve` starts one process per core
+            # on PostgreSQL), so the run with one replica per core, else the most replicas measured.
+            serving = args.every_core if args.every_core in pg["replicas"] else max(pg["replicas"])
+            figures = pg["replicas"][serving][16]
+            verdict = "MET" if figures["worst_page_p95"] < GOAL_P95_MS else "NOT MET"
+            print(f"GOAL every page's p95 < {GOAL_P95_MS:g} ms at 16 concurrent clients on PostgreSQL, "
+                  f"{serving} server process{'es' if serving > 1 else ''} on {cores} cores: worst page p95 "
+                  f"{figures['worst_page_p95']:.1f} ms (all pages {figures['p95']:.1f} ms) → {verdict}")
         elif pg is None:
             print("GOAL (PostgreSQL, 16 clients): not measured in this run")
         return 1 if failed else 0
