@@ -61,6 +61,17 @@ def markdown(text: str) -> Markup:
     return Markup(_markdown.render(text))
 
 
+def translated(message: str, **variables: Any) -> Markup:
+    """`_()` and `{% trans %}` in the pages, as jinja2.ext.i18n's newstyle gettext does it with
+    autoescape on: the translation is the page's own text, the values are escaped into it."""
+    return Markup(gettext(message)) % variables
+
+
+def translated_plural(singular: str, plural: str, num: int, **variables: Any) -> Markup:
+    variables.setdefault("num", num)
+    return Markup(ngettext(singular, plural, num)) % variables
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -70,6 +81,9 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_callables(gettext=gettext, ngettext=ngettext, newstyle=True)  # type: ignore[attr-defined]
+    # The same "newstyle" callables, without the extension's lookups of the context on each call
+    # (a page calls them fifty times: a tenth of its CPU on the server).
+    env.globals.update(_=translated, gettext=translated, ngettext=translated_plural)
     env.filters["markdown"] = markdown
     env.filters["accessibility_status"] = accessibility_status
     env.filters["phone_links"] = phone_links
