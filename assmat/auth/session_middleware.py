@@ -26,9 +26,12 @@ class AccountSessionMiddleware:
         if tenant is None or not token or scope["path"].startswith(SKIP_PREFIXES):
             await self.app(scope, receive, send)
             return
-        # The request's first unit of work (kit.database) goes on with this one and its
+        # A page view's first unit of work (kit.database) goes on with this one and its
         # connection: one checkout per page, not two (on PostgreSQL a checkout is three more
-        # round trips: the pool's ping, BEGIN, and the ROLLBACK when it goes back).
+        # round trips: the pool's ping, BEGIN, and the ROLLBACK when it goes back). Not for a
+        # POST: its handler reads a body first (an upload from a phone may take seconds), and
+        # the connection would wait for it.
+        lend = scope["method"] in ("GET", "HEAD")
         db = scope["app"].state.sessionmaker()
         try:
             found = await load_session(db, tenant.slug, token, tenant.config.session.idle_timeout)
@@ -36,8 +39,11 @@ class AccountSessionMiddleware:
             # expire what the menu and the templates read.
             db.expunge_all()
             scope["account"] = found[1] if found else None
-            scope[LENT_SESSION] = db
+            if lend:
+                scope[LENT_SESSION] = db
+            else:
+                await db.close()
             await self.app(scope, receive, send)
         finally:
-            if scope.pop(LENT_SESSION, None) is not None:  # no handler took it
-                await db.close()
+            scope.pop(LENT_SESSION, None)
+            await db.close()  # whoever had it: closing a closed session costs nothing

@@ -164,6 +164,41 @@ def test_the_dashboard_costs_the_same_queries_whatever_the_data(anne):
     assert many == few
 
 
+@pytest.mark.both_backends  # a PostgreSQL checkout is three round trips (ping, BEGIN, ROLLBACK)
+def test_a_page_view_takes_one_connection_and_a_form_post_does_not_keep_the_sessions(anne):
+    """The session middleware lends the unit of work that loaded the account to a page view's
+    handler (assmat.auth.session_middleware); a POST's handler reads a body first, so the
+    middleware gives its connection back before the handler takes one."""
+    portal, _ = anne
+    engine = portal.app.state.engine.sync_engine
+    pool: list[str] = []
+
+    def checkout(*args):
+        pool.append("out")
+
+    def checkin(*args):
+        pool.append("in")
+
+    event.listen(engine, "checkout", checkout)
+    event.listen(engine, "checkin", checkin)
+    try:
+        for path in ("/espace", "/espace/enfants", "/espace/agrement", "/espace/messages", "/espace/messages/archives"):
+            pool.clear()
+            response = portal.client.get(path)
+            assert response.status_code == 200 and 'action="/deconnexion"' in response.text, path  # signed in
+            assert pool == ["out", "in"], path
+        form = portal.csrf("/espace/agrement/changement-situation")
+        pool.clear()
+        response = portal.client.post("/espace/agrement/changement-situation",
+                                      data={"message": "Déménagement le 3 novembre", "csrf_token": form})
+        assert response.status_code == 303
+        assert pool[:3] == ["out", "in", "out"]  # the middleware's, given back, then the handler's
+    finally:
+        event.remove(engine, "checkout", checkout)
+        event.remove(engine, "checkin", checkin)
+    assert portal.query(select(func.count()).select_from(SituationChange))[0][0] == 1
+
+
 # -- Mon agrément --------------------------------------------------------------------------------------
 
 
