@@ -108,7 +108,7 @@ async def commune_suggestions(request: Request) -> Response:
     """The communes we hold matching what was typed (name or postcode), for the form's list:
     no geocoder call, nothing personal."""
     tenant = kit.tenant(request, feature=FEATURE)
-    async with request.app.state.sessionmaker() as db:
+    async with database(request) as db:
         home = await home_departements(db, tenant, request.app.state.home_departements)
     return JSONResponse(suggest_communes(request.query_params.get("q", ""), home),
                         headers={"cache-control": "public, max-age=3600"})
