@@ -49,6 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assmat.auth.models import Account
 from assmat.core import clock
 from assmat.core.db.changes import on_fiche_change
+from assmat.core.db.like import LIKE_ESCAPE, contains_pattern
 from assmat.core.errors import Invalid
 from assmat.core.geocoding.distance import (
     Point,
@@ -394,10 +395,6 @@ class Page:
         return max(1, -(-self.total // self.per_page))
 
 
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 # The search's statements are built once per shape of criteria, with every value a bound
 # parameter, over the tables' columns (Core, no ORM entity): a search then only binds its values
 # and SQLAlchemy's compiled cache answers. Building and compiling a statement for each search
@@ -492,7 +489,7 @@ def _statements(shape: _Shape) -> _Statements:
     if shape.commune:
         where.append(or_(entry.commune_insee == bindparam("commune"), entry.postal_code == bindparam("commune")))
     if shape.name:
-        where.append(entry.name_key.like(bindparam("name"), escape="\\"))
+        where.append(entry.name_key.like(bindparam("name"), escape=LIKE_ESCAPE))
     where += [entry[f"offer_{code}"] == True for code in shape.offers]  # noqa: E712
     if shape.in_mam:
         where.append(entry.in_mam == bindparam("in_mam"))
@@ -532,7 +529,7 @@ def _shape_and_values(tenant: Tenant, criteria: Criteria, today: date) -> tuple[
     if criteria.commune is not None:
         values["commune"] = criteria.commune
     if criteria.name is not None:
-        values["name"] = _like(name_key(criteria.name))
+        values["name"] = contains_pattern(name_key(criteria.name))
     if criteria.in_mam is not None:
         values["in_mam"] = criteria.in_mam
     located = criteria.origin is not None and criteria.radius_km is not None

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assmat.auth.identifiers import normalize_identifier
 from assmat.auth.models import Account
 from assmat.core import clock
+from assmat.core.db.like import LIKE_ESCAPE, contains_pattern
 from assmat.core.errors import Invalid, NotFound
 from assmat.core.i18n import gettext as _
 from assmat.core.mail.outbox import InvalidRecipient, enqueue
@@ -119,14 +120,6 @@ class Listing:
     total: int
 
 
-LIKE_ESCAPE = "\\"
-
-
-def _like_literal(text: str) -> str:
-    """`text` matched as it is inside LIKE: its wildcards escaped (LIKE_ESCAPE)."""
-    return text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_")
-
-
 @cache
 def _listing_statement(archived: bool, sort: str, order: str, searched: bool) -> Any:
     recipient = case((Message.recipient_account_id.is_(None), bindparam("everyone", type_=String)),
@@ -143,7 +136,7 @@ def _listing_statement(archived: bool, sort: str, order: str, searched: bool) ->
     stmt = _received(archived).add_columns(func.count().over().label("total"))
     if searched:
         # Folded on both sides (no accents, lower case): « meteo » finds « Alerte météo ».
-        stmt = stmt.where(Message.search_text.contains(bindparam("query", type_=String), escape=LIKE_ESCAPE))
+        stmt = stmt.where(Message.search_text.like(bindparam("query", type_=String), escape=LIKE_ESCAPE))
     return (stmt.order_by(direction, *tie)
             .limit(bindparam("page_size", type_=Integer)).offset(bindparam("skipped", type_=Integer)))
 
@@ -157,7 +150,7 @@ async def list_messages(
     stmt = _listing_statement(archived, sort, order, bool(query))
     rows = (await db.execute(stmt, {
         **_reading(tenant, account), "everyone": everyone_label(), "reader_name": account_name(account),
-        "query": _like_literal(search_text(query)), "page_size": page_size, "skipped": (page_number - 1) * page_size,
+        "query": contains_pattern(search_text(query)), "page_size": page_size, "skipped": (page_number - 1) * page_size,
     })).all()
     return Listing([_entry(row, account) for row in rows], rows[0].total if rows else 0)
 
