@@ -152,6 +152,27 @@ def test_an_assistant_archives_a_message_and_moves_it_back(live_server, live_acc
     expect(page.get_by_role("link", name=subject)).to_be_visible()
 
 
+def test_an_assistant_searches_her_messages_by_clicking_rechercher(live_server, live_accounts, page: Page) -> None:
+    """Accents folded, the wildcards of LIKE matched as themselves (a statement built once, its
+    pattern bound: assmat.core.db.like)."""
+    from assmat.portal.messages.models import Message
+
+    account = assistant(live_server, live_accounts, page)
+    tag = uuid.uuid4().hex[:6]
+    for subject in (f"Alerte météo 100% {tag}", f"Alerte météo 1000 {tag}"):
+        store(live_server, Message(tenant_id=AM, subject=subject, sender="Service PMI", body="Bonjour.",
+                                   recipient_account_id=account.id))
+    page.get_by_role("navigation").get_by_role("link", name="Messages").click()
+    page.get_by_label("Rechercher un message").fill(f"meteo 100% {tag}")
+    page.get_by_role("button", name="Rechercher").click()
+    page.wait_for_url(re.compile(r"/espace/messages\?.*q="))
+    expect(page.get_by_role("link", name=f"Alerte météo 100% {tag}")).to_be_visible()
+    expect(page.get_by_role("link", name=f"Alerte météo 1000 {tag}")).to_have_count(0)
+    page.get_by_label("Rechercher un message").fill(f"1_0 {tag}")
+    page.get_by_role("button", name="Rechercher").click()
+    expect(page.get_by_text("Aucun message ne correspond à votre recherche.")).to_be_visible()
+
+
 @pytest.mark.parametrize("where", ["Mon compte", "header"])
 def test_an_assistant_signs_out(live_server, live_accounts, page: Page, where: str) -> None:
     """From « Mon compte » (it failed) and from the header; afterwards, Back shows nothing private."""
