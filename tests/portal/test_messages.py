@@ -208,6 +208,9 @@ def test_pages_of_twenty_and_the_same_sql_for_any_number_of_messages(world):
             event.remove(engine, "before_cursor_execute", count)
         return len(statements), ids
 
+    # The first view after sign-in may also write the session's last_seen_at (TOUCH_EVERY, when
+    # a loaded machine took over a minute to get here); what is measured is every view after it.
+    portal.client.get("/espace/messages")
     few, _ = queries("/espace/messages")
     add(portal, *[message(AM, f"Lettre {n:02d}", to=anne if n % 2 else None, minutes=10 + n) for n in range(43)])
     many, first = queries("/espace/messages")
