@@ -9,14 +9,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import case, select, update
+from sqlalchemy import Integer, String, bindparam, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assmat.core import clock
 from assmat.core.i18n import ngettext
 from assmat.tenants.schema import Lockout as LockoutConfig
+
+
+@cache
+def _reserve_statement(model: Any, in_tenant: bool) -> Any:
+    """The reservation, built once per table and kind of tenant, its values bound at each login
+    (every sign-in runs it). Nothing reads the counter from the loaded row: no synchronization."""
+    same_tenant = model.tenant_id == bindparam("of_tenant", type_=String) if in_tenant else model.tenant_id.is_(None)
+    return (
+        update(model)
+        .where(
+            model.id == bindparam("row_id", type_=Integer), same_tenant,
+            model.locked_at.is_(None), model.failed_logins < bindparam("max_failures", type_=Integer),
+        )
+        .values(failed_logins=model.failed_logins + 1)
+        .returning(model.failed_logins)
+        .execution_options(synchronize_session=False)
+    )
 
 
 class Lockout:
@@ -47,14 +65,8 @@ class Lockout:
         """Count one attempt; False when the row is locked or out of attempts. Commits, so that
         parallel requests see the reservation before any password is verified."""
         reserved = await self.db.execute(
-            update(self.model)
-            .where(
-                *self._row(row_id),
-                self.model.locked_at.is_(None),
-                self.model.failed_logins < self.config.max_failures,
-            )
-            .values(failed_logins=self.model.failed_logins + 1)
-            .returning(self.model.failed_logins)
+            _reserve_statement(self.model, self.tenant_id is not None),
+            {"row_id": row_id, "of_tenant": self.tenant_id, "max_failures": self.config.max_failures},
         )
         granted = reserved.scalar() is not None
         await self.db.commit()

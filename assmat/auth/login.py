@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import String, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assmat.auth import credentials
@@ -135,12 +135,16 @@ def _may_unlock_with(ctx: AuthContext, account: Account, token: AccountToken) ->
     )
 
 
+# Built once, its values bound at each sign-in.
+ACCOUNT_BY_IDENTIFIER = select(Account).where(
+    Account.tenant_id == bindparam("tenant_id", type_=String), Account.identifier == bindparam("identifier", type_=String)
+)
+
+
 async def _find_for_login(ctx: AuthContext, raw_identifier: object) -> Account | None:
     """One SELECT whatever was typed: a malformed identifier looks up one no row has."""
     identifier = ctx.normalize(raw_identifier) or ""
-    return await ctx.db.scalar(
-        select(Account).where(Account.tenant_id == ctx.tenant.slug, Account.identifier == identifier)
-    )
+    return await ctx.db.scalar(ACCOUNT_BY_IDENTIFIER, {"tenant_id": ctx.tenant.slug, "identifier": identifier})
 
 
 async def authenticate(ctx: AuthContext, raw_identifier: object, password: str, ip: str | None) -> LoginOutcome:
@@ -237,8 +241,11 @@ async def authenticate(ctx: AuthContext, raw_identifier: object, password: str, 
         values["must_change_password"] = True  # a temporary password is only a way to the forced change
     elif account.password_hash and ctx.hasher.needs_rehash(account.password_hash):
         values["password_hash"] = await ctx.hasher.hash(password)
+    # The row RETURNING gives is the account from now on (populate_existing): no evaluation of
+    # the change against the session's objects, which cost more than the statement.
     account = (await ctx.db.execute(
         update(Account).where(Account.id == account.id, Account.tenant_id == ctx.tenant.slug).values(**values).returning(Account)
+        .execution_options(synchronize_session=False, populate_existing=True)
     )).scalar_one()
     audit.record(
         ctx.db, ctx.tenant.slug, EventType.LOGIN_SUCCEEDED, account_id=account.id, ip=ip, with_temporary=temporary is not None
