@@ -61,6 +61,7 @@ import httpx2 as httpx  # noqa: E402
 from argon2 import PasswordHasher, Type  # noqa: E402
 
 import _wrk as wrk  # noqa: E402 (benchmarks/_wrk.py: a helper, not a benchmark)
+from assmat.core.security.hashing import HASHING_NICENESS  # noqa: E402
 from assmat.core.settings import Settings  # noqa: E402
 
 PASSWORD = "Bench-Login-2026x"  # meets every tenant's policy
@@ -515,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"argon2id parameters (Settings defaults): time_cost={settings.argon2_time_cost}, "
           f"memory_cost={settings.argon2_memory_cost} KiB, parallelism={settings.argon2_parallelism}")
     print(f"concurrency: {args.concurrency} load workers / {args.concurrency} argon2 threads; server hashing bound: "
-          f"{cores} at once (AsyncHasher = os.cpu_count()); duration {args.seconds:g} s + {args.warmup:g} s warm-up each")
+          f"{cores} threads (os.cpu_count()) at nice +{HASHING_NICENESS}; duration {args.seconds:g} s + {args.warmup:g} s warm-up each")
     print(f"load generator: {'wrk (benchmarks/_wrk.py)' if args.generator == 'wrk' else 'httpx in this process'}")
 
     server: Server | None = None

@@ -102,7 +102,7 @@ class LiveAccounts:
         assert tenant is not None, f"unknown tenant {slug}"
 
         async def create(sessionmaker) -> tuple[Any, str | None]:
-            # A hasher of this loop, with the server's parameters (the app's limiter is its loop's).
+            # A hasher with the server's parameters.
             hasher = make_hasher(settings)
             async with sessionmaker() as db:
                 ctx = auth_context(db, tenant, hasher, settings)
