@@ -60,3 +60,24 @@ def test_verify_and_hash_through_the_threads(tmp_path):
 
     assert asyncio.run(main()) == (True, False)
     assert hasher.verifications == 2
+
+
+def test_a_forked_process_hashes_in_threads_of_its_own():
+    async def check() -> bool:
+        return await hashing._in_hashing_thread(lambda *_: True)
+
+    asyncio.run(check())  # the parent's pool exists, with its threads
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: its pool must start threads, or the hash would wait forever
+        os.close(read)
+        ok = False
+        try:
+            ok = asyncio.run(asyncio.wait_for(check(), 5))
+        finally:
+            os.write(write, b"1" if ok else b"0")
+            os._exit(0)
+    os.close(write)
+    answer = os.read(read, 1)
+    os.waitpid(child, 0)
+    assert answer == b"1"

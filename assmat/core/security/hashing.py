@@ -43,6 +43,10 @@ def _hashing_threads() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(os.cpu_count() or 2, thread_name_prefix="argon2", initializer=_lower_priority)
 
 
+# A forked child has none of its parent's threads: it starts its own pool on first use.
+os.register_at_fork(after_in_child=_hashing_threads.cache_clear)
+
+
 async def _in_hashing_thread(fn: Callable[..., T], *args: str) -> T:
     return await asyncio.get_running_loop().run_in_executor(_hashing_threads(), fn, *args)
 
