@@ -204,6 +204,6 @@ class MarkHandled:
                 .execution_options(synchronize_session=False)
             )
             if result.rowcount == 1:
-                audit.record(db, tenant_id, self.handled_event, by=by, **self.handled_detail(row))
+                await audit.record(db, tenant_id, self.handled_event, by=by, **self.handled_detail(row))
                 handled += 1
         return Done(handled)

@@ -71,6 +71,6 @@ class OutboxView(TenantScopedView, model=OutboxMail):
         retried = 0
         for mail in rows:
             if await requeue(db, tenant, mail.id):
-                audit.record(db, tenant.slug, EventType.MAIL_REQUEUED, mail_id=mail.id, recipient=mail.recipient, by=by)
+                await audit.record(db, tenant.slug, EventType.MAIL_REQUEUED, mail_id=mail.id, recipient=mail.recipient, by=by)
                 retried += 1
         return Done(retried)

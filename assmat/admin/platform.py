@@ -207,7 +207,7 @@ class TenantAdminView(PlatformView, model=Admin):
                     continue
                 admin.locked_at = admin.locked_until = None
                 admin.failed_logins = 0
-                audit.record(db, admin.tenant_id, EventType.ADMIN_UNLOCKED, admin_email=admin.email, by=by)
+                await audit.record(db, admin.tenant_id, EventType.ADMIN_UNLOCKED, admin_email=admin.email, by=by)
                 changed += 1
                 continue
             if name == "disable":
@@ -221,7 +221,7 @@ class TenantAdminView(PlatformView, model=Admin):
                 admin.disabled_at = None
             # In the tenant's own trail: its staff see who changed their access.
             event = EventType.ADMIN_DISABLED if name == "disable" else EventType.ADMIN_ENABLED
-            audit.record(db, admin.tenant_id, event, admin_email=admin.email, by=by)
+            await audit.record(db, admin.tenant_id, event, admin_email=admin.email, by=by)
             changed += 1
         return Done(changed)
 

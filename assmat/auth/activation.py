@@ -53,7 +53,7 @@ async def activation_by_identity(
         and ("email" not in fields or (email is not None and (account.email_key is None or account.email_key == email)))
     )
     if not matches or account is None:
-        audit.record(ctx.db, ctx.tenant.slug, EventType.ACTIVATION_REFUSED, account_id=account.id if account else None, ip=ip)
+        await audit.record(ctx.db, ctx.tenant.slug, EventType.ACTIVATION_REFUSED, account_id=account.id if account else None, ip=ip)
         await ctx.db.commit()
         return
     ttl = ctx.config.activation.link_ttl
@@ -61,7 +61,7 @@ async def activation_by_identity(
     token = await ctx.tokens.issue(ACTIVATION, account.principal, ttl, data={"email": address})
     await ctx.mail("activation_link", address, about=account.id, url=ctx.url(f"/activation/{token}"), ttl_hours=hours(ttl),
                      full_name=full_name(account))
-    audit.record(ctx.db, ctx.tenant.slug, EventType.ACTIVATION_REQUESTED, account_id=account.id, ip=ip)
+    await audit.record(ctx.db, ctx.tenant.slug, EventType.ACTIVATION_REQUESTED, account_id=account.id, ip=ip)
     await ctx.db.commit()
 
 
@@ -81,11 +81,11 @@ async def activation_by_pmi_number(
         or birth_date is None
         or account.birth_date != birth_date
     ):
-        audit.record(ctx.db, ctx.tenant.slug, EventType.ACTIVATION_REFUSED, account_id=account.id if account else None, ip=ip)
+        await audit.record(ctx.db, ctx.tenant.slug, EventType.ACTIVATION_REFUSED, account_id=account.id if account else None, ip=ip)
         await ctx.db.commit()
         return None
     token = await ctx.tokens.issue(ACTIVATION_STEP2, account.principal, STEP2_TTL)
-    audit.record(ctx.db, ctx.tenant.slug, EventType.ACTIVATION_IDENTIFIED, account_id=account.id, ip=ip)
+    await audit.record(ctx.db, ctx.tenant.slug, EventType.ACTIVATION_IDENTIFIED, account_id=account.id, ip=ip)
     await ctx.db.commit()
     return token
 
@@ -135,6 +135,6 @@ async def complete_activation(
     await credentials.set_password(ctx, account, str(password), ip, reason="activation")
     if row.purpose == ACTIVATION_STEP2 and ctx.config.activation.email_confirmation:
         await credentials.send_email_confirmation(ctx, account, address)
-    audit.record(ctx.db, ctx.tenant.slug, EventType.ACTIVATION_COMPLETED, account_id=account.id, ip=ip)
+    await audit.record(ctx.db, ctx.tenant.slug, EventType.ACTIVATION_COMPLETED, account_id=account.id, ip=ip)
     await ctx.db.commit()
     return account

@@ -110,8 +110,8 @@ class AuthContext:
             await enqueue(self.db, self.tenant, template, to, context, base_url=self.base_url)
         except Exception as exc:  # render and address errors alike; nothing was added to the session
             log.warning("mail %s not queued for account %s: %s", template, about, type(exc).__name__, exc_info=True)
-            audit.record(self.db, self.tenant.slug, EventType.MAIL_NOT_SENT, account_id=about, template=template,
-                         reason="invalid_address" if isinstance(exc, InvalidRecipient) else "error")
+            await audit.record(self.db, self.tenant.slug, EventType.MAIL_NOT_SENT, account_id=about, template=template,
+                               reason="invalid_address" if isinstance(exc, InvalidRecipient) else "error")
             self.mail_failures.append(template)
             return
 
@@ -127,7 +127,7 @@ class AuthContext:
             return False
         now = clock.now()
         await end_all_sessions(self.db, account.principal)
-        audit.record(self.db, self.tenant.slug, EventType.ACCOUNT_LOCKED, account_id=account.id, ip=ip)
+        await audit.record(self.db, self.tenant.slug, EventType.ACCOUNT_LOCKED, account_id=account.id, ip=ip)
         if self.config.lockout.notify_user:
             # A lock that lifts by itself says so: « contact the administrator » would be false.
             await self.mail("account_locked", account.email, about=account.id,

@@ -76,8 +76,8 @@ async def change_forced_password(
             )
             if cleared.scalar() is not None:
                 await end_all_sessions(ctx.db, account.principal)
-            audit.record(ctx.db, ctx.tenant.slug, EventType.PASSWORD_CHANGE_REFUSED, account_id=account.id, ip=ip,
-                         reason="temporary_password_spent")
+            await audit.record(ctx.db, ctx.tenant.slug, EventType.PASSWORD_CHANGE_REFUSED, account_id=account.id, ip=ip,
+                               reason="temporary_password_spent")
             await ctx.db.commit()
             raise TokenInvalid()
     await set_password(ctx, account, str(password), ip, reason=reason)
@@ -92,7 +92,7 @@ async def check_current_password(ctx: AuthContext, account: Account, password: s
     ok = account.password_hash is not None and await ctx.hasher.verify(account.password_hash, password)
     if not ok:
         await ctx.lock_if_reached(account, ip)
-        audit.record(ctx.db, ctx.tenant.slug, EventType.PASSWORD_CHECK_FAILED, account_id=account.id, ip=ip)
+        await audit.record(ctx.db, ctx.tenant.slug, EventType.PASSWORD_CHECK_FAILED, account_id=account.id, ip=ip)
         await ctx.db.commit()
         raise WrongCurrentPassword()
     await ctx.lockout.release(account.id)
@@ -161,7 +161,7 @@ async def set_password(ctx: AuthContext, account: Account, password: str, ip: st
     # An email change asked with the old password must not outlive it.
     await ctx.tokens.revoke(account.principal, RESET, TEMPORARY_PASSWORD, ACTIVATION, ACTIVATION_STEP2, EMAIL_CHANGE)
     await end_all_sessions(ctx.db, account.principal)
-    audit.record(ctx.db, ctx.tenant.slug, EventType.PASSWORD_CHANGED, account_id=account.id, ip=ip, reason=reason)
+    await audit.record(ctx.db, ctx.tenant.slug, EventType.PASSWORD_CHANGED, account_id=account.id, ip=ip, reason=reason)
 
 
 async def change_password(
@@ -180,7 +180,7 @@ async def issue_temporary_password(
     password until the temporary one is used (a reset request changes nothing by itself)."""
     password = generate_temporary_password(ctx.config.password_policy)
     await ctx.tokens.issue(TEMPORARY_PASSWORD, account.principal, ttl, password=password)
-    audit.record(ctx.db, ctx.tenant.slug, EventType.TEMPORARY_PASSWORD_ISSUED, account_id=account.id, ip=ip, reason=reason)
+    await audit.record(ctx.db, ctx.tenant.slug, EventType.TEMPORARY_PASSWORD_ISSUED, account_id=account.id, ip=ip, reason=reason)
     return password
 
 
@@ -190,7 +190,7 @@ async def accept_terms(ctx: AuthContext, account: Account, ip: str | None) -> No
         .where(Account.id == account.id, Account.tenant_id == ctx.tenant.slug)
         .values(terms_version=ctx.tenant.terms_version, terms_accepted_at=clock.now())
     )
-    audit.record(ctx.db, ctx.tenant.slug, EventType.TERMS_ACCEPTED, account_id=account.id, ip=ip, version=ctx.tenant.terms_version)
+    await audit.record(ctx.db, ctx.tenant.slug, EventType.TERMS_ACCEPTED, account_id=account.id, ip=ip, version=ctx.tenant.terms_version)
     await ctx.db.commit()
 
 
@@ -239,7 +239,7 @@ async def request_email_change(
     address = plain_address(raw_email)
     token = await ctx.tokens.issue(EMAIL_CHANGE, account.principal, ttl, data={"email": address})
     await ctx.mail("email_change_confirmation", address, about=account.id, url=ctx.url(f"/confirmation-email/{token}"), ttl_hours=hours(ttl))
-    audit.record(ctx.db, ctx.tenant.slug, EventType.EMAIL_CHANGE_REQUESTED, account_id=account.id, ip=ip)
+    await audit.record(ctx.db, ctx.tenant.slug, EventType.EMAIL_CHANGE_REQUESTED, account_id=account.id, ip=ip)
     await ctx.db.commit()
 
 
@@ -271,12 +271,12 @@ async def confirm_email(ctx: AuthContext, token: object, ip: str | None) -> Acco
             await ctx.tokens.revoke(account.principal, RESET, TEMPORARY_PASSWORD, EMAIL_CHANGE)
             if old_address and normalize_email(old_address) != normalize_email(address):
                 await ctx.mail("email_change_notice", old_address, about=account.id, new_email_masked=mask_email(address))
-            audit.record(ctx.db, ctx.tenant.slug, EventType.EMAIL_CHANGED, account_id=account.id, ip=ip)
+            await audit.record(ctx.db, ctx.tenant.slug, EventType.EMAIL_CHANGED, account_id=account.id, ip=ip)
         else:
             # A family's online registration becomes usable here.
             await ctx.db.execute(update(Account).where(Account.id == account.id, Account.tenant_id == ctx.tenant.slug)
                                  .values(activated_at=func.coalesce(Account.activated_at, clock.now())))
-            audit.record(ctx.db, ctx.tenant.slug, EventType.EMAIL_CONFIRMED, account_id=account.id, ip=ip)
+            await audit.record(ctx.db, ctx.tenant.slug, EventType.EMAIL_CONFIRMED, account_id=account.id, ip=ip)
         await ctx.db.commit()
         await ctx.db.scalar(select(Account).where(Account.id == account.id, Account.tenant_id == ctx.tenant.slug).execution_options(populate_existing=True))
         return account

@@ -53,5 +53,5 @@ async def erase(ctx: AuthContext, account: Account, *, by: str, ip: str | None =
             OutboxMail.tenant_id == ctx.tenant.slug, func.lower(OutboxMail.recipient) == address.lower()))
     await end_all_sessions(ctx.db, account.principal)
     await ctx.db.execute(delete(Account).where(Account.tenant_id == ctx.tenant.slug, Account.id == account.id))
-    audit.record(ctx.db, ctx.tenant.slug, EventType.ACCOUNT_DELETED, by=by)
+    await audit.record(ctx.db, ctx.tenant.slug, EventType.ACCOUNT_DELETED, by=by)
     await ctx.mail("account_deleted", address)

@@ -248,7 +248,7 @@ async def logout(request: Request) -> Response:
         id_token = await franceconnect.session_id_token(auth_context_for(request, db), token) if account else None
         await close_session(db, tenant.slug, token)
         if account is not None:
-            audit.record(db, tenant.slug, EventType.LOGOUT, account_id=account.id, ip=client_ip(request))
+            await audit.record(db, tenant.slug, EventType.LOGOUT, account_id=account.id, ip=client_ip(request))
         await db.commit()
     away = await franceconnect_logout(request, id_token) if id_token and franceconnect.offered(tenant.config) else None
     response = away or redirect("/connexion", info="logged_out")

@@ -37,6 +37,15 @@ def _reserve_statement(model: Any, in_tenant: bool) -> Any:
     )
 
 
+@cache
+def released_values(model: Any, reset_counter: bool) -> dict[str, Any]:
+    """The column values that give a correct password's reservation back, or reset the counter
+    where the tenant says so (the Gers keeps earlier failures: the seed's quirk), built once."""
+    if reset_counter:
+        return {"failed_logins": 0}
+    return {"failed_logins": case((model.failed_logins > 0, model.failed_logins - 1), else_=0)}
+
+
 class Lockout:
     def __init__(self, db: AsyncSession, model: Any, config: LockoutConfig, tenant_id: str | None):
         self.db = db
@@ -73,12 +82,8 @@ class Lockout:
         return granted
 
     def released(self) -> dict[str, Any]:
-        """The column values that give a correct password's reservation back, or reset the
-        counter where the tenant says so (the Gers keeps earlier failures: the seed's quirk).
-        Callers fold them into their own UPDATE."""
-        if self.config.reset_counter_on_success:
-            return {"failed_logins": 0}
-        return {"failed_logins": case((self.model.failed_logins > 0, self.model.failed_logins - 1), else_=0)}
+        """`released_values` under this lockout; callers fold them into their own UPDATE."""
+        return released_values(self.model, self.config.reset_counter_on_success)
 
     async def release(self, row_id: int) -> None:
         await self.db.execute(update(self.model).where(*self._row(row_id)).values(**self.released()))

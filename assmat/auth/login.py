@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from functools import cache
+from typing import Any, Protocol
 
-from sqlalchemy import String, bindparam, select, update
+from sqlalchemy import Integer, String, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assmat.auth import credentials
@@ -20,6 +21,7 @@ from assmat.auth.errors import (
     AccountLocked, CaptchaWrong, EmailNotConfirmed, LoginFailed, RateLimited, TemporaryPasswordExpired,
 )
 from assmat.auth.models import Account, Admin
+from assmat.auth.lockout import released_values
 from assmat.auth.sessions import close_session, end_all_sessions, open_session
 from assmat.core.security.ratelimit import CAPTCHA_FORM
 from assmat.core import clock
@@ -187,7 +189,7 @@ async def authenticate(ctx: AuthContext, raw_identifier: object, password: str, 
         assert account is not None
         if _may_unlock_with(ctx, account, temporary):
             await ctx.lockout.unlock(account.id)
-            audit.record(ctx.db, ctx.tenant.slug, EventType.ACCOUNT_UNLOCKED, account_id=account.id, by="temporary_password")
+            await audit.record(ctx.db, ctx.tenant.slug, EventType.ACCOUNT_UNLOCKED, account_id=account.id, by="temporary_password")
             await ctx.db.commit()
             await ctx.db.scalar(select(Account).where(Account.id == account.id, Account.tenant_id == ctx.tenant.slug).execution_options(populate_existing=True))
             return await authenticate(ctx, raw_identifier, password, ip)
@@ -195,7 +197,7 @@ async def authenticate(ctx: AuthContext, raw_identifier: object, password: str, 
     if temporary is not None and temporary.expires_at <= clock.now():
         assert account is not None
         await ctx.lockout.release(account.id)
-        audit.record(ctx.db, ctx.tenant.slug, EventType.LOGIN_FAILED, account_id=account.id, ip=ip, reason="temporary_expired")
+        await audit.record(ctx.db, ctx.tenant.slug, EventType.LOGIN_FAILED, account_id=account.id, ip=ip, reason="temporary_expired")
         await ctx.db.commit()
         raise TemporaryPasswordExpired()
 
@@ -205,8 +207,8 @@ async def authenticate(ctx: AuthContext, raw_identifier: object, password: str, 
         else:
             locked = await ctx.lockout.lock_if_reached(NO_ROW)  # matches nothing: the same statement
         reason = "unknown" if account is None else "disabled" if not usable else "locked" if not reserved else "password"
-        audit.record(ctx.db, ctx.tenant.slug, EventType.LOGIN_FAILED, account_id=account.id if account else None, ip=ip,
-                     reason=reason)
+        await audit.record(ctx.db, ctx.tenant.slug, EventType.LOGIN_FAILED, account_id=account.id if account else None, ip=ip,
+                           reason=reason)
         await ctx.db.commit()
         if lockout.reveal_locked_state and (locked or (usable and not reserved)):
             raise AccountLocked()
@@ -216,12 +218,12 @@ async def authenticate(ctx: AuthContext, raw_identifier: object, password: str, 
     if account.email_confirmed_at is None and _needs_email_confirmation(ctx, account):
         await ctx.lockout.release(account.id)
         await credentials.send_email_confirmation(ctx, account, account.email)
-        audit.record(ctx.db, ctx.tenant.slug, EventType.LOGIN_FAILED, account_id=account.id, ip=ip, reason="email_unconfirmed")
+        await audit.record(ctx.db, ctx.tenant.slug, EventType.LOGIN_FAILED, account_id=account.id, ip=ip, reason="email_unconfirmed")
         await ctx.db.commit()
         raise EmailNotConfirmed()
 
     now = clock.now()
-    values: dict[str, object] = {"last_login_at": now, **ctx.lockout.released()}
+    new_hash = None
     if temporary is not None:
         # Re-checked and row-locked by a conditional UPDATE … RETURNING: a forced change that
         # spent it meanwhile wins, and parallel sign-ins with it run this transaction one
@@ -234,24 +236,44 @@ async def authenticate(ctx: AuthContext, raw_identifier: object, password: str, 
         )
         if claimed.scalar() is None:
             await ctx.lockout.release(account.id)
-            audit.record(ctx.db, ctx.tenant.slug, EventType.LOGIN_FAILED, account_id=account.id, ip=ip, reason="temporary_spent")
+            await audit.record(ctx.db, ctx.tenant.slug, EventType.LOGIN_FAILED, account_id=account.id, ip=ip, reason="temporary_spent")
             await ctx.db.commit()
             raise LoginFailed()
         await end_all_sessions(ctx.db, account.principal)
-        values["must_change_password"] = True  # a temporary password is only a way to the forced change
     elif account.password_hash and ctx.hasher.needs_rehash(account.password_hash):
-        values["password_hash"] = await ctx.hasher.hash(password)
-    # The row RETURNING gives is the account from now on (populate_existing): no evaluation of
-    # the change against the session's objects, which cost more than the statement.
+        new_hash = await ctx.hasher.hash(password)
+    signed_in = _signed_in(lockout.reset_counter_on_success, rehashed=new_hash is not None, temporary=temporary is not None)
     account = (await ctx.db.execute(
-        update(Account).where(Account.id == account.id, Account.tenant_id == ctx.tenant.slug).values(**values).returning(Account)
-        .execution_options(synchronize_session=False, populate_existing=True)
+        signed_in, {"now": now, "account_id": account.id, "of_tenant": ctx.tenant.slug, "new_hash": new_hash}
     )).scalar_one()
-    audit.record(
+    await audit.record(
         ctx.db, ctx.tenant.slug, EventType.LOGIN_SUCCEEDED, account_id=account.id, ip=ip, with_temporary=temporary is not None
     )
     # No commit here: the caller opens the session and commits both at once.
     return LoginOutcome(account, temporary is not None)
+
+
+@cache
+def _signed_in(reset_counter: bool, rehashed: bool, temporary: bool) -> Any:
+    """A successful sign-in's UPDATE … RETURNING the account, built once per kind of sign-in,
+    its values bound at each (every sign-in runs it). The row it returns is the account from
+    now on (populate_existing): no evaluation of the change against the session's objects,
+    which cost more than the statement."""
+    values: dict[str, Any] = {
+        "last_login_at": bindparam("now", type_=Account.__table__.c.last_login_at.type),
+        **released_values(Account, reset_counter),
+    }
+    if rehashed:
+        values["password_hash"] = bindparam("new_hash", type_=String)
+    if temporary:
+        values["must_change_password"] = True  # a temporary password is only a way to the forced change
+    return (
+        update(Account)
+        .where(Account.id == bindparam("account_id", type_=Integer), Account.tenant_id == bindparam("of_tenant", type_=String))
+        .values(**values)
+        .returning(Account)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
 
 
 def _needs_email_confirmation(ctx: AuthContext, account: Account) -> bool:

@@ -83,13 +83,13 @@ async def request_reset(
     if not await RESET_PER_ACCOUNT.hit(ctx.db, ctx.tenant.slug, str(account.id)):
         return await _reset_refused(ctx, "throttled", account, ip)
     await send_reset(ctx, account, reason="reset")
-    audit.record(ctx.db, ctx.tenant.slug, EventType.RESET_REQUESTED, account_id=account.id, ip=ip, mode=reset.mode)
+    await audit.record(ctx.db, ctx.tenant.slug, EventType.RESET_REQUESTED, account_id=account.id, ip=ip, mode=reset.mode)
     await ctx.db.commit()
     return ResetOutcome("sent")
 
 
 async def _reset_refused(ctx: AuthContext, status: str, account: Account | None, ip: str | None) -> ResetOutcome:
-    audit.record(ctx.db, ctx.tenant.slug, EventType.RESET_REFUSED, account_id=account.id if account else None, ip=ip, reason=status)
+    await audit.record(ctx.db, ctx.tenant.slug, EventType.RESET_REFUSED, account_id=account.id if account else None, ip=ip, reason=status)
     await ctx.db.commit()
     return ResetOutcome(status)
 
@@ -109,6 +109,6 @@ async def reset_with_token(
     if await ctx.tokens.consume(RESET, token, ctx.tenant.slug) is None:
         raise TokenInvalid()
     await credentials.set_password(ctx, account, str(password), ip, reason="reset")
-    audit.record(ctx.db, ctx.tenant.slug, EventType.RESET_USED, account_id=account.id, ip=ip)
+    await audit.record(ctx.db, ctx.tenant.slug, EventType.RESET_USED, account_id=account.id, ip=ip)
     await ctx.db.commit()
     return account

@@ -120,7 +120,7 @@ async def _create(ctx: AuthContext, new: Registration, email: str, identifier: s
     await ctx.db.flush()
     ctx.db.add(PasswordHistory(tenant_id=ctx.tenant.slug, account_id=account.id, password_hash=password_hash, created_at=now))
     await credentials.send_email_confirmation(ctx, account, address)
-    audit.record(ctx.db, ctx.tenant.slug, EventType.ACCOUNT_REGISTERED, account_id=account.id, ip=ip)
+    await audit.record(ctx.db, ctx.tenant.slug, EventType.ACCOUNT_REGISTERED, account_id=account.id, ip=ip)
     await ctx.db.commit()
 
 
@@ -131,8 +131,8 @@ async def _address_taken(ctx: AuthContext, email: str, raw_email: str, ip: str |
     # Mail only to an address stored on an account: the one that holds it.
     to = holder.email if holder is not None and holder.email_key == email else plain_address(raw_email)
     await ctx.mail("registration_exists", to, about=holder.id if holder else None)
-    audit.record(ctx.db, ctx.tenant.slug, EventType.REGISTRATION_REFUSED, account_id=holder.id if holder else None,
-                 ip=ip, reason="address_taken")
+    await audit.record(ctx.db, ctx.tenant.slug, EventType.REGISTRATION_REFUSED, account_id=holder.id if holder else None,
+                       ip=ip, reason="address_taken")
     await ctx.db.commit()
 
 
@@ -146,6 +146,6 @@ async def expire_registrations(ctx: AuthContext) -> int:
     ))).all())
     if expired:
         await ctx.db.execute(delete(Account).where(Account.tenant_id == ctx.tenant.slug, Account.id.in_(expired)))
-        audit.record(ctx.db, ctx.tenant.slug, EventType.REGISTRATION_EXPIRED, count=len(expired))
+        await audit.record(ctx.db, ctx.tenant.slug, EventType.REGISTRATION_EXPIRED, count=len(expired))
     await ctx.db.commit()
     return len(expired)

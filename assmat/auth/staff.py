@@ -103,8 +103,8 @@ class AdminService:
         self.db.add(admin)
         await self.db.flush()
         token = await self.issue_set_password(admin)
-        audit.record(self.db, self.tenant_id, EventType.ADMIN_CREATED, role=role, admin_email=admin.email,
-                     **({"by": by} if by else {}))
+        await audit.record(self.db, self.tenant_id, EventType.ADMIN_CREATED, role=role, admin_email=admin.email,
+                           **({"by": by} if by else {}))
         return admin, token
 
     async def issue_set_password(
@@ -126,7 +126,7 @@ class AdminService:
         links die. The mail waits in the outbox if it cannot leave now."""
         token = await self.issue_set_password(admin)
         await self._mail_set_password(admin, token, base_url, platform_sender)
-        audit.record(self.db, self.tenant_id, EventType.ADMIN_SET_PASSWORD_SENT, admin_email=admin.email, by=by)
+        await audit.record(self.db, self.tenant_id, EventType.ADMIN_SET_PASSWORD_SENT, admin_email=admin.email, by=by)
 
     async def _mail_set_password(self, admin: Admin, token: str, base_url: str, platform_sender: str) -> None:
         await enqueue(self.db, self.tenant, "admin_set_password", admin.email, {
@@ -153,27 +153,27 @@ class AdminService:
         except InvalidRecipient:  # a stored address the mailer refuses: nothing to send, same answer
             await self.db.rollback()
             return
-        audit.record(self.db, self.tenant_id, EventType.ADMIN_PASSWORD_RESET_REQUESTED, ip=ip, admin_email=admin.email)
+        await audit.record(self.db, self.tenant_id, EventType.ADMIN_PASSWORD_RESET_REQUESTED, ip=ip, admin_email=admin.email)
         await self.db.commit()
 
     async def authenticate(self, email: object, password: str, ip: str | None) -> Admin:
         admin = await self.find(email)
         if admin is None or admin.disabled_at is not None or admin.password_hash is None:
             await self.hasher.dummy_verify(password)
-            audit.record(self.db, self.tenant_id, EventType.ADMIN_LOGIN_FAILED, ip=ip)
+            await audit.record(self.db, self.tenant_id, EventType.ADMIN_LOGIN_FAILED, ip=ip)
             await self.db.commit()
             raise LoginFailed()
         await self.lockout.clear_expired(admin)
         if not await self.lockout.reserve(admin.id):
             await self.hasher.dummy_verify(password)
-            audit.record(self.db, self.tenant_id, EventType.ADMIN_LOGIN_FAILED, ip=ip, admin_email=admin.email, reason="locked")
+            await audit.record(self.db, self.tenant_id, EventType.ADMIN_LOGIN_FAILED, ip=ip, admin_email=admin.email, reason="locked")
             await self.db.commit()
             raise LoginFailed()
         if not await self.hasher.verify(admin.password_hash, password):
             if await self.lockout.lock_if_reached(admin.id):
                 await end_all_sessions(self.db, admin.principal)
-                audit.record(self.db, self.tenant_id, EventType.ADMIN_LOCKED, ip=ip, admin_email=admin.email)
-            audit.record(self.db, self.tenant_id, EventType.ADMIN_LOGIN_FAILED, ip=ip, admin_email=admin.email)
+                await audit.record(self.db, self.tenant_id, EventType.ADMIN_LOCKED, ip=ip, admin_email=admin.email)
+            await audit.record(self.db, self.tenant_id, EventType.ADMIN_LOGIN_FAILED, ip=ip, admin_email=admin.email)
             await self.db.commit()
             raise LoginFailed()
         await self.lockout.release(admin.id)
@@ -181,7 +181,7 @@ class AdminService:
         if self.hasher.needs_rehash(admin.password_hash):
             values["password_hash"] = await self.hasher.hash(password)
         await self.db.execute(update(Admin).where(Admin.id == admin.id).values(**values))
-        audit.record(self.db, self.tenant_id, EventType.ADMIN_LOGIN, ip=ip, admin_email=admin.email)
+        await audit.record(self.db, self.tenant_id, EventType.ADMIN_LOGIN, ip=ip, admin_email=admin.email)
         await self.db.commit()
         return admin
 
@@ -213,7 +213,7 @@ class AdminService:
             )
         )
         await end_all_sessions(self.db, admin.principal)
-        audit.record(self.db, self.tenant_id, EventType.ADMIN_PASSWORD_SET, admin_email=admin.email)
+        await audit.record(self.db, self.tenant_id, EventType.ADMIN_PASSWORD_SET, admin_email=admin.email)
         await self.db.commit()
         return admin
 

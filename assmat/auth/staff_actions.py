@@ -74,8 +74,8 @@ async def create_account(
     password = None
     if with_temporary_password:
         password = await credentials.issue_temporary_password(ctx, account, LETTER_TTL, reason="letter")
-    audit.record(ctx.db, ctx.tenant.slug, EventType.ACCOUNT_CREATED, account_id=account.id, kind=kind,
-                 with_temporary_password=with_temporary_password, **({"by": by} if by else {}))
+    await audit.record(ctx.db, ctx.tenant.slug, EventType.ACCOUNT_CREATED, account_id=account.id, kind=kind,
+                       with_temporary_password=with_temporary_password, **({"by": by} if by else {}))
     if commit:
         await ctx.db.commit()
     return account, password
@@ -85,7 +85,7 @@ async def staff_unlock(ctx: AuthContext, account: Account, by: str) -> None:
     await ctx.lockout.unlock(account.id)
     if account.email:
         await recovery.send_reset(ctx, account, reason="unlock")
-    audit.record(ctx.db, ctx.tenant.slug, EventType.ACCOUNT_UNLOCKED, account_id=account.id, by=by)
+    await audit.record(ctx.db, ctx.tenant.slug, EventType.ACCOUNT_UNLOCKED, account_id=account.id, by=by)
 
 
 async def _lift_lock_for_staff(ctx: AuthContext, account: Account, by: str, action: str) -> bool:
@@ -100,7 +100,7 @@ async def _lift_lock_for_staff(ctx: AuthContext, account: Account, by: str, acti
     )
     if lifted.scalar() is None:
         return False
-    audit.record(ctx.db, ctx.tenant.slug, EventType.ACCOUNT_UNLOCKED, account_id=account.id, by=by, action=action)
+    await audit.record(ctx.db, ctx.tenant.slug, EventType.ACCOUNT_UNLOCKED, account_id=account.id, by=by, action=action)
     return True
 
 
@@ -108,7 +108,7 @@ async def staff_send_reset(ctx: AuthContext, account: Account, by: str) -> bool:
     """A reset from staff; True when it also lifted a lock."""
     unlocked = await _lift_lock_for_staff(ctx, account, by, "send_reset")
     await recovery.send_reset(ctx, account, reason="staff")
-    audit.record(ctx.db, ctx.tenant.slug, EventType.RESET_SENT_BY_STAFF, account_id=account.id, by=by)
+    await audit.record(ctx.db, ctx.tenant.slug, EventType.RESET_SENT_BY_STAFF, account_id=account.id, by=by)
     return unlocked
 
 
@@ -120,7 +120,7 @@ async def staff_set_disabled(ctx: AuthContext, account: Account, disabled: bool,
     if disabled:
         await end_all_sessions(ctx.db, account.principal)
     await fiche_changed(ctx.db, ctx.tenant, [account.id])  # a disabled account's fiche leaves the search
-    audit.record(ctx.db, ctx.tenant.slug, EventType.ACCOUNT_DISABLED if disabled else EventType.ACCOUNT_ENABLED, account_id=account.id, by=by)
+    await audit.record(ctx.db, ctx.tenant.slug, EventType.ACCOUNT_DISABLED if disabled else EventType.ACCOUNT_ENABLED, account_id=account.id, by=by)
 
 
 async def staff_resend_activation(ctx: AuthContext, account: Account, by: str) -> bool:
@@ -131,7 +131,7 @@ async def staff_resend_activation(ctx: AuthContext, account: Account, by: str) -
     token = await ctx.tokens.issue(ACTIVATION, account.principal, ttl, data={"email": account.email})
     await ctx.mail("activation_link", account.email, about=account.id, url=ctx.url(f"/activation/{token}"), ttl_hours=hours(ttl),
                      full_name=full_name(account))
-    audit.record(ctx.db, ctx.tenant.slug, EventType.ACTIVATION_SENT_BY_STAFF, account_id=account.id, by=by)
+    await audit.record(ctx.db, ctx.tenant.slug, EventType.ACTIVATION_SENT_BY_STAFF, account_id=account.id, by=by)
     return True
 
 
@@ -140,5 +140,5 @@ async def staff_letter(ctx: AuthContext, account: Account, by: str) -> str:
     unlocked, or the letter could not be used."""
     await _lift_lock_for_staff(ctx, account, by, "letter")
     password = await credentials.issue_temporary_password(ctx, account, LETTER_TTL, reason="letter")
-    audit.record(ctx.db, ctx.tenant.slug, EventType.LETTER_PRINTED, account_id=account.id, by=by)
+    await audit.record(ctx.db, ctx.tenant.slug, EventType.LETTER_PRINTED, account_id=account.id, by=by)
     return password

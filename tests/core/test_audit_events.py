@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import ast
+import asyncio
 import re
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from assmat.core.db.engine import make_engine, make_sessionmaker
 from assmat.core.security import audit
 from assmat.core.security.audit import EventType, event_label
 from assmat.core.security.models import AuditEvent
 
 ASSMAT = Path(__file__).resolve().parents[2] / "assmat"
-
-
-class _Session:
-    """Only `add` is used by audit.record: the line joins the caller's transaction."""
-
-    def __init__(self) -> None:
-        self.added: list[object] = []
-
-    def add(self, row: object) -> None:
-        self.added.append(row)
 
 
 @pytest.mark.parametrize("event", list(EventType), ids=lambda event: event.value)
@@ -44,14 +37,26 @@ def test_a_stored_type_without_member_is_shown_as_stored():
     assert event_label("gone.event") == "gone.event"
 
 
-def test_record_writes_the_value_and_refuses_a_free_string():
-    session = _Session()
-    event = audit.record(session, "gers", EventType.LOGOUT, account_id=7, ip="192.0.2.1")
-    assert session.added == [event] and isinstance(event, AuditEvent)
+def test_record_writes_the_value_and_refuses_a_free_string(database_url):
+    async def main() -> list[AuditEvent]:
+        engine = make_engine(database_url)
+        try:
+            async with make_sessionmaker(engine)() as db:
+                await audit.record(db, None, EventType.LOGOUT, ip="192.0.2.1", outcome="ok")
+                with pytest.raises(TypeError, match="EventType"):
+                    await audit.record(db, None, "logout")  # type: ignore[arg-type]
+                with pytest.raises(ValueError, match="secrets"):
+                    await audit.record(db, None, EventType.LOGOUT, password="x")
+                await db.commit()
+            async with make_sessionmaker(engine)() as db:
+                return list(await db.scalars(select(AuditEvent)))
+        finally:
+            await engine.dispose()
+
+    [event] = asyncio.run(main())  # the refused ones wrote nothing
     assert event.type == "logout" and type(event.type) is str
-    with pytest.raises(TypeError, match="EventType"):
-        audit.record(session, "gers", "logout", account_id=7)  # type: ignore[arg-type]
-    assert session.added == [event]
+    assert (event.tenant_id, event.account_id, event.ip, event.detail) == (None, None, "192.0.2.1", {"outcome": "ok"})
+    assert event.created_at is not None
 
 
 def _string_events(source: str, name: str) -> list[str]:

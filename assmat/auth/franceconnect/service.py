@@ -140,8 +140,8 @@ async def finish(ctx: AuthContext, request: FranceConnectRequest, code: object, 
         identity = await client(ctx.config).identity(code, redirect_uri, request.nonce)
     except FranceConnectFailed as exc:
         log.warning("FranceConnect answer refused for %s: %s", ctx.tenant.slug, exc.reason)
-        audit.record(ctx.db, ctx.tenant.slug, EventType.FRANCECONNECT_REFUSED, account_id=request.account_id, ip=ip,
-                     reason=exc.reason[:200])
+        await audit.record(ctx.db, ctx.tenant.slug, EventType.FRANCECONNECT_REFUSED, account_id=request.account_id, ip=ip,
+                           reason=exc.reason[:200])
         await ctx.db.commit()
         raise
     if request.purpose == LINK:
@@ -171,13 +171,13 @@ async def _link(ctx: AuthContext, request: FranceConnectRequest, identity: Ident
     if account is None:
         raise RequestInvalid()
     if not identity_matches(account, identity.claims):
-        audit.record(ctx.db, ctx.tenant.slug, EventType.FRANCECONNECT_REFUSED, account_id=account.id, ip=ip, reason="identity_mismatch")
+        await audit.record(ctx.db, ctx.tenant.slug, EventType.FRANCECONNECT_REFUSED, account_id=account.id, ip=ip, reason="identity_mismatch")
         await ctx.db.commit()
         raise IdentityMismatch()
     other = await ctx.db.scalar(select(FranceConnectLink).where(
         FranceConnectLink.tenant_id == ctx.tenant.slug, FranceConnectLink.sub == identity.sub))
     if other is not None and other.account_id != account.id:
-        audit.record(ctx.db, ctx.tenant.slug, EventType.FRANCECONNECT_REFUSED, account_id=account.id, ip=ip, reason="already_linked")
+        await audit.record(ctx.db, ctx.tenant.slug, EventType.FRANCECONNECT_REFUSED, account_id=account.id, ip=ip, reason="already_linked")
         await ctx.db.commit()
         raise AlreadyLinked()
     await ctx.tokens.revoke(account.principal, ACTIVATION_STEP2)  # the step is done
@@ -187,8 +187,8 @@ async def _link(ctx: AuthContext, request: FranceConnectRequest, identity: Ident
         ctx.db.add(FranceConnectLink(tenant_id=ctx.tenant.slug, account_id=account.id, sub=identity.sub, created_at=clock.now()))
     await ctx.db.execute(update(Account).where(Account.id == account.id, Account.tenant_id == ctx.tenant.slug)
                          .values(activated_at=account.activated_at or clock.now()))
-    audit.record(ctx.db, ctx.tenant.slug, EventType.FRANCECONNECT_LINKED, account_id=account.id, ip=ip)
-    audit.record(ctx.db, ctx.tenant.slug, EventType.ACTIVATION_COMPLETED, account_id=account.id, ip=ip, by="franceconnect")
+    await audit.record(ctx.db, ctx.tenant.slug, EventType.FRANCECONNECT_LINKED, account_id=account.id, ip=ip)
+    await audit.record(ctx.db, ctx.tenant.slug, EventType.ACTIVATION_COMPLETED, account_id=account.id, ip=ip, by="franceconnect")
     await ctx.db.flush()
     return account
 
@@ -198,7 +198,7 @@ async def _linked_account(ctx: AuthContext, identity: Identity, ip: str | None) 
         FranceConnectLink.tenant_id == ctx.tenant.slug, FranceConnectLink.sub == identity.sub))
     account = await ctx.get(link.account_id) if link is not None else None
     if account is None:
-        audit.record(ctx.db, ctx.tenant.slug, EventType.FRANCECONNECT_REFUSED, ip=ip, reason="not_linked")
+        await audit.record(ctx.db, ctx.tenant.slug, EventType.FRANCECONNECT_REFUSED, ip=ip, reason="not_linked")
         await ctx.db.commit()
         raise NotLinked()
     return account
@@ -211,7 +211,7 @@ async def _open(ctx: AuthContext, account: Account, identity: Identity, ip: str 
         await ctx.lockout.clear_expired(account)
     if account.disabled_at is not None or account.locked_at is not None or not may_use(account):
         reason = "disabled" if account.disabled_at else "locked" if account.locked_at else "kind"
-        audit.record(ctx.db, ctx.tenant.slug, EventType.LOGIN_FAILED, account_id=account.id, ip=ip, reason=reason, by="franceconnect")
+        await audit.record(ctx.db, ctx.tenant.slug, EventType.LOGIN_FAILED, account_id=account.id, ip=ip, reason=reason, by="franceconnect")
         await ctx.db.commit()
         raise Unavailable()
     account = (await ctx.db.execute(
@@ -222,7 +222,7 @@ async def _open(ctx: AuthContext, account: Account, identity: Identity, ip: str 
     await ctx.db.flush()
     await ctx.db.execute(update(UserSession).where(UserSession.id == digest(token), UserSession.tenant_id == ctx.tenant.slug)
                          .values(franceconnect_id_token=identity.id_token))
-    audit.record(ctx.db, ctx.tenant.slug, EventType.LOGIN_SUCCEEDED, account_id=account.id, ip=ip, by="franceconnect")
+    await audit.record(ctx.db, ctx.tenant.slug, EventType.LOGIN_SUCCEEDED, account_id=account.id, ip=ip, by="franceconnect")
     await ctx.db.commit()
     return SignedIn(account, token, pending_step(ctx.tenant, account))
 
@@ -259,6 +259,6 @@ async def unlink(ctx: AuthContext, account: Account, by: str | None = None) -> b
         FranceConnectLink.tenant_id == ctx.tenant.slug, FranceConnectLink.account_id == account.id))
     if not removed.rowcount:  # type: ignore[attr-defined]
         return False
-    audit.record(ctx.db, ctx.tenant.slug, EventType.FRANCECONNECT_UNLINKED, account_id=account.id, by=by)
+    await audit.record(ctx.db, ctx.tenant.slug, EventType.FRANCECONNECT_UNLINKED, account_id=account.id, by=by)
     await ctx.db.commit()
     return True

@@ -131,7 +131,10 @@ def event_label(stored: str) -> str:
         return stored
 
 
-def record(
+NEW_EVENT = AuditEvent.__table__.insert()
+
+
+async def record(
     session: AsyncSession,
     tenant_id: str | None,
     event_type: EventType,
@@ -139,16 +142,17 @@ def record(
     account_id: int | None = None,
     ip: str | None = None,
     **detail: Any,
-) -> AuditEvent:
-    """Add an audit line to the caller's transaction."""
+) -> None:
+    """Write an audit line in the caller's transaction."""
     # A free string would be a type without a label, shown raw in the console: refuse it loudly.
     if not isinstance(event_type, EventType):
         raise TypeError(f"audit event types are EventType members, not {event_type!r}")
     leaked = FORBIDDEN_KEYS & set(detail)
     if leaked:
         raise ValueError(f"secrets never go to the audit trail: {sorted(leaked)}")
-    event = AuditEvent(
-        tenant_id=tenant_id, account_id=account_id, type=event_type.value, ip=ip, detail=detail, created_at=clock.now()
-    )
-    session.add(event)
-    return event
+    # An INSERT of the row, not an object for the flush: every sign-in writes one, and a
+    # unit of work for a row nothing reads back cost more than the statement (about 300 calls).
+    await session.execute(NEW_EVENT, {
+        "tenant_id": tenant_id, "account_id": account_id, "type": event_type.value, "ip": ip, "detail": detail,
+        "created_at": clock.now(),
+    })

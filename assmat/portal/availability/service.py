@@ -144,8 +144,8 @@ async def save_declaration(
                    for weekday, slot in sorted(place.slots))
     db.add_all(AvailabilityException(tenant_id=tenant.slug, declaration_id=declaration.id, day=e.day, slot=e.slot,
                                      available=e.available) for e in data.exceptions)
-    audit.record(db, tenant.slug, EventType.AVAILABILITY_DECLARED, account_id=account.id, ip=ip,
-                 places=sum(place.places for place in data.places), none_available=data.none_available)
+    await audit.record(db, tenant.slug, EventType.AVAILABILITY_DECLARED, account_id=account.id, ip=ip,
+                       places=sum(place.places for place in data.places), none_available=data.none_available)
     await fiche_changed(db, tenant, [account.id])
     return declaration
 

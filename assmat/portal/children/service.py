@@ -524,8 +524,8 @@ async def declare_child(
     db.add(child)
     await db.flush()
     _add_periods(db, tenant, child, declaration)
-    audit.record(db, tenant.slug, EventType.CHILD_CREATED, account_id=account.id, ip=ip,
-                 child_id=child.id, periods=len(declaration.periods))
+    await audit.record(db, tenant.slug, EventType.CHILD_CREATED, account_id=account.id, ip=ip,
+                       child_id=child.id, periods=len(declaration.periods))
     return child
 
 
@@ -539,8 +539,8 @@ async def update_child(
     _apply(child, declaration)
     await db.execute(delete(CarePeriod).where(CarePeriod.child_id == child.id, CarePeriod.tenant_id == tenant.slug))
     _add_periods(db, tenant, child, declaration)
-    audit.record(db, tenant.slug, EventType.CHILD_UPDATED, account_id=account.id, ip=ip,
-                 child_id=child.id, periods=len(declaration.periods))
+    await audit.record(db, tenant.slug, EventType.CHILD_UPDATED, account_id=account.id, ip=ip,
+                       child_id=child.id, periods=len(declaration.periods))
 
 
 async def delete_child(db: AsyncSession, tenant: Tenant, account: Account, child: Child, *, ip: str | None) -> None:
@@ -549,4 +549,4 @@ async def delete_child(db: AsyncSession, tenant: Tenant, account: Account, child
     await db.execute(delete(Child).where(
         Child.id == child.id, Child.tenant_id == tenant.slug, Child.account_id == account.id
     ))
-    audit.record(db, tenant.slug, EventType.CHILD_DELETED, account_id=account.id, ip=ip, child_id=child.id)
+    await audit.record(db, tenant.slug, EventType.CHILD_DELETED, account_id=account.id, ip=ip, child_id=child.id)

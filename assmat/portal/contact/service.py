@@ -77,4 +77,4 @@ async def send_contact(
     if contact.acknowledgment:
         copy = acknowledgment_context(account, contact.email, contact.name, contact.message)
         await enqueue(db, tenant, "contact_acknowledgment", contact.email, copy, base_url=base_url)
-    audit.record(db, tenant.slug, EventType.CONTACT_SENT, ip=ip, acknowledgment=contact.acknowledgment)
+    await audit.record(db, tenant.slug, EventType.CONTACT_SENT, ip=ip, acknowledgment=contact.acknowledgment)

@@ -177,19 +177,19 @@ async def submit_request(db: AsyncSession, tenant: Tenant, values: dict[str, str
     account, matched_by = await match_on_file(db, tenant.slug, request)
     if pending is not None:
         await _mail(db, tenant, form, "already_pending", base_url)
-        audit.record(db, tenant.slug, EventType.HABILITATION_DUPLICATE, ip=ip, request_id=pending)
+        await audit.record(db, tenant.slug, EventType.HABILITATION_DUPLICATE, ip=ip, request_id=pending)
         return
     # Only her own address is told: a match by name would tell a stranger who is habilitated.
     if account is not None and matched_by == "email" and await _habilitated(db, tenant.slug, account.id):
         await _mail(db, tenant, form, "already_habilitated", base_url)
-        audit.record(db, tenant.slug, EventType.HABILITATION_DUPLICATE, account_id=account.id, ip=ip)
+        await audit.record(db, tenant.slug, EventType.HABILITATION_DUPLICATE, account_id=account.id, ip=ip)
         return
     request.account_id, request.matched_by = (account.id, matched_by) if account is not None else (None, None)
     db.add(request)
     await db.flush()
     await _mail(db, tenant, request, "received", base_url)
-    audit.record(db, tenant.slug, EventType.HABILITATION_REQUESTED, account_id=request.account_id, ip=ip,
-                 request_id=request.id, matched_by=matched_by)
+    await audit.record(db, tenant.slug, EventType.HABILITATION_REQUESTED, account_id=request.account_id, ip=ip,
+                       request_id=request.id, matched_by=matched_by)
 
 
 # -- the staff's steps ------------------------------------------------------------------------------------
@@ -218,7 +218,7 @@ async def orient_to_pmi(db: AsyncSession, tenant: Tenant, request: HabilitationR
     _require(request, tenant.slug, "received", "consent_requested")
     _step(request, "oriented", by)
     await _mail(db, tenant, request, "oriented", base_url)
-    audit.record(db, tenant.slug, EventType.HABILITATION_ORIENTED, request_id=request.id, by=by)
+    await audit.record(db, tenant.slug, EventType.HABILITATION_ORIENTED, request_id=request.id, by=by)
 
 
 async def request_consent(db: AsyncSession, tenant: Tenant, request: HabilitationRequest, *, by: str, base_url: str) -> None:
@@ -243,8 +243,8 @@ async def request_consent(db: AsyncSession, tenant: Tenant, request: Habilitatio
                     days=max(1, settings.consent_link_ttl.days))
     else:
         await _mail(db, tenant, request, "consent_paper", base_url)
-    audit.record(db, tenant.slug, EventType.HABILITATION_CONSENT_REQUESTED, account_id=request.account_id,
-                 request_id=request.id, by=by, mode=settings.consent)
+    await audit.record(db, tenant.slug, EventType.HABILITATION_CONSENT_REQUESTED, account_id=request.account_id,
+                       request_id=request.id, by=by, mode=settings.consent)
 
 
 async def record_consent(db: AsyncSession, tenant: Tenant, request: HabilitationRequest, *, by: str, base_url: str) -> None:
@@ -253,8 +253,8 @@ async def record_consent(db: AsyncSession, tenant: Tenant, request: Habilitation
     _step(request, "consent_received", by)
     request.consent_received_at = request.updated_at
     await _mail(db, tenant, request, "consent_received", base_url)
-    audit.record(db, tenant.slug, EventType.HABILITATION_CONSENT_RECEIVED, account_id=request.account_id,
-                 request_id=request.id, by=by)
+    await audit.record(db, tenant.slug, EventType.HABILITATION_CONSENT_RECEIVED, account_id=request.account_id,
+                       request_id=request.id, by=by)
 
 
 async def consent_request_of(db: AsyncSession, tenant: Tenant, token: object) -> HabilitationRequest | None:
@@ -276,8 +276,8 @@ async def give_consent_online(db: AsyncSession, tenant: Tenant, token: object, *
     _step(request, "consent_received", "demandeur")
     request.consent_received_at = request.updated_at
     await _mail(db, tenant, request, "consent_received", base_url)
-    audit.record(db, tenant.slug, EventType.HABILITATION_CONSENT_RECEIVED, account_id=request.account_id,
-                 request_id=request.id, ip=ip, by="online")
+    await audit.record(db, tenant.slug, EventType.HABILITATION_CONSENT_RECEIVED, account_id=request.account_id,
+                       request_id=request.id, ip=ip, by="online")
     return True
 
 
@@ -304,8 +304,8 @@ async def activate(ctx: AuthContext, request: HabilitationRequest, *, by: str) -
     _step(request, "activated", by)
     await _mail(ctx.db, ctx.tenant, request, "activated", ctx.base_url, password=password,
                 min_length=ctx.config.password_policy.min_length)
-    audit.record(ctx.db, ctx.tenant.slug, EventType.HABILITATION_ACTIVATED, account_id=account.id,
-                 request_id=request.id, by=by)
+    await audit.record(ctx.db, ctx.tenant.slug, EventType.HABILITATION_ACTIVATED, account_id=account.id,
+                       request_id=request.id, by=by)
 
 
 async def reject(db: AsyncSession, tenant: Tenant, request: HabilitationRequest, reason: str, *, by: str,
@@ -318,8 +318,8 @@ async def reject(db: AsyncSession, tenant: Tenant, request: HabilitationRequest,
     _step(request, "rejected", by)
     request.rejection_reason = reason
     await _mail(db, tenant, request, "rejected", base_url, reason=reason)
-    audit.record(db, tenant.slug, EventType.HABILITATION_REJECTED, account_id=request.account_id,
-                 request_id=request.id, by=by)
+    await audit.record(db, tenant.slug, EventType.HABILITATION_REJECTED, account_id=request.account_id,
+                       request_id=request.id, by=by)
 
 
 # What expires: a request nobody took up, or whose consent never came back. A received consent
@@ -341,8 +341,8 @@ async def expire_abandoned(db: AsyncSession, tenant: Tenant, *, base_url: str) -
     for request in stale:
         _step(request, "expired", "expiration")
         await _mail(db, tenant, request, "expired", base_url, days=settings.expire_after_days)
-        audit.record(db, tenant.slug, EventType.HABILITATION_EXPIRED, account_id=request.account_id,
-                     request_id=request.id)
+        await audit.record(db, tenant.slug, EventType.HABILITATION_EXPIRED, account_id=request.account_id,
+                           request_id=request.id)
     return len(stale)
 
 

@@ -668,8 +668,8 @@ async def import_assistants(
     db.add(run)
     await db.flush()
     report.run_id = run.id
-    audit.record(db, slug, EventType.IMPORT_DRY_RUN if dry_run else EventType.IMPORT_APPLIED, run_id=run.id, filename=filename[:255],
-                 by=by, **report.counts)
+    await audit.record(db, slug, EventType.IMPORT_DRY_RUN if dry_run else EventType.IMPORT_APPLIED, run_id=run.id, filename=filename[:255],
+                       by=by, **report.counts)
     await db.commit()
     report.seconds = time.perf_counter() - started
     return report

@@ -252,8 +252,8 @@ async def write_message(
             await enqueue(db, tenant, "personal_message_notice", recipient.email, {}, base_url=base_url)
             notified = True
         except InvalidRecipient:  # an address stored before the shared rule: the message still goes
-            audit.record(db, tenant.slug, EventType.MAIL_NOT_SENT, account_id=recipient.id,
-                         template="personal_message_notice", reason="invalid_address")
-    audit.record(db, tenant.slug, EventType.MESSAGE_SENT, account_id=recipient.id if recipient is not None else None,
-                 message_id=message.id, general=recipient is None, email_notice=notified, by=by)
+            await audit.record(db, tenant.slug, EventType.MAIL_NOT_SENT, account_id=recipient.id,
+                               template="personal_message_notice", reason="invalid_address")
+    await audit.record(db, tenant.slug, EventType.MESSAGE_SENT, account_id=recipient.id if recipient is not None else None,
+                       message_id=message.id, general=recipient is None, email_notice=notified, by=by)
     return message

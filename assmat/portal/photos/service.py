@@ -311,7 +311,7 @@ async def add_photo(
     db.add(photo)
     await db.flush()
     db.add(PhotoFile(tenant_id=tenant.slug, photo_id=photo.id, image=encoded.image, thumbnail=encoded.thumbnail))
-    audit.record(db, tenant.slug, EventType.PHOTO_ADDED, account_id=account.id, ip=ip, photo_id=photo.id)
+    await audit.record(db, tenant.slug, EventType.PHOTO_ADDED, account_id=account.id, ip=ip, photo_id=photo.id)
     return photo
 
 
@@ -330,7 +330,7 @@ async def describe_photo(
         update(Photo).where(Photo.tenant_id == tenant.slug, Photo.account_id == account.id, Photo.id == photo.id)
         .values(**values).execution_options(synchronize_session=False)
     )
-    audit.record(db, tenant.slug, EventType.PHOTO_DESCRIBED, account_id=account.id, ip=ip, photo_id=photo.id)
+    await audit.record(db, tenant.slug, EventType.PHOTO_DESCRIBED, account_id=account.id, ip=ip, photo_id=photo.id)
 
 
 async def delete_photo(db: AsyncSession, tenant: Tenant, account: Account, photo: Photo, ip: str | None = None) -> None:
@@ -338,7 +338,7 @@ async def delete_photo(db: AsyncSession, tenant: Tenant, account: Account, photo
     await db.execute(
         delete(Photo).where(Photo.tenant_id == tenant.slug, Photo.account_id == account.id, Photo.id == photo.id)
     )
-    audit.record(db, tenant.slug, EventType.PHOTO_DELETED, account_id=account.id, ip=ip, photo_id=photo.id)
+    await audit.record(db, tenant.slug, EventType.PHOTO_DELETED, account_id=account.id, ip=ip, photo_id=photo.id)
 
 
 # -- moderation (the console) -----------------------------------------------------------------------------
@@ -358,7 +358,7 @@ async def approve(db: AsyncSession, tenant_id: str, photos: list[Photo], by: str
             .execution_options(synchronize_session=False)
         )
         if result.rowcount == 1:
-            audit.record(db, tenant_id, EventType.PHOTO_APPROVED, account_id=photo.account_id, by=by, photo_id=photo.id)
+            await audit.record(db, tenant_id, EventType.PHOTO_APPROVED, account_id=photo.account_id, by=by, photo_id=photo.id)
             done += 1
     return done
 
@@ -380,7 +380,7 @@ async def reject(db: AsyncSession, tenant_id: str, photos: list[Photo], reason: 
             .execution_options(synchronize_session=False)
         )
         if result.rowcount == 1:
-            audit.record(db, tenant_id, EventType.PHOTO_REJECTED, account_id=photo.account_id, by=by,
-                         photo_id=photo.id, reason=reason)
+            await audit.record(db, tenant_id, EventType.PHOTO_REJECTED, account_id=photo.account_id, by=by,
+                               photo_id=photo.id, reason=reason)
             done += 1
     return done

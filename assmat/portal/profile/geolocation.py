@@ -248,8 +248,8 @@ async def geocode_pending(db: AsyncSession, tenant: Tenant, geocoder: Geocoder, 
     if moved:  # the search places them anew, in this transaction
         await fiche_changed(db, tenant, moved)
     if report.done:
-        audit.record(db, tenant.slug, EventType.GEOCODING_RUN, geocoded=report.geocoded, low_score=report.low_score,
-                     failed=report.failed, stopped=report.unavailable)
+        await audit.record(db, tenant.slug, EventType.GEOCODING_RUN, geocoded=report.geocoded, low_score=report.low_score,
+                           failed=report.failed, stopped=report.unavailable)
     return report
 
 
@@ -360,7 +360,7 @@ async def request_correction(db: AsyncSession, tenant: Tenant, account: Account,
     correction.url, correction.message, correction.state = url, message, "pending"
     correction.requested_at = clock.now()
     correction.reviewed_at = correction.reviewed_by = correction.rejection_reason = None
-    audit.record(db, tenant.slug, EventType.POSITION_CORRECTION_REQUESTED, account_id=account.id, ip=ip)
+    await audit.record(db, tenant.slug, EventType.POSITION_CORRECTION_REQUESTED, account_id=account.id, ip=ip)
     await db.flush()
     return correction
 
@@ -402,7 +402,7 @@ async def accept_correction(db: AsyncSession, tenant: Tenant, correction: Positi
     fiche.address_hash = address_hash(account.address, account.postal_code, account.city)
     fiche.geocode_score = fiche.geocode_type = fiche.geocode_failed_at = None
     correction.state, correction.reviewed_at, correction.reviewed_by = "accepted", clock.now(), by
-    audit.record(db, tenant_id, EventType.POSITION_CORRECTION_ACCEPTED, account_id=correction.account_id, by=by)
+    await audit.record(db, tenant_id, EventType.POSITION_CORRECTION_ACCEPTED, account_id=correction.account_id, by=by)
     await fiche_changed(db, tenant, [correction.account_id])  # the search places her anew, in this transaction
     return True
 
@@ -415,7 +415,7 @@ async def reject_correction(db: AsyncSession, tenant_id: str, correction: Positi
         return False
     correction.state, correction.reviewed_at, correction.reviewed_by = "rejected", clock.now(), by
     correction.rejection_reason = reason
-    audit.record(db, tenant_id, EventType.POSITION_CORRECTION_REJECTED, account_id=correction.account_id, by=by)
+    await audit.record(db, tenant_id, EventType.POSITION_CORRECTION_REJECTED, account_id=correction.account_id, by=by)
     return True
 
 

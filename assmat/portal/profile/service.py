@@ -205,8 +205,8 @@ async def save_fiche(db: AsyncSession, tenant: Tenant, account: Account, form: d
         fiche.texts_state, fiche.texts_submitted_at, fiche.rejection_reason = "pending", clock.now(), None
     fiche.updated_at = clock.now()  # also when only a moderated text changed: she did update it
     await db.flush()
-    audit.record(db, tenant.slug, EventType.FICHE_SAVED, account_id=account.id, ip=ip, fiche_id=fiche.id,
-                 texts_state=fiche.texts_state)
+    await audit.record(db, tenant.slug, EventType.FICHE_SAVED, account_id=account.id, ip=ip, fiche_id=fiche.id,
+                       texts_state=fiche.texts_state)
     await fiche_changed(db, tenant, [account.id])
     return fiche
 
@@ -226,7 +226,7 @@ async def approve_texts(db: AsyncSession, tenant_id: str, fiche: Fiche, *, by: s
     )
     if result.rowcount != 1:
         return False
-    audit.record(db, tenant_id, EventType.FICHE_TEXTS_APPROVED, account_id=fiche.account_id, by=by, fiche_id=fiche.id)
+    await audit.record(db, tenant_id, EventType.FICHE_TEXTS_APPROVED, account_id=fiche.account_id, by=by, fiche_id=fiche.id)
     return True
 
 
@@ -251,7 +251,7 @@ async def reject_texts(db: AsyncSession, tenant_id: str, fiche: Fiche, reason: s
     )
     if result.rowcount != 1:
         return False
-    audit.record(db, tenant_id, EventType.FICHE_TEXTS_REJECTED, account_id=fiche.account_id, by=by, fiche_id=fiche.id)
+    await audit.record(db, tenant_id, EventType.FICHE_TEXTS_REJECTED, account_id=fiche.account_id, by=by, fiche_id=fiche.id)
     return True
 
 

@@ -312,8 +312,8 @@ class TownHallListView(BaseView):
         user = console_user(request)
         async with request.app.state.sessionmaker() as db:
             entries = await town_hall_list(db, tenant)
-            audit.record(db, tenant.slug, EventType.TOWN_HALL_LIST_EXPORTED, by=user.admin.email if user else None,
-                         format=form, count=len(entries))
+            await audit.record(db, tenant.slug, EventType.TOWN_HALL_LIST_EXPORTED, by=user.admin.email if user else None,
+                               format=form, count=len(entries))
             await db.commit()
         return entries
 

@@ -271,8 +271,8 @@ async def record_choice(db: AsyncSession, tenant: Tenant, account: Account, choi
                              recorded_by=_recorder(admin), created_at=now)
     db.add(event)
     await db.flush()
-    audit.record(db, tenant.slug, EVENTS[choice], account_id=account.id, source=source, by=_recorder(admin),
-                 register_id=event.id)
+    await audit.record(db, tenant.slug, EVENTS[choice], account_id=account.id, source=source, by=_recorder(admin),
+                       register_id=event.id)
     await fiche_changed(db, tenant, [account.id])
     return event
 
@@ -294,7 +294,7 @@ async def suspend(db: AsyncSession, tenant: Tenant, account: Account, reason: st
     if state.suspended_at is not None:
         return False
     state.suspended_at, state.suspension_reason, state.suspended_by = clock.now(), reason, by
-    audit.record(db, tenant.slug, EventType.PUBLICATION_SUSPENDED, account_id=account.id, by=by, reason=reason)
+    await audit.record(db, tenant.slug, EventType.PUBLICATION_SUSPENDED, account_id=account.id, by=by, reason=reason)
     await fiche_changed(db, tenant, [account.id])
     return True
 
@@ -308,7 +308,7 @@ async def resume(db: AsyncSession, tenant: Tenant, account: Account, *, by: str)
         return False
     reason = state.suspension_reason
     state.suspended_at = state.suspension_reason = state.suspended_by = None
-    audit.record(db, tenant.slug, EventType.PUBLICATION_RESUMED, account_id=account.id, by=by, previous_reason=reason)
+    await audit.record(db, tenant.slug, EventType.PUBLICATION_RESUMED, account_id=account.id, by=by, previous_reason=reason)
     await fiche_changed(db, tenant, [account.id])
     return True
 
@@ -378,7 +378,7 @@ async def apply_imported_choices(db: AsyncSession, tenant: Tenant, answers: dict
     for batch in _chunks(changed_states):
         await db.execute(update(PublicationState), list(batch))
     # One line for the run (the register holds each change, with its date and source).
-    audit.record(db, slug, EventType.PUBLICATION_IMPORTED, by=by, **result.recorded)
+    await audit.record(db, slug, EventType.PUBLICATION_IMPORTED, by=by, **result.recorded)
     # No search refresh here: the import, the only caller, rewrites the tenant's entries once
     # after all its changes (assmat.portal.imports.service).
     return result

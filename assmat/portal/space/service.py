@@ -48,7 +48,7 @@ async def report_situation_change(
     await enqueue(db, tenant, "situation_change_admin", tenant.config.branding.admin_email, {
         "name": account_name(account), "identifier": account.identifier, "message": message,
     }, base_url=base_url)
-    audit.record(db, tenant.slug, EventType.SITUATION_CHANGE_SENT, account_id=account.id, ip=ip, situation_change_id=change.id)
+    await audit.record(db, tenant.slug, EventType.SITUATION_CHANGE_SENT, account_id=account.id, ip=ip, situation_change_id=change.id)
     return change
 
 

@@ -144,8 +144,8 @@ async def add_account(ctx: AuthContext, structure: Structure, email: str, by: st
     if errors:
         raise StructureRefused(errors)
     account = await _new_account(ctx, structure, email, by)
-    audit.record(ctx.db, ctx.tenant.slug, EventType.STRUCTURE_ACCOUNT_ADDED, account_id=account.id,
-                 structure_id=structure.id, by=by)
+    await audit.record(ctx.db, ctx.tenant.slug, EventType.STRUCTURE_ACCOUNT_ADDED, account_id=account.id,
+                       structure_id=structure.id, by=by)
     return account
 
 
@@ -234,7 +234,7 @@ async def update_structure(db: AsyncSession, tenant: Tenant, structure: Structur
     for field in changed:
         setattr(structure, field, (plain_address(new[field]) if field == "email" else new[field]) or None)
     if changed:
-        audit.record(db, tenant.slug, EventType.STRUCTURE_UPDATED, structure_id=structure.id, fields=changed, by=by)
+        await audit.record(db, tenant.slug, EventType.STRUCTURE_UPDATED, structure_id=structure.id, fields=changed, by=by)
     await db.flush()
     return structure
 
@@ -251,8 +251,8 @@ async def delete_structure(ctx: AuthContext, structure: Structure, by: str) -> t
     for table in (StructureMember, StructureAccount):
         await ctx.db.execute(delete(table).where(table.tenant_id == ctx.tenant.slug, table.structure_id == structure.id))
     await ctx.db.execute(delete(Structure).where(Structure.tenant_id == ctx.tenant.slug, Structure.id == structure.id))
-    audit.record(ctx.db, ctx.tenant.slug, EventType.STRUCTURE_DELETED, structure_id=structure.id, name=structure.name,
-                 accounts=[account.id for account in accounts], members=members, by=by)
+    await audit.record(ctx.db, ctx.tenant.slug, EventType.STRUCTURE_DELETED, structure_id=structure.id, name=structure.name,
+                       accounts=[account.id for account in accounts], members=members, by=by)
     if members:
         await fiche_changed(ctx.db, ctx.tenant, members)
     return len(accounts), len(members)
@@ -276,11 +276,11 @@ async def link_member(db: AsyncSession, tenant: Tenant, structure: Structure, ac
     if current is not None:
         await db.delete(current)
         await db.flush()
-        audit.record(db, tenant.slug, EventType.STRUCTURE_MEMBER_UNLINKED, account_id=account.id,
-                     structure_id=current.structure_id, by=by)
+        await audit.record(db, tenant.slug, EventType.STRUCTURE_MEMBER_UNLINKED, account_id=account.id,
+                           structure_id=current.structure_id, by=by)
     db.add(StructureMember(tenant_id=tenant.slug, structure_id=structure.id, account_id=account.id, linked_by=by))
-    audit.record(db, tenant.slug, EventType.STRUCTURE_MEMBER_LINKED, account_id=account.id, structure_id=structure.id,
-                 by=by)
+    await audit.record(db, tenant.slug, EventType.STRUCTURE_MEMBER_LINKED, account_id=account.id, structure_id=structure.id,
+                       by=by)
     await fiche_changed(db, tenant, [account.id])
 
 
@@ -290,8 +290,8 @@ async def unlink_member(db: AsyncSession, tenant: Tenant, structure: Structure, 
         StructureMember.account_id == account_id).returning(StructureMember.id))
     if gone.scalar() is None:
         raise NotFound()
-    audit.record(db, tenant.slug, EventType.STRUCTURE_MEMBER_UNLINKED, account_id=account_id,
-                 structure_id=structure.id, by=by)
+    await audit.record(db, tenant.slug, EventType.STRUCTURE_MEMBER_UNLINKED, account_id=account_id,
+                       structure_id=structure.id, by=by)
     await fiche_changed(db, tenant, [account_id])
 
 
@@ -328,11 +328,11 @@ async def set_memberships(db: AsyncSession, tenant: Tenant, wanted: Mapping[int,
         if wanted[account_id] is not None:
             db.add(StructureMember(tenant_id=tenant.slug, structure_id=wanted[account_id], account_id=account_id,
                                    linked_by=by))
-            audit.record(db, tenant.slug, EventType.STRUCTURE_MEMBER_LINKED, account_id=account_id,
-                         structure_id=wanted[account_id], by=by)
+            await audit.record(db, tenant.slug, EventType.STRUCTURE_MEMBER_LINKED, account_id=account_id,
+                               structure_id=wanted[account_id], by=by)
         else:
-            audit.record(db, tenant.slug, EventType.STRUCTURE_MEMBER_UNLINKED, account_id=account_id,
-                         structure_id=current[account_id], by=by)
+            await audit.record(db, tenant.slug, EventType.STRUCTURE_MEMBER_UNLINKED, account_id=account_id,
+                               structure_id=current[account_id], by=by)
     await db.flush()
     return changed
 
@@ -368,8 +368,8 @@ async def save_fiche(db: AsyncSession, tenant: Tenant, structure: Structure, acc
     for field in changed:
         setattr(structure, field, values[field] or None)
     if changed:
-        audit.record(db, tenant.slug, EventType.STRUCTURE_FICHE_SAVED, account_id=account.id,
-                     structure_id=structure.id, fields=changed)
+        await audit.record(db, tenant.slug, EventType.STRUCTURE_FICHE_SAVED, account_id=account.id,
+                           structure_id=structure.id, fields=changed)
     await db.flush()
     return structure
 
