@@ -20,8 +20,8 @@ from assmat.auth import captcha
 from assmat.auth.errors import (
     AccountLocked, CaptchaWrong, EmailNotConfirmed, LoginFailed, RateLimited, TemporaryPasswordExpired,
 )
-from assmat.auth.models import Account, Admin
 from assmat.auth.lockout import released_values
+from assmat.auth.models import Account, Admin
 from assmat.auth.sessions import close_session, end_all_sessions, open_session
 from assmat.core.security.ratelimit import CAPTCHA_FORM
 from assmat.core import clock
