@@ -24,9 +24,9 @@ test suite does, tests/support/postgres.py, unless --database-url is given):
    the dataset under --cache-dir and uses it again (new migrations are still applied to it).
 3. SQL statements per page, measured in this process: create_app on the same database, a
    `before_cursor_execute` listener on its engine (and a `checkout` one: on PostgreSQL each
-   checkout costs three more round trips, the pool's pre-ping, BEGIN and the ROLLBACK when the
-   connection goes back), httpx over ASGITransport. Each page
-   is fetched twice and the second is counted (the first pays the dialect's first-connect
+   checkout costs two more round trips, BEGIN and the ROLLBACK when the connection goes back,
+   and a third, the ping, when it sat idle: assmat.core.db.engine), httpx over ASGITransport.
+   Each page is fetched twice and the second is counted (the first pays the dialect's first-connect
    queries). Light and heavy assistants, on a tiny dataset (the same generator, a few rows per
    tenant) and on the big one: any difference between the four columns is growth.
 4. Load: the real server (`python -m assmat serve`, a subprocess as in login.py, so the load

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
@@ -44,6 +46,37 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     ensure_sqlite_math(dbapi_connection)
 
 
+# A connection back in the pool for longer than this is pinged before it is lent again.
+IDLE_BEFORE_PING = 5.0  # seconds
+_RETURNED_AT = "returned_at"  # in a pooled connection's info: when it last came back
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Check a pooled connection before lending it, but only one that sat idle: a server
+    restart or a proxy's idle timeout closes idle connections, and one used a moment ago is
+    alive. SQLAlchemy's pool_pre_ping pings at every checkout, a round trip and about 300
+    Python calls each time, twice per sign-in (benchmarks/login.py). A connection that died
+    within the window fails its one request, and that disconnect invalidates the whole pool."""
+    sync_engine = engine.sync_engine
+    dialect = sync_engine.dialect
+
+    @event.listens_for(sync_engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(sync_engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned_at = record.info.get(_RETURNED_AT)  # none on a connection just opened
+        if returned_at is None or time.monotonic() - returned_at < IDLE_BEFORE_PING:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            # As pool_pre_ping: the pool drops every connection older than this one (a restart
+            # closed them all) and lends a new one.
+            raise InvalidatePoolError() from error
+
+
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     target = async_url(url)
     if target.get_backend_name() == "sqlite":
@@ -54,8 +87,12 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # when it comes back, and reopening it costs more than the query (benchmarks/pages.py).
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 10)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(target, **kwargs)
+    # The most recently returned connection first: the busy ones stay warm and skip the ping,
+    # the others sit idle and are pinged (or closed by pool_recycle) when next lent.
+    kwargs.setdefault("pool_use_lifo", True)
+    engine = create_async_engine(target, **kwargs)
+    _ping_when_idle(engine)
+    return engine
 
 
 # Set in a session's `info` by the outbox when it adds a mail (assmat.core.mail.outbox.enqueue).
