@@ -71,3 +71,26 @@ def test_a_connection_closed_by_the_server_while_idle_is_replaced(database_url, 
             await engine.dispose()
 
     asyncio.run(scenario())
+
+
+def test_the_urls_libpq_parameters_reach_asyncpg(database_url):
+    """One URL for psycopg (Alembic, the CLI) and asyncpg (the app): libpq's query parameters."""
+    url = f"{database_url}?sslmode=disable&application_name=assmat-test&connect_timeout=5"
+
+    async def scenario() -> None:
+        engine = make_engine(url)
+        try:
+            async with engine.connect() as connection:
+                assert (await connection.execute(text("SHOW application_name"))).scalar_one() == "assmat-test"
+                ssl = (await connection.execute(text("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"))).scalar_one()
+                assert ssl is False
+        finally:
+            await engine.dispose()
+
+    asyncio.run(scenario())
+    sync = create_engine(sync_url(url), poolclass=pool.NullPool)
+    try:
+        with sync.connect() as connection:
+            assert connection.execute(text("SHOW application_name")).scalar_one() == "assmat-test"
+    finally:
+        sync.dispose()

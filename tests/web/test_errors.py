@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event
 
+from assmat.core.db.engine import connect_failing_as_database_error
 from assmat.web import pages
 from tests.admin.conftest import ADMIN_PASSWORD, Console, create_admin
 from tests.conftest import smtp_settings
@@ -37,12 +38,18 @@ def assert_secured(response) -> None:
 def cut_database(app, tmp_path) -> None:
     engine = app.state.engine
 
-    @event.listens_for(engine.sync_engine, "do_connect")
     def unreachable(dialect, connection_record, cargs, cparams):
         if dialect.name == "sqlite":
             cargs[:] = [str(tmp_path / "no-such-directory" / "assmat.db")]
         else:
-            cparams.update(host="127.0.0.1", port=1, connect_timeout=2)
+            cparams.update(host="127.0.0.1", port=1, timeout=2)
+
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "do_connect", unreachable)
+    else:  # before the engine's own listener, which connects (listen's insert=True is ignored there)
+        event.remove(engine.sync_engine, "do_connect", connect_failing_as_database_error)
+        event.listen(engine.sync_engine, "do_connect", unreachable)
+        event.listen(engine.sync_engine, "do_connect", connect_failing_as_database_error)
 
     async def close_pooled() -> None:
         await engine.dispose()

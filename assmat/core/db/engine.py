@@ -1,21 +1,23 @@
-"""Engines and sessions. The web app is async; Alembic and the CLI helpers use the same URL."""
+"""Engines and sessions. The web app is async (aiosqlite, asyncpg); Alembic and the CLI helpers
+use the same URL (sqlite3, psycopg)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import event
-from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
 from assmat.core.db import sqlite_driver
 from assmat.core.geocoding.distance import ensure_sqlite_math
 
-ASYNC_DRIVERS = {"sqlite": f"sqlite+{sqlite_driver.DRIVER}", "postgresql": "postgresql+psycopg"}
+ASYNC_DRIVERS = {"sqlite": f"sqlite+{sqlite_driver.DRIVER}", "postgresql": "postgresql+asyncpg"}
 SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
 
 
@@ -71,10 +73,35 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
             return
         try:
             dialect.do_ping(dbapi_connection)
-        except dialect.loaded_dbapi.Error as error:
+        except (dialect.loaded_dbapi.Error, OSError) as error:  # asyncpg may let a socket error through
             # As pool_pre_ping: the pool drops every connection older than this one (a restart
             # closed them all) and lends a new one.
             raise InvalidatePoolError() from error
+
+
+def connect_failing_as_database_error(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+    """PostgreSQL's `do_connect`: asyncpg lets a refused or timed-out connection through as an
+    OSError, where psycopg raised its OperationalError. Raised as the driver's own, SQLAlchemy
+    wraps it like any database error, and an outage answers 503 (assmat.app.OUTAGE), not 500."""
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except OSError as error:  # TimeoutError is one
+        raise dialect.loaded_dbapi.OperationalError(f"cannot connect to PostgreSQL: {error!r}") from error
+
+
+def _libpq_query_for_asyncpg(target: URL) -> tuple[URL, dict[str, Any]]:
+    """The URL's query speaks libpq (`?sslmode=require&connect_timeout=5`), as psycopg reads it
+    for Alembic and the CLI; SQLAlchemy would pass each parameter to asyncpg as a keyword it does
+    not take. asyncpg reads libpq's SSL parameters from a DSN and sends the others
+    (application_name, …) as the session's settings: the query reaches it that way, with
+    connect_timeout as its timeout."""
+    query = dict(target.query)
+    connect_args: dict[str, Any] = {}
+    if "connect_timeout" in query:
+        connect_args["timeout"] = float(query.pop("connect_timeout"))
+    if query:
+        connect_args["dsn"] = "postgresql://?" + urlencode(query, doseq=True)
+    return target.set(query={}), connect_args
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -90,7 +117,10 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # The most recently returned connection first: the busy ones stay warm and skip the ping,
     # the others sit idle and are pinged (or closed by pool_recycle) when next lent.
     kwargs.setdefault("pool_use_lifo", True)
+    target, connect_args = _libpq_query_for_asyncpg(target)
+    kwargs["connect_args"] = {**connect_args, **kwargs.get("connect_args", {})}
     engine = create_async_engine(target, **kwargs)
+    event.listen(engine.sync_engine, "do_connect", connect_failing_as_database_error)
     _ping_when_idle(engine)
     return engine
 
