@@ -51,3 +51,17 @@ def test_seed_wording_is_kept_verbatim_in_french():
     assert french.gettext(MESSAGES["login.first_login"]) == (
         "Il s'agit de votre première connexion. Vous devez changer votre mot de passe."
     )
+
+
+def test_page_texts_follow_the_requests_language_and_escape_their_values():
+    from assmat.web.templating import translated
+
+    for locale, dashboard in (("fr", "Tableau de bord"), ("en", "Dashboard"), ("fr", "Tableau de bord")):
+        token = current_locale.set(locale)
+        try:
+            assert translated("Dashboard") == dashboard  # made once per language, then reused
+            assert translated("Dashboard") is translated("Dashboard")
+            assert translated("100%% of %(name)s", name="<b>") == "100% of &lt;b&gt;"
+            assert translated("100%% sure") == "100% sure"  # a text without values is formatted too
+        finally:
+            current_locale.reset(token)
