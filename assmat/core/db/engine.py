@@ -56,8 +56,8 @@ _RETURNED_AT = "returned_at"  # in a pooled connection's info: when it last came
 def _ping_when_idle(engine: AsyncEngine) -> None:
     """Check a pooled connection before lending it, but only one that sat idle: a server
     restart or a proxy's idle timeout closes idle connections, and one used a moment ago is
-    alive. SQLAlchemy's pool_pre_ping pings at every checkout, a round trip and about 300
-    Python calls each time, twice per sign-in (benchmarks/login.py). A connection that died
+    alive. SQLAlchemy's pool_pre_ping pings at every checkout, a round trip each time (and, with
+    psycopg, about 300 Python calls), twice per sign-in (benchmarks/login.py). A connection that died
     within the window fails its one request, and that disconnect invalidates the whole pool."""
     sync_engine = engine.sync_engine
     dialect = sync_engine.dialect
@@ -115,7 +115,7 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 10)
     # The most recently returned connection first: the busy ones stay warm and skip the ping,
-    # the others sit idle and are pinged (or closed by pool_recycle) when next lent.
+    # the others sit idle and are pinged when next lent.
     kwargs.setdefault("pool_use_lifo", True)
     target, connect_args = _libpq_query_for_asyncpg(target)
     kwargs["connect_args"] = {**connect_args, **kwargs.get("connect_args", {})}
