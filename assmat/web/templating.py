@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2 import nodes
+from jinja2.compiler import CodeGenerator, Frame, is_python_keyword
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from starlette.requests import Request
@@ -82,8 +84,55 @@ def translated_plural(singular: str, plural: str, num: int, **variables: Any) ->
     return Markup(ngettext(singular, plural, num)) % variables
 
 
+# The page's own functions, called directly by the compiled templates (see _PageCodeGenerator).
+# None of them takes Jinja's context; a page's macro of the same name (`text` in a form) is a
+# plain callable too.
+DIRECT_CALLS = frozenset({"_", "gettext", "ngettext", "text", "tenant_text", "csrf_token"})
+
+
+class _PageCodeGenerator(CodeGenerator):
+    """Jinja compiles each call of a template as `context.call(f, …)`, which looks on every call
+    for a `pass_context` mark on `f`: 1.3 µs against 0.05 µs for the call itself, and a page
+    makes fifty to a hundred of them, most of them `_()`. The page's own functions, which have
+    no such mark, are called directly; every other call goes through Jinja as before."""
+
+    def visit_Call(self, node: nodes.Call, frame: Frame, forward_caller: bool = False) -> None:
+        if (
+            forward_caller or node.dyn_args or node.dyn_kwargs
+            or any(is_python_keyword(keyword.key) for keyword in node.kwargs)
+            or not (isinstance(node.node, nodes.Name) and node.node.name in DIRECT_CALLS)
+        ):
+            super().visit_Call(node, frame, forward_caller=forward_caller)
+            return
+        self.visit(node.node, frame)
+        self.write("(")
+        for position, argument in enumerate([*node.args, *node.kwargs]):
+            if position:
+                self.write(", ")
+            self.visit(argument, frame)
+        self.write(")")
+
+
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _PageEnvironment(jinja2.Environment):
+    code_generator_class = _PageCodeGenerator
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """As Jinja's, faster for a dict: the rows of a list page are dicts, and `message.subject`
+        first raised an AttributeError, then looked the key up (0.9 µs against 0.08 µs, hundreds
+        of times on an inbox page). Same result: a dict's own attributes still come first."""
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return jinja2.Environment.getattr(self, obj, attribute)
+
+
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
+    env = _PageEnvironment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
         extensions=["jinja2.ext.i18n"],
