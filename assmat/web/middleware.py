@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from http.cookies import SimpleCookie
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -14,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from assmat.core.i18n import LOCALES, current_locale
 from assmat.core.i18n import gettext as _
 from assmat.tenants.registry import ROOT, TenantRegistry
+from assmat.web.csrf import read_cookie
 
 LANG_COOKIE = "lang"
 log = logging.getLogger("assmat")
@@ -115,16 +115,9 @@ class LocaleMiddleware:
             return
         tenant = scope.get("tenant")
         locale = tenant.config.locale if tenant else "fr"
-        cookie_header = Headers(scope=scope).get("cookie")
-        if cookie_header:
-            cookies = SimpleCookie()
-            try:
-                cookies.load(cookie_header)
-            except Exception:  # a malformed Cookie header is the client's problem, not a 500
-                cookies = SimpleCookie()
-            chosen = cookies.get(LANG_COOKIE)
-            if chosen is not None and chosen.value in LOCALES:
-                locale = chosen.value
+        chosen = read_cookie(scope, LANG_COOKIE)
+        if chosen in LOCALES:
+            locale = chosen
         scope["locale"] = locale
         token = current_locale.set(locale)
         try:

@@ -46,6 +46,24 @@ def test_idle_and_absolute_timeouts_are_enforced_on_the_server(portal_for, froze
     assert expired.status_code == 303 and "session_expired" in expired.headers["location"]
 
 
+@pytest.mark.parametrize("junk", ["=", ";;", "orphan", 'quoted="unterminated', "a=b=c", "path=/", "$Version=1"])
+def test_a_malformed_cookie_header_is_read_as_browsers_send_it(portal_for, junk):
+    """Junk around the cookies (a browser extension's, a proxy's) hides none of them and is no 500:
+    the session, the CSRF cookie and the language are still read, whatever comes before them."""
+    portal = portal_for("cestas")
+    portal.create_account("famille.duval", GOOD)
+    portal.login("famille.duval", GOOD)
+    jar = {cookie.name: cookie.value for cookie in portal.client.cookies.jar}
+    portal.client.cookies.clear()
+    header = f"{junk}; session={jar['session']}; {junk}; csrf={jar['csrf']}; lang=en; {junk}"
+    page = portal.client.get("/espace", headers={"cookie": header})
+    assert page.status_code == 200 and '<html lang="en">' in page.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    logout = portal.client.post("/deconnexion", data={"csrf_token": token}, headers={"cookie": header})
+    assert logout.status_code == 303 and "logged_out" in logout.headers["location"]
+    assert portal.client.get("/espace", headers={"cookie": header}).status_code == 303  # the session is gone
+
+
 def test_session_cookie_is_host_only_httponly_and_samesite(portal_for):
     portal = portal_for("cestas")
     portal.create_account("famille.lucas", GOOD)
