@@ -4,9 +4,10 @@ dict rows read without an exception) render exactly what Jinja renders."""
 import jinja2
 import pytest
 from jinja2.utils import _PassArg
+from markupsafe import Markup
 
 from assmat.core.i18n import current_locale
-from assmat.web.templating import DIRECT_CALLS, templates
+from assmat.web.templating import DIRECT_CALLS, MARKUP_CALLS, templates
 
 PAGE = """\
 {% macro text(label) %}[{{ label }}]{% endmacro %}
@@ -48,7 +49,20 @@ def test_the_pages_own_functions_are_called_directly_and_others_through_jinja():
     assert "context.call((undefined(name='range')" in source
 
 
-def test_the_directly_called_functions_take_no_jinja_context():
+def test_the_directly_called_functions_take_no_jinja_context(french):
     # A function marked pass_context would get its arguments shifted if called directly.
     for name in DIRECT_CALLS:
         assert _PassArg.from_obj(templates.env.globals[name]) is None, name
+    # Their output is written unescaped: it must be the page's own Markup.
+    for name in MARKUP_CALLS:
+        arguments = ("<b>", "<b>", 1) if name == "ngettext" else ("<b>",)
+        assert type(templates.env.globals[name](*arguments)) is Markup, name
+
+
+def test_only_the_environments_own_texts_skip_escaping(french):
+    compiled = templates.env.compile("{{ _('Dashboard') }}{{ name }}", raw=True)
+    assert "yield ((undefined(name='_')" in compiled and "yield escape((undefined(name='name')" in compiled
+    raw = lambda text: text  # noqa: E731 (a template's own `_`, returning a plain string)
+    for source in ("{% set _ = raw %}{{ _('<b>') }}", "{% for _ in [raw] %}{{ _('<b>') }}{% endfor %}",
+                   "{% macro shown(_) %}{{ _('<b>') }}{% endmacro %}{{ shown(raw) }}"):
+        assert templates.env.from_string(source).render(raw=raw) == "&lt;b&gt;", source
