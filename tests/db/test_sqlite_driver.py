@@ -45,3 +45,40 @@ def test_a_statement_gives_its_rows_rowcount_and_lastrowid(tmp_path: Path):
             await engine.dispose()
 
     asyncio.run(scenario())
+
+
+def test_only_a_begun_transaction_costs_a_hop_to_end(tmp_path: Path, monkeypatch):
+    """The pool rolls back each connection it takes back: after a read or a commit there is
+    nothing to end, and no hop to aiosqlite's thread for it; a write not committed is rolled back."""
+    import aiosqlite
+
+    hops: list[str] = []
+    execute = aiosqlite.Connection._execute
+
+    async def counted(self, fn, *args, **kwargs):
+        hops.append(getattr(fn, "__name__", repr(fn)))
+        return await execute(self, fn, *args, **kwargs)
+
+    async def scenario() -> None:
+        engine = create_async_engine(async_url(f"sqlite:///{tmp_path / 'hops.db'}"))
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)"))
+            monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+            async with engine.connect() as connection:  # a read, then the pool's rollback
+                await connection.execute(text("SELECT count(*) FROM t"))
+            assert hops == ["_run_statement"]
+            hops.clear()
+            async with engine.begin() as connection:  # a write and its commit, then the pool's rollback
+                await connection.execute(text("INSERT INTO t (name) VALUES ('Lea')"))
+            assert hops == ["_run_statement", "commit"]
+            hops.clear()
+            async with engine.connect() as connection:  # a write never committed: rolled back
+                await connection.execute(text("INSERT INTO t (name) VALUES ('Ines')"))
+            assert hops == ["_run_statement", "rollback"]
+            async with engine.connect() as connection:
+                assert (await connection.execute(text("SELECT name FROM t"))).all() == [("Lea",)]
+        finally:
+            await engine.dispose()
+
+    asyncio.run(scenario())

@@ -5,7 +5,8 @@ cursor makes four (open a cursor, execute, fetch the rows, close), each a wake-u
 and then of the event loop. Here the statement runs whole in one hop (cursor, execute, rows,
 close) and the rows come back with the closed cursor, whose description, rowcount and lastrowid
 sqlite3 keeps. A sign-in went from 22 hops to 9 and from 5,100 Python calls on the event loop to
-3,800 (benchmarks/login.py; the README's login paragraph has the figures).
+3,800 (benchmarks/login.py; the README's login paragraph has the figures); then 7:
+the pool's rollback of a connection with nothing begun is no hop at all (OneHopConnection).
 
 Registered as the `sqlite+assmat_aiosqlite` driver (assmat.core.db.engine); the dialect is
 SQLAlchemy's own otherwise, its `driver` still "aiosqlite". Streaming results (server-side
@@ -82,6 +83,22 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
     _cursor_cls = OneHopCursor
+
+    # The pool rolls back every connection it takes back, after a commit or a page that only
+    # read: sqlite3 then does nothing (it checks the same flag), but the call was a hop to
+    # aiosqlite's thread and back. The flag is read here, from the event loop, while that
+    # thread is idle: SQLAlchemy makes a connection's calls one after the other.
+    def rollback(self) -> None:
+        if self._begun():
+            super().rollback()
+
+    def commit(self) -> None:
+        if self._begun():
+            super().commit()
+
+    def _begun(self) -> bool:
+        connection = self._connection._connection  # the sqlite3 connection, None once closed
+        return connection is not None and connection.in_transaction
 
 
 class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
