@@ -15,8 +15,11 @@ What it does, in one run:
    sign-in (not a re-login over a live session). The load comes from Debian's wrk (benchmarks/
    _wrk.py: C and LuaJIT, a fraction of a Python client's CPU, taken from the same cores) when it
    is installed, or with --generator python from one httpx.AsyncClient per worker.
-4. After stopping the server: raw argon2-cffi PasswordHasher.verify with the same parameters, in a
-   ThreadPoolExecutor with the same concurrency, for the same duration, on the same cores.
+4. Raw argon2-cffi PasswordHasher.verify with the same parameters, in a ThreadPoolExecutor with the
+   same concurrency, for the same duration, on the same cores, the server idle meanwhile. The two
+   phases alternate in --rounds (4 by default: 5 s of logins, 5 s of verifications, four times):
+   a machine whose speed drifts during the run (a shared host's neighbours) then moves both sides
+   of the ratio alike. The ratio of each round is printed beside the whole run's.
 5. Prints logins/s, verifications/s, their ratio (goal ≥ 0.85), latencies, the CPU time the server
    (and its event loop thread) and the load generator spent per login, the idle CPU, and the
    "CPU-accounted ratio" (CPU per verify ÷ CPU per login: the ceiling when every core is busy).
@@ -360,6 +363,45 @@ def run_load_wrk(
                     "machine": machine1 - machine0}
 
 
+ROUND_WARMUP = 1.0  # seconds before each phase of the later rounds (wrk counts whole seconds)
+
+
+@dataclass
+class Totals:
+    """The rounds' phases summed: the whole run's figures are these sums."""
+
+    result: LoadResult = field(default_factory=lambda: LoadResult(logins=0, errors={}))
+    wall: float = 0.0
+    server: float = 0.0
+    loop: float = 0.0
+    client: float = 0.0
+    machine: float = 0.0
+    verifications: int = 0
+    latencies: list[float] = field(default_factory=list)
+    own_cpu: float = 0.0
+    others: float = 0.0
+
+    def add(self, result: LoadResult, window: dict[str, float]) -> None:
+        self.result.logins += result.logins
+        for key, count in result.errors.items():
+            self.result.errors[key] = self.result.errors.get(key, 0) + count
+        self.result.latencies.extend(result.latencies)
+        if result.latency_text is not None:  # wrk's percentiles cannot be merged: the last round's
+            self.result.latency_text = f"{result.latency_text} (the last round)"
+        self.wall += window["wall"]
+        self.server += window["server"]
+        self.loop += window["loop"]
+        self.client += window["client"]
+        self.machine += window["machine"]
+
+    def add_verifications(self, count: int, wall: float, latencies: list[float], own: float, others: float) -> None:
+        self.verifications += count
+        self.wall += wall
+        self.latencies.extend(latencies)
+        self.own_cpu += own
+        self.others += others
+
+
 # -- raw argon2 ----------------------------------------------------------------------------------
 
 
@@ -495,8 +537,11 @@ def percentiles(values: list[float]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=20.0, help="measured duration of each phase (default 20)")
-    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured warm-up before each phase (default 2)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="measured duration of each side, logins and verifications (default 20)")
+    parser.add_argument("--warmup", type=float, default=2.0,
+                        help=f"unmeasured warm-up before the first round's phases (default 2; {ROUND_WARMUP:g} s before later ones)")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="logins and verifications alternate this many times, --seconds split between them (default 4)")
     parser.add_argument("--concurrency", type=int, default=4, help="load workers = argon2 threads (default 4)")
     parser.add_argument("--tenant", default="cestas", help="tenant slug (default cestas: no captcha, counter reset on success)")
     parser.add_argument("--database-url", help="postgresql://… (migrated here); default: a fresh SQLite file in a temp dir")
@@ -505,6 +550,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--generator", choices=("wrk", "python"), default="wrk" if wrk.command() else "python",
                         help="the load generator: Debian's wrk (the default where installed) or httpx in this process")
     args = parser.parse_args(argv)
+    if args.generator == "wrk" and not (args.seconds / args.rounds).is_integer():
+        parser.error("with wrk, --seconds ÷ --rounds must be a whole number of seconds")
 
     work = Path(tempfile.mkdtemp(prefix="assmat-bench-"))
     database_url = args.database_url or f"sqlite:///{work / 'assmat.db'}"
@@ -516,7 +563,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"argon2id parameters (Settings defaults): time_cost={settings.argon2_time_cost}, "
           f"memory_cost={settings.argon2_memory_cost} KiB, parallelism={settings.argon2_parallelism}")
     print(f"concurrency: {args.concurrency} load workers / {args.concurrency} argon2 threads; server hashing bound: "
-          f"{cores} threads (os.cpu_count()) at nice +{HASHING_NICENESS}; duration {args.seconds:g} s + {args.warmup:g} s warm-up each")
+          f"{cores} threads (os.cpu_count()) at nice +{HASHING_NICENESS}; duration {args.seconds:g} s of each, in {args.rounds} rounds, + {args.warmup:g} s warm-up")
     print(f"load generator: {'wrk (benchmarks/_wrk.py)' if args.generator == 'wrk' else 'httpx in this process'}")
 
     server: Server | None = None
@@ -531,12 +578,25 @@ def main(argv: list[str] | None = None) -> int:
 
         server = start_server(settings, work)
         host = f"{args.tenant}.{settings.base_domain}"
-        if args.generator == "wrk":
-            result, window = run_load_wrk(server, host, identifiers, args.warmup, args.seconds, work, args.py_spy)
-        else:
-            result, window = run_load(server, host, identifiers, args.warmup, args.seconds, args.py_spy)
-        wall, server_cpu, loop_cpu, client_cpu = window["wall"], window["server"], window["loop"], window["client"]
-        load_others = window["machine"] - server_cpu - client_cpu
+        phase = args.seconds / args.rounds
+        logins = Totals()
+        raw = Totals()
+        rounds: list[str] = []
+        for index in range(args.rounds):
+            # The first round warms up fully; later ones only refill the connections and threads.
+            warmup = args.warmup if index == 0 else min(args.warmup, ROUND_WARMUP)
+            if args.generator == "wrk":
+                result, window = run_load_wrk(server, host, identifiers, warmup, phase, work,
+                                              args.py_spy if index == 0 else None)
+            else:
+                result, window = run_load(server, host, identifiers, warmup, phase, args.py_spy if index == 0 else None)
+            logins.add(result, window)
+            verified = run_argon2(settings, args.concurrency, min(warmup, ROUND_WARMUP), phase)
+            raw.add_verifications(*verified)
+            rounds.append(f"{(result.logins / window['wall']) / (verified[0] / verified[1]):.2f}")
+        result = logins.result
+        wall, server_cpu, loop_cpu, client_cpu = logins.wall, logins.server, logins.loop, logins.client
+        load_others = logins.machine - server_cpu - client_cpu
         threads = server.threads()
         server.stop()
         if result.errors:
@@ -544,7 +604,8 @@ def main(argv: list[str] | None = None) -> int:
             args.keep = True
 
         one, one_cpu = single_verify_ms(settings)
-        verifications, argon2_wall, argon2_latencies, argon2_cpu, argon2_others = run_argon2(settings, args.concurrency, args.warmup, args.seconds)
+        verifications, argon2_wall, argon2_latencies, argon2_cpu, argon2_others = (
+            raw.verifications, raw.wall, raw.latencies, raw.own_cpu, raw.others)
 
         logins_per_s = result.logins / wall
         verify_per_s = verifications / argon2_wall
@@ -562,7 +623,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  load generator CPU: {client_cpu:.2f} s = {client_cpu / wall * 100:.0f}% of one core, "
               f"{client_cpu * per_login:.1f} ms per login")
         print(f"  other processes:    {max(load_others, 0) / wall * 100:.0f}% of one core (machine-wide busy time not ours); "
-              f"idle: {max(0.0, cores - window['machine'] / wall) * 100:.0f}% of one core")
+              f"idle: {max(0.0, cores - logins.machine / wall) * 100:.0f}% of one core")
         print(f"raw argon2 (PasswordHasher.verify, {args.concurrency} threads)")
         print(f"  one verify alone:   {one:.1f} ms wall, {one_cpu:.1f} ms CPU (median of 20)")
         print(f"  verifications:      {verifications} in {argon2_wall:.2f} s = {verify_per_s:.1f} verifications/s")
@@ -573,7 +634,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  other processes:    {max(argon2_others, 0) / argon2_wall * 100:.0f}% of one core (machine-wide busy time not ours)")
         if args.py_spy is not None:
             print(f"server profile (py-spy, {args.py_spy}; sampling costs some throughput)")
-            print("\n".join(summarize_profile(args.py_spy, args.seconds)))
+            print("\n".join(summarize_profile(args.py_spy, phase)))
         print()
         verdict = "OK" if ratio >= 0.85 else "BELOW GOAL"
         login_cost = (server_cpu + client_cpu) / max(result.logins, 1)
@@ -583,6 +644,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"CPU cost: a login (server + load generator) {login_cost * 1000:.1f} ms, a verify {verify_cost * 1000:.1f} ms "
               f"→ CPU-accounted ratio {verify_cost / login_cost:.2f} (the ceiling when every core is busy; hardly moved by "
               f"other processes); without the load generator's share {verify_cost / (server_cpu / max(result.logins, 1)):.2f}")
+        print(f"each round's ratio ({args.rounds} rounds of {phase:g} s of logins, then {phase:g} s of verifications): "
+              f"{', '.join(rounds)}")
         print(f"RATIO logins/s ÷ verifications/s = {logins_per_s:.1f} / {verify_per_s:.1f} = {ratio:.2f}  "
               f"(goal ≥ 0.85: {verdict})")
         return 0 if not result.errors else 1
