@@ -367,19 +367,11 @@ ROUND_WARMUP = 1.0  # seconds before each phase of the later rounds (wrk counts 
 
 
 @dataclass
-class Totals:
-    """The rounds' phases summed: the whole run's figures are these sums."""
+class LoginTotals:
+    """The login phases of the rounds, summed: the run's figures are these sums."""
 
-    result: LoadResult = field(default_factory=lambda: LoadResult(logins=0, errors={}))
-    wall: float = 0.0
-    server: float = 0.0
-    loop: float = 0.0
-    client: float = 0.0
-    machine: float = 0.0
-    verifications: int = 0
-    latencies: list[float] = field(default_factory=list)
-    own_cpu: float = 0.0
-    others: float = 0.0
+    result: LoadResult = field(default_factory=LoadResult)
+    window: dict[str, float] = field(default_factory=lambda: dict.fromkeys(("wall", "server", "loop", "client", "machine"), 0.0))
 
     def add(self, result: LoadResult, window: dict[str, float]) -> None:
         self.result.logins += result.logins
@@ -388,17 +380,25 @@ class Totals:
         self.result.latencies.extend(result.latencies)
         if result.latency_text is not None:  # wrk's percentiles cannot be merged: the last round's
             self.result.latency_text = f"{result.latency_text} (the last round)"
-        self.wall += window["wall"]
-        self.server += window["server"]
-        self.loop += window["loop"]
-        self.client += window["client"]
-        self.machine += window["machine"]
+        for key in self.window:
+            self.window[key] += window[key]
 
-    def add_verifications(self, count: int, wall: float, latencies: list[float], own: float, others: float) -> None:
-        self.verifications += count
+
+@dataclass
+class VerifyTotals:
+    """The raw verification phases of the rounds, summed (run_argon2's figures)."""
+
+    count: int = 0
+    wall: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    own_cpu: float = 0.0
+    others: float = 0.0
+
+    def add(self, count: int, wall: float, latencies: list[float], own_cpu: float, others: float) -> None:
+        self.count += count
         self.wall += wall
         self.latencies.extend(latencies)
-        self.own_cpu += own
+        self.own_cpu += own_cpu
         self.others += others
 
 
@@ -579,24 +579,24 @@ def main(argv: list[str] | None = None) -> int:
         server = start_server(settings, work)
         host = f"{args.tenant}.{settings.base_domain}"
         phase = args.seconds / args.rounds
-        logins = Totals()
-        raw = Totals()
+        logins = LoginTotals()
+        raw = VerifyTotals()
         rounds: list[str] = []
         for index in range(args.rounds):
             # The first round warms up fully; later ones only refill the connections and threads.
             warmup = args.warmup if index == 0 else min(args.warmup, ROUND_WARMUP)
+            py_spy = args.py_spy if index == 0 else None
             if args.generator == "wrk":
-                result, window = run_load_wrk(server, host, identifiers, warmup, phase, work,
-                                              args.py_spy if index == 0 else None)
+                result, window = run_load_wrk(server, host, identifiers, warmup, phase, work, py_spy)
             else:
-                result, window = run_load(server, host, identifiers, warmup, phase, args.py_spy if index == 0 else None)
+                result, window = run_load(server, host, identifiers, warmup, phase, py_spy)
             logins.add(result, window)
-            verified = run_argon2(settings, args.concurrency, min(warmup, ROUND_WARMUP), phase)
-            raw.add_verifications(*verified)
-            rounds.append(f"{(result.logins / window['wall']) / (verified[0] / verified[1]):.2f}")
-        result = logins.result
-        wall, server_cpu, loop_cpu, client_cpu = logins.wall, logins.server, logins.loop, logins.client
-        load_others = logins.machine - server_cpu - client_cpu
+            count, verify_wall, *rest = run_argon2(settings, args.concurrency, warmup, phase)
+            raw.add(count, verify_wall, *rest)
+            rounds.append(f"{(result.logins / window['wall']) / (count / verify_wall):.2f}")
+        result, window = logins.result, logins.window
+        wall, server_cpu, loop_cpu, client_cpu = window["wall"], window["server"], window["loop"], window["client"]
+        load_others = window["machine"] - server_cpu - client_cpu
         threads = server.threads()
         server.stop()
         if result.errors:
@@ -605,7 +605,7 @@ def main(argv: list[str] | None = None) -> int:
 
         one, one_cpu = single_verify_ms(settings)
         verifications, argon2_wall, argon2_latencies, argon2_cpu, argon2_others = (
-            raw.verifications, raw.wall, raw.latencies, raw.own_cpu, raw.others)
+            raw.count, raw.wall, raw.latencies, raw.own_cpu, raw.others)
 
         logins_per_s = result.logins / wall
         verify_per_s = verifications / argon2_wall
@@ -623,7 +623,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  load generator CPU: {client_cpu:.2f} s = {client_cpu / wall * 100:.0f}% of one core, "
               f"{client_cpu * per_login:.1f} ms per login")
         print(f"  other processes:    {max(load_others, 0) / wall * 100:.0f}% of one core (machine-wide busy time not ours); "
-              f"idle: {max(0.0, cores - logins.machine / wall) * 100:.0f}% of one core")
+              f"idle: {max(0.0, cores - window['machine'] / wall) * 100:.0f}% of one core")
         print(f"raw argon2 (PasswordHasher.verify, {args.concurrency} threads)")
         print(f"  one verify alone:   {one:.1f} ms wall, {one_cpu:.1f} ms CPU (median of 20)")
         print(f"  verifications:      {verifications} in {argon2_wall:.2f} s = {verify_per_s:.1f} verifications/s")
