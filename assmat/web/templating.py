@@ -119,14 +119,16 @@ class _PageCodeGenerator(CodeGenerator):
         """`{{ _('…') }}` is written as it is: it is Markup already, and escape() of a Markup makes
         a copy of it (1 µs, fifty times a page). Only where `_` is the environment's own (not
         set, imported or a parameter in the template)."""
-        if self._page_text(node, frame) and frame.eval_ctx.autoescape and finalize.src is None:
+        if finalize.src is None and self._is_translated_text(node, frame):
             self.write("(")
         else:
             super()._output_child_pre(node, frame, finalize)
 
     @staticmethod
-    def _page_text(node: nodes.Expr, frame: Frame) -> bool:
-        if frame.eval_ctx.volatile or not isinstance(node, nodes.Call) or not isinstance(node.node, nodes.Name):
+    def _is_translated_text(node: nodes.Expr, frame: Frame) -> bool:
+        if frame.eval_ctx.volatile or not frame.eval_ctx.autoescape:
+            return False
+        if not isinstance(node, nodes.Call) or not isinstance(node.node, nodes.Name):
             return False
         name = node.node.name
         reference = frame.symbols.find_ref(name)
