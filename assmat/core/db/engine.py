@@ -14,10 +14,10 @@ from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
-from assmat.core.db import sqlite_driver
+from assmat.core.db import postgresql_driver, sqlite_driver
 from assmat.core.geocoding.distance import ensure_sqlite_math
 
-ASYNC_DRIVERS = {"sqlite": f"sqlite+{sqlite_driver.DRIVER}", "postgresql": "postgresql+asyncpg"}
+ASYNC_DRIVERS = {"sqlite": f"sqlite+{sqlite_driver.DRIVER}", "postgresql": f"postgresql+{postgresql_driver.DRIVER}"}
 SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
 
 

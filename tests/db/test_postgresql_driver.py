@@ -1,0 +1,148 @@
+"""PostgreSQL's driver begins a transaction at the first statement that writes
+(assmat.core.db.postgresql_driver): a unit of work that only reads sends no BEGIN and no
+ROLLBACK, and one that writes keeps every statement from its first write on in one transaction,
+with its locks, its atomicity and its reads of its own changes."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, select, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assmat.core.db import postgresql_driver
+from assmat.core.db.engine import async_url, make_engine
+from assmat.core.db.postgresql_driver import reads_only
+
+metadata = MetaData()
+children = Table("driver_children", metadata, Column("id", Integer, primary_key=True), Column("name", String(40)))
+
+
+def test_postgresql_urls_get_the_deferred_begin_driver():
+    assert async_url("postgresql://u@h/db").drivername == f"postgresql+{postgresql_driver.DRIVER}"
+
+
+def _sql(statement: Any) -> str:
+    return str(statement.compile(dialect=postgresql.dialect()))
+
+
+@pytest.mark.parametrize("statement", [
+    select(children), select(children.c.name).where(children.c.id == 1).limit(1),
+    "SELECT count(*) FROM driver_children",
+])
+def test_a_plain_select_reads_only(statement):
+    assert reads_only(statement if isinstance(statement, str) else _sql(statement))
+
+
+@pytest.mark.parametrize("statement", [
+    children.insert().values(name="Léa"), children.update().values(name="Léa"), children.delete(),
+    select(children).with_for_update(), select(children).with_for_update(read=True),
+    select(children).with_for_update(key_share=True), select(children).with_for_update(read=True, key_share=True),
+    select(children).with_for_update(nowait=True, of=children),
+    "WITH gone AS (DELETE FROM driver_children RETURNING id) SELECT count(*) FROM gone",
+    "SELECT nextval('driver_children_id_seq')", "SELECT pg_advisory_xact_lock(1)", "SELECT set_config('a.b', '1', true)",
+    "SHOW transaction_isolation", "select 1",
+])
+def test_what_writes_locks_or_may_have_a_side_effect_begins(statement):
+    assert not reads_only(statement if isinstance(statement, str) else _sql(statement))
+
+
+def _recording_transactions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """BEGIN, COMMIT and ROLLBACK as asyncpg sends them for SQLAlchemy's adapter."""
+    sent: list[str] = []
+    for name in ("start", "commit", "rollback"):
+        real = getattr(asyncpg.transaction.Transaction, name)
+
+        async def recorded(self: Any, _real: Any = real, _name: str = name) -> None:
+            sent.append(_name)
+            await _real(self)
+
+        monkeypatch.setattr(asyncpg.transaction.Transaction, name, recorded)
+    return sent
+
+
+pg = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
+
+@pg
+def test_a_unit_of_work_begins_at_its_first_write(database_url, monkeypatch):
+    async def scenario() -> None:
+        engine = make_engine(database_url)
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(metadata.create_all)
+            sent = _recording_transactions(monkeypatch)
+
+            async with AsyncSession(engine) as db:  # reads only: no BEGIN, nothing to end
+                assert (await db.execute(select(children))).all() == []
+                assert (await db.execute(select(children.c.id))).all() == []
+                await db.commit()
+            assert sent == []
+
+            async with AsyncSession(engine) as db:  # a read, a write, a read of it, the commit
+                assert await db.scalar(select(children.c.id).where(children.c.name == "Léa")) is None
+                assert sent == []
+                await db.execute(children.insert().values(id=1, name="Léa"))
+                assert sent == ["start"]
+                assert await db.scalar(select(children.c.name).where(children.c.id == 1)) == "Léa"
+                await db.execute(children.insert().values(id=2, name="Inès"))
+                await db.commit()
+            assert sent == ["start", "commit"]
+            sent.clear()
+
+            async with AsyncSession(engine) as db:  # writes never committed: rolled back together
+                await db.execute(children.insert().values(id=3, name="Jade"))
+                await db.execute(children.update().where(children.c.id == 1).values(name="Noé"))
+            assert sent == ["start", "rollback"]
+            async with engine.connect() as connection:
+                assert (await connection.execute(select(children.c.name).order_by(children.c.id))).scalars().all() == [
+                    "Léa", "Inès"]
+        finally:
+            async with engine.begin() as connection:
+                await connection.run_sync(metadata.drop_all)
+            await engine.dispose()
+
+    asyncio.run(scenario())
+
+
+@pg
+def test_a_locking_select_holds_its_lock_to_the_commit(database_url):
+    async def scenario() -> None:
+        engine = make_engine(database_url)
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(metadata.create_all)
+                await connection.execute(children.insert().values(id=1, name="Léa"))
+            async with AsyncSession(engine) as db, AsyncSession(engine) as other:
+                await db.execute(select(children).where(children.c.id == 1).with_for_update())
+                with pytest.raises(Exception, match="could not obtain lock"):
+                    await other.execute(select(children).where(children.c.id == 1).with_for_update(nowait=True))
+                await other.rollback()
+                await db.commit()
+                assert (await other.execute(select(children.c.name).with_for_update(nowait=True))).scalar_one() == "Léa"
+        finally:
+            async with engine.begin() as connection:
+                await connection.run_sync(metadata.drop_all)
+            await engine.dispose()
+
+    asyncio.run(scenario())
+
+
+@pg
+def test_a_failed_read_outside_a_transaction_leaves_the_connection_usable(database_url):
+    async def scenario() -> None:
+        engine = make_engine(database_url)
+        try:
+            async with AsyncSession(engine) as db:
+                with pytest.raises(Exception, match="does not exist"):
+                    await db.execute(text("SELECT * FROM driver_missing"))
+                await db.rollback()
+                assert (await db.execute(text("SELECT 41 + 1"))).scalar_one() == 42
+        finally:
+            await engine.dispose()
+
+    asyncio.run(scenario())
