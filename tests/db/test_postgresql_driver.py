@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assmat.core.db import postgresql_driver
 from assmat.core.db.engine import async_url, make_engine
-from assmat.core.db.postgresql_driver import reads_only
+from assmat.core.db.postgresql_driver import COMMITS_ALONE, reads_only
 
 metadata = MetaData()
 children = Table("driver_children", metadata, Column("id", Integer, primary_key=True), Column("name", String(40)))
@@ -101,6 +101,48 @@ def test_a_unit_of_work_begins_at_its_first_write(database_url, monkeypatch):
             async with engine.connect() as connection:
                 assert (await connection.execute(select(children.c.name).order_by(children.c.id))).scalars().all() == [
                     "Léa", "Inès"]
+        finally:
+            async with engine.begin() as connection:
+                await connection.run_sync(metadata.drop_all)
+            await engine.dispose()
+
+    asyncio.run(scenario())
+
+
+@pg
+def test_a_write_that_commits_alone_is_one_round_trip_when_nothing_is_begun(database_url, monkeypatch):
+    alone = children.update().where(children.c.id == 1).values(name="Noé").returning(children.c.id)
+    alone = alone.execution_options(**{COMMITS_ALONE: True})
+
+    async def scenario() -> None:
+        engine = make_engine(database_url)
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(metadata.create_all)
+                await connection.execute(children.insert().values(id=1, name="Léa"))
+            sent = _recording_transactions(monkeypatch)
+            async with AsyncSession(engine) as db, AsyncSession(engine) as other:
+                assert await db.scalar(select(children.c.id).where(children.c.id == 1)) == 1
+                assert (await db.execute(alone)).scalar() == 1
+                assert sent == []  # no BEGIN: committed as it ran
+                assert await other.scalar(select(children.c.name)) == "Noé"
+                await db.commit()
+                assert sent == []  # nothing left to commit
+                # The next statement is not marked: it begins as any write does.
+                await db.execute(children.update().values(name="Léa"))
+                assert sent == ["start"]
+                await db.rollback()
+            assert sent == ["start", "rollback"]
+            sent.clear()
+
+            async with AsyncSession(engine) as db:  # inside a unit of work begun: one more statement of it
+                await db.execute(children.insert().values(id=2, name="Inès"))
+                await db.execute(alone)
+                assert sent == ["start"]
+                await db.rollback()
+            assert sent == ["start", "rollback"]
+            async with engine.connect() as connection:
+                assert (await connection.execute(select(children.c.name))).scalars().all() == ["Noé"]
         finally:
             async with engine.begin() as connection:
                 await connection.run_sync(metadata.drop_all)

@@ -14,6 +14,9 @@ A SELECT of a function that changes something would escape the transaction: the 
 PostgreSQL has for it (`nextval`, advisory locks, `set_config`, …) begin as writes do; the app
 calls none, and a function of our own that writes would need adding to that list.
 
+A statement marked COMMITS_ALONE (below) with nothing begun commits as it runs, its caller's
+COMMIT then having nothing to send.
+
 Registered as the `postgresql+assmat_asyncpg` driver (assmat.core.db.engine); the dialect is
 SQLAlchemy's own otherwise. Streaming results (server-side cursors, which asyncpg runs only in
 a transaction) keep SQLAlchemy's cursor and begin as before.
@@ -48,12 +51,24 @@ def reads_only(operation: str) -> bool:
     return operation.startswith("SELECT ") and _NEEDS_TRANSACTION.search(operation) is None
 
 
+# An execution option: a write that is a unit of work of its own, its caller committing right
+# after it. With nothing begun, it runs and commits at once: one round trip, not BEGIN, the
+# statement and COMMIT (the lockout's reservation, at every sign-in). In a unit of work already
+# begun it is one more statement of it, committed with the rest.
+COMMITS_ALONE = "assmat_commits_alone"
+
+
 class DeferredBeginCursor(AsyncAdapt_asyncpg_cursor):
-    __slots__ = ()
+    __slots__ = ("commits_alone",)
+
+    def __init__(self, adapt_connection: AsyncAdapt_asyncpg_connection):
+        super().__init__(adapt_connection)
+        self.commits_alone = False  # set for each statement by the dialect's do_execute
 
     async def _prepare_and_execute(self, operation: str, parameters: Any) -> None:
         connection = self._adapt_connection
-        if connection._transaction is not None or not reads_only(operation):
+        alone, self.commits_alone = self.commits_alone, False
+        if connection._transaction is not None or not (alone or reads_only(operation)):
             await super()._prepare_and_execute(operation, parameters)
             return
         # The adapter begins unless its connection is in autocommit: for this statement, it is.
@@ -84,6 +99,11 @@ class DeferredBeginDBAPI(AsyncAdapt_asyncpg_dbapi):
 
 class DeferredBeginDialect(PGDialect_asyncpg):
     supports_statement_cache = True
+
+    def do_execute(self, cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+        if isinstance(cursor, DeferredBeginCursor):  # not a server-side one
+            cursor.commits_alone = context is not None and context.execution_options.get(COMMITS_ALONE, False)
+        super().do_execute(cursor, statement, parameters, context)
 
     @classmethod
     def import_dbapi(cls) -> DeferredBeginDBAPI:
