@@ -43,6 +43,7 @@ def test_a_plain_select_reads_only(statement):
     select(children).with_for_update(), select(children).with_for_update(read=True),
     select(children).with_for_update(key_share=True), select(children).with_for_update(read=True, key_share=True),
     select(children).with_for_update(nowait=True, of=children),
+    select(children.c.id).limit(10).with_for_update(skip_locked=True),  # the outbox's claim
     "WITH gone AS (DELETE FROM driver_children RETURNING id) SELECT count(*) FROM gone",
     "SELECT nextval('driver_children_id_seq')", "SELECT pg_advisory_xact_lock(1)", "SELECT set_config('a.b', '1', true)",
     "SHOW transaction_isolation", "select 1",
