@@ -6,13 +6,15 @@ with its locks, its atomicity and its reads of its own changes."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, select, text
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from assmat.core.db import postgresql_driver
 from assmat.core.db.engine import async_url, make_engine
@@ -69,13 +71,26 @@ def _recording_transactions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 pg = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
 
+@asynccontextmanager
+async def children_table(database_url: str, *names: str) -> AsyncIterator[AsyncEngine]:
+    """The app's engine, over a table of children named `names` (ids from 1), dropped after."""
+    engine = make_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(metadata.create_all)
+            for number, name in enumerate(names, start=1):
+                await connection.execute(children.insert().values(id=number, name=name))
+        yield engine
+    finally:
+        async with engine.begin() as connection:
+            await connection.run_sync(metadata.drop_all)
+        await engine.dispose()
+
+
 @pg
 def test_a_unit_of_work_begins_at_its_first_write(database_url, monkeypatch):
     async def scenario() -> None:
-        engine = make_engine(database_url)
-        try:
-            async with engine.begin() as connection:
-                await connection.run_sync(metadata.create_all)
+        async with children_table(database_url) as engine:
             sent = _recording_transactions(monkeypatch)
 
             async with AsyncSession(engine) as db:  # reads only: no BEGIN, nothing to end
@@ -102,10 +117,6 @@ def test_a_unit_of_work_begins_at_its_first_write(database_url, monkeypatch):
             async with engine.connect() as connection:
                 assert (await connection.execute(select(children.c.name).order_by(children.c.id))).scalars().all() == [
                     "Léa", "Inès"]
-        finally:
-            async with engine.begin() as connection:
-                await connection.run_sync(metadata.drop_all)
-            await engine.dispose()
 
     asyncio.run(scenario())
 
@@ -116,11 +127,7 @@ def test_a_write_that_commits_alone_is_one_round_trip_when_nothing_is_begun(data
     alone = alone.execution_options(**{COMMITS_ALONE: True})
 
     async def scenario() -> None:
-        engine = make_engine(database_url)
-        try:
-            async with engine.begin() as connection:
-                await connection.run_sync(metadata.create_all)
-                await connection.execute(children.insert().values(id=1, name="Léa"))
+        async with children_table(database_url, "Léa") as engine:
             sent = _recording_transactions(monkeypatch)
             async with AsyncSession(engine) as db, AsyncSession(engine) as other:
                 assert await db.scalar(select(children.c.id).where(children.c.id == 1)) == 1
@@ -144,10 +151,6 @@ def test_a_write_that_commits_alone_is_one_round_trip_when_nothing_is_begun(data
             assert sent == ["start", "rollback"]
             async with engine.connect() as connection:
                 assert (await connection.execute(select(children.c.name))).scalars().all() == ["Noé"]
-        finally:
-            async with engine.begin() as connection:
-                await connection.run_sync(metadata.drop_all)
-            await engine.dispose()
 
     asyncio.run(scenario())
 
@@ -155,11 +158,7 @@ def test_a_write_that_commits_alone_is_one_round_trip_when_nothing_is_begun(data
 @pg
 def test_a_locking_select_holds_its_lock_to_the_commit(database_url):
     async def scenario() -> None:
-        engine = make_engine(database_url)
-        try:
-            async with engine.begin() as connection:
-                await connection.run_sync(metadata.create_all)
-                await connection.execute(children.insert().values(id=1, name="Léa"))
+        async with children_table(database_url, "Léa") as engine:
             async with AsyncSession(engine) as db, AsyncSession(engine) as other:
                 await db.execute(select(children).where(children.c.id == 1).with_for_update())
                 with pytest.raises(Exception, match="could not obtain lock"):
@@ -167,10 +166,6 @@ def test_a_locking_select_holds_its_lock_to_the_commit(database_url):
                 await other.rollback()
                 await db.commit()
                 assert (await other.execute(select(children.c.name).with_for_update(nowait=True))).scalar_one() == "Léa"
-        finally:
-            async with engine.begin() as connection:
-                await connection.run_sync(metadata.drop_all)
-            await engine.dispose()
 
     asyncio.run(scenario())
 
