@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import asyncpg
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, select, text
 from sqlalchemy.dialects import postgresql
@@ -19,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from assmat.core.db import postgresql_driver
 from assmat.core.db.engine import async_url, make_engine
 from assmat.core.db.postgresql_driver import COMMITS_ALONE, reads_only
+from tests.support.db import sent_transactions
 
 metadata = MetaData()
 children = Table("driver_children", metadata, Column("id", Integer, primary_key=True), Column("name", String(40)))
@@ -54,20 +54,6 @@ def test_what_writes_locks_or_may_have_a_side_effect_begins(statement):
     assert not reads_only(statement if isinstance(statement, str) else _sql(statement))
 
 
-def _recording_transactions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """BEGIN, COMMIT and ROLLBACK as asyncpg sends them for SQLAlchemy's adapter."""
-    sent: list[str] = []
-    for name in ("start", "commit", "rollback"):
-        real = getattr(asyncpg.transaction.Transaction, name)
-
-        async def recorded(self: Any, _real: Any = real, _name: str = name) -> None:
-            sent.append(_name)
-            await _real(self)
-
-        monkeypatch.setattr(asyncpg.transaction.Transaction, name, recorded)
-    return sent
-
-
 pg = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
 
@@ -88,69 +74,68 @@ async def children_table(database_url: str, *names: str) -> AsyncIterator[AsyncE
 
 
 @pg
-def test_a_unit_of_work_begins_at_its_first_write(database_url, monkeypatch):
+def test_a_unit_of_work_begins_at_its_first_write(database_url):
     async def scenario() -> None:
         async with children_table(database_url) as engine:
-            sent = _recording_transactions(monkeypatch)
-
-            async with AsyncSession(engine) as db:  # reads only: no BEGIN, nothing to end
-                assert (await db.execute(select(children))).all() == []
-                assert (await db.execute(select(children.c.id))).all() == []
-                await db.commit()
-            assert sent == []
-
-            async with AsyncSession(engine) as db:  # a read, a write, a read of it, the commit
-                assert await db.scalar(select(children.c.id).where(children.c.name == "Léa")) is None
+            with sent_transactions([]) as sent:
+                async with AsyncSession(engine) as db:  # reads only: no BEGIN, nothing to end
+                    assert (await db.execute(select(children))).all() == []
+                    assert (await db.execute(select(children.c.id))).all() == []
+                    await db.commit()
                 assert sent == []
-                await db.execute(children.insert().values(id=1, name="Léa"))
-                assert sent == ["start"]
-                assert await db.scalar(select(children.c.name).where(children.c.id == 1)) == "Léa"
-                await db.execute(children.insert().values(id=2, name="Inès"))
-                await db.commit()
-            assert sent == ["start", "commit"]
-            sent.clear()
 
-            async with AsyncSession(engine) as db:  # writes never committed: rolled back together
-                await db.execute(children.insert().values(id=3, name="Jade"))
-                await db.execute(children.update().where(children.c.id == 1).values(name="Noé"))
-            assert sent == ["start", "rollback"]
-            async with engine.connect() as connection:
-                assert (await connection.execute(select(children.c.name).order_by(children.c.id))).scalars().all() == [
-                    "Léa", "Inès"]
+                async with AsyncSession(engine) as db:  # a read, a write, a read of it, the commit
+                    assert await db.scalar(select(children.c.id).where(children.c.name == "Léa")) is None
+                    assert sent == []
+                    await db.execute(children.insert().values(id=1, name="Léa"))
+                    assert sent == ["start"]
+                    assert await db.scalar(select(children.c.name).where(children.c.id == 1)) == "Léa"
+                    await db.execute(children.insert().values(id=2, name="Inès"))
+                    await db.commit()
+                assert sent == ["start", "commit"]
+                sent.clear()
+
+                async with AsyncSession(engine) as db:  # writes never committed: rolled back together
+                    await db.execute(children.insert().values(id=3, name="Jade"))
+                    await db.execute(children.update().where(children.c.id == 1).values(name="Noé"))
+                assert sent == ["start", "rollback"]
+                async with engine.connect() as connection:
+                    assert (await connection.execute(select(children.c.name).order_by(children.c.id))).scalars().all() == [
+                        "Léa", "Inès"]
 
     asyncio.run(scenario())
 
 
 @pg
-def test_a_write_that_commits_alone_is_one_round_trip_when_nothing_is_begun(database_url, monkeypatch):
+def test_a_write_that_commits_alone_is_one_round_trip_when_nothing_is_begun(database_url):
     alone = children.update().where(children.c.id == 1).values(name="Noé").returning(children.c.id)
     alone = alone.execution_options(**{COMMITS_ALONE: True})
 
     async def scenario() -> None:
         async with children_table(database_url, "Léa") as engine:
-            sent = _recording_transactions(monkeypatch)
-            async with AsyncSession(engine) as db, AsyncSession(engine) as other:
-                assert await db.scalar(select(children.c.id).where(children.c.id == 1)) == 1
-                assert (await db.execute(alone)).scalar() == 1
-                assert sent == []  # no BEGIN: committed as it ran
-                assert await other.scalar(select(children.c.name)) == "Noé"
-                await db.commit()
-                assert sent == []  # nothing left to commit
-                # The next statement is not marked: it begins as any write does.
-                await db.execute(children.update().values(name="Léa"))
-                assert sent == ["start"]
-                await db.rollback()
-            assert sent == ["start", "rollback"]
-            sent.clear()
+            with sent_transactions([]) as sent:
+                async with AsyncSession(engine) as db, AsyncSession(engine) as other:
+                    assert await db.scalar(select(children.c.id).where(children.c.id == 1)) == 1
+                    assert (await db.execute(alone)).scalar() == 1
+                    assert sent == []  # no BEGIN: committed as it ran
+                    assert await other.scalar(select(children.c.name)) == "Noé"
+                    await db.commit()
+                    assert sent == []  # nothing left to commit
+                    # The next statement is not marked: it begins as any write does.
+                    await db.execute(children.update().values(name="Léa"))
+                    assert sent == ["start"]
+                    await db.rollback()
+                assert sent == ["start", "rollback"]
+                sent.clear()
 
-            async with AsyncSession(engine) as db:  # inside a unit of work begun: one more statement of it
-                await db.execute(children.insert().values(id=2, name="Inès"))
-                await db.execute(alone)
-                assert sent == ["start"]
-                await db.rollback()
-            assert sent == ["start", "rollback"]
-            async with engine.connect() as connection:
-                assert (await connection.execute(select(children.c.name))).scalars().all() == ["Noé"]
+                async with AsyncSession(engine) as db:  # inside a unit of work begun: one more statement of it
+                    await db.execute(children.insert().values(id=2, name="Inès"))
+                    await db.execute(alone)
+                    assert sent == ["start"]
+                    await db.rollback()
+                assert sent == ["start", "rollback"]
+                async with engine.connect() as connection:
+                    assert (await connection.execute(select(children.c.name))).scalars().all() == ["Noé"]
 
     asyncio.run(scenario())
 

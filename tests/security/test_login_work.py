@@ -9,13 +9,14 @@ password-hash verification each."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import event
 
 from tests.conftest import make_settings
+from tests.support.db import sent_transactions
 from tests.support.portal import text_of
 
 # Counts the statements of a login on each backend.
@@ -41,25 +42,13 @@ def recorded(engine):
     sync = engine.sync_engine
     event.listen(sync, "before_cursor_execute", statement)
     event.listen(sync, "commit", commit)
-    sent = {}
-    if sync.dialect.name == "postgresql":
-        import asyncpg
-
-        for name in ("start", "commit", "rollback"):
-            sent[name] = real = getattr(asyncpg.transaction.Transaction, name)
-
-            async def wire(self, _real=real, _name=name):
-                seen.append(f"sent: {_name}")
-                await _real(self)
-
-            setattr(asyncpg.transaction.Transaction, name, wire)
+    wire = sent_transactions(seen, prefix="sent: ") if sync.dialect.name == "postgresql" else nullcontext()
     try:
-        yield seen
+        with wire:
+            yield seen
     finally:
         event.remove(sync, "before_cursor_execute", statement)
         event.remove(sync, "commit", commit)
-        for name, real in sent.items():
-            setattr(asyncpg.transaction.Transaction, name, real)
 
 
 def work_of(portal, identifier: str, password: str) -> tuple[int, list[str], int]:
